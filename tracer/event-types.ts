@@ -1,0 +1,112 @@
+/**
+ * Decoded events: the TypeScript view of probes/events.h. Times stay nanosecond `bigint`s on
+ * the CLOCK_MONOTONIC base until an exporter converts them once, at the edge.
+ */
+
+/** Kind numbers from probes/events.h. Never renumbered. */
+export const EventKind = {
+  RequestStart: 1,
+  RequestEnd: 2,
+  DbQueryStart: 3,
+  DbQueryEnd: 4,
+  CacheHit: 5,
+  CacheMiss: 6,
+  FileOpen: 7,
+  FileClose: 8,
+  SockRecv: 20,
+  SockSend: 21,
+  FileRead: 22,
+  FileWrite: 23,
+  SockAccept: 24,
+  SockConnect: 25,
+  SockClose: 26,
+  TcpRetransmit: 27,
+  RunqDelay: 30,
+  ProcFork: 31,
+  ProcExit: 32,
+  PgPhase: 40,
+} as const;
+export type EventKind = (typeof EventKind)[keyof typeof EventKind];
+
+/** `phase` of a PgPhase event, from probes/events.h `enum pg_phase`. */
+export const PgPhase = {
+  Query: 1,
+  Parse: 2,
+  Rewrite: 3,
+  Plan: 4,
+  Execute: 5,
+  LockWait: 6,
+  BufferRead: 7,
+  SmgrRead: 8,
+  SmgrWrite: 9,
+  TxnCommit: 10,
+} as const;
+export type PgPhase = (typeof PgPhase)[keyof typeof PgPhase];
+
+/** Fields every event has. */
+export interface EventHeader {
+  /** End of the event (CLOCK_MONOTONIC ns). */
+  readonly tsNs: bigint;
+  /** 32 lowercase hex digits, or '' when the kernel could not tag the event with a request. */
+  readonly requestId: string;
+  readonly pid: number;
+  readonly tid: number;
+  /** -1 when the event has no fd. */
+  readonly fd: number;
+}
+
+/** A socket's endpoints; addresses as printed by `ss` (IPv4 dotted, IPv6 bracket-free). */
+export interface Tuple {
+  readonly localAddress: string;
+  readonly localPort: number;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly family: 'ipv4' | 'ipv6';
+}
+
+export type TraceEvent =
+  | (EventHeader & { readonly kind: typeof EventKind.RequestStart; readonly method: string; readonly path: string })
+  | (EventHeader & { readonly kind: typeof EventKind.RequestEnd; readonly status: number; readonly durationUs: bigint })
+  | (EventHeader & { readonly kind: typeof EventKind.DbQueryStart; readonly query: string })
+  | (EventHeader & { readonly kind: typeof EventKind.DbQueryEnd; readonly durationUs: bigint; readonly rows: bigint })
+  | (EventHeader & { readonly kind: typeof EventKind.CacheHit | typeof EventKind.CacheMiss; readonly key: string })
+  | (EventHeader & { readonly kind: typeof EventKind.FileOpen; readonly path: string })
+  | (EventHeader & { readonly kind: typeof EventKind.FileClose })
+  | (EventHeader & {
+      readonly kind: typeof EventKind.SockRecv | typeof EventKind.SockSend;
+      readonly durationNs: bigint;
+      readonly bytes: bigint;
+      /** recv only: when the data became readable (first sk_data_ready), 0n if unknown. */
+      readonly arrivalNs: bigint;
+      readonly syscallNr: number;
+      readonly tuple: Tuple;
+    })
+  | (EventHeader & {
+      readonly kind: typeof EventKind.FileRead | typeof EventKind.FileWrite;
+      readonly durationNs: bigint;
+      readonly bytes: bigint;
+      readonly inode: bigint;
+      readonly syscallNr: number;
+    })
+  | (EventHeader & {
+      readonly kind: typeof EventKind.SockAccept | typeof EventKind.SockConnect | typeof EventKind.SockClose;
+      readonly durationNs: bigint;
+      readonly ret: bigint;
+      readonly tuple: Tuple;
+    })
+  | (EventHeader & { readonly kind: typeof EventKind.TcpRetransmit; readonly state: number; readonly tuple: Tuple })
+  | (EventHeader & { readonly kind: typeof EventKind.RunqDelay; readonly delayNs: bigint })
+  | (EventHeader & {
+      readonly kind: typeof EventKind.ProcFork | typeof EventKind.ProcExit;
+      readonly childPid: number;
+      readonly comm: string;
+    })
+  | (EventHeader & {
+      readonly kind: typeof EventKind.PgPhase;
+      readonly phase: PgPhase;
+      readonly durationNs: bigint;
+      readonly detail0: bigint;
+      readonly detail1: bigint;
+    });
+
+export type EventOf<K extends EventKind> = Extract<TraceEvent, { kind: K }>;
