@@ -1,0 +1,101 @@
+import pg from 'pg';
+import type { RequestContext } from './request-context.ts';
+
+export type SqlParam = string | number | boolean | null;
+
+/** Queries of one request on one pool connection, each announced by the db_query probes. */
+export interface RequestDb {
+  /** pg connection fd the queries run on (-1 if unknown). */
+  readonly fd: number;
+  /** Runs `statement` (parameters as $n only) with the request's comment in front. */
+  query<R extends pg.QueryResultRow>(statement: string, params?: readonly SqlParam[]): Promise<pg.QueryResult<R>>;
+  /** BEGIN, `fn`, COMMIT; ROLLBACK when `fn` throws. */
+  transaction<T>(fn: () => Promise<T>): Promise<T>;
+}
+
+/**
+ * Acquires a pool client for the request, runs `fn` with it and releases it. The request holds
+ * one connection so every query's fd is known; a client that failed mid-query is destroyed
+ * rather than returned to the pool.
+ */
+export async function withDb<T>(pool: pg.Pool, ctx: RequestContext, fn: (db: RequestDb) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  const db = requestDb(client, ctx, (err) => {
+    broken = err;
+  });
+  try {
+    return await fn(db);
+  } finally {
+    client.release(broken);
+  }
+}
+
+function requestDb(client: pg.PoolClient, ctx: RequestContext, markBroken: (err: Error) => void): RequestDb {
+  const fd = pgClientFd(client);
+  const run = async <R extends pg.QueryResultRow>(statement: string, params?: readonly SqlParam[]): Promise<pg.QueryResult<R>> => {
+    const text = ctx.sqlComment + statement;
+    const { probes, clock, requestId } = ctx;
+    if (probes.enabled.dbQueryStart()) probes.dbQueryStart(requestId, text, fd);
+    const t0 = clock.nowUs();
+    let rows = 0;
+    try {
+      const result = params === undefined ? await client.query<R>(text) : await client.query<R>(text, [...params]);
+      rows = result.rowCount ?? result.rows.length;
+      return result;
+    } catch (err) {
+      if (!isServerError(err)) markBroken(err instanceof Error ? err : new Error(String(err)));
+      throw err;
+    } finally {
+      const us = Math.max(0, Math.round(clock.nowUs() - t0));
+      ctx.work.dbRoundTrips += 1;
+      ctx.work.dbUs += us;
+      if (probes.enabled.dbQueryEnd()) probes.dbQueryEnd(requestId, us, rows, fd);
+    }
+  };
+  return {
+    fd,
+    query: run,
+    async transaction<T>(fn: () => Promise<T>): Promise<T> {
+      await run('BEGIN');
+      let value: T;
+      try {
+        value = await fn();
+      } catch (err) {
+        await run('ROLLBACK').catch((rollbackErr: unknown) => markBroken(rollbackErr instanceof Error ? rollbackErr : new Error(String(rollbackErr))));
+        throw err;
+      }
+      await run('COMMIT');
+      return value;
+    },
+  };
+}
+
+/** A server-side SQL error (it carries a SQLSTATE) leaves the connection usable. */
+function isServerError(err: unknown): boolean {
+  return err instanceof pg.DatabaseError;
+}
+
+interface FdHolder {
+  readonly connection?: { readonly stream?: { readonly _handle?: { readonly fd?: unknown } } };
+}
+
+/** The socket fd of a pg client's connection, -1 when unavailable. */
+export function pgClientFd(client: pg.ClientBase): number {
+  const fd = (client as unknown as FdHolder).connection?.stream?._handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : -1;
+}
+
+/**
+ * `(SELECT pg_sleep($n)) IS NOT NULL`: a condition that sleeps once, before any row is read.
+ * The planner runs it as an InitPlan behind a one-time filter, so the delay happens even when
+ * the statement finds no rows; pg_sleep returns a non-null void, so the condition is true.
+ */
+export function dbDelayCondition(paramIndex: number): string {
+  return `(SELECT pg_sleep($${paramIndex})) IS NOT NULL`;
+}
+
+/** db_delay_ms as pg_sleep's seconds. */
+export function dbDelaySeconds(ms: number): number {
+  return ms / 1000;
+}

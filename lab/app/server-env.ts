@@ -1,0 +1,22 @@
+import type { ProbeMode } from './load-probes.ts';
+
+const USDT_MODES: readonly ProbeMode[] = ['auto', 'native', 'file', 'off'];
+export const POOL_SIZE = { min: 1, max: 50, default: 10 } as const;
+
+export interface ServerEnv {
+  readonly usdt: ProbeMode;
+  readonly poolSize: number;
+}
+
+/** Reads LAB_USDT (auto|native|file|off, default auto) and LAB_PG_POOL (1..50, default 10). */
+export function parseServerEnv(env: NodeJS.ProcessEnv): { ok: true; value: ServerEnv } | { ok: false; error: string } {
+  const rawUsdt = env.LAB_USDT ?? 'auto';
+  const usdt = USDT_MODES.find((m) => m === rawUsdt);
+  if (!usdt) return { ok: false, error: `LAB_USDT must be one of ${USDT_MODES.join(', ')}, got '${rawUsdt.slice(0, 40)}'` };
+  const rawPool = env.LAB_PG_POOL ?? String(POOL_SIZE.default);
+  const poolSize = /^\d{1,3}$/.test(rawPool) ? Number(rawPool) : NaN;
+  if (!(poolSize >= POOL_SIZE.min && poolSize <= POOL_SIZE.max)) {
+    return { ok: false, error: `LAB_PG_POOL must be a whole number from ${POOL_SIZE.min} to ${POOL_SIZE.max}, got '${rawPool.slice(0, 40)}'` };
+  }
+  return { ok: true, value: { usdt, poolSize } };
+}
