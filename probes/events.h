@@ -59,10 +59,13 @@ enum pg_phase {
 	PG_EXECUTE = 5,
 	PG_LOCK_WAIT = 6,   /* lock__wait__start .. done; detail0 = lock tag field 1, detail1 = mode */
 	PG_BUFFER_READ = 7, /* buffer__read__start .. done where the block missed shared buffers;
-			       detail0 = relation oid, detail1 = block number */
-	PG_SMGR_READ = 8,   /* smgr__md__read__start .. done; detail0 = bytes read */
-	PG_SMGR_WRITE = 9,  /* smgr__md__write__start .. done; detail0 = bytes written */
-	PG_TXN_COMMIT = 10, /* transaction__commit (instant, duration 0) */
+			       detail0 = relation file node (pg_class.relfilenode, the oid until the
+			       table is rewritten), detail1 = block number */
+	PG_SMGR_READ = 8,   /* smgr__md__read__start .. done; detail0 = bytes read,
+			       detail1 = relation file node */
+	PG_SMGR_WRITE = 9,  /* smgr__md__write__start .. done; detail0 = bytes written,
+			       detail1 = relation file node */
+	PG_TXN_COMMIT = 10, /* transaction__commit (instant, duration 0); detail0 = local xid */
 };
 
 /*
@@ -156,6 +159,8 @@ struct ev_sock_conn {
 	struct tuple tuple;
 };
 
+/* Runs from timers and softirqs, in no process's context: pid, tid 0, fd -1, no request id;
+ * joined to requests by 4-tuple. */
 struct ev_tcp_retransmit {
 	struct event_header h;
 	__u32 state;
@@ -163,13 +168,16 @@ struct ev_tcp_retransmit {
 	struct tuple tuple;
 };
 
-/* A thread of a traced process waited this long on a runqueue before running. */
+/* A thread of a traced process waited this long on a runqueue before running (ts_ns: when it
+ * got the CPU). Only waits of at least the sched family's floor (100 us) are recorded; no
+ * request id: tracer/ attributes them to requests by time overlap. */
 struct ev_runq_delay {
 	struct event_header h;
 	__u64 delay_ns;
 };
 
-/* EV_PROC_FORK (pid = parent, child_pid = new process) and EV_PROC_EXIT. */
+/* EV_PROC_FORK (pid = parent, child_pid = new process) and EV_PROC_EXIT (pid = the process
+ * that exited, child_pid 0). comm: the child's at fork, the process's at exit. */
 struct ev_proc {
 	struct event_header h;
 	__u32 child_pid;

@@ -4,7 +4,11 @@
  *   meta.json            CaptureMeta (versioned)
  *   events.bin           the loader's binary records, back to back (probes/events.h)
  *   client.jsonl         one ClientObservation per line
- *   nginx-access.jsonl   nginx's JSON access log lines written during the capture
+ *   nginx-access.jsonl   the proxy's access-log entries written during the capture
+ *                        (NginxAccessEntry fields, plus clientRequestId and msec)
+ *   pg-stat-statements.json  PgStatStatementsSnapshot at capture end (reset at capture start)
+ *   ss.txt               `ss -tin` for the lab's ports at capture end
+ *   loader.log           the loader's stderr (diagnostics and its final summary line)
  *
  * The no-BPF mode writes app events as events.jsonl (the same fields as TraceEvent, bigints as
  * decimal strings) instead of events.bin.
@@ -27,7 +31,14 @@ export interface CaptureMeta {
    * One sample of both clocks taken together: wallNs - monotonicNs maps event times to wall
    * time (decimal strings: nanosecond values exceed 2^53).
    */
-  readonly clock: { readonly monotonicNs: string; readonly realtimeNs: string };
+  readonly clock: {
+    readonly monotonicNs: string;
+    readonly realtimeNs: string;
+    /** Error bound of the pairing, ns (absent in hand-made captures: treat as unknown). */
+    readonly uncertaintyNs?: string;
+  };
+  /** CLOCK_MONOTONIC ns (decimal strings) when tracing was attached and when it stopped. */
+  readonly window?: { readonly startNs: string; readonly endNs: string };
   /** Pids of each tier at capture start (PostgreSQL backends forked later appear as ProcFork). */
   readonly pids: Readonly<Partial<Record<Tier, readonly number[]>>>;
   readonly ports: { readonly proxy: number; readonly app: number; readonly postgres: number };
@@ -35,6 +46,51 @@ export interface CaptureMeta {
   readonly drops: Readonly<Record<string, number>>;
   readonly sample: number;
   readonly proxy: 'nginx' | 'node';
+  /** The load `lab trace` ran, or null when it traced whatever arrived (--no-load). */
+  readonly load?: CaptureLoad | null;
+  /** The loader's own report (BPF captures). */
+  readonly loader?: LoaderReport;
+  /** Problems seen while capturing (e.g. a snapshot that could not be taken), one line each. */
+  readonly warnings?: readonly string[];
+}
+
+export interface LoaderReport {
+  /** Why it stopped: 'signal' (normal end), 'duration', 'app-exit', 'error', or null if unknown. */
+  readonly stop: string | null;
+  readonly records: number | null;
+  readonly bytes: number | null;
+  /** Records per event kind number. */
+  readonly kinds: Readonly<Record<string, number>>;
+  /** Each probe family's summary counters, e.g. { postgres: { backends_attached: 15 } }. */
+  readonly families: Readonly<Record<string, Readonly<Record<string, number>>>>;
+  /** Seconds from SIGINT to the loader's exit (detaching uprobes dominates). */
+  readonly stopSeconds: number;
+}
+
+export interface CaptureLoad {
+  readonly requests?: number;
+  readonly durationS?: number;
+  readonly connections: number;
+  readonly mix: string;
+  readonly rate?: number;
+}
+
+/** pg-stat-statements.json: statements run during the capture (literals are normalized by PostgreSQL). */
+export interface PgStatStatementsSnapshot {
+  readonly takenAt: string;
+  /** False when pg_stat_statements could not be reset at capture start: counts then include older runs. */
+  readonly resetAtStart: boolean;
+  readonly statements: readonly PgStatStatement[];
+}
+
+export interface PgStatStatement {
+  readonly queryId: string;
+  readonly query: string;
+  readonly calls: number;
+  readonly rows: number;
+  /** Milliseconds, as PostgreSQL reports them. */
+  readonly meanExecTime: number;
+  readonly totalExecTime: number;
 }
 
 /** What the load generator saw for one request. */

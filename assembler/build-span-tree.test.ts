@@ -1,0 +1,313 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { Capture } from '../tracer/capture-types.ts';
+import { EventKind, PgPhase, type TraceEvent } from '../tracer/event-types.ts';
+import { assembleCapture, routeOf } from './build-span-tree.ts';
+import { captureFromJson } from './fixtures/capture-json.ts';
+import { atNs, buildCapture, buildRequest, fixtureId, PIDS, type RequestPlan, type Step } from './fixtures/scenario-builder.ts';
+import { IDS } from './fixtures/scenarios.ts';
+import { childrenById, rootOf, type Span, type Trace } from './span.ts';
+
+const load = (name: string): Capture => captureFromJson(readFileSync(join(import.meta.dirname, 'fixtures', `${name}.capture.json`), 'utf8'));
+const traceOf = (capture: Capture, id: string): Trace => {
+  const t = assembleCapture(capture).traces.find((x) => x.traceId === id);
+  if (!t) throw new Error(`no trace ${id}`);
+  return t;
+};
+const spanNamed = (t: Trace, name: string): Span => {
+  const s = t.spans.find((x) => x.name === name);
+  if (!s) throw new Error(`no span '${name}' in ${t.spans.map((x) => x.name).join(', ')}`);
+  return s;
+};
+const childNames = (t: Trace, s: Span): string[] => (childrenById(t).get(s.id) ?? []).map((c) => c.name);
+
+describe('buildSpanTree: named scenarios', () => {
+  it('users-two-queries: the seed shape, tiers in order, SQL comment stripped', () => {
+    const t = traceOf(load('users-two-queries'), IDS.users);
+    const root = rootOf(t);
+    expect(root.name).toBe('GET /api/users');
+    expect(childNames(t, root)).toEqual(['nginx processing', 'network: nginx → app', 'app processing', 'network: app → nginx', 'nginx response']);
+    expect(childNames(t, spanNamed(t, 'app processing'))).toEqual([
+      'request read',
+      'handler setup',
+      'DB query 1 (SELECT)',
+      'business logic',
+      'DB query 2 (UPDATE)',
+      'response serialization',
+      'response send',
+      'response finish',
+    ]);
+    const q1 = spanNamed(t, 'DB query 1 (SELECT)');
+    expect(childNames(t, q1)).toEqual(['query send', 'DB processing', 'result receive']);
+    expect(q1.tags).toMatchObject({
+      'db.system': 'postgresql',
+      'db.query.text': 'SELECT id, name, email FROM users ORDER BY id LIMIT $1',
+      'db.operation.name': 'SELECT',
+      'db.response.returned_rows': 20,
+      'network.peer.port': 18082,
+    });
+    expect(childNames(t, spanNamed(t, 'DB processing'))).toEqual(['parse', 'plan', 'execute']);
+    expect(root.tags).toMatchObject({ 'request.id': IDS.users, 'http.request.method': 'GET', 'url.path': '/api/users', 'http.response.status_code': 200 });
+    // nginx's first readable byte to its last client write, as built.
+    expect(root.startNs).toBe(atNs(0));
+    expect(root.endNs).toBe(atNs(buildRequest({ id: IDS.users, path: '/api/users', atUs: 0, steps: usersLikeSteps() }).endUs));
+    expect(t.spans.flatMap((s) => s.warnings)).toEqual([]);
+  });
+
+  it('keepalive-reuse: each request gets its own nginx syscalls on the shared connection', () => {
+    const capture = load('keepalive-reuse');
+    const traces = [IDS.ka1, IDS.ka2, IDS.ka3].map((id) => traceOf(capture, id));
+    traces.forEach((t, i) => {
+      expect(rootOf(t).startNs).toBe(atNs(i * 3000));
+      const proc = spanNamed(t, 'nginx processing');
+      const app = spanNamed(t, 'app processing');
+      const resp = spanNamed(t, 'nginx response');
+      expect(proc.endNs).toBe(atNs(i * 3000 + 105));
+      expect(proc.endNs <= app.startNs && app.endNs <= resp.endNs).toBe(true);
+      expect(t.spans.flatMap((s) => s.warnings)).toEqual([]);
+    });
+    for (let i = 1; i < traces.length; i++) {
+      expect(rootOf(traces[i - 1] as Trace).endNs < rootOf(traces[i] as Trace).startNs).toBe(true);
+    }
+  });
+
+  it('pool-fd-reuse: a reused pg fd and file fd are attributed by time', () => {
+    const capture = load('pool-fd-reuse');
+    const a = traceOf(capture, IDS.poolA);
+    const b = traceOf(capture, IDS.poolB);
+    expect(a.spans.some((s) => s.name === 'file read: report.json')).toBe(true);
+    expect(b.spans.some((s) => s.name === 'file write: report.log')).toBe(true);
+    expect(a.spans.some((s) => s.name.includes('report.log'))).toBe(false);
+    for (const t of [a, b]) {
+      const q = spanNamed(t, 'DB query 1 (SELECT)');
+      expect(childNames(t, q)).toEqual(['query send', 'DB processing', 'result receive']);
+      expect(t.spans.flatMap((s) => s.warnings)).toEqual([]);
+    }
+    // Both requests overlap in time but were read from different nginx client reads.
+    expect(spanNamed(a, 'nginx processing').startNs).toBe(atNs(0));
+    expect(spanNamed(b, 'nginx processing').startNs).toBe(atNs(300));
+  });
+
+  it('missing-request-end: the app span ends at its last event, with a warning', () => {
+    const t = traceOf(load('missing-request-end'), IDS.noEnd);
+    const app = spanNamed(t, 'app processing');
+    expect(app.warnings).toEqual(["RequestEnd missing: app span ends at the request's last event"]);
+    expect(app.endNs).toBe(spanNamed(t, 'response send').endNs);
+    expect(rootOf(t).tags['http.response.status_code']).toBe(200); // from the access log
+  });
+
+  it('nginx-events-missing: nginx spans are estimated from the access log', () => {
+    const capture = load('nginx-events-missing');
+    const t = traceOf(capture, IDS.noNginx);
+    const root = rootOf(t);
+    expect(root.warnings[0]).toMatch(/nginx socket events missing: nginx spans estimated from the access log/);
+    expect(spanNamed(t, 'nginx processing').tags.estimated).toBe(true);
+    const requestTime = capture.nginx[0]?.requestTime as number;
+    expect(root.endNs - root.startNs).toBe(BigInt(Math.round(requestTime * 1e9)));
+  });
+
+  it('orphan-pg-phase: a phase outside every query becomes a flagged child of the root', () => {
+    const t = traceOf(load('orphan-pg-phase'), IDS.orphan);
+    const root = rootOf(t);
+    const orphan = spanNamed(t, `orphan: PostgreSQL phases (pid ${PIDS.postgres + 2})`);
+    expect(orphan.parentId).toBe(root.id);
+    expect(orphan.tags).toMatchObject({ orphan: true, 'orphan.events': 1 });
+    expect(root.tags['orphan.count']).toBe(1);
+    expect(root.warnings).toContain('1 event(s) fit no span: kept as orphan children of the root');
+  });
+
+  it('kernel-findings: socket buffer wait, run-queue delay of the request thread only, a retransmit', () => {
+    const t = traceOf(load('kernel-findings'), IDS.kernel);
+    const net = spanNamed(t, 'network: nginx → app');
+    expect(net.tags['kernel.socket_buffer_wait_ns']).toBe(3_000_000);
+    expect(childNames(t, net)).toEqual(['socket buffer wait']);
+    const app = spanNamed(t, 'app processing');
+    expect(app.tags['kernel.runq_delay_ns']).toBe(850_000);
+    expect(app.tags['kernel.runq_delays']).toBe(2);
+    expect(app.logs.filter((l) => l.fields.event === 'runqueue delay')).toHaveLength(2);
+    const q2 = spanNamed(t, 'DB query 2 (UPDATE)');
+    expect(q2.tags['kernel.tcp_retransmits']).toBe(1);
+    expect(q2.logs.map((l) => l.fields.event)).toContain('tcp retransmit');
+  });
+});
+
+function usersLikeSteps(): Step[] {
+  return [
+    { kind: 'query', plan: { sql: 'SELECT id, name, email FROM users ORDER BY id LIMIT $1', executeUs: 1800, rows: 20, bufferReads: 2 } },
+    { kind: 'cpu', us: 1200 },
+    { kind: 'query', plan: { sql: 'UPDATE users SET last_seen = now() WHERE id = $1', executeUs: 2600, rows: 1 } },
+  ];
+}
+
+describe('buildSpanTree: repairs', () => {
+  const plan: RequestPlan = { id: fixtureId(1), path: '/api/users', atUs: 0, steps: usersLikeSteps() };
+  const without = (pred: (e: TraceEvent) => boolean): Capture => {
+    const c = buildCapture('x', [plan]);
+    return { ...c, events: c.events.filter((e) => !pred(e)) };
+  };
+
+  it('db-query-start-missing: the query is rebuilt from its end and duration', () => {
+    let dropped = false;
+    const t = traceOf(
+      without((e) => {
+        if (e.kind !== EventKind.DbQueryStart || dropped) return false;
+        dropped = true;
+        return true;
+      }),
+      fixtureId(1),
+    );
+    const q = spanNamed(t, 'DB query 1');
+    expect(q.warnings).toEqual(['DbQueryStart missing: start derived from DbQueryEnd duration, statement unknown']);
+    expect(q.endNs - q.startNs > 0n).toBe(true);
+  });
+
+  it('request-start-missing: the app span starts at the first read of the request', () => {
+    const t = traceOf(without((e) => e.kind === EventKind.RequestStart), fixtureId(1));
+    expect(spanNamed(t, 'app processing').warnings).toEqual(['RequestStart missing: app span starts at the first read of the request']);
+    expect(rootOf(t).name).toBe('GET /api/users'); // method and path from the access log
+  });
+
+  it('app-kernel-events-missing: no tuple, so nginx comes from the access log', () => {
+    const t = traceOf(buildCapture('x', [{ ...plan, omit: { kernel: true } }]), fixtureId(1));
+    expect(rootOf(t).warnings[0]).toMatch(/estimated from the access log/);
+    expect(childNames(t, spanNamed(t, 'DB query 1 (SELECT)'))).toEqual(['DB processing']);
+  });
+
+  it('everything-but-pg-phases: a request known only from PostgreSQL still gets one root', () => {
+    const c = buildCapture('x', [plan]);
+    const onlyPg = { ...c, events: c.events.filter((e) => e.kind === EventKind.PgPhase), nginx: [], client: [] };
+    const t = traceOf(onlyPg, fixtureId(1));
+    expect(t.spans.filter((s) => s.parentId === null)).toHaveLength(1);
+    expect(rootOf(t).tags['orphan.count']).toBe(onlyPg.events.length);
+  });
+
+  it('does not modify its input', () => {
+    const c = buildCapture('x', [plan]);
+    const before = JSON.stringify(c, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+    assembleCapture(deepFreeze(c));
+    expect(JSON.stringify(c, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))).toBe(before);
+  });
+});
+
+describe('routeOf', () => {
+  it('maps ids to the route template and drops the query string', () => {
+    expect(routeOf('/api/users/42')).toBe('/api/users/:id');
+    expect(routeOf('/api/feed?items=5')).toBe('/api/feed');
+    expect(routeOf('/api/users')).toBe('/api/users');
+  });
+});
+
+// ---- property tests: seeded random event streams ----
+
+/** mulberry32: a small seeded PRNG so failures reproduce. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function deepFreeze<T>(v: T): T {
+  if (v && typeof v === 'object') {
+    Object.freeze(v);
+    for (const x of Object.values(v as object)) deepFreeze(x);
+  }
+  return v;
+}
+
+function randomCapture(seed: number): Capture {
+  const r = rng(seed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;
+  const n = 1 + Math.floor(r() * 6);
+  const plans: RequestPlan[] = [];
+  let t = 0;
+  for (let i = 0; i < n; i++) {
+    const steps: Step[] = [];
+    const k = Math.floor(r() * 5);
+    for (let j = 0; j < k; j++) {
+      const which = r();
+      if (which < 0.45) steps.push({ kind: 'query', plan: { sql: pick(['SELECT 1', 'UPDATE t SET x = $1', 'INSERT INTO o VALUES ($1)']), executeUs: Math.floor(r() * 3000), rows: Math.floor(r() * 5), lockWaitUs: r() < 0.2 ? 300 : 0, bufferReads: Math.floor(r() * 3), pgFd: pick([21, 23]) } });
+      else if (which < 0.7) steps.push({ kind: 'file', plan: { path: pick(['/srv/a.json', '/srv/b.log']), op: pick(['read', 'write'] as const), bytes: Math.floor(r() * 9000), fd: pick([25, 26]) } });
+      else if (which < 0.85) steps.push({ kind: 'cache', hit: r() < 0.5, key: `k${j}` });
+      else steps.push({ kind: 'cpu', us: Math.floor(r() * 2000) });
+    }
+    const keepalive = r() < 0.4;
+    plans.push({
+      id: fixtureId(seed * 100 + i + 1),
+      path: pick(['/api/users', '/api/users/3', '/api/report', '/healthz']),
+      atUs: t,
+      steps,
+      appFd: keepalive ? 20 : 30 + i,
+      upstreamPort: keepalive ? 40000 : 41000 + i,
+      clientPort: keepalive ? 50000 : 51000 + i,
+      appReadWaitUs: Math.floor(r() * 500),
+      omit: { nginx: r() < 0.15, requestEnd: r() < 0.1, requestStart: r() < 0.1, kernel: r() < 0.1 },
+    });
+    t += keepalive ? 12_000 : Math.floor(r() * 4000);
+  }
+  const base = buildCapture(`seed-${seed}`, plans, [], { dropAccessLog: r() < 0.2 });
+  const dropP = r() * 0.3;
+  const events: TraceEvent[] = [];
+  for (const e of base.events) {
+    if (r() < dropP) continue;
+    // Occasionally skew a timestamp, so durations can come out negative or spans leave parents.
+    events.push(r() < 0.05 ? { ...e, tsNs: e.tsNs + BigInt(Math.floor((r() - 0.5) * 4_000_000)) } : e);
+  }
+  const ids = plans.map((p) => p.id);
+  for (let j = 0; j < 5; j++) {
+    const ts = atNs(Math.floor(r() * (t + 5000)));
+    events.push({ kind: EventKind.RunqDelay, tsNs: ts, requestId: '', pid: PIDS.app, tid: PIDS.app, fd: -1, delayNs: BigInt(Math.floor(r() * 800_000)) });
+    if (r() < 0.5) {
+      events.push({ kind: EventKind.PgPhase, tsNs: ts, requestId: pick(ids), pid: PIDS.postgres + 9, tid: PIDS.postgres + 9, fd: -1, phase: PgPhase.Execute, durationNs: BigInt(Math.floor(r() * 500_000)), detail0: 0n, detail1: 0n });
+    }
+  }
+  // Shuffle: the assembler must not depend on input order.
+  for (let i = events.length - 1; i > 0; i--) {
+    const j = Math.floor(r() * (i + 1));
+    [events[i], events[j]] = [events[j] as TraceEvent, events[i] as TraceEvent];
+  }
+  return { ...base, events };
+}
+
+function checkInvariants(trace: Trace): void {
+  const roots = trace.spans.filter((s) => s.parentId === null);
+  expect(roots).toHaveLength(1);
+  expect(trace.spans[0]).toBe(roots[0]);
+  expect(trace.traceId).toMatch(/^[0-9a-f]{32}$/);
+  const byId = new Map<string, Span>();
+  for (const s of trace.spans) {
+    expect(s.id).toMatch(/^[0-9a-f]{16}$/);
+    expect(byId.has(s.id)).toBe(false);
+    expect(s.endNs >= s.startNs).toBe(true);
+    if (s.parentId !== null) {
+      const p = byId.get(s.parentId);
+      expect(p, `parent of ${s.name} listed before it`).toBeDefined();
+      expect(s.startNs >= (p as Span).startNs && s.endNs <= (p as Span).endNs, `${s.name} inside ${(p as Span).name}`).toBe(true);
+    }
+    byId.set(s.id, s);
+  }
+  const orphanEvents = trace.spans.filter((s) => s.tags.orphan === true).reduce((n, s) => n + Number(s.tags['orphan.events']), 0);
+  expect(Number(rootOf(trace).tags['orphan.count'] ?? 0)).toBe(orphanEvents);
+  for (const s of trace.spans) if (s.tags.orphan === true) expect(s.parentId).toBe(rootOf(trace).id);
+}
+
+describe('buildSpanTree: invariants on seeded random event streams', () => {
+  const seeds = Array.from({ length: 60 }, (_, i) => i + 1);
+  it.each(seeds)('seed %i: one root, children inside parents, no negative durations, nothing lost', (seed) => {
+    const capture = deepFreeze(randomCapture(seed));
+    const assembled = assembleCapture(capture);
+    const tagged = new Set(
+      capture.events.filter((e) => e.requestId !== '' && e.kind !== EventKind.RunqDelay && e.kind !== EventKind.TcpRetransmit).map((e) => e.requestId),
+    );
+    expect(new Set(assembled.traces.map((t) => t.traceId))).toEqual(tagged);
+    assembled.traces.forEach(checkInvariants);
+    // Same events in another order: the same traces.
+    const reversed = { ...capture, events: [...capture.events].reverse() };
+    expect(assembleCapture(reversed)).toEqual(assembled);
+  });
+});

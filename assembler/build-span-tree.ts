@@ -1,0 +1,454 @@
+/**
+ * Assembles one span tree per request from a capture:
+ *
+ *   GET /api/users                              (root: nginx's first byte in → last byte out)
+ *   ├─ nginx processing                         client bytes readable → upstream write end
+ *   ├─ network: nginx → app                     upstream write end → app starts reading
+ *   ├─ app processing                           app's first read → RequestEnd / last write
+ *   │  ├─ request read, handler setup, DB query k, file …, business logic,
+ *   │  │  response serialization, response send
+ *   ├─ network: app → nginx                     app's last write → nginx starts reading
+ *   └─ nginx response                           nginx reads the response → last client write
+ *
+ * Everything is repaired rather than dropped: missing probes shrink or estimate spans with a
+ * warning, events that fit nowhere become flagged `orphan` children of the root.
+ */
+import type { Capture, ClientObservation, NginxAccessEntry } from '../tracer/capture-types.ts';
+import { EventKind, type EventOf, type TraceEvent, type Tuple } from '../tracer/event-types.ts';
+import { attributeRunqDelay } from './attribute-runq-delay.ts';
+import {
+  assignPhases,
+  BUFFER_WAIT_SPAN_NS,
+  buildDbQuerySpan,
+  nestPgPhases,
+  pairDbQueries,
+  syscallRunSpan,
+  type PgPhaseEvent,
+} from './build-db-spans.ts';
+import { buildFileSpans } from './build-file-spans.ts';
+import { correlateNginx, type AppConnectionUse, type NginxLeg } from './correlate-nginx.ts';
+import { deriveGaps, type Occupied } from './derive-gaps.ts';
+import { eventStartNs, isSockIo, maxBig, minBig, peerTupleKey, tupleKey, type SockIo } from './event-time.ts';
+import { indexCapture, type CaptureIndex } from './index-capture.ts';
+import type { AssembledCapture, TagValue, Trace } from './span.ts';
+import { draftSpan, finalizeTrace, type SpanDraft } from './span-draft.ts';
+
+export interface AssembleOptions {
+  /** Build only these requests (correlation still uses every event of the capture). */
+  readonly requestIds?: ReadonlySet<string>;
+}
+
+type RequestStart = EventOf<typeof EventKind.RequestStart>;
+type RequestEnd = EventOf<typeof EventKind.RequestEnd>;
+
+/** What the app's own probes and its inbound socket say about one request. */
+interface AppFacts {
+  readonly requestId: string;
+  readonly events: readonly TraceEvent[];
+  readonly reqStart: RequestStart | undefined;
+  readonly reqEnd: RequestEnd | undefined;
+  readonly pid: number;
+  readonly tid: number;
+  readonly inboundFd: number;
+  readonly inboundRecvs: readonly SockIo[];
+  readonly inboundSends: readonly SockIo[];
+  readonly inboundTuple: Tuple | undefined;
+  readonly startNs: bigint;
+  readonly endNs: bigint;
+  readonly warnings: readonly string[];
+}
+
+interface BuildContext {
+  readonly index: CaptureIndex;
+  readonly legs: ReadonlyMap<string, NginxLeg>;
+  readonly access: ReadonlyMap<string, NginxAccessEntry>;
+  readonly client: ReadonlyMap<string, ClientObservation>;
+  readonly proxy: 'nginx' | 'node';
+}
+
+/** The endpoint template for a path: `/api/users/42?x=1` → `/api/users/:id`. */
+export function routeOf(path: string): string {
+  const p = path.split('?')[0] ?? path;
+  if (/^\/api\/users\/[^/]+$/.test(p)) return '/api/users/:id';
+  return p;
+}
+
+function appFacts(requestId: string, events: readonly TraceEvent[], index: CaptureIndex): AppFacts {
+  const warnings: string[] = [];
+  const starts = events.filter((e): e is RequestStart => e.kind === EventKind.RequestStart);
+  const ends = events.filter((e): e is RequestEnd => e.kind === EventKind.RequestEnd);
+  if (starts.length > 1) warnings.push(`${starts.length} RequestStart events: the first is used`);
+  if (ends.length > 1) warnings.push(`${ends.length} RequestEnd events: the last is used`);
+  const reqStart = starts[0];
+  const reqEnd = ends.at(-1);
+  const first = events[0] as TraceEvent;
+  const pid = reqStart?.pid ?? reqEnd?.pid ?? first.pid;
+  const tid = reqStart?.tid ?? reqEnd?.tid ?? first.tid;
+  const inboundFd = reqStart?.fd ?? reqEnd?.fd ?? -1;
+  const inbound = inboundFd < 0 ? [] : events.filter((e): e is SockIo => isSockIo(e) && e.pid === pid && e.fd === inboundFd && e.bytes > 0n);
+  const inboundRecvs = inbound.filter((e) => e.kind === EventKind.SockRecv);
+  const inboundSends = inbound.filter((e) => e.kind === EventKind.SockSend);
+
+  let startNs: bigint;
+  if (reqStart) {
+    startNs = inboundRecvs[0] ? minBig(eventStartNs(inboundRecvs[0]), reqStart.tsNs) : reqStart.tsNs;
+  } else if (inboundRecvs[0]) {
+    startNs = eventStartNs(inboundRecvs[0]);
+    warnings.push('RequestStart missing: app span starts at the first read of the request');
+  } else if (reqEnd) {
+    startNs = eventStartNs(reqEnd);
+    warnings.push("RequestStart missing: start derived from RequestEnd's duration");
+  } else {
+    startNs = events.reduce((m, e) => minBig(m, eventStartNs(e)), first.tsNs);
+    warnings.push('RequestStart and RequestEnd missing: app span covers the events of the request');
+  }
+  let endNs: bigint;
+  const lastSendEnd = inboundSends.at(-1)?.tsNs;
+  if (reqEnd) {
+    endNs = lastSendEnd !== undefined ? maxBig(reqEnd.tsNs, lastSendEnd) : reqEnd.tsNs;
+  } else {
+    endNs = events.reduce((m, e) => maxBig(m, e.tsNs), startNs);
+    if (reqStart) warnings.push("RequestEnd missing: app span ends at the request's last event");
+  }
+
+  let inboundTuple = inbound[0]?.tuple;
+  if (!inboundTuple && inboundFd >= 0) {
+    const accepts = index.acceptsByFd.get(`${pid}:${inboundFd}`) ?? [];
+    inboundTuple = accepts.filter((a) => a.tsNs <= startNs).at(-1)?.tuple;
+  }
+  return { requestId, events, reqStart, reqEnd, pid, tid, inboundFd, inboundRecvs, inboundSends, inboundTuple, startNs, endNs, warnings };
+}
+
+function applyRunq(span: SpanDraft, att: ReturnType<typeof attributeRunqDelay>): void {
+  if (att.count === 0) return;
+  span.tags['kernel.runq_delay_ns'] = Number(att.totalNs);
+  span.tags['kernel.runq_delays'] = att.count;
+  span.logs.push(...att.logs);
+}
+
+/** A network span between two tiers, with the wait in the receiver's socket buffer inside it. */
+function networkSpan(name: string, startNs: bigint, endNs: bigint, firstRecv: SockIo | undefined): SpanDraft {
+  const span = draftSpan(name, 'kernel', startNs, maxBig(startNs, endNs));
+  if (firstRecv && firstRecv.arrivalNs > 0n) {
+    const readStart = eventStartNs(firstRecv);
+    const wait = readStart - firstRecv.arrivalNs;
+    if (wait >= 0n) {
+      span.tags['kernel.socket_buffer_wait_ns'] = Number(wait);
+      const waitStart = maxBig(firstRecv.arrivalNs, startNs);
+      if (readStart - waitStart >= BUFFER_WAIT_SPAN_NS) span.children.push(draftSpan('socket buffer wait', 'kernel', waitStart, readStart));
+    }
+  }
+  return span;
+}
+
+interface TierSpans {
+  readonly before: SpanDraft[];
+  readonly after: SpanDraft[];
+  readonly rootWarnings: string[];
+  readonly clientKeys: string[];
+}
+
+/** nginx and network spans around the app, from nginx's syscalls or else from its access log. */
+function proxySpans(f: AppFacts, leg: NginxLeg | undefined, access: NginxAccessEntry | undefined, ctx: BuildContext): TierSpans {
+  const before: SpanDraft[] = [];
+  const after: SpanDraft[] = [];
+  const rootWarnings: string[] = [];
+  const clientKeys: string[] = [];
+  const firstRecv = f.inboundRecvs[0];
+  const runq = leg ? ctx.index.runqByPid.get(leg.pid) : undefined;
+
+  const lastWrite = leg?.upstreamWrites.at(-1);
+  if (leg && lastWrite) {
+    const clientRead = leg.clientReads[0];
+    const firstWrite = leg.upstreamWrites[0] as SockIo;
+    let start = eventStartNs(firstWrite);
+    const proc = draftSpan('nginx processing', 'nginx', start, lastWrite.tsNs, {
+      tags: { 'process.pid': leg.pid, 'nginx.upstream_write_bytes': Number(leg.upstreamWrites.reduce((s, e) => s + e.bytes, 0n)) },
+    });
+    if (clientRead) {
+      const readStart = eventStartNs(clientRead);
+      start = clientRead.arrivalNs > 0n && clientRead.arrivalNs <= readStart ? clientRead.arrivalNs : readStart;
+      proc.startNs = start;
+      proc.tags['network.peer.address'] = clientRead.tuple.remoteAddress;
+      proc.tags['network.peer.port'] = clientRead.tuple.remotePort;
+      clientKeys.push(tupleKey(clientRead.tuple), peerTupleKey(clientRead.tuple));
+      if (clientRead.arrivalNs > 0n && readStart >= clientRead.arrivalNs) {
+        proc.tags['kernel.socket_buffer_wait_ns'] = Number(readStart - clientRead.arrivalNs);
+        if (readStart - clientRead.arrivalNs >= BUFFER_WAIT_SPAN_NS) proc.children.push(draftSpan('socket buffer wait', 'kernel', clientRead.arrivalNs, readStart));
+      }
+    } else {
+      proc.warnings.push("nginx's client-side read not found: starts at the upstream write");
+    }
+    applyRunq(proc, attributeRunqDelay(runq, ctx.index.maxRunqDelayNs, proc.startNs, proc.endNs));
+    before.push(proc, networkSpan('network: nginx → app', lastWrite.tsNs, f.startNs, firstRecv));
+  }
+  const firstRead = leg?.upstreamReads[0];
+  if (leg && firstRead) {
+    const appSendEnd = f.inboundSends.at(-1)?.tsNs ?? f.endNs;
+    const readStart = eventStartNs(firstRead);
+    after.push(networkSpan('network: app → nginx', appSendEnd, readStart, firstRead));
+    const lastClientWrite = leg.clientWrites.at(-1);
+    const resp = draftSpan('nginx response', 'nginx', readStart, lastClientWrite?.tsNs ?? (leg.upstreamReads.at(-1) as SockIo).tsNs, {
+      tags: {
+        'process.pid': leg.pid,
+        'nginx.upstream_read_bytes': Number(leg.upstreamReads.reduce((s, e) => s + e.bytes, 0n)),
+        'nginx.client_write_bytes': Number(leg.clientWrites.reduce((s, e) => s + e.bytes, 0n)),
+      },
+    });
+    if (!lastClientWrite) resp.warnings.push("nginx's client-side write not found: ends at the last upstream read");
+    applyRunq(resp, attributeRunqDelay(runq, ctx.index.maxRunqDelayNs, resp.startNs, resp.endNs));
+    after.push(resp);
+  }
+  if (before.length > 0 && after.length > 0) return { before, after, rootWarnings, clientKeys };
+
+  const missing = before.length === 0 && after.length === 0 ? 'nginx socket events missing' : before.length === 0 ? "nginx's request-side events missing" : "nginx's response-side events missing";
+  if (access?.requestTime != null && before.length === 0 && after.length === 0) {
+    const requestNs = BigInt(Math.round(access.requestTime * 1e9));
+    const overhead = requestNs - (f.endNs - f.startNs);
+    if (overhead > 0n) {
+      const half = overhead / 2n;
+      const tags = { estimated: true, 'nginx.request_time_ms': access.requestTime * 1000 };
+      before.push(draftSpan('nginx processing', 'nginx', f.startNs - half, f.startNs, { tags }));
+      after.push(draftSpan('nginx response', 'nginx', f.endNs, f.endNs + (overhead - half), { tags }));
+      rootWarnings.push(`${missing}: nginx spans estimated from the access log's request_time (ms resolution), split evenly before and after the app`);
+    } else {
+      rootWarnings.push(`${missing}: the access log's request_time (${access.requestTime}s) is not longer than the app span, so no nginx spans`);
+    }
+  } else if (ctx.proxy === 'node' && !leg) {
+    rootWarnings.push('the proxy tier is the Node fallback: no proxy spans');
+  } else {
+    rootWarnings.push(`${missing}${access ? '' : ' and no access-log entry'}: the trace ${before.length === 0 ? 'starts' : 'ends'} at the app`);
+  }
+  return { before, after, rootWarnings, clientKeys };
+}
+
+function orphanSpans(requestId: string, phases: readonly PgPhaseEvent[], sock: readonly SockIo[]): { spans: SpanDraft[]; count: number } {
+  const spans: SpanDraft[] = [];
+  const phasesByPid = new Map<number, PgPhaseEvent[]>();
+  for (const p of phases) phasesByPid.set(p.pid, [...(phasesByPid.get(p.pid) ?? []), p]);
+  for (const [pid, list] of phasesByPid) {
+    const nested = nestPgPhases(list);
+    const start = list.reduce((m, p) => minBig(m, eventStartNs(p)), eventStartNs(list[0] as PgPhaseEvent));
+    const end = list.reduce((m, p) => maxBig(m, p.tsNs), start);
+    spans.push(
+      draftSpan(`orphan: PostgreSQL phases (pid ${pid})`, 'postgres', start, end, {
+        tags: { orphan: true, 'orphan.events': list.length, 'process.pid': pid },
+        logs: nested.logs,
+        children: nested.spans,
+        warnings: [`${list.length} PgPhase event(s) tagged ${requestId} lie inside no DB query of this request`],
+      }),
+    );
+  }
+  const sockByFd = new Map<string, SockIo[]>();
+  for (const e of sock) sockByFd.set(`${e.pid}:${e.fd}`, [...(sockByFd.get(`${e.pid}:${e.fd}`) ?? []), e]);
+  for (const [key, list] of sockByFd) {
+    const first = list[0] as SockIo;
+    const span = syscallRunSpan(`orphan: socket I/O (fd ${first.fd})`, list);
+    span.tags.orphan = true;
+    span.tags['orphan.events'] = list.length;
+    span.tags['network.peer.address'] = first.tuple.remoteAddress;
+    span.tags['network.peer.port'] = first.tuple.remotePort;
+    span.warnings.push(`${list.length} socket event(s) on pid:fd ${key} tagged with this request fit no span`);
+    spans.push(span);
+  }
+  return { spans, count: phases.length + sock.length };
+}
+
+function buildTrace(f: AppFacts, ctx: BuildContext): Trace {
+  const { events, pid } = f;
+  const queries = pairDbQueries(events, f.endNs);
+  const sockIo = events.filter((e): e is SockIo => isSockIo(e) && e.bytes > 0n);
+  const used = new Set<SockIo>([...f.inboundRecvs, ...f.inboundSends]);
+  const phases = events.filter((e): e is PgPhaseEvent => e.kind === EventKind.PgPhase);
+  const phaseOwner = assignPhases(queries, phases);
+  const pgKeys = new Map<string, SpanDraft>();
+
+  const dbSpans = queries.map((q, k) => {
+    const sock = sockIo.filter((e) => !used.has(e) && e.pid === q.pid && e.fd === q.fd && eventStartNs(e) >= q.startNs && e.tsNs <= q.endNs);
+    sock.forEach((e) => used.add(e));
+    const span = buildDbQuerySpan(k + 1, q, sock, phases.filter((_, i) => phaseOwner[i] === k));
+    const db = span.children.find((c) => c.name === 'DB processing');
+    const backend = phases.find((_, i) => phaseOwner[i] === k)?.pid;
+    if (db && backend !== undefined) applyRunq(db, attributeRunqDelay(ctx.index.runqByPid.get(backend), ctx.index.maxRunqDelayNs, db.startNs, db.endNs));
+    const t = sock[0]?.tuple;
+    if (t) {
+      pgKeys.set(tupleKey(t), span);
+      pgKeys.set(peerTupleKey(t), span);
+    }
+    return span;
+  });
+  const fileSpans = buildFileSpans(events, ctx.index.fileOpensByFd);
+
+  const app = draftSpan('app processing', 'app', f.startNs, f.endNs, {
+    tags: { 'process.pid': pid, 'thread.id': f.tid },
+    warnings: [...f.warnings],
+  });
+  if (f.inboundTuple) {
+    app.tags['network.peer.address'] = f.inboundTuple.remoteAddress;
+    app.tags['network.peer.port'] = f.inboundTuple.remotePort;
+    app.tags['server.port'] = f.inboundTuple.localPort;
+  }
+  if (f.reqEnd) app.tags['app.reported_duration_us'] = Number(f.reqEnd.durationUs);
+
+  const occupied: Occupied[] = [];
+  const headerReads = f.reqStart ? f.inboundRecvs.filter((e) => e.tsNs <= (f.reqStart as RequestStart).tsNs) : f.inboundRecvs;
+  const bodyReads = f.inboundRecvs.filter((e) => !headerReads.includes(e));
+  if (headerReads.length > 0) {
+    const read = syscallRunSpan('request read', headerReads);
+    const firstRead = headerReads[0] as SockIo;
+    if (firstRead.arrivalNs > 0n && eventStartNs(firstRead) >= firstRead.arrivalNs) {
+      read.tags['kernel.socket_buffer_wait_ns'] = Number(eventStartNs(firstRead) - firstRead.arrivalNs);
+    }
+    app.children.push(read);
+    occupied.push({ role: 'read', startNs: read.startNs, endNs: read.endNs });
+  }
+  if (bodyReads.length > 0) {
+    const body = syscallRunSpan('request body read', bodyReads);
+    app.children.push(body);
+    occupied.push({ role: 'op', startNs: body.startNs, endNs: body.endNs });
+  }
+  for (const s of [...dbSpans, ...fileSpans]) {
+    app.children.push(s);
+    occupied.push({ role: 'op', startNs: s.startNs, endNs: s.endNs });
+  }
+  if (f.inboundSends.length > 0) {
+    const send = syscallRunSpan('response send', f.inboundSends);
+    app.children.push(send);
+    occupied.push({ role: 'send', startNs: send.startNs, endNs: send.endNs });
+  }
+  for (const g of deriveGaps(f.startNs, f.endNs, occupied)) app.children.push(draftSpan(g.name, 'app', g.startNs, g.endNs));
+
+  for (const e of events) {
+    if (e.kind === EventKind.CacheHit || e.kind === EventKind.CacheMiss) {
+      app.logs.push({ tsNs: e.tsNs, fields: { event: e.kind === EventKind.CacheHit ? 'cache hit' : 'cache miss', 'cache.key': e.key } });
+    } else if (e.kind === EventKind.SockAccept || e.kind === EventKind.SockConnect || e.kind === EventKind.SockClose) {
+      const what = e.kind === EventKind.SockAccept ? 'accept' : e.kind === EventKind.SockConnect ? 'connect' : 'close';
+      app.logs.push({ tsNs: e.tsNs, fields: { event: `socket ${what}`, 'network.peer.address': e.tuple.remoteAddress, 'network.peer.port': e.tuple.remotePort, fd: e.fd } });
+    } else if (e.kind === EventKind.ProcFork || e.kind === EventKind.ProcExit) {
+      app.logs.push({ tsNs: e.tsNs, fields: { event: e.kind === EventKind.ProcFork ? 'fork' : 'exit', 'process.pid': e.childPid, 'process.command': e.comm } });
+    }
+  }
+  applyRunq(app, attributeRunqDelay(ctx.index.runqByThread.get(`${pid}:${f.tid}`), ctx.index.maxRunqDelayNs, app.startNs, app.endNs));
+
+  const access = ctx.access.get(f.requestId);
+  const client = ctx.client.get(f.requestId);
+  const leg = ctx.legs.get(f.requestId);
+  const proxy = proxySpans(f, leg, access, ctx);
+  // The wait before the app's first read is shown once: on the network span when there is one.
+  if (proxy.before.some((s) => s.name === 'network: nginx → app')) {
+    const read = app.children.find((c) => c.name === 'request read');
+    if (read) delete read.tags['kernel.socket_buffer_wait_ns'];
+  }
+  const orphans = orphanSpans(
+    f.requestId,
+    phases.filter((_, i) => phaseOwner[i] === -1),
+    sockIo.filter((e) => !used.has(e)),
+  );
+
+  const main = [...proxy.before, app, ...proxy.after];
+  const rootStart = main.reduce((m, s) => minBig(m, s.startNs), app.startNs);
+  const rootEnd = main.reduce((m, s) => maxBig(m, s.endNs), app.endNs);
+
+  const method = f.reqStart?.method ?? access?.method ?? client?.method ?? 'UNKNOWN';
+  const path = f.reqStart?.path ?? access?.uri ?? client?.path ?? '/';
+  const urlPath = path.split('?')[0] ?? path;
+  const route = routeOf(path);
+  const tags: Record<string, TagValue> = {
+    'request.id': f.requestId,
+    'http.request.method': method,
+    'url.path': urlPath,
+    'http.route': route,
+  };
+  const status = f.reqEnd?.status ?? access?.status ?? client?.status;
+  if (status !== undefined) tags['http.response.status_code'] = status;
+  if (client) tags['client.latency_ms'] = client.latencyMs;
+  if (access?.requestTime != null) tags['nginx.request_time_ms'] = access.requestTime * 1000;
+  if (access?.upstreamResponseTime != null) tags['nginx.upstream_response_time_ms'] = access.upstreamResponseTime * 1000;
+  if (orphans.count > 0) tags['orphan.count'] = orphans.count;
+
+  const root = draftSpan(`${method} ${route}`, proxy.before.length > 0 || proxy.after.length > 0 ? 'nginx' : 'app', rootStart, rootEnd, {
+    tags,
+    warnings: proxy.rootWarnings,
+    children: [...main, ...orphans.spans],
+  });
+  if (orphans.count > 0) root.warnings.push(`${orphans.count} event(s) fit no span: kept as orphan children of the root`);
+
+  attachRetransmits(ctx.index, rootStart, rootEnd, [
+    ...(f.inboundTuple ? [{ keys: [tupleKey(f.inboundTuple), peerTupleKey(f.inboundTuple)], targets: main.filter((s) => s !== main[0] || proxy.before.length === 0) }] : []),
+    ...[...pgKeys].map(([key, span]) => ({ keys: [key], targets: [span, app] })),
+    { keys: proxy.clientKeys, targets: [...proxy.before, ...proxy.after, root] },
+  ]);
+  return finalizeTrace(f.requestId, root);
+}
+
+/**
+ * Logs each TCP retransmit on one of the request's connections, inside the request's time, on
+ * the first target span that contains it (else the last target).
+ */
+function attachRetransmits(index: CaptureIndex, startNs: bigint, endNs: bigint, groups: readonly { keys: readonly string[]; targets: readonly SpanDraft[] }[]): void {
+  const seen = new Set<unknown>();
+  for (const g of groups) {
+    for (const key of g.keys) {
+      for (const r of index.retransmitsByKey.get(key) ?? []) {
+        if (seen.has(r) || r.tsNs < startNs || r.tsNs > endNs) continue;
+        seen.add(r);
+        const target = g.targets.find((s) => s.startNs <= r.tsNs && r.tsNs <= s.endNs) ?? g.targets.at(-1);
+        if (!target) continue;
+        target.tags['kernel.tcp_retransmits'] = Number(target.tags['kernel.tcp_retransmits'] ?? 0) + 1;
+        target.logs.push({
+          tsNs: r.tsNs,
+          fields: { event: 'tcp retransmit', 'network.local.port': r.tuple.localPort, 'network.peer.address': r.tuple.remoteAddress, 'network.peer.port': r.tuple.remotePort, 'tcp.state': r.state },
+        });
+      }
+    }
+  }
+}
+
+function parseWallOffset(capture: Capture, warnings: string[]): bigint {
+  try {
+    return BigInt(capture.meta.clock.realtimeNs) - BigInt(capture.meta.clock.monotonicNs);
+  } catch {
+    warnings.push(`meta.json clock is not a pair of decimal ns values: wall times are monotonic times`);
+    return 0n;
+  }
+}
+
+/**
+ * One trace per request id found in the capture's tagged events, in order of start. Pure: the
+ * capture is not modified.
+ */
+export function assembleCapture(capture: Capture, options: AssembleOptions = {}): AssembledCapture {
+  const warnings = [...capture.warnings];
+  const index = indexCapture(capture.events, capture.meta.ports.proxy);
+  const facts: AppFacts[] = [];
+  for (const [id, events] of index.byRequest) facts.push(appFacts(id, events, index));
+
+  const uses: AppConnectionUse[] = [];
+  for (const f of facts) {
+    if (!f.inboundTuple) continue;
+    uses.push({
+      requestId: f.requestId,
+      inboundKey: tupleKey(f.inboundTuple),
+      peerKey: peerTupleKey(f.inboundTuple),
+      appStartNs: f.startNs,
+      appSendStartNs: f.inboundSends[0] ? eventStartNs(f.inboundSends[0]) : (f.reqEnd?.tsNs ?? f.endNs),
+    });
+  }
+  const corr = correlateNginx(uses, index);
+  if (corr.unmatchedEvents > 0) warnings.push(`${corr.unmatchedEvents} nginx upstream socket event(s) on app connections matched no request`);
+
+  const access = new Map<string, NginxAccessEntry>();
+  for (const a of capture.nginx) if (!access.has(a.requestId)) access.set(a.requestId, a);
+  const client = new Map<string, ClientObservation>();
+  for (const c of capture.client) if (!client.has(c.requestId)) client.set(c.requestId, c);
+
+  const ctx: BuildContext = { index, legs: corr.legs, access, client, proxy: capture.meta.proxy };
+  const wanted = options.requestIds;
+  const traces = facts.filter((f) => !wanted || wanted.has(f.requestId)).map((f) => buildTrace(f, ctx));
+  traces.sort((a, b) => {
+    const sa = (a.spans[0] as { startNs: bigint }).startNs;
+    const sb = (b.spans[0] as { startNs: bigint }).startNs;
+    return sa < sb ? -1 : sa > sb ? 1 : a.traceId < b.traceId ? -1 : 1;
+  });
+  return { traces, wallOffsetNs: parseWallOffset(capture, warnings), warnings };
+}

@@ -1,0 +1,82 @@
+/** Interval helpers for decoded events: `tsNs` is an event's end, its duration field its length. */
+import { EventKind, type TraceEvent, type Tuple } from '../tracer/event-types.ts';
+
+// Kinds that share one payload are one union member, so `EventOf` of a single kind is never.
+export type SockIo = Extract<TraceEvent, { readonly kind: typeof EventKind.SockRecv | typeof EventKind.SockSend }>;
+export type FileIo = Extract<TraceEvent, { readonly kind: typeof EventKind.FileRead | typeof EventKind.FileWrite }>;
+export type SockConn = Extract<
+  TraceEvent,
+  { readonly kind: typeof EventKind.SockAccept | typeof EventKind.SockConnect | typeof EventKind.SockClose }
+>;
+
+/** Start of an event in CLOCK_MONOTONIC ns (its end minus its duration; instants start at their end). */
+export function eventStartNs(e: TraceEvent): bigint {
+  switch (e.kind) {
+    case EventKind.SockRecv:
+    case EventKind.SockSend:
+    case EventKind.FileRead:
+    case EventKind.FileWrite:
+    case EventKind.SockAccept:
+    case EventKind.SockConnect:
+    case EventKind.SockClose:
+    case EventKind.PgPhase:
+      return e.tsNs - (e.durationNs > 0n ? e.durationNs : 0n);
+    case EventKind.RunqDelay:
+      return e.tsNs - (e.delayNs > 0n ? e.delayNs : 0n);
+    case EventKind.RequestEnd:
+    case EventKind.DbQueryEnd:
+      return e.tsNs - (e.durationUs > 0n ? e.durationUs * 1000n : 0n);
+    default:
+      return e.tsNs;
+  }
+}
+
+export function isSockIo(e: TraceEvent): e is SockIo {
+  return e.kind === EventKind.SockRecv || e.kind === EventKind.SockSend;
+}
+
+export function isFileIo(e: TraceEvent): e is FileIo {
+  return e.kind === EventKind.FileRead || e.kind === EventKind.FileWrite;
+}
+
+export function isSockConn(e: TraceEvent): e is SockConn {
+  return e.kind === EventKind.SockAccept || e.kind === EventKind.SockConnect || e.kind === EventKind.SockClose;
+}
+
+/** `local>remote` as `addr:port>addr:port`: one direction of one TCP connection. */
+export function tupleKey(t: Tuple): string {
+  return `${t.localAddress}:${t.localPort}>${t.remoteAddress}:${t.remotePort}`;
+}
+
+/** The same connection seen from its other end. */
+export function peerTupleKey(t: Tuple): string {
+  return `${t.remoteAddress}:${t.remotePort}>${t.localAddress}:${t.localPort}`;
+}
+
+/** A total order on events: time, then fields that tell simultaneous events apart. */
+export function compareEvents(a: TraceEvent, b: TraceEvent): number {
+  if (a.tsNs !== b.tsNs) return a.tsNs < b.tsNs ? -1 : 1;
+  if (a.kind !== b.kind) return a.kind - b.kind;
+  if (a.pid !== b.pid) return a.pid - b.pid;
+  if (a.tid !== b.tid) return a.tid - b.tid;
+  if (a.fd !== b.fd) return a.fd - b.fd;
+  if (a.requestId !== b.requestId) return a.requestId < b.requestId ? -1 : 1;
+  const sa = eventStartNs(a);
+  const sb = eventStartNs(b);
+  return sa === sb ? 0 : sa < sb ? -1 : 1;
+}
+
+export const minBig = (a: bigint, b: bigint): bigint => (a < b ? a : b);
+export const maxBig = (a: bigint, b: bigint): bigint => (a > b ? a : b);
+
+/** Index of the first element of a sorted array for which `pred` holds (pred monotone false→true). */
+export function lowerBound<T>(arr: readonly T[], pred: (x: T) => boolean): number {
+  let lo = 0;
+  let hi = arr.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (pred(arr[mid] as T)) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}

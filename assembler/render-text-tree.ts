@@ -1,0 +1,75 @@
+/**
+ * A trace as an indented text tree (the shape of `lab show`):
+ *
+ *   Request 4bf9…4736: GET /api/users (total: 45.2ms)
+ *   ├─ nginx processing:          2.1ms   4.6%
+ *   ├─ app processing:           42.5ms  94.0%
+ *   │  ├─ DB query 1 (SELECT):   15.2ms  33.6%
+ *   …
+ * with kernel findings in brackets and every repair warning listed under the tree.
+ */
+import { formatMs, formatShare } from './format-duration.ts';
+import { childrenById, rootOf, type Span, type Trace } from './span.ts';
+
+export interface TextTreeOptions {
+  /** Deepest level printed (root = 0); deeper spans are summarized by a count. */
+  readonly maxDepth?: number;
+  /** List span warnings under the tree (default true). */
+  readonly warnings?: boolean;
+}
+
+/** Short bracketed notes from a span's kernel findings and flags. */
+export function spanNotes(s: Span): string[] {
+  const notes: string[] = [];
+  const t = s.tags;
+  if (typeof t['kernel.socket_buffer_wait_ns'] === 'number' && t['kernel.socket_buffer_wait_ns'] >= 50_000) {
+    notes.push(`socket buffer wait ${formatMs(BigInt(t['kernel.socket_buffer_wait_ns']))}`);
+  }
+  if (typeof t['kernel.runq_delay_ns'] === 'number') notes.push(`runqueue delay ${formatMs(BigInt(t['kernel.runq_delay_ns']))}`);
+  if (typeof t['kernel.tcp_retransmits'] === 'number') notes.push(`${t['kernel.tcp_retransmits']} TCP retransmit(s)`);
+  if (typeof t['db.response.returned_rows'] === 'number') notes.push(`${t['db.response.returned_rows']} row(s)`);
+  if (t.orphan === true) notes.push('orphan');
+  if (t.estimated === true) notes.push('estimated');
+  if (s.warnings.length > 0) notes.push(`! ${s.warnings.length} warning(s)`);
+  return notes;
+}
+
+/** Renders one trace as a text tree. */
+export function renderTextTree(trace: Trace, options: TextTreeOptions = {}): string {
+  const root = rootOf(trace);
+  const total = root.endNs - root.startNs;
+  const kids = childrenById(trace);
+  const maxDepth = options.maxDepth ?? Number.POSITIVE_INFINITY;
+  const rows: { prefix: string; span: Span }[] = [];
+  const walk = (s: Span, prefix: string, depth: number): void => {
+    const list = kids.get(s.id) ?? [];
+    list.forEach((c, i) => {
+      const last = i === list.length - 1;
+      rows.push({ prefix: prefix + (last ? '└─ ' : '├─ '), span: c });
+      if (depth + 1 < maxDepth) walk(c, prefix + (last ? '   ' : '│  '), depth + 1);
+    });
+  };
+  walk(root, '', 0);
+
+  const label = (r: { prefix: string; span: Span }): string => `${r.prefix}${r.span.name}:`;
+  const width = Math.max(0, ...rows.map((r) => [...label(r)].length)) + 1;
+  const durs = rows.map((r) => formatMs(r.span.endNs - r.span.startNs));
+  const durWidth = Math.max(0, ...durs.map((d) => d.length));
+  const lines = [`Request ${trace.traceId}: ${root.name} (total: ${formatMs(total)})`];
+  const rootNotes = spanNotes(root);
+  if (rootNotes.length > 0) lines[0] += `  [${rootNotes.join(', ')}]`;
+  rows.forEach((r, i) => {
+    const l = label(r);
+    const notes = spanNotes(r.span);
+    const share = formatShare(r.span.endNs - r.span.startNs, total).padStart(6);
+    lines.push(`${l}${' '.repeat(width - [...l].length)}${(durs[i] as string).padStart(durWidth)} ${share}${notes.length > 0 ? `  [${notes.join(', ')}]` : ''}`);
+  });
+  if (options.warnings ?? true) {
+    const warned = trace.spans.filter((s) => s.warnings.length > 0);
+    if (warned.length > 0) {
+      lines.push('warnings:');
+      for (const s of warned) for (const w of s.warnings) lines.push(`  ${s.name}: ${w}`);
+    }
+  }
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,36 @@
+import { labConfig } from '../../lab/config.ts';
+import { answers } from '../../lab/lifecycle/http-get.ts';
+import { proxyHealthUrl } from '../../lab/lifecycle/proxy-tier.ts';
+import { labPaths } from '../../lab/lifecycle/state-paths.ts';
+import { formatLoadSummary } from '../../lab/load/format-load-summary.ts';
+import type { MixName } from '../../lab/load/mixes.ts';
+import { runLoad, type LoadOptions } from '../../lab/load/run-load.ts';
+import type { Invocation } from '../parse-args.ts';
+
+/** The runLoad options a `lab load` (or `lab trace`) invocation asks for. */
+export function loadOptionsFrom(inv: Invocation, progress?: (line: string) => void): LoadOptions {
+  const cfg = labConfig();
+  const o = inv.options;
+  return {
+    url: `http://${cfg.host}:${cfg.proxyPort}`,
+    durationS: o.duration as number | undefined,
+    requests: o.requests as number | undefined,
+    connections: (o.connections as number | undefined) ?? 10,
+    mix: ((o.mix as string | undefined) ?? 'default') as MixName,
+    rate: o.rate as number | undefined,
+    latencyOut: (o['latency-out'] as string | undefined) ?? labPaths(cfg).lastLoad,
+    progress,
+  };
+}
+
+/** `lab load`: drive the mix through the proxy; summary as a table, or JSON with --json. */
+export async function run(inv: Invocation): Promise<number> {
+  const cfg = labConfig();
+  if (!(await answers(proxyHealthUrl(cfg), 2000))) {
+    process.stderr.write(`lab load: the lab does not answer at ${proxyHealthUrl(cfg)}; run 'lab up' first\n`);
+    return 1;
+  }
+  const summary = await runLoad(loadOptionsFrom(inv, (line) => process.stderr.write(`lab load: ${line}\n`)));
+  process.stdout.write((inv.options.json ? JSON.stringify(summary) : formatLoadSummary(summary)) + '\n');
+  return 0;
+}

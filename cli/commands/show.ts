@@ -1,0 +1,30 @@
+/** `lab show DIR [--id ID | --slowest N] [--waterfall]`: text trees (and terminal waterfalls) on stdout. */
+import { loadTraces, stderrLine } from '../../assembler/load-traces.ts';
+import { renderTextTree } from '../../assembler/render-text-tree.ts';
+import { renderWaterfallTerminal } from '../../assembler/render-waterfall-terminal.ts';
+import { selectTraces } from '../../assembler/select-traces.ts';
+import type { Invocation } from '../parse-args.ts';
+
+/** Without --id or --slowest, show this many of the slowest requests. */
+const DEFAULT_SLOWEST = 5;
+
+export async function run(inv: Invocation): Promise<number> {
+  const dir = inv.positionals.dir as string;
+  const id = typeof inv.options.id === 'string' ? inv.options.id : undefined;
+  let slowest = typeof inv.options.slowest === 'number' ? inv.options.slowest : undefined;
+  if (id === undefined && slowest === undefined) {
+    slowest = DEFAULT_SLOWEST;
+    stderrLine(`showing the ${DEFAULT_SLOWEST} slowest requests (--id ID or --slowest N to choose)`);
+  }
+  const { assembled } = await loadTraces(dir, stderrLine);
+  const sel = selectTraces(assembled.traces, { id, slowest }, dir);
+  if (!sel.ok) {
+    stderrLine(`lab show: ${sel.error}`);
+    return 1;
+  }
+  const color = process.stdout.isTTY === true && !process.env.NO_COLOR;
+  const width = process.stdout.columns ?? 100;
+  const out = sel.traces.map((t) => renderTextTree(t) + (inv.options.waterfall === true ? '\n' + renderWaterfallTerminal(t, { width, color }) : ''));
+  process.stdout.write(out.join('\n'));
+  return 0;
+}

@@ -1,0 +1,17 @@
+import { labConfig } from '../../lab/config.ts';
+import { postgresVersion } from '../../lab/db/postgres.ts';
+import { formatLabStatus, labIsUp, labStatusLive } from '../../lab/lifecycle/lab-status.ts';
+import type { Invocation } from '../parse-args.ts';
+
+/** `lab status [--json]`: which tiers run; exit status 0 when all of them do, 3 otherwise. */
+export async function run(inv: Invocation): Promise<number> {
+  const status = await labStatusLive(labConfig(), () => {
+    try {
+      return postgresVersion();
+    } catch {
+      return null;
+    }
+  });
+  process.stdout.write((inv.options.json ? JSON.stringify(status) : formatLabStatus(status)) + '\n');
+  return labIsUp(status) ? 0 : 3;
+}

@@ -1,0 +1,36 @@
+/** `lab validate DIR [--json]`: how well the traces agree with client, nginx and pg_stat_statements. */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { loadTraces, stderrLine } from '../../assembler/load-traces.ts';
+import { formatValidation, validateTraces } from '../../assembler/validate-trace.ts';
+import type { PgStatStatementsSnapshot } from '../../tracer/capture-types.ts';
+import { CAPTURE_FILES } from '../../tracer/read-capture.ts';
+import type { Invocation } from '../parse-args.ts';
+
+async function readPgss(dir: string): Promise<PgStatStatementsSnapshot | undefined> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, CAPTURE_FILES.pgStatStatements), 'utf8');
+  } catch {
+    stderrLine(`no ${CAPTURE_FILES.pgStatStatements} in ${dir}: skipping the pg_stat_statements check`);
+    return undefined;
+  }
+  try {
+    return JSON.parse(text) as PgStatStatementsSnapshot;
+  } catch (err) {
+    stderrLine(`warning: ${CAPTURE_FILES.pgStatStatements} is not JSON (${(err as Error).message}): skipping that check`);
+    return undefined;
+  }
+}
+
+export async function run(inv: Invocation): Promise<number> {
+  const dir = inv.positionals.dir as string;
+  const { capture, assembled } = await loadTraces(dir, stderrLine);
+  if (assembled.traces.length === 0) {
+    stderrLine(`lab validate: ${dir} holds no traced requests`);
+    return 1;
+  }
+  const results = validateTraces({ traces: assembled.traces, client: capture.client, nginx: capture.nginx, pgStatStatements: await readPgss(dir) });
+  process.stdout.write(inv.options.json === true ? JSON.stringify({ dir, traces: assembled.traces.length, checks: results }, null, 2) + '\n' : formatValidation(results));
+  return 0;
+}

@@ -1,0 +1,149 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { release } from 'node:os';
+import { join } from 'node:path';
+import { PG_BIN_DIR, postgresVersion } from '../db/postgres.ts';
+import { REPO_ROOT } from '../lifecycle/app-tier.ts';
+import { findBinary } from '../lifecycle/binaries.ts';
+import {
+  bpftraceError,
+  BPFTRACE_HOOK_PROGRAMS,
+  parseCapEff,
+  parseHookProbeJson,
+  parseNginxVersion,
+  parseStapsdtNotes,
+  type Capabilities,
+} from './parse-doctor-inputs.ts';
+
+export const TRACEFS = '/sys/kernel/tracing';
+export const HOOK_PROBE = join(REPO_ROOT, 'probes', 'build', 'hook-probe');
+export const USDT_ADDON_DIR = join(REPO_ROOT, 'probes', 'usdt-addon', 'build', 'Release');
+
+/** `lab doctor --json`. */
+export interface DoctorReport {
+  readonly kernel: string;
+  readonly btf: boolean;
+  readonly uid: number;
+  readonly capabilities: Capabilities | null;
+  readonly tracefs: { readonly path: string; readonly mounted: boolean; readonly mountedByDoctor: boolean; readonly error: string | null };
+  readonly nginx: { readonly path: string | null; readonly version: string | null };
+  readonly postgres: { readonly binary: string; readonly version: string | null; readonly usdtProbes: number | null; readonly error: string | null };
+  readonly node: string;
+  readonly usdtAddon: { readonly built: boolean; readonly path: string | null };
+  readonly hooks: {
+    /** How the hook kinds were found out. */
+    readonly method: 'hook-probe' | 'bpftrace' | 'none';
+    readonly kinds: Readonly<Record<string, boolean>>;
+    readonly errors: Readonly<Record<string, string>>;
+  };
+  /** One line per thing that stops tracing here, with what to do. */
+  readonly problems: readonly string[];
+}
+
+interface Ran {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly error: string | null;
+}
+
+function run(cmd: string, args: readonly string[], timeoutMs: number): Promise<Ran> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { timeout: timeoutMs, encoding: 'utf8', maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
+      resolve({ code, stdout, stderr, error: err ? (err.killed ? `timed out after ${timeoutMs / 1000} s` : err.message.split('\n')[0] ?? 'failed') : null });
+    });
+  });
+}
+
+const tracefsMounted = (): boolean => existsSync(join(TRACEFS, 'events'));
+
+async function ensureTracefs(root: boolean): Promise<DoctorReport['tracefs']> {
+  if (tracefsMounted()) return { path: TRACEFS, mounted: true, mountedByDoctor: false, error: null };
+  if (!root) return { path: TRACEFS, mounted: false, mountedByDoctor: false, error: 'not mounted, and mounting needs root' };
+  mkdirSync(TRACEFS, { recursive: true });
+  const r = await run('mount', ['-t', 'tracefs', 'nodev', TRACEFS], 5000);
+  const ok = tracefsMounted();
+  return { path: TRACEFS, mounted: ok, mountedByDoctor: ok, error: ok ? null : (r.stderr.trim() || r.error) };
+}
+
+async function probeHooks(): Promise<DoctorReport['hooks']> {
+  if (existsSync(HOOK_PROBE)) {
+    const r = await run(HOOK_PROBE, ['--json'], 20_000);
+    const parsed = parseHookProbeJson(r.stdout);
+    if (typeof parsed !== 'string') return { method: 'hook-probe', ...parsed };
+  }
+  if (!findBinary('bpftrace')) return { method: 'none', kinds: {}, errors: { all: 'neither probes/build/hook-probe nor bpftrace is available' } };
+  const kinds: Record<string, boolean> = {};
+  const errors: Record<string, string> = {};
+  for (const [kind, program] of Object.entries(BPFTRACE_HOOK_PROGRAMS)) {
+    const r = await run('bpftrace', ['-e', program], 15_000);
+    kinds[kind] = r.code === 0;
+    if (r.code !== 0) errors[kind] = r.error?.startsWith('timed out') ? r.error : bpftraceError(r.stderr);
+  }
+  return { method: 'bpftrace', kinds, errors };
+}
+
+async function postgresFacts(): Promise<DoctorReport['postgres']> {
+  const binary = join(PG_BIN_DIR, 'postgres');
+  let version: string | null = null;
+  let error: string | null = null;
+  try {
+    version = postgresVersion();
+  } catch (err) {
+    error = err instanceof Error ? err.message : String(err);
+  }
+  let usdtProbes: number | null = null;
+  if (existsSync(binary) && findBinary('readelf')) {
+    const r = await run('readelf', ['-n', binary], 10_000);
+    if (r.code === 0) usdtProbes = parseStapsdtNotes(r.stdout).length;
+  }
+  return { binary, version, usdtProbes, error };
+}
+
+function addonFacts(): DoctorReport['usdtAddon'] {
+  try {
+    const node = readdirSync(USDT_ADDON_DIR).find((f) => f.endsWith('.node'));
+    return node ? { built: true, path: join(USDT_ADDON_DIR, node) } : { built: false, path: null };
+  } catch {
+    return { built: false, path: null };
+  }
+}
+
+/** Gathers the system profile; mounts tracefs when it is missing and we are root. */
+export async function collectDoctorReport(): Promise<DoctorReport> {
+  const uid = process.getuid?.() ?? -1;
+  const capabilities = parseCapEff(readFileSync('/proc/self/status', 'utf8'));
+  const tracefs = await ensureTracefs(uid === 0);
+  const nginxPath = findBinary('nginx');
+  const nginxVersion = nginxPath ? parseNginxVersion((await run(nginxPath, ['-v'], 5000)).stderr) : null;
+  const [postgres, hooks] = await Promise.all([postgresFacts(), probeHooks()]);
+  const btf = existsSync('/sys/kernel/btf/vmlinux');
+  const usdtAddon = addonFacts();
+
+  const problems: string[] = [];
+  if (!btf) problems.push('no /sys/kernel/btf/vmlinux: CO-RE programs cannot load (kernel needs CONFIG_DEBUG_INFO_BTF)');
+  if (!capabilities?.bpf && !capabilities?.sysAdmin) problems.push('no CAP_BPF: run lab trace as root');
+  if (!capabilities?.perfmon && !capabilities?.sysAdmin) problems.push('no CAP_PERFMON: run lab trace as root');
+  if (!tracefs.mounted) problems.push(`tracefs is not mounted at ${TRACEFS}: mount -t tracefs nodev ${TRACEFS}`);
+  if (!nginxPath) problems.push("nginx not found: apt-get install nginx-light (or use 'lab up --proxy node')");
+  if (postgres.error) problems.push(postgres.error);
+  if (postgres.usdtProbes === 0) problems.push(`${postgres.binary} has no USDT notes: PostgreSQL spans come from the client side only`);
+  if (!usdtAddon.built) problems.push('USDT addon not built: run scripts/build.sh (the app falls back to file probes)');
+  if (hooks.method === 'none') problems.push('cannot tell which BPF hooks load: build probes (scripts/build.sh) or install bpftrace');
+  else if (!hooks.kinds.tracepoint) problems.push(`tracepoints do not load here: ${hooks.errors.tracepoint ?? 'unknown reason'}`);
+
+  return {
+    kernel: release(),
+    btf,
+    uid,
+    capabilities,
+    tracefs,
+    nginx: { path: nginxPath, version: nginxVersion },
+    postgres,
+    node: process.version,
+    usdtAddon,
+    hooks,
+    problems,
+  };
+}

@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import type { DoctorReport } from './collect-doctor-report.ts';
+import { formatDoctorReport } from './format-doctor-report.ts';
+
+const report: DoctorReport = {
+  kernel: '6.18.0',
+  btf: true,
+  uid: 0,
+  capabilities: { capEff: '000001fffeffffff', bpf: true, perfmon: true, sysAdmin: true },
+  tracefs: { path: '/sys/kernel/tracing', mounted: true, mountedByDoctor: true, error: null },
+  nginx: { path: '/usr/sbin/nginx', version: '1.22.1' },
+  postgres: { binary: '/usr/lib/postgresql/15/bin/postgres', version: '15.14', usdtProbes: 72, error: null },
+  node: 'v20.20.2',
+  usdtAddon: { built: false, path: null },
+  hooks: { method: 'bpftrace', kinds: { tracepoint: true, fentry: false }, errors: { fentry: 'kfunc/kretfunc not available' } },
+  problems: ['USDT addon not built: run scripts/build.sh'],
+};
+
+describe('formatDoctorReport', () => {
+  it('shows facts, hook kinds with the method used, and problems', () => {
+    const text = formatDoctorReport(report);
+    expect(text).toMatch(/^kernel\s+6\.18\.0$/m);
+    expect(text).toMatch(/^tracefs\s+mounted at \/sys\/kernel\/tracing \(mounted now\)$/m);
+    expect(text).toMatch(/^PostgreSQL USDT probes\s+72 in \/usr\/lib\/postgresql\/15\/bin\/postgres$/m);
+    expect(text).toContain('BPF hook kinds (checked with bpftrace):');
+    expect(text).toMatch(/^ {2}tracepoint\s+loads$/m);
+    expect(text).toMatch(/^ {2}fentry\s+no: kfunc\/kretfunc not available$/m);
+    expect(text).toMatch(/problems:\n {2}- USDT addon not built/);
+  });
+
+  it('says so when nothing is wrong', () => {
+    expect(formatDoctorReport({ ...report, problems: [] })).toMatch(/no problems found$/);
+  });
+});

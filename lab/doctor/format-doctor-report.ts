@@ -1,0 +1,31 @@
+import type { DoctorReport } from './collect-doctor-report.ts';
+
+const yes = (b: boolean): string => (b ? 'yes' : 'no');
+
+/** The report as a two-column table, then hook kinds, then problems. */
+export function formatDoctorReport(r: DoctorReport): string {
+  const caps = r.capabilities;
+  const rows: [string, string][] = [
+    ['kernel', r.kernel],
+    ['BTF (/sys/kernel/btf/vmlinux)', yes(r.btf)],
+    ['user', r.uid === 0 ? 'root' : `uid ${r.uid}`],
+    ['CAP_BPF / CAP_PERFMON / CAP_SYS_ADMIN', caps ? `${yes(caps.bpf)} / ${yes(caps.perfmon)} / ${yes(caps.sysAdmin)} (CapEff ${caps.capEff})` : 'unknown'],
+    ['tracefs', `${r.tracefs.mounted ? 'mounted' : 'not mounted'} at ${r.tracefs.path}${r.tracefs.mountedByDoctor ? ' (mounted now)' : ''}${r.tracefs.error ? ` (${r.tracefs.error})` : ''}`],
+    ['nginx', r.nginx.version ? `${r.nginx.version} (${r.nginx.path})` : 'not installed'],
+    ['PostgreSQL', r.postgres.version ?? 'not installed'],
+    ['PostgreSQL USDT probes', r.postgres.usdtProbes === null ? 'unknown' : `${r.postgres.usdtProbes} in ${r.postgres.binary}`],
+    ['node', r.node],
+    ['USDT addon', r.usdtAddon.built ? `built (${r.usdtAddon.path})` : 'not built'],
+  ];
+  const width = Math.max(...rows.map(([k]) => k.length));
+  const lines = rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`);
+  lines.push('', `BPF hook kinds (checked with ${r.hooks.method}):`);
+  const kinds = Object.entries(r.hooks.kinds);
+  const kw = Math.max(4, ...kinds.map(([k]) => k.length));
+  for (const [k, ok] of kinds) lines.push(`  ${k.padEnd(kw)}  ${ok ? 'loads' : `no: ${r.hooks.errors[k] ?? 'failed'}`}`);
+  if (kinds.length === 0) lines.push(`  ${r.hooks.errors.all ?? 'not checked'}`);
+  lines.push('');
+  if (r.problems.length === 0) lines.push('no problems found');
+  else lines.push('problems:', ...r.problems.map((p) => `  - ${p}`));
+  return lines.join('\n');
+}

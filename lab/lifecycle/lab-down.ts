@@ -1,0 +1,43 @@
+import type { LabConfig } from '../config.ts';
+import { postgresPid, stopPostgres } from '../db/postgres.ts';
+import { stopApp } from './app-tier.ts';
+import { isAlive, waitUntil } from './processes.ts';
+import { stopProxy } from './proxy-tier.ts';
+
+/** What `lab down` stopped, by tier (empty/null when a tier was not running). */
+export interface LabDownReport {
+  readonly proxy: readonly number[];
+  readonly app: number | null;
+  readonly postgres: number | null;
+}
+
+/**
+ * Stops the proxy, then the app, then PostgreSQL (front to back, so no tier loses its upstream
+ * while still taking requests), removes the pid files and checks every stopped pid is gone.
+ * Each tier is attempted even when an earlier one fails; the first failure is then thrown.
+ */
+export async function labDown(cfg: LabConfig, progress: (line: string) => void = () => {}): Promise<LabDownReport> {
+  const errors: string[] = [];
+  const attempt = async <T>(tier: string, fn: () => Promise<T>, none: T): Promise<T> => {
+    try {
+      return await fn();
+    } catch (err) {
+      errors.push(`${tier}: ${err instanceof Error ? err.message : String(err)}`);
+      return none;
+    }
+  };
+  const proxy = await attempt('proxy', () => stopProxy(cfg), [] as number[]);
+  if (proxy.length) progress(`proxy: stopped pid ${proxy.join(', ')}`);
+  const app = await attempt('app', () => stopApp(cfg), null);
+  if (app !== null) progress(`app: stopped pid ${app}`);
+  const pgPid = postgresPid(cfg);
+  await attempt('postgres', () => stopPostgres(cfg), undefined);
+  if (pgPid !== null) {
+    await waitUntil(() => !isAlive(pgPid), 10_000);
+    progress(`postgres: stopped pid ${pgPid}`);
+  }
+  const survivors = [...proxy, ...(app === null ? [] : [app]), ...(pgPid === null ? [] : [pgPid])].filter(isAlive);
+  if (survivors.length) errors.push(`still running after down: pid ${survivors.join(', ')}`);
+  if (errors.length) throw new Error(errors.join('; '));
+  return { proxy, app, postgres: pgPid };
+}

@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { MIXES } from '../../cli/parse-args.ts';
+import { buildRequest, MIX_TABLE, nextRequest, pickTarget, seededRandom, type TargetName } from './mixes.ts';
+
+describe('pickTarget', () => {
+  it('walks the cumulative weights', () => {
+    const mix = { users: 1, orders: 3 };
+    expect(pickTarget(mix, 0)).toBe('users');
+    expect(pickTarget(mix, 0.2499)).toBe('users');
+    expect(pickTarget(mix, 0.25)).toBe('orders');
+    expect(pickTarget(mix, 0.9999)).toBe('orders');
+  });
+
+  it('ignores zero weights and rejects an empty mix', () => {
+    expect(pickTarget({ users: 0, feed: 2 }, 0)).toBe('feed');
+    expect(() => pickTarget({}, 0.5)).toThrow('empty mix');
+  });
+
+  it('follows the default weights over many draws', () => {
+    const rand = seededRandom(42);
+    const counts: Partial<Record<TargetName, number>> = {};
+    const n = 20_000;
+    for (let i = 0; i < n; i++) {
+      const t = pickTarget(MIX_TABLE.default, rand());
+      counts[t] = (counts[t] ?? 0) + 1;
+    }
+    const total = Object.values(MIX_TABLE.default).reduce((s, w) => s + (w ?? 0), 0);
+    for (const [name, w] of Object.entries(MIX_TABLE.default)) {
+      expect((counts[name as TargetName] ?? 0) / n).toBeCloseTo((w ?? 0) / total, 1);
+    }
+  });
+});
+
+describe('MIX_TABLE', () => {
+  it('has a mix for every --mix choice, each reaching the app only through known targets', () => {
+    expect(Object.keys(MIX_TABLE).sort()).toEqual([...MIXES].sort());
+    expect(Object.keys(MIX_TABLE.all).sort()).toEqual(['feed', 'healthz', 'orders', 'report', 'user', 'users']);
+  });
+});
+
+describe('buildRequest', () => {
+  it('builds an order with ids inside the seeded ranges', () => {
+    const r = buildRequest('orders', seededRandom(1));
+    expect(r.method).toBe('POST');
+    expect(r.path).toBe('/api/orders');
+    const body = JSON.parse(r.body ?? '') as { user_id: number; product_id: number; quantity: number };
+    expect(body.user_id).toBeGreaterThanOrEqual(1);
+    expect(body.user_id).toBeLessThanOrEqual(10_000);
+    expect(body.product_id).toBeGreaterThanOrEqual(1);
+    expect(body.product_id).toBeLessThanOrEqual(1_000);
+    expect([1, 2, 3]).toContain(body.quantity);
+  });
+
+  it('draws user ids from the hot set, both ends included', () => {
+    expect(buildRequest('user', () => 0).path).toBe('/api/users/1');
+    expect(buildRequest('user', () => 0.99999999).path).toBe('/api/users/500');
+  });
+
+  it('is reproducible from a seed', () => {
+    const a = seededRandom(7);
+    const b = seededRandom(7);
+    const seq = (rand: () => number): string[] => Array.from({ length: 20 }, () => nextRequest(MIX_TABLE.default, rand).path);
+    expect(seq(a)).toEqual(seq(b));
+  });
+});

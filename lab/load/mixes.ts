@@ -1,0 +1,95 @@
+/**
+ * Weighted endpoint mixes for `lab load --mix NAME`, and the pure choice of the next request.
+ * Targets follow lab/app/endpoints.ts (10,000 seeded users, 1,000 products).
+ */
+import type { MIXES } from '../../cli/parse-args.ts';
+
+export type MixName = (typeof MIXES)[number];
+export type TargetName = 'users' | 'user' | 'orders' | 'report' | 'feed' | 'healthz';
+
+/** One request to send. */
+export interface LoadRequest {
+  readonly target: TargetName;
+  readonly method: 'GET' | 'POST';
+  readonly path: string;
+  /** JSON body (POST only). */
+  readonly body?: string;
+}
+
+/** Relative weights; a mix's weights need not sum to anything in particular. */
+export type Mix = Readonly<Partial<Record<TargetName, number>>>;
+
+/**
+ * `default` leans on reads as a web API does: list and detail pages most, writes and the
+ * heavier report/feed less, and a little health checking.
+ */
+export const MIX_TABLE: Readonly<Record<MixName, Mix>> = {
+  default: { users: 25, user: 35, orders: 10, report: 10, feed: 10, healthz: 10 },
+  users: { users: 50, user: 50 },
+  orders: { orders: 1 },
+  report: { report: 1 },
+  feed: { feed: 1 },
+  health: { healthz: 1 },
+  all: { users: 1, user: 1, orders: 1, report: 1, feed: 1, healthz: 1 },
+};
+
+export const USER_IDS = 10_000;
+export const PRODUCT_IDS = 1_000;
+/** Detail requests draw from a hot set, so the app cache sees both hits and misses. */
+export const HOT_USERS = 500;
+export const FEED_ITEMS = 10;
+
+/** Picks a target by weight; `r` is uniform in [0, 1). */
+export function pickTarget(mix: Mix, r: number): TargetName {
+  const entries = Object.entries(mix).filter(([, w]) => (w ?? 0) > 0) as [TargetName, number][];
+  if (entries.length === 0) throw new Error('empty mix');
+  const total = entries.reduce((s, [, w]) => s + w, 0);
+  let x = r * total;
+  for (const [name, w] of entries) {
+    if (x < w) return name;
+    x -= w;
+  }
+  return (entries[entries.length - 1] as [TargetName, number])[0];
+}
+
+const between = (r: number, lo: number, hi: number): number => lo + Math.floor(r * (hi - lo + 1));
+
+/** Builds the concrete request for a target; `rand` yields uniform numbers in [0, 1). */
+export function buildRequest(target: TargetName, rand: () => number): LoadRequest {
+  switch (target) {
+    case 'users':
+      return { target, method: 'GET', path: '/api/users' };
+    case 'user':
+      return { target, method: 'GET', path: `/api/users/${between(rand(), 1, HOT_USERS)}` };
+    case 'orders':
+      return {
+        target,
+        method: 'POST',
+        path: '/api/orders',
+        body: JSON.stringify({ user_id: between(rand(), 1, USER_IDS), product_id: between(rand(), 1, PRODUCT_IDS), quantity: between(rand(), 1, 3) }),
+      };
+    case 'report':
+      return { target, method: 'GET', path: '/api/report' };
+    case 'feed':
+      return { target, method: 'GET', path: `/api/feed?items=${FEED_ITEMS}` };
+    case 'healthz':
+      return { target, method: 'GET', path: '/healthz' };
+  }
+}
+
+/** The next request of `mix`. */
+export function nextRequest(mix: Mix, rand: () => number): LoadRequest {
+  return buildRequest(pickTarget(mix, rand()), rand);
+}
+
+/** A small seeded generator (mulberry32) for reproducible mixes. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Maps shared by every family, and the helpers every handler uses. Each family's .bpf.c
+ * includes this file, so each skeleton has its own copy of the maps; the loader creates them
+ * once (core family) and makes every later skeleton reuse those fds before load.
+ */
+#ifndef REQTRACE_MAPS_BPF_H
+#define REQTRACE_MAPS_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include "events.h"
+#include "maps.h"
+#include "sizes.h"
+
+/* (tgid, fd): how fds are named in every per-process map. */
+struct fd_key {
+	__u32 tgid;
+	__s32 fd;
+};
+
+enum bind_kind {
+	BIND_INBOUND = 1, /* the request's own connection (request_start .. request_end) */
+	BIND_DB = 2,      /* a pg connection for one query (db_query_start .. db_query_end) */
+	BIND_FILE = 3,    /* a file opened for the request (file_open .. file_close) */
+};
+
+struct binding {
+	__u8 request_id[16];
+	__u32 kind; /* enum bind_kind */
+	__u32 _pad;
+	__u64 start_ns;
+	__u64 inode; /* BIND_FILE only */
+};
+
+/*
+ * Socket reads the app made on an fd no request owned yet: the request bytes themselves, read
+ * before the app could fire request_start. Merged into one record, emitted tagged by
+ * request_start on the same fd (or dropped there when the request is not sampled).
+ */
+struct recv_stash {
+	__u64 end_ns;      /* exit of the last read */
+	__u64 duration_ns; /* summed over the reads */
+	__s64 bytes;       /* summed */
+	__u64 arrival_ns;  /* first data-ready seen before the first read, 0 if unknown */
+	__u32 syscall_nr;
+	__u32 tid;
+};
+
+/* What an open fd is, resolved once from the task's fd table and re-checked by file pointer. */
+struct fd_info {
+	__u64 file;      /* struct file *, to notice the fd number being reused */
+	__u64 sk;        /* struct sock *, 0 unless a TCP socket */
+	__u64 inode;
+	__u32 is_tcp;
+	__u32 _pad;
+	struct tuple tuple;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, RINGBUF_BYTES);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, DROP_COUNTERS);
+	__type(key, __u32);
+	__type(value, __u64);
+} drops SEC(".maps");
+
+/* tgid → enum proc_role. Filled by the loader, extended at fork by the core family. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_TRACED_PROCS);
+	__type(key, __u32);
+	__type(value, __u32);
+} traced SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_BINDINGS);
+	__type(key, struct fd_key);
+	__type(value, struct binding);
+} req_by_fd SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MAX_RECV_STASH);
+	__type(key, struct fd_key);
+	__type(value, struct recv_stash);
+} recv_stash SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MAX_FD_CACHE);
+	__type(key, struct fd_key);
+	__type(value, struct fd_info);
+} fd_cache SEC(".maps");
+
+/* sock pointer → first sk_data_ready since the owner's last read (0: none pending). Keyed by
+ * sock because sk_data_ready runs in the sender's context. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MAX_SK_ARRIVAL);
+	__type(key, __u64);
+	__type(value, __u64);
+} sk_arrival SEC(".maps");
+
+/* Head sampling: a request is followed when the first 32 bits of its id are below this.
+ * 1 << 32 follows every request. Set by the loader from --sample. */
+const volatile __u64 targ_sample_threshold = 1ull << 32;
+
+static __always_inline void count_drop(__u32 counter)
+{
+	__u64 *n = bpf_map_lookup_elem(&drops, &counter);
+
+	if (n)
+		*n += 1;
+}
+
+static __always_inline __u32 traced_role(__u32 tgid)
+{
+	__u32 *role = bpf_map_lookup_elem(&traced, &tgid);
+
+	return role ? *role : 0;
+}
+
+static __always_inline void *reserve_event(__u32 size)
+{
+	void *rec = bpf_ringbuf_reserve(&events, size, 0);
+
+	if (!rec)
+		count_drop(DROP_RINGBUF);
+	return rec;
+}
+
+/* A wakeup per record costs microseconds on the producer; wake only when a batch is pending
+ * and let the reader's poll timeout collect the rest. */
+static __always_inline void submit_event(void *rec)
+{
+	__u64 pending = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+
+	bpf_ringbuf_submit(rec, pending >= RINGBUF_WAKEUP_BYTES ? BPF_RB_FORCE_WAKEUP
+							       : BPF_RB_NO_WAKEUP);
+}
+
+static __always_inline void fill_header(struct event_header *h, __u16 kind, __u16 size,
+					__s32 fd, __u64 pid_tgid, __u64 ts_ns)
+{
+	h->ts_ns = ts_ns;
+	h->pid = pid_tgid >> 32;
+	h->tid = (__u32)pid_tgid;
+	h->kind = kind;
+	h->size = size;
+	h->fd = fd;
+}
+
+static __always_inline void copy_id(__u8 dst[16], const __u8 src[16])
+{
+	__builtin_memcpy(dst, src, 16);
+}
+
+static __always_inline void zero_id(__u8 dst[16])
+{
+	__builtin_memset(dst, 0, 16);
+}
+
+/* Word compares: clang turns a byte loop into a memcmp call the BPF target cannot resolve. */
+static __always_inline int same_id(const __u8 a[16], const __u8 b[16])
+{
+	__u64 a0, a1, b0, b1;
+
+	__builtin_memcpy(&a0, a, 8);
+	__builtin_memcpy(&a1, a + 8, 8);
+	__builtin_memcpy(&b0, b, 8);
+	__builtin_memcpy(&b1, b + 8, 8);
+	return a0 == b0 && a1 == b1;
+}
+
+static __always_inline int is_zero_id(const __u8 id[16])
+{
+	__u64 w0, w1;
+
+	__builtin_memcpy(&w0, id, 8);
+	__builtin_memcpy(&w1, id + 8, 8);
+	return !(w0 | w1);
+}
+static __always_inline int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Reads a probe's request-id argument (32 lowercase hex + NUL) into 16 bytes. 0 on success;
+ * otherwise `out` is zeroed and the bad id counted. */
+static __always_inline int read_request_id(const char *user_str, __u8 out[16])
+{
+	char s[33];
+	long n = bpf_probe_read_user_str(s, sizeof(s), user_str);
+
+	if (n != 33)
+		goto bad;
+	for (int i = 0; i < 16; i++) {
+		int hi = hex_digit(s[2 * i]);
+		int lo = hex_digit(s[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			goto bad;
+		out[i] = (hi << 4) | lo;
+	}
+	return 0;
+bad:
+	zero_id(out);
+	count_drop(DROP_BAD_REQUEST_ID);
+	return -1;
+}
+
+/* The same rule tracer/ applies: big-endian first 32 bits of the id below the threshold. */
+static __always_inline int request_sampled(const __u8 id[16])
+{
+	__u64 head = ((__u64)id[0] << 24) | ((__u64)id[1] << 16) | ((__u64)id[2] << 8) | id[3];
+
+	return head < targ_sample_threshold;
+}
+
+#endif /* REQTRACE_MAPS_BPF_H */

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What crosses between the loader and the BPF side through the shared maps (maps.bpf.h): the
+ * role of a traced process and the drop counters. Counter numbers may be added, never reused.
+ */
+#ifndef REQTRACE_MAPS_H
+#define REQTRACE_MAPS_H
+
+/* Value of the `traced` map (key: tgid). */
+enum proc_role {
+	ROLE_APP = 1,      /* the Express app: fires the USDT probes, socket and file I/O tagged */
+	ROLE_NGINX = 2,    /* the proxy: socket I/O emitted untagged, joined by 4-tuple later */
+	ROLE_POSTGRES = 3, /* postmaster and backends: socket I/O untagged */
+};
+
+/* Index into the per-CPU `drops` array. */
+enum drop_counter {
+	DROP_RINGBUF = 0,       /* bpf_ringbuf_reserve failed: the record is lost */
+	DROP_BIND_FULL = 1,     /* req_by_fd full: an fd stayed unbound, its I/O untagged */
+	DROP_INFLIGHT_FULL = 2, /* a syscall entry could not be remembered: its exit is lost */
+	DROP_BAD_REQUEST_ID = 3,/* a probe carried an id that is not 32 lowercase hex: id left zero */
+	DROP_TRACED_FULL = 4,   /* a forked child of a traced process could not be followed */
+	DROP_COUNTERS = 16,     /* array size; room for other families' counters */
+};
+
+/* Names the loader prints for each counter, indexed by enum drop_counter. */
+#define DROP_COUNTER_NAMES                                                                   \
+	{ [DROP_RINGBUF] = "ringbuf", [DROP_BIND_FULL] = "bind_full",                       \
+	  [DROP_INFLIGHT_FULL] = "inflight_full", [DROP_BAD_REQUEST_ID] = "bad_request_id", \
+	  [DROP_TRACED_FULL] = "traced_full" }
+
+#endif /* REQTRACE_MAPS_H */

@@ -1,0 +1,336 @@
+// SPDX-License-Identifier: MIT
+/*
+ * PostgreSQL family: the backend's own USDT probes, attached per backend pid by postgres.c.
+ *
+ * A backend serves one statement at a time, so its current request is simply the id found in
+ * the last statement text it parsed: the app starts every statement with the sqlcommenter
+ * comment `request_id='<32 hex>',traceparent='00-...-01'`, so the id sits at offset 14. Each
+ * phase is timed in the kernel (start stamp per backend and phase, one EV_PG_PHASE at its done
+ * probe). Only the id is read out of the statement text; no SQL leaves the kernel.
+ */
+#include "maps.bpf.h"
+#include "postgres.h"
+
+/* postgres.c writes one argument spec per probe site into __bpf_usdt_specs, once, and every
+ * backend's attachment shares them (backends are forks: same binary, same addresses). */
+#include <bpf/usdt.bpf.h>
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
+
+/* Indexed by enum pg_phase. */
+#define PG_PHASE_SLOTS 16
+
+#define ID_PREFIX "/*request_id='"
+#define ID_PREFIX_LEN 14
+#define ID_HEX_LEN 32
+/* prefix, 32 hex digits, the closing quote, NUL */
+#define ID_READ_LEN (ID_PREFIX_LEN + ID_HEX_LEN + 2)
+
+struct pg_backend {
+	__u8 request_id[16];
+	__u64 start_ns[PG_PHASE_SLOTS];
+	__u64 lock_tag;  /* lock__wait__start's first lock tag field */
+	__u64 lock_mode;
+};
+
+/* tgid → the backend's current request and open phases. LRU: an exit missed by user space
+ * cannot leak an entry for good. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MAX_TRACED_PROCS);
+	__type(key, __u32);
+	__type(value, struct pg_backend);
+} pg_backends SEC(".maps");
+
+static const struct pg_backend empty_backend;
+
+/* The postmaster (--pg-pid): its children are the processes to attach to. */
+const volatile __u32 targ_postmaster = 0;
+
+/*
+ * Start gate for the postmaster's new children. Attaching the probes to a new backend takes
+ * milliseconds (uprobe registration waits for RCU grace periods), while a client sends its
+ * first statement a few milliseconds after the backend forks. So a new child stops itself (SIGSTOP) on its way out of fork, before
+ * running any of its own code, and postgres.c continues it (SIGCONT) once the probes are in.
+ * Only the child writes GATE_STOPPED, and only once; user space only reads and deletes.
+ */
+#define SIGSTOP 19
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_PG_BACKENDS);
+	__type(key, __u32);
+	__type(value, __u32);
+} pg_gate SEC(".maps");
+
+static __always_inline void arm_gate(struct task_struct *parent, struct task_struct *child)
+{
+	__u32 tgid = BPF_CORE_READ(child, tgid);
+	__u32 state = GATE_FORKED;
+
+	if (BPF_CORE_READ(parent, tgid) != targ_postmaster || BPF_CORE_READ(child, pid) != tgid)
+		return;
+	if (bpf_map_update_elem(&pg_gate, &tgid, &state, BPF_ANY))
+		count_drop(DROP_TRACED_FULL);
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(pg_fork_btf, struct task_struct *parent, struct task_struct *child)
+{
+	arm_gate(parent, child);
+	return 0;
+}
+
+SEC("raw_tp/sched_process_fork")
+int BPF_PROG(pg_fork_raw, struct task_struct *parent, struct task_struct *child)
+{
+	arm_gate(parent, child);
+	return 0;
+}
+
+/* syscalls:sys_exit_<name>, as in its tracefs format file. */
+struct syscall_exit_args {
+	__u64 common;
+	__s32 syscall_nr;
+	__s32 _pad;
+	__s64 ret;
+};
+
+/* The child returns from fork through the same syscall exit as its parent, with 0. */
+static __always_inline int close_gate(struct syscall_exit_args *ctx)
+{
+	__u32 tgid;
+	__u32 *state;
+
+	if (ctx->ret != 0)
+		return 0;
+	tgid = bpf_get_current_pid_tgid() >> 32;
+	state = bpf_map_lookup_elem(&pg_gate, &tgid);
+	if (!state || *state != GATE_FORKED)
+		return 0;
+	*state = GATE_STOPPED;
+	bpf_send_signal(SIGSTOP);
+	return 0;
+}
+
+/* glibc's fork() is clone(2); clone3 and fork(2) for other C libraries. */
+SEC("tracepoint/syscalls/sys_exit_clone")
+int pg_gate_clone(struct syscall_exit_args *ctx)
+{
+	return close_gate(ctx);
+}
+
+SEC("tracepoint/syscalls/sys_exit_clone3")
+int pg_gate_clone3(struct syscall_exit_args *ctx)
+{
+	return close_gate(ctx);
+}
+
+SEC("tracepoint/syscalls/sys_exit_fork")
+int pg_gate_fork(struct syscall_exit_args *ctx)
+{
+	return close_gate(ctx);
+}
+
+static __always_inline struct pg_backend *current_backend(void)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct pg_backend *b = bpf_map_lookup_elem(&pg_backends, &tgid);
+
+	if (b)
+		return b;
+	bpf_map_update_elem(&pg_backends, &tgid, &empty_backend, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&pg_backends, &tgid);
+}
+
+/*
+ * The statement's request id becomes the backend's current one; a statement without the
+ * comment leaves the backend with no request. A comment that starts right but carries a bad id
+ * is counted.
+ */
+static __always_inline void take_request_id(struct pg_backend *b, const char *sql)
+{
+	const char prefix[] = ID_PREFIX;
+	char s[ID_READ_LEN];
+	__u8 id[16];
+	int i;
+
+	zero_id(b->request_id);
+	if (bpf_probe_read_user_str(s, sizeof(s), sql) < ID_READ_LEN - 1)
+		return;
+	for (i = 0; i < ID_PREFIX_LEN; i++)
+		if (s[i] != prefix[i])
+			return;
+	for (i = 0; i < 16; i++) {
+		int hi = hex_digit(s[ID_PREFIX_LEN + 2 * i]);
+		int lo = hex_digit(s[ID_PREFIX_LEN + 2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			goto bad;
+		id[i] = (hi << 4) | lo;
+	}
+	if (s[ID_PREFIX_LEN + ID_HEX_LEN] != '\'')
+		goto bad;
+	copy_id(b->request_id, id);
+	return;
+bad:
+	count_drop(DROP_BAD_REQUEST_ID);
+}
+
+static __always_inline int all_zero(const __u8 id[16])
+{
+	__u64 a, b;
+
+	__builtin_memcpy(&a, id, 8);
+	__builtin_memcpy(&b, id + 8, 8);
+	return !a && !b;
+}
+
+static __always_inline void emit_phase(struct pg_backend *b, __u32 phase, __u64 duration_ns,
+				       __u64 now, __u64 detail0, __u64 detail1)
+{
+	struct ev_pg_phase *e;
+
+	/* Work outside any request (autovacuum, checkpoints) is kept; unsampled requests are not. */
+	if (!all_zero(b->request_id) && !request_sampled(b->request_id))
+		return;
+	e = reserve_event(sizeof(*e));
+	if (!e)
+		return;
+	fill_header(&e->h, EV_PG_PHASE, sizeof(*e), -1, bpf_get_current_pid_tgid(), now);
+	copy_id(e->h.request_id, b->request_id);
+	e->duration_ns = duration_ns;
+	e->phase = phase;
+	e->_pad = 0;
+	e->detail0 = detail0;
+	e->detail1 = detail1;
+	submit_event(e);
+}
+
+static __always_inline int phase_start(__u32 phase)
+{
+	struct pg_backend *b = current_backend();
+
+	if (b && phase < PG_PHASE_SLOTS)
+		b->start_ns[phase] = bpf_ktime_get_ns();
+	return 0;
+}
+
+/* A done probe without its start (attached mid-phase) emits nothing. */
+static __always_inline int phase_done(__u32 phase, __u64 detail0, __u64 detail1)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct pg_backend *b = bpf_map_lookup_elem(&pg_backends, &tgid);
+	__u64 start, now;
+
+	if (!b || phase >= PG_PHASE_SLOTS)
+		return 0;
+	start = b->start_ns[phase];
+	if (!start)
+		return 0;
+	b->start_ns[phase] = 0;
+	now = bpf_ktime_get_ns();
+	emit_phase(b, phase, now - start, now, detail0, detail1);
+	return 0;
+}
+
+static __always_inline long arg(struct pt_regs *ctx, int n)
+{
+	long v = 0;
+
+	bpf_usdt_arg(ctx, n, &v);
+	return v;
+}
+
+static __always_inline int take_statement(struct pt_regs *ctx, __u32 phase)
+{
+	struct pg_backend *b = current_backend();
+
+	if (!b)
+		return 0;
+	take_request_id(b, (const char *)arg(ctx, 0));
+	b->start_ns[phase] = bpf_ktime_get_ns();
+	return 0;
+}
+
+/*
+ * Every PostgreSQL probe, told apart by the probe site's cookie (enum pg_probe_kind). Argument
+ * lists, from the probe definitions in PostgreSQL's probes.d:
+ *   query__start, query__parse__start (const char *statement)
+ *   lock__wait__start (locktag_field1..4, locktag_type, lockmode)
+ *   buffer__read__done (fork, block, tablespace, database, relation, backend, is_extend, found)
+ *   smgr__md__{read,write}__done (fork, block, tablespace, database, relation, backend,
+ *                                 bytes done, bytes requested)
+ *   transaction__commit (local transaction id)
+ */
+SEC("usdt")
+int pg_probe(struct pt_regs *ctx)
+{
+	struct pg_backend *b;
+	__u32 tgid;
+
+	switch (bpf_usdt_cookie(ctx)) {
+	case PGP_QUERY_START:
+		/* Simple protocol: the whole statement text. */
+		return take_statement(ctx, PG_QUERY);
+	case PGP_QUERY_DONE:
+		return phase_done(PG_QUERY, 0, 0);
+	case PGP_PARSE_START:
+		/* Extended protocol (node-pg's parameterized queries): the text arrives only here. */
+		return take_statement(ctx, PG_PARSE);
+	case PGP_PARSE_DONE:
+		return phase_done(PG_PARSE, 0, 0);
+	case PGP_REWRITE_START:
+		return phase_start(PG_REWRITE);
+	case PGP_REWRITE_DONE:
+		return phase_done(PG_REWRITE, 0, 0);
+	case PGP_PLAN_START:
+		return phase_start(PG_PLAN);
+	case PGP_PLAN_DONE:
+		return phase_done(PG_PLAN, 0, 0);
+	case PGP_EXECUTE_START:
+		return phase_start(PG_EXECUTE);
+	case PGP_EXECUTE_DONE:
+		return phase_done(PG_EXECUTE, 0, 0);
+	case PGP_LOCK_WAIT_START:
+		/* A row lock wait is a wait on the holder's transaction id: lock tag field 1. */
+		b = current_backend();
+		if (!b)
+			return 0;
+		b->lock_tag = (__u32)arg(ctx, 0);
+		b->lock_mode = (__u32)arg(ctx, 5);
+		b->start_ns[PG_LOCK_WAIT] = bpf_ktime_get_ns();
+		return 0;
+	case PGP_LOCK_WAIT_DONE:
+		tgid = bpf_get_current_pid_tgid() >> 32;
+		b = bpf_map_lookup_elem(&pg_backends, &tgid);
+		return b ? phase_done(PG_LOCK_WAIT, b->lock_tag, b->lock_mode) : 0;
+	case PGP_BUFFER_READ_START:
+		/* Fires for every buffer access, hit or miss: the price of seeing the misses. */
+		return phase_start(PG_BUFFER_READ);
+	case PGP_BUFFER_READ_DONE:
+		if (!arg(ctx, 7))
+			return phase_done(PG_BUFFER_READ, (__u32)arg(ctx, 4), (__u32)arg(ctx, 1));
+		tgid = bpf_get_current_pid_tgid() >> 32;
+		b = bpf_map_lookup_elem(&pg_backends, &tgid);
+		if (b)
+			b->start_ns[PG_BUFFER_READ] = 0;
+		return 0;
+	case PGP_SMGR_READ_START:
+		return phase_start(PG_SMGR_READ);
+	case PGP_SMGR_READ_DONE:
+		return phase_done(PG_SMGR_READ, (__u32)arg(ctx, 6), (__u32)arg(ctx, 4));
+	case PGP_SMGR_WRITE_START:
+		return phase_start(PG_SMGR_WRITE);
+	case PGP_SMGR_WRITE_DONE:
+		return phase_done(PG_SMGR_WRITE, (__u32)arg(ctx, 6), (__u32)arg(ctx, 4));
+	case PGP_TXN_COMMIT:
+		/* An instant: duration 0, detail0 = the local transaction id. */
+		b = current_backend();
+		if (b)
+			emit_phase(b, PG_TXN_COMMIT, 0, bpf_ktime_get_ns(), (__u32)arg(ctx, 0), 0);
+		return 0;
+	default:
+		return 0;
+	}
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+/* Shared by postgres.bpf.c and postgres.c: which PostgreSQL probe fired, and the start gate. */
+#ifndef REQTRACE_POSTGRES_H
+#define REQTRACE_POSTGRES_H
+
+/*
+ * One BPF program serves every PostgreSQL probe; the USDT cookie of each probe site says which
+ * probe it is. postgres.c maps these to the probe names in the binary.
+ */
+enum pg_probe_kind {
+	PGP_QUERY_START,
+	PGP_QUERY_DONE,
+	PGP_PARSE_START,
+	PGP_PARSE_DONE,
+	PGP_REWRITE_START,
+	PGP_REWRITE_DONE,
+	PGP_PLAN_START,
+	PGP_PLAN_DONE,
+	PGP_EXECUTE_START,
+	PGP_EXECUTE_DONE,
+	PGP_LOCK_WAIT_START,
+	PGP_LOCK_WAIT_DONE,
+	PGP_BUFFER_READ_START,
+	PGP_BUFFER_READ_DONE,
+	PGP_SMGR_READ_START,
+	PGP_SMGR_READ_DONE,
+	PGP_SMGR_WRITE_START,
+	PGP_SMGR_WRITE_DONE,
+	PGP_TXN_COMMIT,
+	PGP_COUNT,
+};
+
+enum gate_state {
+	GATE_FORKED = 1,  /* the postmaster forked it; it has not returned to user space yet */
+	GATE_STOPPED = 2, /* it sent itself SIGSTOP */
+};
+
+#endif /* REQTRACE_POSTGRES_H */

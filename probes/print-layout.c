@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Prints the size of every events.h struct and the offset of each field as JSON, for the test
+ * that compares it with tracer/event-layout.ts. Usage: make -C probes layout
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <linux/types.h>
+#include "events.h"
+
+static int first_struct = 1, first_field;
+
+static void begin(const char *name, size_t size)
+{
+	printf("%s\n  \"%s\": { \"size\": %zu, \"fields\": {", first_struct ? "{" : ",", name, size);
+	first_struct = 0;
+	first_field = 1;
+}
+
+static void field(const char *name, size_t offset, size_t size)
+{
+	printf("%s \"%s\": [%zu, %zu]", first_field ? "" : ",", name, offset, size);
+	first_field = 0;
+}
+
+static void end(void)
+{
+	printf(" } }");
+}
+
+#define F(type, name) field(#name, offsetof(struct type, name), sizeof(((struct type *)0)->name))
+
+int main(void)
+{
+	begin("event_header", sizeof(struct event_header));
+	F(event_header, ts_ns); F(event_header, request_id); F(event_header, pid);
+	F(event_header, tid); F(event_header, kind); F(event_header, size); F(event_header, fd);
+	end();
+	begin("tuple", sizeof(struct tuple));
+	F(tuple, saddr); F(tuple, daddr); F(tuple, sport); F(tuple, dport); F(tuple, family);
+	end();
+	begin("ev_request_start", sizeof(struct ev_request_start));
+	F(ev_request_start, method); F(ev_request_start, path);
+	end();
+	begin("ev_request_end", sizeof(struct ev_request_end));
+	F(ev_request_end, status); F(ev_request_end, duration_us);
+	end();
+	begin("ev_db_query_start", sizeof(struct ev_db_query_start));
+	F(ev_db_query_start, query);
+	end();
+	begin("ev_db_query_end", sizeof(struct ev_db_query_end));
+	F(ev_db_query_end, duration_us); F(ev_db_query_end, rows);
+	end();
+	begin("ev_cache", sizeof(struct ev_cache));
+	F(ev_cache, key);
+	end();
+	begin("ev_file_open", sizeof(struct ev_file_open));
+	F(ev_file_open, path);
+	end();
+	begin("ev_sock_io", sizeof(struct ev_sock_io));
+	F(ev_sock_io, duration_ns); F(ev_sock_io, bytes); F(ev_sock_io, arrival_ns);
+	F(ev_sock_io, syscall_nr); F(ev_sock_io, tuple);
+	end();
+	begin("ev_file_io", sizeof(struct ev_file_io));
+	F(ev_file_io, duration_ns); F(ev_file_io, bytes); F(ev_file_io, inode);
+	F(ev_file_io, syscall_nr);
+	end();
+	begin("ev_sock_conn", sizeof(struct ev_sock_conn));
+	F(ev_sock_conn, duration_ns); F(ev_sock_conn, ret); F(ev_sock_conn, tuple);
+	end();
+	begin("ev_tcp_retransmit", sizeof(struct ev_tcp_retransmit));
+	F(ev_tcp_retransmit, state); F(ev_tcp_retransmit, tuple);
+	end();
+	begin("ev_runq_delay", sizeof(struct ev_runq_delay));
+	F(ev_runq_delay, delay_ns);
+	end();
+	begin("ev_proc", sizeof(struct ev_proc));
+	F(ev_proc, child_pid); F(ev_proc, comm);
+	end();
+	begin("ev_pg_phase", sizeof(struct ev_pg_phase));
+	F(ev_pg_phase, duration_ns); F(ev_pg_phase, phase); F(ev_pg_phase, detail0);
+	F(ev_pg_phase, detail1);
+	end();
+	printf("\n}\n");
+	return 0;
+}

@@ -1,0 +1,661 @@
+// SPDX-License-Identifier: MIT
+/*
+ * reqtrace: loads the probe families, follows the lab's processes, and writes every record the
+ * BPF side submits, unchanged, to stdout (probes/events.h; decoded by tracer/decode-events.ts).
+ *
+ * Lifecycle: open every family → load core (owner of the shared maps) → reuse its maps in the
+ * other families → load them → fill `traced` → attach → poll the ring buffer → detach all.
+ */
+#include <argp.h>
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "family.h"
+#include "maps.h"
+
+#define TRACEFS "/sys/kernel/tracing"
+#define MAX_FAMILIES 16
+#define MAX_PROCS 4096
+#define STDOUT_BUF (1 << 20)
+#define KINDS 256
+
+static struct env env = {
+	.sample = 1.0,
+	.sample_threshold = 1ull << 32,
+};
+
+static struct opts {
+	const char *families; /* NULL: every registered family that applies */
+	long duration_s;      /* 0: until a signal or the app exits */
+	int status_fd;        /* -1: none */
+} opts = { .status_fd = -1 };
+
+const char *argp_program_version = "reqtrace 1.0";
+const char argp_program_doc[] =
+	"Follow the lab's requests in the kernel: the app's USDT probes, its socket and file I/O,\n"
+	"nginx's and PostgreSQL's socket I/O. Binary records (probes/events.h) go to stdout;\n"
+	"diagnostics and the final summary go to stderr.\n"
+	"\n"
+	"USAGE: reqtrace --app-pid PID [--addon PATH] [--nginx-pid PID]... [--pg-pid PID]\n"
+	"                [--families LIST] [--sample RATE] [-d SECONDS] [--status-fd FD] [-v]\n"
+	"\n"
+	"Families: core (always), usdt (needs --addon and --app-pid), sockets, files (needs\n"
+	"--app-pid); others as registered. Children of --nginx-pid and --pg-pid processes, present\n"
+	"or forked later, are followed.\n"
+	"\n"
+	"EXAMPLES:\n"
+	"    reqtrace -p 4242 -a probes/usdt-addon/build/Release/reqtrace_usdt.node > ev.bin\n"
+	"    reqtrace -p 4242 -a ADDON -n 4100 -g 4000 -d 30 > ev.bin  # all tiers for 30 s\n"
+	"    reqtrace -p 4242 -a ADDON --families usdt --sample 0.1 > ev.bin  # 10% of requests\n"
+	"    reqtrace -p 4242 --families sockets,files --status-fd 3 3>status.jsonl > ev.bin\n";
+
+enum {
+	OPT_STATUS_FD = 0x100,
+};
+
+static const struct argp_option argp_opts[] = {
+	{ "app-pid", 'p', "PID", 0, "The app's process id", 0 },
+	{ "addon", 'a', "PATH", 0, "The app's USDT addon (.node) to attach the probes in", 0 },
+	{ "nginx-pid", 'n', "PID", 0, "An nginx process (repeatable; children followed)", 0 },
+	{ "pg-pid", 'g', "PID", 0, "The PostgreSQL postmaster (backends followed)", 0 },
+	{ "families", 'f', "LIST", 0, "Comma-separated families to load (default: all that apply)", 0 },
+	{ "sample", 's', "RATE", 0, "Fraction of requests followed in the kernel, 0 < RATE <= 1 (default 1)", 0 },
+	{ "duration", 'd', "SECONDS", 0, "Stop after this many seconds (default: until SIGINT/SIGTERM or the app exits)", 0 },
+	{ "status-fd", OPT_STATUS_FD, "FD", 0, "Write JSON status lines (attached, exit) to this fd", 0 },
+	{ "verbose", 'v', NULL, 0, "libbpf debug output on stderr", 0 },
+	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show the full help", 0 },
+	{},
+};
+
+static int parse_long(const char *arg, const char *what, long min, long max, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || v < min || v > max) {
+		fprintf(stderr, "reqtrace: %s must be a whole number from %ld to %ld, got '%s'\n",
+			what, min, max, arg);
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
+static error_t parse_arg(int key, char *arg, struct argp_state *state)
+{
+	char *end;
+	long v;
+
+	switch (key) {
+	case 'p':
+		if (parse_long(arg, "--app-pid", 1, INT_MAX, &v))
+			argp_usage(state);
+		env.app_pid = v;
+		break;
+	case 'a':
+		env.addon_path = arg;
+		break;
+	case 'n':
+		if (env.nginx_pid_count >= MAX_NGINX_PIDS) {
+			fprintf(stderr, "reqtrace: at most %d --nginx-pid\n", MAX_NGINX_PIDS);
+			argp_usage(state);
+		}
+		if (parse_long(arg, "--nginx-pid", 1, INT_MAX, &v))
+			argp_usage(state);
+		env.nginx_pids[env.nginx_pid_count++] = v;
+		break;
+	case 'g':
+		if (parse_long(arg, "--pg-pid", 1, INT_MAX, &v))
+			argp_usage(state);
+		env.pg_pid = v;
+		break;
+	case 'f':
+		opts.families = arg;
+		break;
+	case 's':
+		errno = 0;
+		env.sample = strtod(arg, &end);
+		if (errno || end == arg || *end || !(env.sample > 0 && env.sample <= 1)) {
+			fprintf(stderr, "reqtrace: --sample must be a number with 0 < RATE <= 1, got '%s'\n", arg);
+			argp_usage(state);
+		}
+		env.sample_threshold = (__u64)ceil(env.sample * 4294967296.0);
+		break;
+	case 'd':
+		if (parse_long(arg, "--duration", 1, 86400, &opts.duration_s))
+			argp_usage(state);
+		break;
+	case OPT_STATUS_FD:
+		if (parse_long(arg, "--status-fd", 3, INT_MAX, &v))
+			argp_usage(state);
+		opts.status_fd = v;
+		break;
+	case 'v':
+		env.verbose = true;
+		break;
+	case 'h':
+		argp_state_help(state, stderr, ARGP_HELP_STD_HELP);
+		break;
+	case ARGP_KEY_ARG:
+		fprintf(stderr, "reqtrace: unexpected argument '%s'\n", arg);
+		argp_usage(state);
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static volatile sig_atomic_t exiting;
+
+static void on_signal(int sig)
+{
+	exiting = sig;
+}
+
+static int libbpf_print_fn(enum libbpf_print_level level, const char *format, va_list args)
+{
+	if (level == LIBBPF_DEBUG && !env.verbose)
+		return 0;
+	return vfprintf(stderr, format, args);
+}
+
+/* --- selected families ------------------------------------------------------------------ */
+
+static struct loaded {
+	const struct family *f;
+	struct bpf_object *obj;
+	bool opened;
+	char hook[HOOK_LEN];
+} fams[MAX_FAMILIES];
+static int fam_count;
+
+static bool listed(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+	const char *p = list;
+
+	while (p && *p) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+
+		if (len == n && !strncmp(p, name, n))
+			return true;
+		p = comma ? comma + 1 : NULL;
+	}
+	return false;
+}
+
+/* Every name in --families must be registered. */
+static int check_family_list(const char *list)
+{
+	const char *p = list;
+	char name[32];
+
+	while (p && *p) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		bool known = false;
+
+		if (len == 0 || len >= sizeof(name)) {
+			fprintf(stderr, "reqtrace: --families has an empty or overlong name in '%s'\n", list);
+			return -EINVAL;
+		}
+		memcpy(name, p, len);
+		name[len] = 0;
+		for (int i = 0; all_families[i]; i++)
+			known |= !strcmp(all_families[i]->name, name);
+		if (!known) {
+			fprintf(stderr, "reqtrace: unknown family '%s'; known:", name);
+			for (int i = 0; all_families[i]; i++)
+				fprintf(stderr, " %s", all_families[i]->name);
+			fprintf(stderr, "\n");
+			return -EINVAL;
+		}
+		p = comma ? comma + 1 : NULL;
+	}
+	return 0;
+}
+
+static struct bpf_object *core_obj(void)
+{
+	return fams[0].obj;
+}
+
+/* Point every map this object shares with core at core's map. */
+static int reuse_shared_maps(struct loaded *l)
+{
+	struct bpf_map *map, *owner;
+	int err;
+
+	bpf_object__for_each_map(map, l->obj) {
+		const char *name = bpf_map__name(map);
+
+		if (strchr(name, '.')) /* .rodata, .bss: the family's own */
+			continue;
+		owner = bpf_object__find_map_by_name(core_obj(), name);
+		if (!owner)
+			continue;
+		err = bpf_map__reuse_fd(map, bpf_map__fd(owner));
+		if (err) {
+			fprintf(stderr, "reqtrace: %s: reusing shared map %s failed: %s\n",
+				l->f->name, name, strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+/* --- traced processes ------------------------------------------------------------------- */
+
+static int traced_fd = -1;
+
+int trace_process(__u32 tgid, __u32 role)
+{
+	if (bpf_map_update_elem(traced_fd, &tgid, &role, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+static struct proc {
+	pid_t pid, ppid;
+} procs[MAX_PROCS];
+static int proc_count;
+
+static void scan_procs(void)
+{
+	DIR *dir = opendir("/proc");
+	struct dirent *de;
+
+	proc_count = 0;
+	while (dir && (de = readdir(dir)) && proc_count < MAX_PROCS) {
+		char path[300], buf[512], *close_paren;
+		FILE *f;
+		int ppid;
+
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(buf, sizeof(buf), f) && (close_paren = strrchr(buf, ')')) &&
+		    sscanf(close_paren + 1, " %*c %d", &ppid) == 1) {
+			procs[proc_count].pid = atoi(de->d_name);
+			procs[proc_count].ppid = ppid;
+			proc_count++;
+		}
+		fclose(f);
+	}
+	if (dir)
+		closedir(dir);
+}
+
+static int trace_tree(pid_t root, __u32 role, const char *what)
+{
+	pid_t queue[MAX_PROCS];
+	int head = 0, tail = 0, err;
+
+	if (kill(root, 0) && errno == ESRCH) {
+		fprintf(stderr, "reqtrace: %s %d: no such process\n", what, root);
+		return -ESRCH;
+	}
+	queue[tail++] = root;
+	while (head < tail) {
+		pid_t pid = queue[head++];
+
+		err = trace_process(pid, role);
+		if (err) {
+			fprintf(stderr, "reqtrace: adding %s %d to the traced map failed: %s\n",
+				what, pid, strerror(-err));
+			return err;
+		}
+		for (int i = 0; i < proc_count && tail < MAX_PROCS; i++)
+			if (procs[i].ppid == pid)
+				queue[tail++] = procs[i].pid;
+	}
+	if (env.verbose)
+		fprintf(stderr, "reqtrace: %s %d: %d process(es) traced\n", what, root, tail);
+	return 0;
+}
+
+static int fill_traced(void)
+{
+	int err;
+
+	scan_procs();
+	if (env.app_pid) {
+		if (kill(env.app_pid, 0) && errno == ESRCH) {
+			fprintf(stderr, "reqtrace: --app-pid %d: no such process\n", env.app_pid);
+			return -ESRCH;
+		}
+		err = trace_process(env.app_pid, ROLE_APP);
+		if (err) {
+			fprintf(stderr, "reqtrace: adding the app to the traced map failed: %s\n", strerror(-err));
+			return err;
+		}
+	}
+	for (int i = 0; i < env.nginx_pid_count; i++) {
+		err = trace_tree(env.nginx_pids[i], ROLE_NGINX, "--nginx-pid");
+		if (err)
+			return err;
+	}
+	if (env.pg_pid) {
+		err = trace_tree(env.pg_pid, ROLE_POSTGRES, "--pg-pid");
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* --- privileges and tracefs --------------------------------------------------------------- */
+
+static bool has_bpf_caps(void)
+{
+	unsigned long long eff = 0;
+	char line[256];
+	FILE *f;
+
+	if (geteuid() == 0)
+		return true;
+	f = fopen("/proc/self/status", "r");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &eff) == 1)
+			break;
+	fclose(f);
+	/* CAP_BPF (39) and CAP_PERFMON (38) */
+	return (eff >> 39 & 1) && (eff >> 38 & 1);
+}
+
+static int ensure_tracefs(void)
+{
+	if (!access(TRACEFS "/events", F_OK) || !access("/sys/kernel/debug/tracing/events", F_OK))
+		return 0;
+	if (mount("nodev", TRACEFS, "tracefs", 0, NULL)) {
+		int err = -errno;
+
+		fprintf(stderr, "reqtrace: mounting tracefs at %s failed: %s\n", TRACEFS, strerror(errno));
+		return err;
+	}
+	if (env.verbose)
+		fprintf(stderr, "reqtrace: mounted tracefs at %s\n", TRACEFS);
+	return 0;
+}
+
+/* --- records ------------------------------------------------------------------------------ */
+
+static struct stats {
+	unsigned long long records, bytes, malformed;
+	unsigned long long by_kind[KINDS];
+	bool write_failed;
+} stats;
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	const struct event_header *h = data;
+
+	if (size < sizeof(*h) || h->size != size) {
+		stats.malformed++;
+		return 0;
+	}
+	if (fwrite(data, 1, size, stdout) != size) {
+		stats.write_failed = true;
+		return -EIO;
+	}
+	stats.records++;
+	stats.bytes += size;
+	stats.by_kind[h->kind < KINDS ? h->kind : 0]++;
+	for (int i = 0; i < fam_count; i++)
+		if (fams[i].opened && fams[i].f->on_event)
+			fams[i].f->on_event(h, size);
+	return 0;
+}
+
+static const char *const drop_names[DROP_COUNTERS] = DROP_COUNTER_NAMES;
+
+static void read_drops(unsigned long long out[DROP_COUNTERS])
+{
+	int ncpu = libbpf_num_possible_cpus();
+	int fd = bpf_map__fd(bpf_object__find_map_by_name(core_obj(), "drops"));
+	__u64 vals[ncpu > 0 ? ncpu : 1];
+
+	memset(out, 0, sizeof(unsigned long long) * DROP_COUNTERS);
+	for (__u32 k = 0; k < DROP_COUNTERS && ncpu > 0; k++) {
+		if (bpf_map_lookup_elem(fd, &k, vals))
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			out[k] += vals[c];
+	}
+}
+
+static void print_summary(const char *reason)
+{
+	unsigned long long drops[DROP_COUNTERS];
+	FILE *status = NULL;
+	bool first = true;
+
+	read_drops(drops);
+	fprintf(stderr, "summary: records=%llu bytes=%llu malformed=%llu", stats.records,
+		stats.bytes, stats.malformed);
+	for (int k = 0; k < DROP_COUNTERS; k++)
+		if (drop_names[k])
+			fprintf(stderr, " %s=%llu", drop_names[k], drops[k]);
+	fprintf(stderr, " stop=%s\n", reason);
+	for (int i = 0; i < fam_count; i++)
+		if (fams[i].opened && fams[i].f->summary)
+			fams[i].f->summary(stderr);
+
+	if (opts.status_fd < 0 || !(status = fdopen(opts.status_fd, "w")))
+		return;
+	fprintf(status, "{\"event\":\"exit\",\"stop\":\"%s\",\"records\":%llu,\"bytes\":%llu,"
+			"\"malformed\":%llu,\"drops\":{", reason, stats.records, stats.bytes,
+		stats.malformed);
+	for (int k = 0; k < DROP_COUNTERS; k++) {
+		if (!drop_names[k])
+			continue;
+		fprintf(status, "%s\"%s\":%llu", first ? "" : ",", drop_names[k], drops[k]);
+		first = false;
+	}
+	fprintf(status, "},\"kinds\":{");
+	first = true;
+	for (int k = 1; k < KINDS; k++) {
+		if (!stats.by_kind[k])
+			continue;
+		fprintf(status, "%s\"%d\":%llu", first ? "" : ",", k, stats.by_kind[k]);
+		first = false;
+	}
+	fprintf(status, "}}\n");
+	fclose(status);
+}
+
+static void print_attached(void)
+{
+	char line[MAX_FAMILIES * (HOOK_LEN + 32)] = "attached:";
+	size_t len = strlen(line);
+
+	/* One write, so a reader never sees half the line. */
+	for (int i = 0; i < fam_count && len < sizeof(line); i++)
+		if (fams[i].opened)
+			len += snprintf(line + len, sizeof(line) - len, " %s=%s", fams[i].f->name,
+					fams[i].hook);
+	fprintf(stderr, "%s\n", line);
+	if (opts.status_fd >= 0) {
+		dprintf(opts.status_fd, "{\"event\":\"attached\",\"schema\":%d,\"sample\":%g,\"hooks\":{",
+			REQTRACE_SCHEMA_VERSION, env.sample);
+		for (int i = 0, n = 0; i < fam_count; i++)
+			if (fams[i].opened)
+				dprintf(opts.status_fd, "%s\"%s\":\"%s\"", n++ ? "," : "",
+					fams[i].f->name, fams[i].hook);
+		dprintf(opts.status_fd, "}}\n");
+	}
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct argp argp = {
+		.options = argp_opts,
+		.parser = parse_arg,
+		.doc = argp_program_doc,
+	};
+	struct ring_buffer *rb = NULL;
+	const char *stop = "signal";
+	struct sigaction sa = { .sa_handler = on_signal };
+	double deadline;
+	int err;
+
+	err = argp_parse(&argp, argc, argv, 0, NULL, NULL);
+	if (err)
+		return 1;
+	if (opts.families && (err = check_family_list(opts.families)))
+		return 1;
+	if (isatty(STDOUT_FILENO)) {
+		fprintf(stderr, "reqtrace: stdout is a terminal; redirect the binary records to a file or pipe\n");
+		return 1;
+	}
+	if (!has_bpf_caps()) {
+		fprintf(stderr, "reqtrace: needs root, or CAP_BPF and CAP_PERFMON (uid %d has neither)\n",
+			geteuid());
+		return 1;
+	}
+	libbpf_set_print(libbpf_print_fn);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	setvbuf(stdout, NULL, _IOFBF, STDOUT_BUF);
+
+	err = ensure_tracefs();
+	if (err)
+		goto cleanup;
+
+	/* open: core always, the rest as selected */
+	for (int i = 0; all_families[i] && fam_count < MAX_FAMILIES; i++) {
+		const struct family *f = all_families[i];
+		bool core = i == 0;
+		bool asked = opts.families && listed(opts.families, f->name);
+		struct loaded *l = &fams[fam_count];
+
+		if (!core && opts.families && !asked)
+			continue;
+		l->f = f;
+		err = f->open(&env, &l->obj);
+		if (err == FAMILY_SKIP) {
+			if (asked) {
+				fprintf(stderr, "reqtrace: family %s was asked for but does not apply\n", f->name);
+				err = -EINVAL;
+				goto cleanup;
+			}
+			continue;
+		}
+		fam_count++;
+		l->opened = true;
+		if (err) {
+			fprintf(stderr, "reqtrace: opening family %s failed: %s\n", f->name, strerror(-err));
+			goto cleanup;
+		}
+	}
+
+	/* load: core first, then the others on core's maps */
+	for (int i = 0; i < fam_count; i++) {
+		if (i > 0 && (err = reuse_shared_maps(&fams[i])))
+			goto cleanup;
+		err = fams[i].f->load(&env);
+		if (err) {
+			fprintf(stderr, "reqtrace: loading family %s failed: %s\n", fams[i].f->name,
+				strerror(-err));
+			goto cleanup;
+		}
+		if (i == 0)
+			traced_fd = bpf_map__fd(bpf_object__find_map_by_name(core_obj(), "traced"));
+	}
+
+	err = fill_traced();
+	if (err)
+		goto cleanup;
+
+	for (int i = 0; i < fam_count; i++) {
+		err = fams[i].f->attach(&env, fams[i].hook);
+		if (err) {
+			fprintf(stderr, "reqtrace: attaching family %s failed: %s\n", fams[i].f->name,
+				strerror(-err));
+			goto cleanup;
+		}
+	}
+
+	rb = ring_buffer__new(bpf_map__fd(bpf_object__find_map_by_name(core_obj(), "events")),
+			      on_record, NULL, NULL);
+	if (!rb) {
+		err = -errno;
+		fprintf(stderr, "reqtrace: creating the ring-buffer reader failed: %s\n", strerror(errno));
+		goto cleanup;
+	}
+	print_attached();
+
+	deadline = opts.duration_s ? now_s() + opts.duration_s : 0;
+	while (!exiting) {
+		int n = ring_buffer__poll(rb, RINGBUF_POLL_MS);
+
+		/* Records submitted without a wakeup are only collected by consuming. */
+		if (n >= 0)
+			n = ring_buffer__consume(rb);
+		if (n < 0 && n != -EINTR) {
+			err = n;
+			fprintf(stderr, "reqtrace: reading the ring buffer failed: %s\n",
+				stats.write_failed ? "writing stdout failed" : strerror(-n));
+			stop = "error";
+			break;
+		}
+		if (n > 0 && fflush(stdout)) {
+			err = -EIO;
+			fprintf(stderr, "reqtrace: writing stdout failed: %s\n", strerror(errno));
+			stop = "error";
+			break;
+		}
+		if (deadline && now_s() >= deadline) {
+			stop = "duration";
+			break;
+		}
+		if (env.app_pid && kill(env.app_pid, 0) && errno == ESRCH) {
+			fprintf(stderr, "reqtrace: app %d exited\n", env.app_pid);
+			stop = "app-exit";
+			break;
+		}
+	}
+	if (!err)
+		ring_buffer__consume(rb);
+	if (fflush(stdout) && !err) {
+		err = -EIO;
+		fprintf(stderr, "reqtrace: writing stdout failed: %s\n", strerror(errno));
+		stop = "error";
+	}
+	print_summary(stop);
+
+cleanup:
+	ring_buffer__free(rb);
+	for (int i = fam_count - 1; i >= 0; i--)
+		if (fams[i].opened && fams[i].f->destroy)
+			fams[i].f->destroy();
+	return err ? 1 : 0;
+}

@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Scheduler family: runqueue delay of traced threads, and the fork/exit records of traced
+ * processes (the core family keeps `traced` itself; this family makes the changes visible).
+ *
+ * Every handler exists twice: tp_btf (preferred) and raw_tp (the fallback sched.c picks when a
+ * tp_btf program does not load). Both hand task pointers to the same body, which reads them
+ * with CO-RE so it is valid in either program type.
+ */
+#include "maps.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
+
+#define TASK_RUNNING 0
+
+/* Shortest runqueue wait worth a record; shorter ones are the normal cost of sharing a CPU. */
+const volatile __u64 targ_runq_min_ns = 100000;
+/* Also measure PostgreSQL backends, not only the app. */
+const volatile __u32 targ_runq_postgres = 1;
+
+/* tid → when it became runnable (woken, or preempted while still runnable). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MAX_RUNQ_THREADS);
+	__type(key, __u32);
+	__type(value, __u64);
+} runq_since SEC(".maps");
+
+/*
+ * tgid → role of the processes this family reported (seeded by sched.c from `traced`, grown at
+ * fork). Kept apart from `traced` because the core family's exit handler runs first and has
+ * already removed the tgid when ours runs.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_TRACED_PROCS);
+	__type(key, __u32);
+	__type(value, __u32);
+} sched_procs SEC(".maps");
+
+static __always_inline int runq_wanted(__u32 tgid)
+{
+	__u32 role = traced_role(tgid);
+
+	return role == ROLE_APP || (targ_runq_postgres && role == ROLE_POSTGRES);
+}
+
+static __always_inline void mark_runnable(struct task_struct *p)
+{
+	__u32 tid;
+	__u64 now;
+
+	if (!runq_wanted(BPF_CORE_READ(p, tgid)))
+		return;
+	tid = BPF_CORE_READ(p, pid);
+	now = bpf_ktime_get_ns();
+	bpf_map_update_elem(&runq_since, &tid, &now, BPF_ANY);
+}
+
+static __always_inline void on_switch(struct task_struct *prev, struct task_struct *next)
+{
+	struct ev_runq_delay *e;
+	__u32 tid, tgid;
+	__u64 *since, now, delay;
+
+	/* Preempted while runnable: it waits on the runqueue from now (task->__state: ≥ 5.14). */
+	if (BPF_CORE_READ(prev, __state) == TASK_RUNNING)
+		mark_runnable(prev);
+
+	tid = BPF_CORE_READ(next, pid);
+	since = bpf_map_lookup_elem(&runq_since, &tid);
+	if (!since)
+		return;
+	now = bpf_ktime_get_ns();
+	delay = now - *since;
+	bpf_map_delete_elem(&runq_since, &tid);
+	if (delay < targ_runq_min_ns)
+		return;
+
+	tgid = BPF_CORE_READ(next, tgid);
+	e = reserve_event(sizeof(*e));
+	if (!e)
+		return;
+	fill_header(&e->h, EV_RUNQ_DELAY, sizeof(*e), -1, ((__u64)tgid << 32) | tid, now);
+	zero_id(e->h.request_id);
+	e->delay_ns = delay;
+	submit_event(e);
+}
+
+static __always_inline void emit_proc(__u16 kind, __u32 pid, __u32 tid, __u32 child_pid,
+				      struct task_struct *comm_of, __u64 wakeup)
+{
+	struct ev_proc *e = reserve_event(sizeof(*e));
+
+	if (!e)
+		return;
+	fill_header(&e->h, kind, sizeof(*e), -1, ((__u64)pid << 32) | tid, bpf_ktime_get_ns());
+	zero_id(e->h.request_id);
+	e->child_pid = child_pid;
+	e->_pad = 0;
+	BPF_CORE_READ_STR_INTO(&e->comm, comm_of, comm);
+	bpf_ringbuf_submit(e, wakeup);
+}
+
+static __always_inline void on_fork(struct task_struct *parent, struct task_struct *child)
+{
+	__u32 child_tgid = BPF_CORE_READ(child, tgid);
+	__u32 role;
+
+	/* A new thread is not a new process. */
+	if (BPF_CORE_READ(child, pid) != child_tgid)
+		return;
+	/* The core family's handler ran first and decided whether the child is followed. */
+	role = traced_role(child_tgid);
+	if (!role)
+		return;
+	if (bpf_map_update_elem(&sched_procs, &child_tgid, &role, BPF_ANY))
+		count_drop(DROP_TRACED_FULL);
+	/* Woken at once: user space attaches PostgreSQL's probes to the new backend on this
+	 * record, and must do so before the backend's first query. */
+	emit_proc(EV_PROC_FORK, BPF_CORE_READ(parent, tgid), BPF_CORE_READ(parent, pid), child_tgid,
+		  child, BPF_RB_FORCE_WAKEUP);
+}
+
+static __always_inline void on_exit(struct task_struct *task)
+{
+	__u32 tid = BPF_CORE_READ(task, pid);
+	__u32 tgid = BPF_CORE_READ(task, tgid);
+
+	bpf_map_delete_elem(&runq_since, &tid);
+	/* The last thread out: signal->live has already dropped to zero here. */
+	if (BPF_CORE_READ(task, signal, live.counter) != 0)
+		return;
+	if (!bpf_map_lookup_elem(&sched_procs, &tgid))
+		return;
+	bpf_map_delete_elem(&sched_procs, &tgid);
+	emit_proc(EV_PROC_EXIT, tgid, tid, 0, task, BPF_RB_FORCE_WAKEUP);
+}
+
+SEC("tp_btf/sched_wakeup")
+int BPF_PROG(btf_wakeup, struct task_struct *p)
+{
+	mark_runnable(p);
+	return 0;
+}
+
+SEC("tp_btf/sched_wakeup_new")
+int BPF_PROG(btf_wakeup_new, struct task_struct *p)
+{
+	mark_runnable(p);
+	return 0;
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(btf_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	on_switch(prev, next);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(btf_fork, struct task_struct *parent, struct task_struct *child)
+{
+	on_fork(parent, child);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(btf_exit, struct task_struct *task)
+{
+	on_exit(task);
+	return 0;
+}
+
+SEC("raw_tp/sched_wakeup")
+int BPF_PROG(raw_wakeup, struct task_struct *p)
+{
+	mark_runnable(p);
+	return 0;
+}
+
+SEC("raw_tp/sched_wakeup_new")
+int BPF_PROG(raw_wakeup_new, struct task_struct *p)
+{
+	mark_runnable(p);
+	return 0;
+}
+
+SEC("raw_tp/sched_switch")
+int BPF_PROG(raw_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	on_switch(prev, next);
+	return 0;
+}
+
+SEC("raw_tp/sched_process_fork")
+int BPF_PROG(raw_fork, struct task_struct *parent, struct task_struct *child)
+{
+	on_fork(parent, child);
+	return 0;
+}
+
+SEC("raw_tp/sched_process_exit")
+int BPF_PROG(raw_exit, struct task_struct *task)
+{
+	on_exit(task);
+	return 0;
+}

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/* Every map and buffer size, in one place. Included by BPF and user-space code. */
+#ifndef REQTRACE_SIZES_H
+#define REQTRACE_SIZES_H
+
+/* Ring buffer shared by every family: 16 MiB holds ~100k socket records, about a second of a
+ * saturated lab, so the 100 ms poll never lets it fill under normal load. */
+#define RINGBUF_BYTES (16u << 20)
+/* Wake the reader only once this much is pending; otherwise the poll timeout collects it. */
+#define RINGBUF_WAKEUP_BYTES (1u << 20)
+/* Reader poll timeout, milliseconds: the worst-case delivery delay with batched wakeups. */
+#define RINGBUF_POLL_MS 50
+
+#define MAX_TRACED_PROCS 4096   /* tgids: app, nginx master + workers, postmaster + backends */
+#define MAX_BINDINGS 16384      /* (tgid, fd) → request: inbound sockets, pg sockets, files */
+#define MAX_RECV_STASH 8192     /* unbound socket reads waiting for request_start (LRU) */
+#define MAX_FD_CACHE 16384      /* (tgid, fd) → file pointer, socket, 4-tuple (LRU) */
+#define MAX_SK_ARRIVAL 16384    /* sock pointer → first data-ready time (LRU) */
+#define MAX_INFLIGHT 8192       /* threads inside a traced syscall, per family */
+
+#define MAX_NGINX_PIDS 64       /* --nginx-pid may be given this often */
+
+#define MAX_RUNQ_THREADS 16384  /* tid → runnable since, for traced threads (LRU) */
+#define MAX_PG_BACKENDS 512     /* PostgreSQL processes with the USDT probes attached at once */
+#define MAX_PG_PROBE_SITES 128  /* PostgreSQL USDT sites attached per backend (~25 used) */
+#define MAX_TCP_LAB_PORTS 64    /* listening ports of traced processes, for retransmit filtering */
+
+#endif /* REQTRACE_SIZES_H */

@@ -1,0 +1,97 @@
+/**
+ * A whole lab for end-to-end tests: PostgreSQL, the app and a proxy on the ports from
+ * `portBase`, in a state directory of their own.
+ *
+ *   const lab = await startLab({ portBase: 21100 });
+ *   afterAll(() => lab.stop());
+ *   const res = await fetch(lab.url('/api/users'));
+ */
+import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { labConfig, type LabConfig } from '../lab/config.ts';
+import { labDown } from '../lab/lifecycle/lab-down.ts';
+import type { ProxyKind, UsdtMode } from '../lab/lifecycle/lab-state.ts';
+import { labUp } from '../lab/lifecycle/lab-up.ts';
+import { isAlive } from '../lab/lifecycle/processes.ts';
+
+export interface StartLabOptions {
+  /** Proxy port; the app takes portBase + 1, PostgreSQL portBase + 2. */
+  readonly portBase: number;
+  /** Default: `<tmpdir>/reqtrace-lab-<portBase>`. */
+  readonly stateDir?: string;
+  readonly proxy?: ProxyKind;
+  readonly usdt?: UsdtMode;
+}
+
+export interface RunningLab {
+  readonly config: LabConfig;
+  readonly pids: { readonly proxy: readonly number[]; readonly app: number; readonly postgres: number };
+  /** `http://127.0.0.1:<proxyPort><path>`. */
+  url(path: string): string;
+  /** Stops every tier; safe to call more than once and after a failed test. */
+  stop(): Promise<void>;
+}
+
+const running = new Set<RunningLab>();
+
+// Last resort when a test process exits without calling stop(): signal what we started.
+process.once('exit', () => {
+  for (const lab of running) {
+    const { proxy, app, postgres } = lab.pids;
+    for (const pid of [...proxy, app]) {
+      try {
+        if (isAlive(pid)) process.kill(pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+    }
+    try {
+      // SIGINT is PostgreSQL's fast shutdown.
+      if (isAlive(postgres)) process.kill(postgres, 'SIGINT');
+    } catch {
+      // already gone
+    }
+  }
+});
+
+/** Brings a lab up (reusing one already running in the same state dir) and returns its handle. */
+export async function startLab(opts: StartLabOptions): Promise<RunningLab> {
+  const stateDir = opts.stateDir ?? join(tmpdir(), `reqtrace-lab-${opts.portBase}`);
+  mkdirSync(stateDir, { recursive: true });
+  const config = labConfig({ LAB_PORT_BASE: String(opts.portBase), LAB_STATE_DIR: stateDir });
+  let status;
+  try {
+    status = await labUp(config, { proxy: opts.proxy, usdt: opts.usdt });
+  } catch (err) {
+    // Leave nothing behind from a half-started lab.
+    await labDown(config).catch(() => undefined);
+    throw err;
+  }
+  const { proxy, app, postgres } = status;
+  if (proxy.pid === null || app.pid === null || postgres.pid === null) {
+    await labDown(config).catch(() => undefined);
+    throw new Error(`lab did not come up: ${JSON.stringify(status)}`);
+  }
+  let stopping: Promise<void> | null = null;
+  const lab: RunningLab = {
+    config,
+    pids: { proxy: [proxy.pid, ...proxy.workers], app: app.pid, postgres: postgres.pid },
+    url: (path) => `http://${config.host}:${config.proxyPort}${path.startsWith('/') ? path : `/${path}`}`,
+    stop: () => {
+      stopping ??= labDown(config).then(
+        () => {
+          running.delete(lab);
+        },
+        (err: unknown) => {
+          // A failed stop may be retried.
+          stopping = null;
+          throw err;
+        },
+      );
+      return stopping;
+    },
+  };
+  running.add(lab);
+  return lab;
+}

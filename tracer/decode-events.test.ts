@@ -1,0 +1,123 @@
+import { describe, expect, it } from 'vitest';
+import { decodeEvents, truncatedTailWarning } from './decode-events.ts';
+import { encodeEvent } from './encode-event.ts';
+import { EventKind, PgPhase, type EventHeader, type TraceEvent, type Tuple } from './event-types.ts';
+
+const ID = '0123456789abcdef0123456789abcdef';
+
+function head(tsNs: bigint, fd = 7, requestId = ID): EventHeader {
+  return { tsNs, requestId, pid: 4242, tid: 4243, fd };
+}
+
+const appToPg: Tuple = { localAddress: '127.0.0.1', localPort: 40112, remoteAddress: '127.0.0.1', remotePort: 23102, family: 'ipv4' };
+const v6: Tuple = { localAddress: '::1', localPort: 23101, remoteAddress: 'fe80::1:2:0:3', remotePort: 51000, family: 'ipv6' };
+
+/** One event of every kind, in time order. */
+const everyKind: TraceEvent[] = [
+  { ...head(1_000n), kind: EventKind.RequestStart, method: 'GET', path: '/api/users/42' },
+  { ...head(2_000n), kind: EventKind.SockRecv, durationNs: 1500n, bytes: 211n, arrivalNs: 900n, syscallNr: 0, tuple: v6 },
+  { ...head(3_000n, 12), kind: EventKind.DbQueryStart, query: `/*traceparent='00-${ID}-01'*/ SELECT * FROM users WHERE id = $1` },
+  { ...head(3_500n, 12), kind: EventKind.SockSend, durationNs: 800n, bytes: -11n, arrivalNs: 0n, syscallNr: 1, tuple: appToPg },
+  { ...head(4_000n, 12), kind: EventKind.DbQueryEnd, durationUs: 1n, rows: 1n },
+  { ...head(4_100n, -1), kind: EventKind.CacheMiss, key: 'user:42' },
+  { ...head(4_200n, -1), kind: EventKind.CacheHit, key: 'user:42' },
+  { ...head(5_000n, 20), kind: EventKind.FileOpen, path: '/tmp/lab/config.json' },
+  { ...head(5_500n, 20), kind: EventKind.FileRead, durationNs: 2000n, bytes: 4096n, inode: 123456789n, syscallNr: 17 },
+  { ...head(5_600n, 20), kind: EventKind.FileWrite, durationNs: 2100n, bytes: 12n, inode: 123456789n, syscallNr: 18 },
+  { ...head(5_700n, 20), kind: EventKind.FileClose },
+  { ...head(6_000n), kind: EventKind.RequestEnd, status: 200, durationUs: 5n },
+  { ...head(6_100n, 9, ''), kind: EventKind.SockAccept, durationNs: 10n, ret: 9n, tuple: appToPg },
+  { ...head(6_200n, 9, ''), kind: EventKind.SockConnect, durationNs: 10n, ret: -115n, tuple: appToPg },
+  { ...head(6_300n, 9, ''), kind: EventKind.SockClose, durationNs: 10n, ret: 0n, tuple: appToPg },
+  { ...head(6_400n, -1, ''), kind: EventKind.TcpRetransmit, state: 1, tuple: appToPg },
+  { ...head(6_500n, -1, ''), kind: EventKind.RunqDelay, delayNs: 55_000n },
+  { ...head(6_600n, -1, ''), kind: EventKind.ProcFork, childPid: 5000, comm: 'postgres' },
+  { ...head(6_700n, -1, ''), kind: EventKind.ProcExit, childPid: 0, comm: 'postgres' },
+  { ...head(6_800n, -1, ''), kind: EventKind.PgPhase, phase: PgPhase.Execute, durationNs: 12_000n, detail0: 0n, detail1: 0n },
+];
+
+const stream = Buffer.concat(everyKind.map((e) => encodeEvent(e)));
+
+function unknownRecord(kind: number, size: number): Buffer {
+  const buf = encodeEvent(everyKind[0]!).subarray(0, size);
+  const out = Buffer.alloc(size);
+  buf.copy(out);
+  out.writeUInt16LE(kind, 32);
+  out.writeUInt16LE(size, 34);
+  return out;
+}
+
+describe('decodeEvents', () => {
+  it('decodes one record of every kind', () => {
+    expect(decodeEvents(stream)).toEqual({ events: everyKind, warnings: [], remainder: Buffer.alloc(0), corrupt: false });
+  });
+
+  it('gives the same events whatever byte the stream is split at', () => {
+    for (let cut = 0; cut <= stream.length; cut += 7) {
+      const first = decodeEvents(stream.subarray(0, cut));
+      const second = decodeEvents([first.remainder, stream.subarray(cut)]);
+      expect([...first.events, ...second.events]).toEqual(everyKind);
+      expect(second.remainder.length).toBe(0);
+    }
+  });
+
+  it('hands back a truncated tail as the remainder, and warns about it at the end', () => {
+    const cut = stream.length - 30;
+    const { events, remainder, warnings } = decodeEvents(stream.subarray(0, cut));
+    expect(events).toEqual(everyKind.slice(0, -1));
+    expect(warnings).toEqual([]);
+    expect(remainder.length).toBe(72 - 30);
+    expect(truncatedTailWarning(remainder, cut - remainder.length)).toBe(
+      `truncated record at byte ${cut - remainder.length}: 42 bytes of a 72-byte record at the end of the stream; skipped`,
+    );
+    expect(truncatedTailWarning(Buffer.alloc(0), 0)).toBeNull();
+  });
+
+  it('skips unknown kinds by their size field, with one warning per kind', () => {
+    const input = Buffer.concat([unknownRecord(99, 48), encodeEvent(everyKind[0]!), unknownRecord(99, 64), unknownRecord(77, 40)]);
+    const { events, warnings } = decodeEvents(input, { streamOffset: 1000 });
+    expect(events).toEqual([everyKind[0]]);
+    expect(warnings).toEqual([
+      '2 record(s) of unknown kind 99 skipped (first at byte 1000)',
+      `1 record(s) of unknown kind 77 skipped (first at byte ${1000 + 48 + 168 + 64})`,
+    ]);
+  });
+
+  it('skips a known kind whose record is shorter than its struct', () => {
+    const short = encodeEvent(everyKind[0]!).subarray(0, 100);
+    short.writeUInt16LE(100, 34);
+    const { events, warnings } = decodeEvents(Buffer.concat([short, encodeEvent(everyKind[1]!)]));
+    expect(events).toEqual([everyKind[1]]);
+    expect(warnings).toEqual(['record of kind 1 at byte 0 is 100 bytes, shorter than its 168; skipped']);
+  });
+
+  it('decodes a longer record (fields appended by a newer loader) by its known prefix', () => {
+    const longer = Buffer.concat([encodeEvent(everyKind[11]!), Buffer.alloc(16, 0xee)]);
+    longer.writeUInt16LE(longer.length, 34);
+    const { events, warnings } = decodeEvents(Buffer.concat([longer, encodeEvent(everyKind[0]!)]));
+    expect(events).toEqual([everyKind[11], everyKind[0]]);
+    expect(warnings).toEqual([]);
+  });
+
+  it('stops at an impossible size field and reports the rest as unreadable', () => {
+    const bad = encodeEvent(everyKind[4]!, 12);
+    const { events, warnings, remainder, corrupt } = decodeEvents(Buffer.concat([encodeEvent(everyKind[0]!), bad, stream]));
+    expect(events).toEqual([everyKind[0]]);
+    expect(corrupt).toBe(true);
+    expect(remainder.length).toBe(0);
+    expect(warnings).toEqual([`corrupt record at byte 168: size 12 is outside 40..4096; the last ${56 + stream.length} bytes are unreadable`]);
+  });
+
+  it('reads IPv4-mapped IPv6 tuples as IPv4, so both ends of a connection compare equal', () => {
+    const rec = encodeEvent({ ...everyKind[1]!, tuple: appToPg } as TraceEvent);
+    rec.writeUInt16LE(10, 72 + 36); // AF_INET6 socket carrying mapped addresses
+    const [e] = decodeEvents(rec).events;
+    expect(e).toMatchObject({ tuple: appToPg });
+  });
+
+  it('stops at a C string NUL and keeps a field that fills its whole width', () => {
+    const path = 'p'.repeat(119);
+    const [e] = decodeEvents(encodeEvent({ ...head(1n), kind: EventKind.RequestStart, method: 'OPTIONS', path })).events;
+    expect(e).toMatchObject({ method: 'OPTIONS', path });
+  });
+});

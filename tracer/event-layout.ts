@@ -1,0 +1,66 @@
+/**
+ * Byte layout of probes/events.h, mirrored for the decoder. `make -C probes layout` prints the
+ * same shape from the C side (sizes and `[offset, size]` per field, bytes), and
+ * event-layout.test.ts fails when the two differ.
+ */
+import { EventKind } from './event-types.ts';
+
+export interface StructLayout {
+  /** sizeof(struct), bytes. */
+  readonly size: number;
+  /** field → [offset, size] in bytes, from the start of the record. */
+  readonly fields: Readonly<Record<string, readonly [number, number]>>;
+}
+
+export const EVENT_LAYOUT = {
+  event_header: {
+    size: 40,
+    fields: { ts_ns: [0, 8], request_id: [8, 16], pid: [24, 4], tid: [28, 4], kind: [32, 2], size: [34, 2], fd: [36, 4] },
+  },
+  tuple: { size: 40, fields: { saddr: [0, 16], daddr: [16, 16], sport: [32, 2], dport: [34, 2], family: [36, 2] } },
+  ev_request_start: { size: 168, fields: { method: [40, 8], path: [48, 120] } },
+  ev_request_end: { size: 56, fields: { status: [40, 4], duration_us: [48, 8] } },
+  ev_db_query_start: { size: 296, fields: { query: [40, 256] } },
+  ev_db_query_end: { size: 56, fields: { duration_us: [40, 8], rows: [48, 8] } },
+  ev_cache: { size: 104, fields: { key: [40, 64] } },
+  ev_file_open: { size: 168, fields: { path: [40, 128] } },
+  ev_sock_io: {
+    size: 112,
+    fields: { duration_ns: [40, 8], bytes: [48, 8], arrival_ns: [56, 8], syscall_nr: [64, 4], tuple: [72, 40] },
+  },
+  ev_file_io: { size: 72, fields: { duration_ns: [40, 8], bytes: [48, 8], inode: [56, 8], syscall_nr: [64, 4] } },
+  ev_sock_conn: { size: 96, fields: { duration_ns: [40, 8], ret: [48, 8], tuple: [56, 40] } },
+  ev_tcp_retransmit: { size: 88, fields: { state: [40, 4], tuple: [48, 40] } },
+  ev_runq_delay: { size: 48, fields: { delay_ns: [40, 8] } },
+  ev_proc: { size: 64, fields: { child_pid: [40, 4], comm: [48, 16] } },
+  ev_pg_phase: { size: 72, fields: { duration_ns: [40, 8], phase: [48, 4], detail0: [56, 8], detail1: [64, 8] } },
+} as const satisfies Record<string, StructLayout>;
+
+export type StructName = keyof typeof EVENT_LAYOUT;
+
+/** Which struct each kind's record is. */
+export const KIND_STRUCT: Readonly<Record<EventKind, StructName>> = {
+  [EventKind.RequestStart]: 'ev_request_start',
+  [EventKind.RequestEnd]: 'ev_request_end',
+  [EventKind.DbQueryStart]: 'ev_db_query_start',
+  [EventKind.DbQueryEnd]: 'ev_db_query_end',
+  [EventKind.CacheHit]: 'ev_cache',
+  [EventKind.CacheMiss]: 'ev_cache',
+  [EventKind.FileOpen]: 'ev_file_open',
+  [EventKind.FileClose]: 'event_header',
+  [EventKind.SockRecv]: 'ev_sock_io',
+  [EventKind.SockSend]: 'ev_sock_io',
+  [EventKind.FileRead]: 'ev_file_io',
+  [EventKind.FileWrite]: 'ev_file_io',
+  [EventKind.SockAccept]: 'ev_sock_conn',
+  [EventKind.SockConnect]: 'ev_sock_conn',
+  [EventKind.SockClose]: 'ev_sock_conn',
+  [EventKind.TcpRetransmit]: 'ev_tcp_retransmit',
+  [EventKind.RunqDelay]: 'ev_runq_delay',
+  [EventKind.ProcFork]: 'ev_proc',
+  [EventKind.ProcExit]: 'ev_proc',
+  [EventKind.PgPhase]: 'ev_pg_phase',
+};
+
+/** Size of the fixed header every record starts with, bytes. */
+export const HEADER_SIZE = EVENT_LAYOUT.event_header.size;

@@ -1,0 +1,225 @@
+/**
+ * Reads a capture directory (tracer/capture-types.ts) without privileges. Damage is reported, not
+ * thrown: a truncated events.bin or a bad JSON line becomes a warning and everything else is
+ * returned. Only a capture that cannot be interpreted at all (no meta.json, meta.json not JSON or
+ * missing fields, a newer capture version) is an error.
+ */
+import { open, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CAPTURE_VERSION, type Capture, type CaptureMeta, type ClientObservation, type NginxAccessEntry } from './capture-types.ts';
+import { decodeEvents, truncatedTailWarning } from './decode-events.ts';
+import { EventKind, type TraceEvent } from './event-types.ts';
+
+export const CAPTURE_FILES = {
+  meta: 'meta.json',
+  events: 'events.bin',
+  eventsJson: 'events.jsonl',
+  client: 'client.jsonl',
+  nginx: 'nginx-access.jsonl',
+  pgStatStatements: 'pg-stat-statements.json',
+  ss: 'ss.txt',
+  loaderLog: 'loader.log',
+} as const;
+
+async function readOptional(path: string): Promise<Buffer | null> {
+  try {
+    return await readFile(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Checks meta.json's shape; returns the meta or a one-line reason. */
+export function parseMeta(text: string, where = 'meta.json'): CaptureMeta {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`${where} is not valid JSON (${(err as Error).message}): not a readable capture`);
+  }
+  if (!isObject(raw)) throw new Error(`${where} is not a JSON object: not a readable capture`);
+  const v = raw.version;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
+    throw new Error(`${where} has no valid 'version': not a readable capture`);
+  }
+  if (v > CAPTURE_VERSION) {
+    throw new Error(`capture version ${v} is newer than this reqtrace-lab reads (version ${CAPTURE_VERSION}); upgrade to read it`);
+  }
+  const problems: string[] = [];
+  const need = (key: string, ok: (x: unknown) => boolean, what: string): void => {
+    if (!ok(raw[key])) problems.push(`'${key}' (${what})`);
+  };
+  const isStr = (x: unknown): boolean => typeof x === 'string';
+  const isNumRecord = (x: unknown): boolean => isObject(x) && Object.values(x).every((n) => typeof n === 'number');
+  need('source', (x) => x === 'bpf' || x === 'app-file', "'bpf' or 'app-file'");
+  need('kernel', isStr, 'string');
+  need('createdAt', isStr, 'string');
+  need('hooks', (x) => isObject(x) && Object.values(x).every(isStr), 'object of strings');
+  need('clock', (x) => isObject(x) && /^\d+$/.test(String(x.monotonicNs)) && /^\d+$/.test(String(x.realtimeNs)), 'decimal ns strings');
+  need('pids', (x) => isObject(x) && Object.values(x).every((p) => Array.isArray(p) && p.every(Number.isInteger)), 'tier → pid list');
+  need('ports', (x) => isObject(x) && ['proxy', 'app', 'postgres'].every((k) => Number.isInteger(x[k])), 'proxy/app/postgres');
+  need('drops', isNumRecord, 'counter → number');
+  need('sample', (x) => typeof x === 'number' && x >= 0 && x <= 1, 'number 0..1');
+  need('proxy', (x) => x === 'nginx' || x === 'node', "'nginx' or 'node'");
+  if (problems.length) throw new Error(`${where} is missing or has bad ${problems.join(', ')}: not a readable capture`);
+  return raw as unknown as CaptureMeta;
+}
+
+/** Parses JSON lines, one value per line; bad lines become warnings naming file and line. */
+export function parseJsonLines<T>(text: string, file: string, convert: (v: unknown) => T | string): { values: T[]; warnings: string[] } {
+  const values: T[] = [];
+  const warnings: string[] = [];
+  const lines = text.split('\n');
+  lines.forEach((line, i) => {
+    if (line.trim() === '') return;
+    let json: unknown;
+    try {
+      json = JSON.parse(line);
+    } catch {
+      const truncated = i === lines.length - 1;
+      warnings.push(`${file} line ${i + 1}: ${truncated ? 'truncated (no newline), skipped' : 'not JSON, skipped'}`);
+      return;
+    }
+    const v = convert(json);
+    if (typeof v === 'string') warnings.push(`${file} line ${i + 1}: ${v}, skipped`);
+    else values.push(v);
+  });
+  return { values, warnings };
+}
+
+export function toClientObservation(v: unknown): ClientObservation | string {
+  if (!isObject(v)) return 'not a JSON object';
+  for (const k of ['requestId', 'method', 'path'] as const) if (typeof v[k] !== 'string') return `missing '${k}'`;
+  for (const k of ['status', 'startMs', 'latencyMs'] as const) if (typeof v[k] !== 'number' || !Number.isFinite(v[k])) return `missing '${k}'`;
+  return v as unknown as ClientObservation;
+}
+
+export function toNginxEntry(v: unknown): NginxAccessEntry | string {
+  if (!isObject(v)) return 'not a JSON object';
+  for (const k of ['requestId', 'timeIso', 'method', 'uri'] as const) if (typeof v[k] !== 'string') return `missing '${k}'`;
+  if (!Number.isInteger(v.status)) return "missing 'status'";
+  return v as unknown as NginxAccessEntry;
+}
+
+const BIGINT_FIELDS = new Set(['tsNs', 'durationUs', 'rows', 'durationNs', 'bytes', 'arrivalNs', 'inode', 'ret', 'delayNs', 'detail0', 'detail1']);
+const KINDS = new Set<number>(Object.values(EventKind));
+const APP_FIELDS: Partial<Record<number, readonly string[]>> = {
+  [EventKind.RequestStart]: ['method', 'path'],
+  [EventKind.RequestEnd]: ['status', 'durationUs'],
+  [EventKind.DbQueryStart]: ['query'],
+  [EventKind.DbQueryEnd]: ['durationUs', 'rows'],
+  [EventKind.CacheHit]: ['key'],
+  [EventKind.CacheMiss]: ['key'],
+  [EventKind.FileOpen]: ['path'],
+  [EventKind.FileClose]: [],
+};
+
+/**
+ * One events.jsonl line (TraceEvent fields, bigints as decimal strings) → TraceEvent, or the
+ * reason it is not one.
+ */
+export function eventFromJson(v: unknown): TraceEvent | string {
+  if (!isObject(v)) return 'not a JSON object';
+  const kind = v.kind;
+  if (typeof kind !== 'number' || !KINDS.has(kind)) return `unknown event kind '${String(kind)}'`;
+  const out: Record<string, unknown> = {};
+  for (const [k, val] of Object.entries(v)) {
+    if (BIGINT_FIELDS.has(k)) {
+      if (typeof val === 'string' && /^-?\d+$/.test(val)) out[k] = BigInt(val);
+      else if (typeof val === 'number' && Number.isSafeInteger(val)) out[k] = BigInt(val);
+      else return `field '${k}' is not an integer`;
+    } else {
+      out[k] = val;
+    }
+  }
+  if (typeof out.tsNs !== 'bigint') return "missing 'tsNs'";
+  if (typeof out.requestId !== 'string' || !/^([0-9a-f]{32})?$/.test(out.requestId)) return "bad 'requestId'";
+  for (const k of ['pid', 'tid', 'fd'] as const) {
+    if (out[k] === undefined && k !== 'pid') out[k] = k === 'fd' ? -1 : out.pid;
+    if (!Number.isInteger(out[k])) return `missing '${k}'`;
+  }
+  for (const k of APP_FIELDS[kind] ?? []) if (out[k] === undefined) return `missing '${k}'`;
+  return out as unknown as TraceEvent;
+}
+
+/** events.bin is decoded in chunks of this size, so captures larger than memory-friendly buffers still read. */
+const CHUNK_BYTES = 16 * 1024 * 1024;
+
+/** Decodes events.bin chunk by chunk; null when the file does not exist. */
+async function readEventsBin(path: string): Promise<{ events: TraceEvent[]; warnings: string[] } | null> {
+  let fh;
+  try {
+    fh = await open(path, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+  const events: TraceEvent[] = [];
+  const warnings: string[] = [];
+  try {
+    let remainder = Buffer.alloc(0);
+    let offset = 0;
+    const chunk = Buffer.alloc(CHUNK_BYTES);
+    for (;;) {
+      const { bytesRead } = await fh.read(chunk, 0, CHUNK_BYTES, null);
+      if (bytesRead === 0) break;
+      const input = Buffer.concat([remainder, chunk.subarray(0, bytesRead)]);
+      const streamOffset = offset - remainder.length;
+      const r = decodeEvents(input, { streamOffset });
+      for (const e of r.events) events.push(e);
+      warnings.push(...r.warnings);
+      offset += bytesRead;
+      if (r.corrupt) return { events, warnings };
+      remainder = Buffer.from(r.remainder);
+    }
+    const tail = truncatedTailWarning(remainder, offset - remainder.length);
+    if (tail) warnings.push(`${tail} (${events.length} complete records read)`);
+  } finally {
+    await fh.close();
+  }
+  return { events, warnings };
+}
+
+/** Reads a capture directory. Throws only when meta.json is missing, unreadable or too new. */
+export async function readCapture(dir: string): Promise<Capture> {
+  const metaBytes = await readOptional(join(dir, CAPTURE_FILES.meta));
+  if (metaBytes === null) {
+    throw new Error(`${dir} has no ${CAPTURE_FILES.meta}: not a capture directory (captures are written by 'lab trace')`);
+  }
+  const meta = parseMeta(metaBytes.toString('utf8'), join(dir, CAPTURE_FILES.meta));
+  const warnings: string[] = [...(meta.warnings ?? []).map((w) => `capture: ${w}`)];
+  const events: TraceEvent[] = [];
+
+  const bin = await readEventsBin(join(dir, CAPTURE_FILES.events));
+  if (bin !== null) {
+    for (const e of bin.events) events.push(e);
+    warnings.push(...bin.warnings.map((w) => `${CAPTURE_FILES.events}: ${w}`));
+  }
+  const jsonEvents = await readOptional(join(dir, CAPTURE_FILES.eventsJson));
+  if (jsonEvents !== null) {
+    const parsed = parseJsonLines(jsonEvents.toString('utf8'), CAPTURE_FILES.eventsJson, eventFromJson);
+    events.push(...parsed.values);
+    warnings.push(...parsed.warnings);
+  }
+  if (bin === null && jsonEvents === null) {
+    const expected = meta.source === 'bpf' ? CAPTURE_FILES.events : CAPTURE_FILES.eventsJson;
+    warnings.push(`${expected} is missing: the capture has no events`);
+  }
+
+  const clientText = await readOptional(join(dir, CAPTURE_FILES.client));
+  const client = clientText === null ? { values: [], warnings: [] } : parseJsonLines(clientText.toString('utf8'), CAPTURE_FILES.client, toClientObservation);
+  if (clientText === null && meta.load !== null && meta.load !== undefined) warnings.push(`${CAPTURE_FILES.client} is missing: no client-side latencies`);
+  warnings.push(...client.warnings);
+
+  const nginxText = await readOptional(join(dir, CAPTURE_FILES.nginx));
+  const nginx = nginxText === null ? { values: [], warnings: [] } : parseJsonLines(nginxText.toString('utf8'), CAPTURE_FILES.nginx, toNginxEntry);
+  warnings.push(...nginx.warnings);
+
+  const nonZero = Object.entries(meta.drops).filter(([, n]) => n > 0);
+  if (nonZero.length) warnings.push(`the loader dropped events: ${nonZero.map(([k, n]) => `${k}=${n}`).join(' ')}`);
+
+  return { dir, meta, events, client: client.values, nginx: nginx.values, warnings };
+}
