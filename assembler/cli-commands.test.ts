@@ -19,7 +19,7 @@ function lab(...args: string[]): { status: number | null; stdout: string; stderr
   return { status: r.status, stdout: r.stdout, stderr: r.stderr.split('\n').filter((l) => !l.startsWith('npm warn')).join('\n') };
 }
 
-describe('lab show / lab export on a capture directory', () => {
+describe('lab show / lab export on a capture directory', { timeout: 60_000 }, () => {
   it('show --id prints that trace as a text tree, progress on stderr', () => {
     const r = lab('show', dir, '--id', IDS.ka2, '--waterfall');
     expect(r.status).toBe(0);

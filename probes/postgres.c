@@ -5,10 +5,15 @@
  * postmaster's children present at attach, then to each child it forks later, and detached
  * when the child exits.
  *
+ * The probe sites (~25) are read once from the binary's USDT notes, with their argument specs,
+ * and every backend gets one uprobe_multi link over all of them: ~10 ms to attach, ~40 ms to
+ * detach here. Without uprobe_multi (Linux < 6.6) each site is a link of its own, and detaching
+ * a backend then costs a grace period per site, seconds in all. libbpf's own USDT attach is
+ * that second kind, which is why it is not used.
+ *
  * New children pass a start gate (see postgres.bpf.c): they stop themselves on their way out of
  * fork, and the follower thread here attaches the probes and then continues them, so not even
- * a backend's first statement is missed. Attaching and detaching can take tens of
- * milliseconds (RCU grace periods in uprobe registration), so it happens on that thread, never
+ * a backend's first statement is missed. Attaching and detaching happen on that thread, never
  * on the ring-buffer reader.
  */
 #include <errno.h>
@@ -228,7 +233,7 @@ static long file_offset(Elf *elf, __u64 addr)
 
 static int probe_kind(const char *name)
 {
-	for (int k = 0; k < PGP_COUNT; k++)
+	for (int k = PGP_QUERY_START; k < PGP_COUNT; k++)
 		if (!strcmp(name, probe_names[k]))
 			return k;
 	return -1;
@@ -321,7 +326,7 @@ static int find_sites(const char *path)
 			found[kind] = true;
 		}
 	}
-	for (int k = 0; k < PGP_COUNT; k++)
+	for (int k = PGP_QUERY_START; k < PGP_COUNT; k++)
 		if (!found[k]) {
 			fprintf(stderr, "postgres: %s has no USDT probe %s:%s\n", path, PG_PROVIDER,
 				probe_names[k]);

@@ -8,7 +8,7 @@
  * probe it is. postgres.c maps these to the probe names in the binary.
  */
 enum pg_probe_kind {
-	PGP_QUERY_START,
+	PGP_QUERY_START = 1, /* 0 is what bpf_usdt_cookie() returns when it finds no spec */
 	PGP_QUERY_DONE,
 	PGP_PARSE_START,
 	PGP_PARSE_DONE,

@@ -2,6 +2,7 @@
 /* Glue for the scheduler family (sched.bpf.c): runqueue delay, fork and exit records. */
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 #include <bpf/bpf.h>
 #include "family.h"
 #include "hook-detect.h"

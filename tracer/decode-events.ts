@@ -28,15 +28,11 @@ const AF_INET6 = 10;
 /** Larger than any record the loader writes; a size past it means lost framing. */
 const MAX_RECORD = 4096;
 
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
-
 function requestIdAt(buf: Buffer, o: number): string {
   if (buf.readUInt32LE(o) === 0 && buf.readUInt32LE(o + 4) === 0 && buf.readUInt32LE(o + 8) === 0 && buf.readUInt32LE(o + 12) === 0) {
     return '';
   }
-  let s = '';
-  for (let i = 0; i < 16; i++) s += HEX[buf[o + i]!];
-  return s;
+  return buf.toString('hex', o, o + 16);
 }
 
 /** A NUL-terminated string in a fixed-size field. */
@@ -93,6 +89,18 @@ function ipv6(buf: Buffer, o: number): string {
  * (the kernel could not tell) decodes as 0.0.0.0 with ports 0.
  */
 function tuple(buf: Buffer, o: number): Tuple {
+  // A process talks over few connections: reuse one frozen Tuple per distinct 40 bytes.
+  const key = buf.toString('latin1', o, o + TUPLE_SIZE);
+  let t = tupleCache.get(key);
+  if (t === undefined) {
+    t = Object.freeze(readTuple(buf, o));
+    if (tupleCache.size >= TUPLE_CACHE_MAX) tupleCache.clear();
+    tupleCache.set(key, t);
+  }
+  return t;
+}
+
+function readTuple(buf: Buffer, o: number): Tuple {
   const family = buf.readUInt16LE(o + T.family[0]);
   const s = o + T.saddr[0];
   const d = o + T.daddr[0];
@@ -105,6 +113,10 @@ function tuple(buf: Buffer, o: number): Tuple {
     family: mapped ? 'ipv4' : 'ipv6',
   };
 }
+
+const TUPLE_SIZE = EVENT_LAYOUT.tuple.size;
+const TUPLE_CACHE_MAX = 16_384;
+const tupleCache = new Map<string, Tuple>();
 
 // Offsets as plain numbers, read once: the decode loop then touches no layout objects.
 const L = EVENT_LAYOUT;

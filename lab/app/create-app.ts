@@ -97,11 +97,18 @@ export function createApp(deps: AppDeps): express.Express {
     }
     if (probes.enabled.requestStart()) probes.requestStart(resolved.id, req.method, req.path, fd);
 
+    // 'prefinish' fires inside res.end() once the response is handed to the socket; 'finish'
+    // waits for the write callback, which a busy event loop delays by milliseconds, so the
+    // duration is taken at the former and the probe fired at the latter.
+    let handedOffUs: number | undefined;
+    res.once('prefinish', () => {
+      handedOffUs = clock.nowUs();
+    });
     let ended = false;
     const end = (status: number): void => {
       if (ended) return;
       ended = true;
-      const durationUs = Math.max(0, Math.round(clock.nowUs() - t0));
+      const durationUs = Math.max(0, Math.round((handedOffUs ?? clock.nowUs()) - t0));
       if (probes.enabled.requestEnd()) probes.requestEnd(resolved.id, status, durationUs, fd);
       log({
         level: 'info',

@@ -55,8 +55,8 @@ export async function startApp(cfg: LabConfig, usdt: UsdtMode, timeoutMs = 30_00
     await terminate([pid]);
     removeFile(paths.appPid);
     const why = exited !== null ? `exited with status ${exited}` : `did not answer ${appHealthUrl(cfg)} within ${timeoutMs / 1000} s`;
-    const tail = tailFile(paths.appLog, 6);
-    throw new Error(`app ${why}${tail ? `; last lines of ${paths.appLog}:\n${tail}` : ''}`);
+    const last = tailFile(paths.appLog, 1);
+    throw new Error(`app ${why} (log: ${paths.appLog})${last ? `: ${last}` : ''}`);
   }
   return pid;
 }

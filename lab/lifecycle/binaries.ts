@@ -14,8 +14,10 @@ export const APT_PACKAGE: Readonly<Record<string, string>> = {
   clang: 'clang',
 };
 
+export const SBIN_DIRS: readonly string[] = ['/usr/sbin', '/sbin', '/usr/local/sbin'];
+
 /** First executable `name` on PATH or among `extra` directories, or null. */
-export function findBinary(name: string, extra: readonly string[] = ['/usr/sbin', '/sbin', '/usr/local/sbin']): string | null {
+export function findBinary(name: string, extra: readonly string[] = SBIN_DIRS): string | null {
   const dirs = [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), ...extra];
   for (const dir of dirs) {
     const p = join(dir, name);
@@ -30,8 +32,8 @@ export function findBinary(name: string, extra: readonly string[] = ['/usr/sbin'
 }
 
 /** Like findBinary, but throws a one-line error naming the package to install. */
-export function requireBinary(name: string): string {
-  const p = findBinary(name);
+export function requireBinary(name: string, extra: readonly string[] = SBIN_DIRS): string {
+  const p = findBinary(name, extra);
   if (p) return p;
   const pkg = APT_PACKAGE[name];
   throw new Error(`'${name}' not found${pkg ? `: install it with 'apt-get install ${pkg}' (or run scripts/setup.sh)` : ''}`);

@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { LabConfig } from '../config.ts';
 import { readNginxTemplate, renderNginxConf } from '../nginx/render-nginx-conf.ts';
 import { labEnv, isOurNodeProcess, REPO_ROOT } from './app-tier.ts';
@@ -88,9 +87,9 @@ export async function startProxy(cfg: LabConfig, kind: ProxyKind, timeoutMs = 15
     await terminate([child.pid]);
     removeFile(paths.proxyPid);
     const log = kind === 'nginx' ? paths.nginxErrorLog : paths.proxyLog;
-    const tail = tailFile(log, 4) || tailFile(paths.proxyLog, 4);
+    const last = tailFile(log, 1) || tailFile(paths.proxyLog, 1);
     const why = child.exited() !== null ? `exited with status ${child.exited()}` : `did not answer ${proxyHealthUrl(cfg)} within ${timeoutMs / 1000} s`;
-    throw new Error(`${kind} proxy ${why}${tail ? `; last lines of ${join(paths.logsDir)}:\n${tail}` : ''}`);
+    throw new Error(`${kind} proxy ${why} (log: ${log})${last ? `: ${last}` : ''}`);
   }
   return { kind, pid: child.pid, workers: kind === 'nginx' ? childPids(child.pid) : [] };
 }
