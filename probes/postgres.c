@@ -602,6 +602,11 @@ static int postgres_load(const struct env *env)
 	err = postgres_bpf__load(skel);
 	if (err)
 		return err;
+	if (bpf_map__value_size(skel->maps.__bpf_usdt_specs) != sizeof(struct usdt_spec)) {
+		fprintf(stderr, "postgres: <bpf/usdt.bpf.h> specs are %u bytes, postgres.c writes %zu\n",
+			bpf_map__value_size(skel->maps.__bpf_usdt_specs), sizeof(struct usdt_spec));
+		return -EINVAL;
+	}
 	specs_fd = bpf_map__fd(skel->maps.__bpf_usdt_specs);
 	for (int i = 0; i < site_count; i++)
 		if (bpf_map_update_elem(specs_fd, &i, &site_specs[i], BPF_ANY)) {
