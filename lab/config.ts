@@ -1,4 +1,6 @@
-import { resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 
 /** Where the lab keeps its state and which loopback ports its tiers listen on. */
 export interface LabConfig {
@@ -14,7 +16,29 @@ export interface LabConfig {
 export const DEFAULT_PORT_BASE = 18080;
 
 /**
- * Reads LAB_STATE_DIR (default `<repo>/.lab`) and LAB_PORT_BASE (default 18080: proxy = base,
+ * `<repo>/.lab` when every directory above it lets other users in (PostgreSQL runs as the
+ * `postgres` user and must reach its data directory); otherwise a directory under /var/tmp named
+ * for the repository, so a clone under a private home directory still works.
+ */
+export function defaultStateDir(repoRoot: string): string {
+  for (let dir = resolve(repoRoot); ; dir = dirname(dir)) {
+    let mode: number;
+    try {
+      mode = statSync(dir).mode;
+    } catch {
+      break;
+    }
+    if ((mode & 0o001) === 0) {
+      const tag = createHash('sha256').update(resolve(repoRoot)).digest('hex').slice(0, 12);
+      return `/var/tmp/reqtrace-lab-${tag}`;
+    }
+    if (dir === dirname(dir)) break;
+  }
+  return resolve(repoRoot, '.lab');
+}
+
+/**
+ * Reads LAB_STATE_DIR (default: see defaultStateDir) and LAB_PORT_BASE (default 18080: proxy = base,
  * app = base + 1, PostgreSQL = base + 2), so tests and parallel labs never collide.
  */
 export function labConfig(env: NodeJS.ProcessEnv = process.env, repoRoot = resolve(import.meta.dirname, '..')): LabConfig {
@@ -24,7 +48,7 @@ export function labConfig(env: NodeJS.ProcessEnv = process.env, repoRoot = resol
     throw new Error(`LAB_PORT_BASE must be a whole number from 1024 to 65530, got '${rawBase}'`);
   }
   return {
-    stateDir: resolve(env.LAB_STATE_DIR ?? resolve(repoRoot, '.lab')),
+    stateDir: resolve(env.LAB_STATE_DIR ?? defaultStateDir(repoRoot)),
     host: '127.0.0.1',
     proxyPort: base,
     appPort: base + 1,
