@@ -28,7 +28,7 @@ export function quantileOfSorted(sorted: readonly number[], q: number): number {
   return sorted[rank - 1] as number;
 }
 
-const ascending = (values: readonly number[]): number[] => Float64Array.from(values).sort() as unknown as number[];
+const ascending = (values: readonly number[]): number[] => [...values].sort((a, b) => a - b);
 
 /** p50, p90, p99 and max of `values` (not modified). */
 export function quantilesOf(values: readonly number[]): Quantiles {

@@ -34,6 +34,8 @@ export interface TraceFacts {
   readonly rootMs: number;
   /** Full type key per span id. */
   readonly typeKeys: ReadonlyMap<string, string>;
+  /** Duration per span id, ms. */
+  readonly spanMs: ReadonlyMap<string, number>;
   /** Short label per full type key. */
   readonly labels: ReadonlyMap<string, string>;
   /** Sum of span durations per full type key, ms. */
@@ -80,6 +82,7 @@ export function traceFacts(trace: Trace): TraceFacts {
   if (!root) throw new Error(`trace ${trace.traceId} has no spans`);
   const typeKeys = spanTypeKeys(trace);
   const labels = new Map<string, string>();
+  const spanMs = new Map<string, number>();
   const typeTotalMs = new Map<string, number>();
   const componentMs = new Map<string, number>();
   const statementCounts = new Map<string, number>();
@@ -95,6 +98,7 @@ export function traceFacts(trace: Trace): TraceFacts {
     const local = localSpanType(s);
     if (!labels.has(key)) labels.set(key, local.label);
     const d = ms(durationNs(s));
+    spanMs.set(s.id, d);
     add(typeTotalMs, key, d);
     const isComponent = s.parentId !== null && ((s.parentId === root.id && !appIds.has(s.id)) || appIds.has(s.parentId));
     if (isComponent) add(componentMs, key, d);
@@ -116,6 +120,7 @@ export function traceFacts(trace: Trace): TraceFacts {
     root,
     rootMs: ms(durationNs(root)),
     typeKeys,
+    spanMs,
     labels,
     typeTotalMs,
     componentMs,

@@ -5,7 +5,7 @@ import { labConfig, type LabConfig } from '../../lab/config.ts';
 import { pgAdminConnectionConfig } from '../../lab/db/postgres.ts';
 import { REPO_ROOT } from '../../lab/lifecycle/app-tier.ts';
 import { labIsUp, labStatus, type LabStatus } from '../../lab/lifecycle/lab-status.ts';
-import { processEnv } from '../../lab/lifecycle/processes.ts';
+import { processEnv, resumeStoppedChildren } from '../../lab/lifecycle/processes.ts';
 import { labPaths } from '../../lab/lifecycle/state-paths.ts';
 import { DEFAULT_DURATION_S, runLoad } from '../../lab/load/run-load.ts';
 import { MIX_TABLE, type MixName } from '../../lab/load/mixes.ts';
@@ -277,6 +277,9 @@ async function traceInto(dir: string, cfg: LabConfig, status: LabStatus, backend
     say('stopping the loader (detaching probes)');
     const stopStart = Date.now();
     const r = await loader.stop();
+    const pgPid = status.postgres.pid;
+    const resumed = pgPid === null ? [] : resumeStoppedChildren(pgPid);
+    if (resumed.length) warnings.push(`resumed PostgreSQL backend(s) ${resumed.join(', ')} the loader left stopped`);
     const stopSeconds = Math.round((Date.now() - stopStart) / 100) / 10;
     drops = { ...r.drops };
     loaderReport = {

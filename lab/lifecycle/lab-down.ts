@@ -1,7 +1,7 @@
 import type { LabConfig } from '../config.ts';
 import { postgresPid, stopPostgres } from '../db/postgres.ts';
 import { stopApp } from './app-tier.ts';
-import { isAlive, waitUntil } from './processes.ts';
+import { isAlive, resumeStoppedChildren, waitUntil } from './processes.ts';
 import { stopProxy } from './proxy-tier.ts';
 
 /** What `lab down` stopped, by tier (empty/null when a tier was not running). */
@@ -31,6 +31,10 @@ export async function labDown(cfg: LabConfig, progress: (line: string) => void =
   const app = await attempt('app', () => stopApp(cfg), null);
   if (app !== null) progress(`app: stopped pid ${app}`);
   const pgPid = postgresPid(cfg);
+  if (pgPid !== null) {
+    const resumed = resumeStoppedChildren(pgPid);
+    if (resumed.length) progress(`postgres: resumed stopped backend pid ${resumed.join(', ')}`);
+  }
   await attempt('postgres', () => stopPostgres(cfg), undefined);
   if (pgPid !== null) {
     await waitUntil(() => !isAlive(pgPid), 10_000);

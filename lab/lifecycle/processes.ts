@@ -73,6 +73,25 @@ export function childPids(pid: number): number[] {
   return [...out].filter(isAlive).sort((a, b) => a - b);
 }
 
+/**
+ * Sends SIGCONT to the children of `pid` that are stopped. While tracing, the loader holds a
+ * newly forked PostgreSQL backend stopped until its probes are attached; a loader killed in that
+ * window would leave the backend stopped for good. Returns the pids it resumed.
+ */
+export function resumeStoppedChildren(pid: number): number[] {
+  const resumed: number[] = [];
+  for (const child of childPids(pid)) {
+    if (processState(child) !== 'T') continue;
+    try {
+      process.kill(child, 'SIGCONT');
+      resumed.push(child);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return resumed;
+}
+
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `check` every `intervalMs` until it returns true or `timeoutMs` passes; returns the last result. */

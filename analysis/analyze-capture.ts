@@ -1,0 +1,94 @@
+/** Runs every detector over every trace of a capture and summarizes the findings. Pure. */
+import type { Trace } from '../assembler/span.ts';
+import type { Baseline } from './build-baseline.ts';
+import { indexCpuWork } from './cpu-work-index.ts';
+import { detectLockWait } from './detect-lock-wait.ts';
+import { detectNPlusOne } from './detect-n-plus-one.ts';
+import { detectRunqueueDelay } from './detect-runqueue-delay.ts';
+import { detectSlowDiskRead } from './detect-slow-disk-read.ts';
+import { detectSlowRequest } from './detect-slow-request.ts';
+import { detectSlowSpan } from './detect-slow-span.ts';
+import { detectSocketBufferWait } from './detect-socket-buffer-wait.ts';
+import { detectTcpRetransmit } from './detect-tcp-retransmit.ts';
+import { FINDING_KINDS, type Detector, type Finding, type FindingKind } from './finding.ts';
+import type { Quantiles } from './quantiles.ts';
+import type { Thresholds } from './thresholds.ts';
+import { traceFacts } from './trace-facts.ts';
+
+export const DETECTORS: readonly Detector[] = [
+  detectSlowRequest,
+  detectSlowSpan,
+  detectNPlusOne,
+  detectSocketBufferWait,
+  detectTcpRetransmit,
+  detectRunqueueDelay,
+  detectLockWait,
+  detectSlowDiskRead,
+];
+
+export interface RouteSummary {
+  readonly route: string;
+  readonly requests: number;
+  /** From the baseline, ms (absent when the route is not in the baseline). */
+  readonly baselineLatencyMs?: Quantiles;
+  /** Requests of this route with at least one finding. */
+  readonly requestsWithFindings: number;
+  readonly findings: number;
+  readonly slowRequests: number;
+}
+
+export interface AnalysisReport {
+  /** Where the baseline came from; `self` when it was built from the analyzed capture. */
+  readonly baselineSource: string;
+  readonly baselineIsSelf: boolean;
+  readonly traces: number;
+  /** Largest excess first; ties by request id, then kind. */
+  readonly findings: readonly Finding[];
+  readonly countsByKind: Readonly<Record<FindingKind, number>>;
+  readonly routes: readonly RouteSummary[];
+  /** Routes present in the capture but not in the baseline (their requests are not analyzed). */
+  readonly routesWithoutBaseline: readonly string[];
+  readonly thresholds: Thresholds;
+}
+
+export interface AnalyzeOptions {
+  readonly baselineIsSelf: boolean;
+}
+
+export function analyzeCapture(traces: readonly Trace[], baseline: Baseline, thresholds: Thresholds, options: AnalyzeOptions): AnalysisReport {
+  const context = { cpuWork: indexCpuWork(traces) };
+  const findings: Finding[] = [];
+  for (const t of traces) for (const d of DETECTORS) findings.push(...d(t, baseline, thresholds, context));
+  findings.sort((a, b) => b.excessMs - a.excessMs || (a.requestId < b.requestId ? -1 : a.requestId > b.requestId ? 1 : a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0));
+
+  const countsByKind = Object.fromEntries(FINDING_KINDS.map((k) => [k, 0])) as Record<FindingKind, number>;
+  for (const f of findings) countsByKind[f.kind]++;
+
+  const perRoute = new Map<string, number>();
+  for (const t of traces) {
+    const r = traceFacts(t).route;
+    perRoute.set(r, (perRoute.get(r) ?? 0) + 1);
+  }
+  const routes: RouteSummary[] = [...perRoute.keys()].sort().map((route) => {
+    const own = findings.filter((f) => f.route === route);
+    const b = baseline.routes[route];
+    return {
+      route,
+      requests: perRoute.get(route) as number,
+      ...(b ? { baselineLatencyMs: b.latencyMs } : {}),
+      requestsWithFindings: new Set(own.map((f) => f.requestId)).size,
+      findings: own.length,
+      slowRequests: own.filter((f) => f.kind === 'slow-request').length,
+    };
+  });
+  return {
+    baselineSource: baseline.source,
+    baselineIsSelf: options.baselineIsSelf,
+    traces: traces.length,
+    findings,
+    countsByKind,
+    routes,
+    routesWithoutBaseline: routes.filter((r) => !r.baselineLatencyMs).map((r) => r.route),
+    thresholds,
+  };
+}

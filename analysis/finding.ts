@@ -1,0 +1,43 @@
+/** What a detector reports about one request, and the shape every detector has. */
+import type { Trace } from '../assembler/span.ts';
+import type { Baseline } from './build-baseline.ts';
+import type { Thresholds } from './thresholds.ts';
+import type { CpuWorkIndex } from './cpu-work-index.ts';
+
+export const FINDING_KINDS = ['slow-request', 'slow-span', 'n-plus-one', 'socket-buffer-wait', 'tcp-retransmit', 'runqueue-delay', 'lock-wait', 'slow-disk-read'] as const;
+
+export type FindingKind = (typeof FINDING_KINDS)[number];
+
+export type Severity = 'info' | 'warning' | 'critical';
+
+export interface Finding {
+  readonly requestId: string;
+  readonly route: string;
+  readonly kind: FindingKind;
+  readonly severity: Severity;
+  /** One line, e.g. "This request's DB query (SELECT … users) took 200.0ms (p99 is 50.0ms)". */
+  readonly message: string;
+  /** The span the finding is about, when there is one. */
+  readonly spanId?: string;
+  /** Milliseconds (or a count, for n-plus-one: see the message). */
+  readonly observedMs: number;
+  readonly expectedMs: number;
+  /** observed − expected, ≥ 0, ms: what findings are ranked by. */
+  readonly excessMs: number;
+}
+
+/** What a detector may know about the other requests of the capture (optional). */
+export interface DetectContext {
+  readonly cpuWork?: CpuWorkIndex;
+}
+
+/** A detector: pure, one trace against a baseline. */
+export type Detector = (trace: Trace, baseline: Baseline, thresholds: Thresholds, context?: DetectContext) => Finding[];
+
+/** Critical when the excess alone is at least `criticalP99Multiple` × the route's p99, else warning. */
+export function severityOf(excessMs: number, routeP99Ms: number, thresholds: Thresholds): Severity {
+  return routeP99Ms > 0 && excessMs >= thresholds.severity.criticalP99Multiple * routeP99Ms ? 'critical' : 'warning';
+}
+
+/** Milliseconds as report text: one decimal. */
+export const fmtMs = (v: number): string => `${v.toFixed(1)}ms`;
