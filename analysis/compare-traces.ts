@@ -99,12 +99,16 @@ export function compareTraces(a: Trace, b: Trace, options: CompareTraceOptions =
   const childDelta = new Map<string, number>();
   for (const path of order) {
     const parent = byA.get(path)?.parentPath ?? byB.get(path)?.parentPath ?? null;
-    if (parent !== null) childDelta.set(parent, (childDelta.get(parent) ?? 0) + (delta.get(path) as number));
+    if (parent !== null && !(byA.has(parent) !== byB.has(parent))) childDelta.set(parent, (childDelta.get(parent) ?? 0) + (delta.get(path) as number));
   }
-  const selfDelta = new Map(order.map((path) => [path, (delta.get(path) as number) - (childDelta.get(path) ?? 0)]));
+  // A span on one side only counts as one difference, its whole duration, not via its children.
+  const parentOf = (path: string): string | null => byA.get(path)?.parentPath ?? byB.get(path)?.parentPath ?? null;
+  const oneSided = (path: string | null): boolean => path !== null && byA.has(path) !== byB.has(path);
+  const selfDelta = new Map(order.map((path) => [path, oneSided(path) ? (delta.get(path) as number) : (delta.get(path) as number) - (childDelta.get(path) ?? 0)]));
+  const candidates = order.filter((path) => !oneSided(parentOf(path)));
   const totalDelta = Math.abs(delta.get(order[0] ?? '') ?? 0);
   const highlighted = new Set(
-    [...order]
+    candidates
       .filter((p) => Math.abs(selfDelta.get(p) as number) >= Math.max(minMs, minShare * totalDelta))
       .sort((x, y) => Math.abs(selfDelta.get(y) as number) - Math.abs(selfDelta.get(x) as number) || order.indexOf(x) - order.indexOf(y))
       .slice(0, maxHighlights),

@@ -1,4 +1,8 @@
-/** A statement waited for a heavyweight lock inside PostgreSQL (`lock wait` phase). */
+/**
+ * A statement waited for a heavyweight lock inside PostgreSQL (`lock wait` phase). Most
+ * requests never wait, so the bar is the per-request quantile over all the route's requests
+ * (0 for those without a wait): a handful of long waits cannot make up their own p99.
+ */
 import { dbQueryOf } from './db-query-of.ts';
 import type { Detector, Finding } from './finding.ts';
 import { fmtMs, severityOf } from './finding.ts';
@@ -27,13 +31,13 @@ export const detectLockWait: Detector = (trace, baseline, thresholds) => {
     if (s.name !== 'lock wait' || s.tier !== 'postgres') continue;
     const key = f.typeKeys.get(s.id) as string;
     const b = rb.spanTypes[key];
-    const p99 = b?.durationMs.p99 ?? 0;
+    const p99 = b?.perRequestMs.p99 ?? 0;
     const d = f.spanMs.get(s.id) ?? 0;
     if (d < t.minMs || d <= p99 * (1 + t.p99Margin)) continue;
     const q = dbQueryOf(trace, s);
     const who = q ? localSpanType(q).label : 'A statement';
     const mode = LOCK_MODES[tagNumber(s, 'db.postgresql.lock.mode')];
-    const expectedMs = b?.durationMs.p50 ?? 0;
+    const expectedMs = b?.perRequestMs.p50 ?? 0;
     out.push({
       requestId: trace.traceId,
       route: f.route,

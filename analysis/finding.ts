@@ -39,5 +39,5 @@ export function severityOf(excessMs: number, routeP99Ms: number, thresholds: Thr
   return routeP99Ms > 0 && excessMs >= thresholds.severity.criticalP99Multiple * routeP99Ms ? 'critical' : 'warning';
 }
 
-/** Milliseconds as report text: one decimal. */
-export const fmtMs = (v: number): string => `${v.toFixed(1)}ms`;
+/** Milliseconds as report text: one decimal, two below 0.1ms so small values do not read as 0. */
+export const fmtMs = (v: number): string => `${Math.abs(v) > 0 && Math.abs(v) < 0.1 ? v.toFixed(2) : v.toFixed(1)}ms`;

@@ -15,6 +15,19 @@ export const TYPE_PATH_SEPARATOR = ' › ';
  * value survives, so the result may be printed.
  */
 export function normalizeStatement(sql: string): string {
+  const hit = normalized.get(sql);
+  if (hit !== undefined) return hit;
+  const out = normalizeUncached(sql);
+  // A capture holds few distinct statements; the bound only guards against literal-laden ones.
+  if (normalized.size >= MAX_CACHED_STATEMENTS) normalized.clear();
+  normalized.set(sql, out);
+  return out;
+}
+
+const MAX_CACHED_STATEMENTS = 10_000;
+const normalized = new Map<string, string>();
+
+function normalizeUncached(sql: string): string {
   return sql
     .replace(/\/\*[\s\S]*?\*\//g, ' ')
     .replace(/--[^\n]*/g, ' ')
@@ -70,8 +83,8 @@ export function localSpanType(span: Span): LocalSpanType {
   return { key: span.name, label: span.name };
 }
 
-/** Per span id: the full type key (local types from below the root down to the span). */
-export function spanTypeKeys(trace: Trace): ReadonlyMap<string, string> {
+/** Per span id: the full type key (local types from below the root down to the span); `locals` may hold them precomputed. */
+export function spanTypeKeys(trace: Trace, locals: ReadonlyMap<string, LocalSpanType> = new Map()): ReadonlyMap<string, string> {
   const keys = new Map<string, string>();
   for (const s of trace.spans) {
     if (s.parentId === null) {
@@ -79,7 +92,7 @@ export function spanTypeKeys(trace: Trace): ReadonlyMap<string, string> {
       continue;
     }
     const parent = keys.get(s.parentId);
-    const local = localSpanType(s).key;
+    const local = (locals.get(s.id) ?? localSpanType(s)).key;
     keys.set(s.id, parent === undefined || parent === 'request' ? local : parent + TYPE_PATH_SEPARATOR + local);
   }
   return keys;

@@ -15,7 +15,7 @@
  * request's excess: that is how a slow request is explained.
  */
 import { durationNs, type Span, type Trace } from '../assembler/span.ts';
-import { localSpanType, routeOfTrace, spanTypeKeys } from './span-type.ts';
+import { localSpanType, routeOfTrace, spanTypeKeys, type LocalSpanType } from './span-type.ts';
 
 export interface DbQueryFact {
   readonly span: Span;
@@ -80,14 +80,16 @@ export function traceFacts(trace: Trace): TraceFacts {
   if (hit) return hit;
   const root = trace.spans[0];
   if (!root) throw new Error(`trace ${trace.traceId} has no spans`);
-  const typeKeys = spanTypeKeys(trace);
+  const locals = new Map(trace.spans.map((s) => [s.id, localSpanType(s)]));
+  const typeKeys = spanTypeKeys(trace, locals);
   const labels = new Map<string, string>();
   const spanMs = new Map<string, number>();
   const typeTotalMs = new Map<string, number>();
   const componentMs = new Map<string, number>();
   const statementCounts = new Map<string, number>();
   const dbQueries: DbQueryFact[] = [];
-  const appIds = new Set(trace.spans.filter((s) => s.parentId === root.id && s.name === 'app processing' && trace.spans.some((c) => c.parentId === s.id)).map((s) => s.id));
+  const hasChildren = new Set(trace.spans.map((s) => s.parentId));
+  const appIds = new Set(trace.spans.filter((s) => s.parentId === root.id && s.name === 'app processing' && hasChildren.has(s.id)).map((s) => s.id));
   let fileOps = 0;
   let fileBytesRead = 0;
   let fileBytesWritten = 0;
@@ -95,7 +97,7 @@ export function traceFacts(trace: Trace): TraceFacts {
   let runqDelayMs = 0;
   for (const s of trace.spans) {
     const key = typeKeys.get(s.id) as string;
-    const local = localSpanType(s);
+    const local = locals.get(s.id) as LocalSpanType;
     if (!labels.has(key)) labels.set(key, local.label);
     const d = ms(durationNs(s));
     spanMs.set(s.id, d);
