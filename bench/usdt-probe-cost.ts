@@ -2,20 +2,18 @@
 // hits on this process), for nop1 (sys/sdt.h) and nop5 probe sites. Prints figures; needs root
 // and bpftrace.
 //   npx tsx bench/usdt-probe-cost.ts
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join, dirname } from 'node:path';
 import { createInterface } from 'node:readline';
-import { DEFAULT_ADDON_PATH, loadUsdtAddon, nativeProbes } from '../lab/app/native/usdt-addon.ts';
+import { DEFAULT_ADDON_PATH, loadUsdtAddon, nativeProbes, NOP1_ADDON_PATH } from '../lab/app/native/usdt-addon.ts';
 import type { AppProbes } from '../lab/app/probes.ts';
 
-/** The same addon built with sys/sdt.h's 1-byte nop probe sites, for comparison. */
-const NOP1_ADDON_PATH = join(dirname(DEFAULT_ADDON_PATH), 'reqtrace_usdt_nop1.node');
 const ID = '4bf92f3577b34da6a3ce929d0e0e4736';
-const CHECK_ITERATIONS = 50_000_000;
-const FIRE_ITERATIONS = 1_000_000;
-const TRACED_ITERATIONS = 300_000;
-const ROUNDS = 5;
+const CHECK_ITERATIONS = 20_000_000;
+const FIRE_ITERATIONS = 100_000;
+const TRACED_ITERATIONS = 100_000;
+// Many short rounds, best one kept: on a busy 2-core machine a quiet stretch comes eventually.
+const ROUNDS = 20;
 
 /** Best of ROUNDS runs of `body(n)`, in ns per iteration. */
 function nsPerCall(n: number, body: (n: number) => number): number {
@@ -70,7 +68,7 @@ async function attach(p: AppProbes, path: string): Promise<{ detach(): Promise<n
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const out: string[] = [];
-  createInterface({ input: tracer.stdout }).on('line', (l) => { out.push(l); process.stderr.write('DBG ' + l + '\n'); });
+  createInterface({ input: tracer.stdout }).on('line', (l) => out.push(l));
   let err = '';
   tracer.stderr.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<number | null>((res) => tracer.once('exit', res));
@@ -119,9 +117,27 @@ async function measure(path: string): Promise<Figures> {
   return { site: addon.probeSite, loop, check, untraced, nativeNop, traced, hits, wanted: TRACED_ITERATIONS * ROUNDS, trampoline };
 }
 
+/**
+ * Each variant runs in its own process: bpftrace 0.17 given `-p` and one module's path also
+ * attaches at the offsets of a same-named probe in another loaded module, inside the named
+ * file, which corrupts the code there.
+ */
+function measureInChild(path: string): Figures {
+  const run = spawnSync(process.execPath, ['--import', 'tsx', import.meta.filename, '--measure', path], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    timeout: 240_000,
+  });
+  if (run.status !== 0) throw new Error(`measuring ${path} failed (${run.signal ?? `exit ${run.status}`})`);
+  return JSON.parse(run.stdout) as Figures;
+}
+
 async function main(): Promise<void> {
-  const runs: Figures[] = [];
-  for (const path of [NOP1_ADDON_PATH, DEFAULT_ADDON_PATH]) runs.push(await measure(path));
+  if (process.argv[2] === '--measure') {
+    process.stdout.write(JSON.stringify(await measure(process.argv[3] ?? DEFAULT_ADDON_PATH)));
+    return;
+  }
+  const runs = [NOP1_ADDON_PATH, DEFAULT_ADDON_PATH].map(measureInChild);
   const rows: Array<[string, (f: Figures) => string]> = [
     ['probe site', (f) => f.site],
     ['empty loop (baseline, ns/iter)', (f) => f.loop.toFixed(2)],

@@ -17,7 +17,7 @@ if [[ -f $addon/binding.gyp ]]; then
     stale=0
     while IFS= read -r -d '' f; do
       [[ $f -nt $built ]] && stale=1 && break
-    done < <(find "$addon" -path "$addon/build" -prune -o -type f -print0)
+    done < <(find "$addon" -path "$addon/build" -prune -o -type f -print0; printf '%s\0' probes/events.h)
   fi
   if ((stale)); then
     # The devDependency first; else the copy npm ships (npx would fetch one from the registry).

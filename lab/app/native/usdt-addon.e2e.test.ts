@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DEFAULT_ADDON_PATH, PROBE_NAMES, type ProbeName } from './usdt-addon.ts';
+import { DEFAULT_ADDON_PATH, NOP1_ADDON_PATH, PROBE_NAMES, type ProbeName } from './usdt-addon.ts';
 
 // Real USDT: the built addon in a child node process, bpftrace attached to it by pid.
 
@@ -105,23 +105,36 @@ async function waitForSemaphores(
   }
 }
 
-describe('USDT addon under bpftrace', () => {
+describe.each([
+  ['nop5', DEFAULT_ADDON_PATH],
+  ['nop1', NOP1_ADDON_PATH],
+])('USDT addon with %s probe sites under bpftrace', (site, addon) => {
   it('lists every probe with a non-zero semaphore in its stapsdt notes', () => {
-    expect(existsSync(DEFAULT_ADDON_PATH), `${DEFAULT_ADDON_PATH} missing: run npm run build`).toBe(true);
-    const notes = execFileSync('readelf', ['-n', DEFAULT_ADDON_PATH], { encoding: 'utf8' });
-    const found = [...notes.matchAll(/Provider: (\S+)\s+Name: (\S+)\s+Location: \S+, Base: \S+, Semaphore: (0x[0-9a-f]+)/g)].map(
-      (m) => ({ provider: m[1], name: m[2], semaphoreNonZero: BigInt(m[3]!) !== 0n }),
+    expect(existsSync(addon), `${addon} missing: run npm run build`).toBe(true);
+    const notes = execFileSync('readelf', ['-n', addon], { encoding: 'utf8' });
+    const found = [...notes.matchAll(/Provider: (\S+)\s+Name: (\S+)\s+Location: (\S+), Base: \S+, Semaphore: (0x[0-9a-f]+)/g)].map(
+      (m) => ({ provider: m[1], name: m[2], location: BigInt(m[3]!), semaphoreNonZero: BigInt(m[4]!) !== 0n }),
     );
     expect(found.map((f) => f.name).sort()).toEqual([...USDT_NAMES].sort());
     expect(found.every((f) => f.provider === 'reqtrace' && f.semaphoreNonZero)).toBe(true);
 
-    const listed = execFileSync('bpftrace', ['-l', `usdt:${DEFAULT_ADDON_PATH}:*`], { encoding: 'utf8' });
-    expect(listed.trim().split('\n').sort()).toEqual(USDT_NAMES.map((n) => `usdt:${DEFAULT_ADDON_PATH}:reqtrace:${n}`).sort());
+    const nop = site === 'nop5' ? '0f 1f 44 00 00' : '90';
+    for (const f of found) {
+      const dis = execFileSync(
+        'objdump',
+        ['-d', `--start-address=${f.location}`, `--stop-address=${f.location + (site === 'nop5' ? 5n : 1n)}`, addon],
+        { encoding: 'utf8' },
+      );
+      expect(dis, `${f.name} at 0x${f.location.toString(16)}`).toMatch(new RegExp(`${f.location.toString(16)}:\\s+${nop}\\s+nop`));
+    }
+
+    const listed = execFileSync('bpftrace', ['-l', `usdt:${addon}:*`], { encoding: 'utf8' });
+    expect(listed.trim().split('\n').sort()).toEqual(USDT_NAMES.map((n) => `usdt:${addon}:reqtrace:${n}`).sort());
   });
 
   it('fires every probe with intact arguments while attached and flips the semaphores', async () => {
-    expect(existsSync(DEFAULT_ADDON_PATH), `${DEFAULT_ADDON_PATH} missing: run npm run build`).toBe(true);
-    const child = track(spawn(process.execPath, ['--import', 'tsx', CHILD, DEFAULT_ADDON_PATH], {
+    expect(existsSync(addon), `${addon} missing: run npm run build`).toBe(true);
+    const child = track(spawn(process.execPath, ['--import', 'tsx', CHILD, addon], {
       cwd: REPO,
       stdio: ['pipe', 'pipe', 'inherit'],
     }));
@@ -133,9 +146,10 @@ describe('USDT addon under bpftrace', () => {
     expect(Object.values(before.enabled)).toEqual(PROBE_NAMES.map(() => false));
 
     const tracer = track(
-      spawn('bpftrace', ['-B', 'line', '-p', String(child.pid), '-e', bpftraceProgram(DEFAULT_ADDON_PATH)], {
+      spawn('bpftrace', ['-B', 'line', '-p', String(child.pid), '-e', bpftraceProgram(addon)], {
         stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, BPFTRACE_STRLEN: '80' },
+        // Room for every printf of a burst, so none is lost while bpftrace is slow to read.
+        env: { ...process.env, BPFTRACE_STRLEN: '80', BPFTRACE_PERF_RB_PAGES: '1024' },
       }),
     );
     let tracerErr = '';
@@ -154,7 +168,9 @@ describe('USDT addon under bpftrace', () => {
     child.stdin!.write(`fire ${N}\n`);
     await childOut.next((l) => l === `fired ${N}`, 10_000);
     const last = `request_end ${requestIdOf(N - 1)}`;
-    await tracerOut.next((l) => l.startsWith(last), 10_000);
+    await tracerOut.next((l) => l.startsWith(last), 20_000).catch((e: Error) => {
+      throw new Error(`${e.message}; bpftrace stderr: ${tracerErr}`);
+    });
 
     const exited = new Promise((res) => tracer.once('exit', res));
     tracer.kill('SIGINT');

@@ -3,11 +3,17 @@ import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import type { AppProbes, ProbeSwitches } from '../probes.ts';
 
-/** Where `npm run build` (node-gyp in probes/usdt-addon) puts the addon. */
+/**
+ * Where `npm run build` (node-gyp in probes/usdt-addon) puts the addon, whose probe sites are
+ * 5-byte nops that the kernel can optimize.
+ */
 export const DEFAULT_ADDON_PATH = resolve(
   import.meta.dirname,
   '../../../probes/usdt-addon/build/Release/reqtrace_usdt.node',
 );
+
+/** The same addon with sys/sdt.h's 1-byte nop probe sites, built alongside for comparison. */
+export const NOP1_ADDON_PATH = resolve(DEFAULT_ADDON_PATH, '../reqtrace_usdt_nop1.node');
 
 export type ProbeName = keyof ProbeSwitches;
 
