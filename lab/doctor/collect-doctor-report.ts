@@ -1,10 +1,11 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { join } from 'node:path';
 import { PG_BIN_DIR, postgresVersion } from '../db/postgres.ts';
 import { REPO_ROOT } from '../lifecycle/app-tier.ts';
 import { findBinary } from '../lifecycle/binaries.ts';
+import { DEFAULT_ADDON_PATH } from '../app/native/usdt-addon.ts';
 import {
   bpftraceError,
   BPFTRACE_HOOK_PROGRAMS,
@@ -17,7 +18,6 @@ import {
 
 export const TRACEFS = '/sys/kernel/tracing';
 export const HOOK_PROBE = join(REPO_ROOT, 'probes', 'build', 'hook-probe');
-export const USDT_ADDON_DIR = join(REPO_ROOT, 'probes', 'usdt-addon', 'build', 'Release');
 
 /** `lab doctor --json`. */
 export interface DoctorReport {
@@ -102,12 +102,7 @@ async function postgresFacts(): Promise<DoctorReport['postgres']> {
 }
 
 function addonFacts(): DoctorReport['usdtAddon'] {
-  try {
-    const node = readdirSync(USDT_ADDON_DIR).find((f) => f.endsWith('.node'));
-    return node ? { built: true, path: join(USDT_ADDON_DIR, node) } : { built: false, path: null };
-  } catch {
-    return { built: false, path: null };
-  }
+  return existsSync(DEFAULT_ADDON_PATH) ? { built: true, path: DEFAULT_ADDON_PATH } : { built: false, path: null };
 }
 
 /** Gathers the system profile; mounts tracefs when it is missing and we are root. */
