@@ -311,3 +311,78 @@ describe('buildSpanTree: invariants on seeded random event streams', () => {
     expect(assembleCapture(reversed)).toEqual(assembled);
   });
 });
+
+describe('buildSpanTree: nginx client side by the access log client connection', () => {
+  const withClientConn = (c: Capture, ports: ReadonlyMap<string, number>): Capture => ({
+    ...c,
+    nginx: c.nginx.map((a) => ({ ...a, remoteAddr: '127.0.0.1', remotePort: ports.get(a.requestId) ?? null, serverPort: c.meta.ports.proxy })),
+  });
+  // Two clients on one worker; B's request is read before A's upstream write starts:
+  //
+  //   conn 50001  A read ├┤                            A write ├┤
+  //   conn 50002          B read ├┤                              B write ├┤
+  //   upstream                   A write ├┤   B write ├┤
+  const crossed = (): Capture =>
+    buildCapture('crossed', [
+      { id: fixtureId(0xa1), path: '/healthz', atUs: 0, steps: [], appFd: 30, upstreamPort: 41001, clientPort: 50001 },
+      { id: fixtureId(0xb2), path: '/healthz', atUs: 40, steps: [], appFd: 31, upstreamPort: 41002, clientPort: 50002 },
+    ]);
+
+  it('the time heuristic swaps crossed reads, and says it guessed', () => {
+    const out = assembleCapture(crossed());
+    const a = out.traces.find((t) => t.traceId === fixtureId(0xa1)) as Trace;
+    expect(spanNamed(a, 'nginx processing').tags['network.peer.port']).toBe(50002);
+    expect(out.warnings.some((w) => /2 request\(s\) have no client connection .*matched by time on the worker/.test(w))).toBe(true);
+  });
+
+  it('remote_port in the access log puts each request on its own client connection', () => {
+    const ports = new Map([
+      [fixtureId(0xa1), 50001],
+      [fixtureId(0xb2), 50002],
+    ]);
+    const out = assembleCapture(withClientConn(crossed(), ports));
+    expect(out.warnings).toEqual([]);
+    for (const [id, port] of ports) {
+      const t = out.traces.find((x) => x.traceId === id) as Trace;
+      expect(spanNamed(t, 'nginx processing').tags['network.peer.port']).toBe(port);
+      expect(spanNamed(t, 'nginx processing').startNs).toBe(atNs(port === 50001 ? 0 : 40));
+      expect(spanNamed(t, 'nginx response').tags['nginx.client_write_bytes']).toBe(920);
+    }
+  });
+
+  it('keep-alive on one client connection: each request gets the reads and writes of its turn', () => {
+    const plans: RequestPlan[] = [0, 1, 2].map((i) => ({ id: fixtureId(0xc0 + i), path: '/healthz', atUs: i * 2000, steps: [], appFd: 30, upstreamPort: 41001, clientPort: 50001 }));
+    const c = buildCapture('keepalive-client', plans);
+    const out = assembleCapture(withClientConn(c, new Map(plans.map((p) => [p.id, 50001]))));
+    expect(out.warnings).toEqual([]);
+    out.traces.forEach((t, i) => {
+      expect(rootOf(t).startNs).toBe(atNs(i * 2000));
+      const resp = spanNamed(t, 'nginx response');
+      expect(resp.tags['nginx.client_write_bytes']).toBe(920);
+      expect(resp.endNs < atNs((i + 1) * 2000)).toBe(true);
+    });
+  });
+
+  it('a request whose client read is missing on its named connection starts at the upstream write', () => {
+    const c = crossed();
+    const dropped = { ...c, events: c.events.filter((e) => !(e.kind === EventKind.SockRecv && e.requestId === '' && 'tuple' in e && e.tuple.remotePort === 50001)) };
+    const out = assembleCapture(withClientConn(dropped, new Map([[fixtureId(0xa1), 50001], [fixtureId(0xb2), 50002]])));
+    const a = out.traces.find((t) => t.traceId === fixtureId(0xa1)) as Trace;
+    expect(spanNamed(a, 'nginx processing').warnings).toEqual(["nginx's client-side read not found: starts at the upstream write"]);
+  });
+});
+
+describe('buildSpanTree: the request ends when nginx wrote the last byte', () => {
+  it('a RequestEnd that fires after the response was delivered is a tag, not trace time', () => {
+    const c = buildCapture('late-end', [{ id: fixtureId(0xe1), path: '/healthz', atUs: 0, steps: [] }]);
+    const late = c.events.map((e) => (e.kind === EventKind.RequestEnd ? { ...e, tsNs: e.tsNs + 5_000_000n } : e));
+    const t = assembleCapture({ ...c, events: late }).traces[0] as Trace;
+    const resp = spanNamed(t, 'nginx response');
+    const app = spanNamed(t, 'app processing');
+    expect(rootOf(t).endNs).toBe(resp.endNs);
+    expect(app.endNs <= resp.endNs).toBe(true);
+    expect(app.tags['app.end_after_response_ns']).toBeGreaterThan(4_900_000);
+    expect(t.spans.some((s) => s.name === 'response finish' && s.endNs > resp.endNs)).toBe(false);
+    expect(t.spans.flatMap((s) => s.warnings)).toEqual([]);
+  });
+});

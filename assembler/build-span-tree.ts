@@ -26,12 +26,12 @@ import {
   type PgPhaseEvent,
 } from './build-db-spans.ts';
 import { buildFileSpans } from './build-file-spans.ts';
-import { correlateNginx, type AppConnectionUse, type NginxLeg } from './correlate-nginx.ts';
+import { correlateNginx, type AppConnectionUse, type ClientConnection, type NginxLeg } from './correlate-nginx.ts';
 import { deriveGaps, type Occupied } from './derive-gaps.ts';
 import { eventStartNs, isSockIo, maxBig, minBig, peerTupleKey, tupleKey, type SockIo } from './event-time.ts';
 import { indexCapture, type CaptureIndex } from './index-capture.ts';
 import type { AssembledCapture, TagValue, Trace } from './span.ts';
-import { draftSpan, finalizeTrace, type SpanDraft } from './span-draft.ts';
+import { draftSpan, finalizeOwnedTrace, type SpanDraft } from './span-draft.ts';
 
 export interface AssembleOptions {
   /** Build only these requests (correlation still uses every event of the capture). */
@@ -316,7 +316,21 @@ function buildTrace(f: AppFacts, ctx: BuildContext): Trace {
     app.children.push(send);
     occupied.push({ role: 'send', startNs: send.startNs, endNs: send.endNs });
   }
-  for (const g of deriveGaps(f.startNs, f.endNs, occupied)) app.children.push(draftSpan(g.name, 'app', g.startNs, g.endNs));
+  const access = ctx.access.get(f.requestId);
+  const client = ctx.client.get(f.requestId);
+  const leg = ctx.legs.get(f.requestId);
+  const proxy = proxySpans(f, leg, access, ctx);
+  // The request is over for its client once nginx wrote the last byte. The app's RequestEnd can
+  // fire later (Node runs 'finish' callbacks when its event loop gets to them): that tail is the
+  // app's, not the request's, so it is a tag rather than time inside the trace.
+  const delivered = proxy.after.find((s) => s.name === 'nginx response' && s.tags.estimated !== true && s.warnings.length === 0)?.endNs;
+  let appEnd = f.endNs;
+  if (delivered !== undefined && delivered > f.startNs && f.endNs > delivered && occupied.every((o) => o.endNs <= delivered)) {
+    appEnd = delivered;
+    app.endNs = delivered;
+    app.tags['app.end_after_response_ns'] = Number(f.endNs - delivered);
+  }
+  for (const g of deriveGaps(f.startNs, appEnd, occupied)) app.children.push(draftSpan(g.name, 'app', g.startNs, g.endNs));
 
   for (const e of events) {
     if (e.kind === EventKind.CacheHit || e.kind === EventKind.CacheMiss) {
@@ -330,10 +344,6 @@ function buildTrace(f: AppFacts, ctx: BuildContext): Trace {
   }
   applyRunq(app, attributeRunqDelay(ctx.index.runqByThread.get(`${pid}:${f.tid}`), ctx.index.maxRunqDelayNs, app.startNs, app.endNs));
 
-  const access = ctx.access.get(f.requestId);
-  const client = ctx.client.get(f.requestId);
-  const leg = ctx.legs.get(f.requestId);
-  const proxy = proxySpans(f, leg, access, ctx);
   // The wait before the app's first read is shown once: on the network span when there is one.
   if (proxy.before.some((s) => s.name === 'network: nginx → app')) {
     const read = app.children.find((c) => c.name === 'request read');
@@ -378,7 +388,7 @@ function buildTrace(f: AppFacts, ctx: BuildContext): Trace {
     ...[...pgKeys].map(([key, span]) => ({ keys: [key], targets: [span, app] })),
     { keys: proxy.clientKeys, targets: [...proxy.before, ...proxy.after, root] },
   ]);
-  return finalizeTrace(f.requestId, root);
+  return finalizeOwnedTrace(f.requestId, root);
 }
 
 /**
@@ -434,11 +444,22 @@ export function assembleCapture(capture: Capture, options: AssembleOptions = {})
       appSendStartNs: f.inboundSends[0] ? eventStartNs(f.inboundSends[0]) : (f.reqEnd?.tsNs ?? f.endNs),
     });
   }
-  const corr = correlateNginx(uses, index);
-  if (corr.unmatchedEvents > 0) warnings.push(`${corr.unmatchedEvents} nginx upstream socket event(s) on app connections matched no request`);
-
   const access = new Map<string, NginxAccessEntry>();
-  for (const a of capture.nginx) if (!access.has(a.requestId)) access.set(a.requestId, a);
+  const clients = new Map<string, ClientConnection>();
+  for (const a of capture.nginx) {
+    if (access.has(a.requestId)) continue;
+    access.set(a.requestId, a);
+    if (a.remoteAddr != null && a.remotePort != null) {
+      clients.set(a.requestId, { remoteAddr: a.remoteAddr, remotePort: a.remotePort, serverPort: a.serverPort ?? capture.meta.ports.proxy });
+    }
+  }
+  const corr = correlateNginx(uses, index, clients);
+  if (corr.unmatchedEvents > 0) warnings.push(`${corr.unmatchedEvents} nginx upstream socket event(s) on app connections matched no request`);
+  if (corr.clientSideByTime > 0) {
+    warnings.push(
+      `${corr.clientSideByTime} request(s) have no client connection (remote_addr, remote_port) in the access log: nginx's client side matched by time on the worker, which can pick a neighbouring connection`,
+    );
+  }
   const client = new Map<string, ClientObservation>();
   for (const c of capture.client) if (!client.has(c.requestId)) client.set(c.requestId, c);
 

@@ -10,13 +10,12 @@
  *
  * a write belongs to the first request the app starts reading after the write began; a read
  * belongs to the last request whose response the app had started sending when the read ended.
- * nginx's client side (local port = the proxy port) is found from the same worker: the client
- * read that ended last before the first upstream write, and the client connection's writes
- * after the upstream response arrived.
+ * nginx's client side (local port = the proxy port) is found on the client connection the
+ * access log names (remote_addr, remote_port, server_port), by order on that connection.
  */
 import { EventKind } from '../tracer/event-types.ts';
 import { eventStartNs, lowerBound, tupleKey, type SockIo } from './event-time.ts';
-import type { CaptureIndex } from './index-capture.ts';
+import { proxyPeerKey, type CaptureIndex } from './index-capture.ts';
 
 /** One request's use of the app's inbound connection. */
 export interface AppConnectionUse {
@@ -44,6 +43,16 @@ export interface NginxCorrelation {
   readonly legs: ReadonlyMap<string, NginxLeg>;
   /** nginx upstream syscalls on a known app connection that fit no request. */
   readonly unmatchedEvents: number;
+  /** Requests whose client side was matched by time on the worker (no client connection known). */
+  readonly clientSideByTime: number;
+}
+
+/** A request's client connection as the access log names it (remote = the client). */
+export interface ClientConnection {
+  readonly remoteAddr: string;
+  readonly remotePort: number;
+  /** The proxy's listening port the client connected to. */
+  readonly serverPort: number;
 }
 
 interface MutableLeg {
@@ -52,8 +61,12 @@ interface MutableLeg {
   upstreamReads: SockIo[];
 }
 
-/** Assigns nginx's socket I/O to requests. Pure: reads `index`, returns new data. */
-export function correlateNginx(uses: readonly AppConnectionUse[], index: CaptureIndex): NginxCorrelation {
+/**
+ * Assigns nginx's socket I/O to requests. `clients` (request id → client connection, from the
+ * access log) puts each request's client side on its own connection; requests without one fall
+ * back to matching by time on the worker. Pure: reads `index`, returns new data.
+ */
+export function correlateNginx(uses: readonly AppConnectionUse[], index: CaptureIndex, clients?: ReadonlyMap<string, ClientConnection>): NginxCorrelation {
   const byConn = new Map<string, AppConnectionUse[]>();
   for (const u of uses) {
     const list = byConn.get(u.peerKey);
@@ -89,20 +102,93 @@ export function correlateNginx(uses: readonly AppConnectionUse[], index: Capture
     }
   }
 
-  // Client side: claim reads greedily in order of the first upstream write, so that two
-  // requests served by one worker never share a client read.
-  const ordered = [...upstream.entries()]
-    .filter(([, leg]) => leg.upstreamWrites.length > 0)
-    .sort(([, a], [, b]) => {
-      const sa = eventStartNs(a.upstreamWrites[0] as SockIo);
-      const sb = eventStartNs(b.upstreamWrites[0] as SockIo);
-      return sa < sb ? -1 : sa > sb ? 1 : 0;
-    });
-  const claimed = new Set<SockIo>();
   const legs = new Map<string, NginxLeg>();
   for (const [requestId, leg] of upstream) {
     legs.set(requestId, { pid: leg.pid, upstreamWrites: leg.upstreamWrites, upstreamReads: leg.upstreamReads, clientReads: [], clientWrites: [] });
   }
+  const withWrites = [...upstream.entries()].filter(([, leg]) => leg.upstreamWrites.length > 0);
+  let clientSideByTime = 0;
+  const byTime: [string, MutableLeg][] = [];
+  const byConnection = new Map<string, [string, MutableLeg][]>();
+  for (const entry of withWrites) {
+    const key = clientConnKey(clients?.get(entry[0]), index);
+    if (key === undefined) {
+      byTime.push(entry);
+      continue;
+    }
+    const list = byConnection.get(key);
+    if (list) list.push(entry);
+    else byConnection.set(key, [entry]);
+  }
+  for (const [key, list] of byConnection) {
+    const connEvents = index.untaggedSockByKey.get(key) ?? [];
+    for (const [requestId, leg] of list) {
+      const side = clientSideOnConnection(connEvents, leg);
+      legs.set(requestId, { ...(legs.get(requestId) as NginxLeg), ...side });
+    }
+  }
+  if (byTime.length > 0) {
+    clientSideByTime = byTime.length;
+    for (const [requestId, side] of clientSideByWorkerTime(byTime, index)) legs.set(requestId, { ...(legs.get(requestId) as NginxLeg), ...side });
+  }
+  return { legs, unmatchedEvents, clientSideByTime };
+}
+
+/** The proxy's side of a client connection: `tupleKey` with local = the proxy port. */
+function clientConnKey(c: ClientConnection | undefined, index: CaptureIndex): string | undefined {
+  if (!c) return undefined;
+  return index.proxyConnKeyByPeer.get(proxyPeerKey(c.serverPort, normalizeAddress(c.remoteAddr), c.remotePort));
+}
+
+/** `::ffff:127.0.0.1` (a dual-stack socket's view of an IPv4 peer) → `127.0.0.1`, as ss prints it. */
+export function normalizeAddress(addr: string): string {
+  return addr.startsWith('::ffff:') && addr.includes('.') ? addr.slice(7) : addr;
+}
+
+/**
+ * One request's client-side syscalls on its own connection. HTTP/1.1 without pipelining: the
+ * client sends request k+1 only after the whole response k, so the request's bytes are the run
+ * of reads just before nginx's first upstream write, and the response is the run of writes after
+ * nginx began reading the upstream response, up to the next read (the next request):
+ *
+ *   client conn  ──read k── … ──write k──write k──  ──read k+1── … ──write k+1──
+ *   upstream              └write k┘ └read k┘                    └write k+1┘ └read k+1┘
+ */
+function clientSideOnConnection(connEvents: readonly SockIo[], leg: MutableLeg): Pick<NginxLeg, 'clientReads' | 'clientWrites'> {
+  const firstWriteStart = eventStartNs(leg.upstreamWrites[0] as SockIo);
+  const clientReads: SockIo[] = [];
+  for (let j = lowerBound(connEvents, (e) => e.tsNs > firstWriteStart) - 1; j >= 0; j--) {
+    const e = connEvents[j] as SockIo;
+    if (e.kind !== EventKind.SockRecv) break;
+    clientReads.push(e);
+  }
+  clientReads.reverse();
+  const clientWrites: SockIo[] = [];
+  if (clientReads.length === 0) return { clientReads, clientWrites };
+  const after = leg.upstreamReads[0] ? eventStartNs(leg.upstreamReads[0]) : (leg.upstreamWrites.at(-1) as SockIo).tsNs;
+  for (let j = lowerBound(connEvents, (e) => e.tsNs > (clientReads.at(-1) as SockIo).tsNs); j < connEvents.length; j++) {
+    const e = connEvents[j] as SockIo;
+    if (e.kind === EventKind.SockRecv) break;
+    if (e.tsNs < after) continue;
+    clientWrites.push(e);
+  }
+  return { clientReads, clientWrites };
+}
+
+/**
+ * The fallback when the access log does not name the client connection: on the same worker,
+ * the latest unclaimed client read that ended before the first upstream write, claimed in order
+ * of the first upstream write so that two requests never share a read. With several busy
+ * connections per worker this can pick a neighbour's read.
+ */
+function clientSideByWorkerTime(entries: readonly [string, MutableLeg][], index: CaptureIndex): Map<string, Pick<NginxLeg, 'clientReads' | 'clientWrites'>> {
+  const ordered = [...entries].sort(([, a], [, b]) => {
+    const sa = eventStartNs(a.upstreamWrites[0] as SockIo);
+    const sb = eventStartNs(b.upstreamWrites[0] as SockIo);
+    return sa < sb ? -1 : sa > sb ? 1 : 0;
+  });
+  const claimed = new Set<SockIo>();
+  const out = new Map<string, Pick<NginxLeg, 'clientReads' | 'clientWrites'>>();
   for (const [requestId, leg] of ordered) {
     const reads = index.untaggedRecvByPidOnPort.get(leg.pid);
     if (!reads) continue;
@@ -114,8 +200,6 @@ export function correlateNginx(uses: readonly AppConnectionUse[], index: Capture
     claimed.add(clientRead);
     const connEvents = index.untaggedSockByKey.get(tupleKey(clientRead.tuple)) ?? [];
     const after = leg.upstreamReads[0] ? eventStartNs(leg.upstreamReads[0]) : (leg.upstreamWrites.at(-1) as SockIo).tsNs;
-    // The response: the client connection's writes after the upstream response began, up to
-    // the next request's read on that connection (keep-alive).
     const clientWrites: SockIo[] = [];
     for (let j = lowerBound(connEvents, (e) => e.tsNs > clientRead.tsNs); j < connEvents.length; j++) {
       const e = connEvents[j] as SockIo;
@@ -123,7 +207,7 @@ export function correlateNginx(uses: readonly AppConnectionUse[], index: Capture
       if (e.kind === EventKind.SockRecv) break;
       clientWrites.push(e);
     }
-    legs.set(requestId, { ...(legs.get(requestId) as NginxLeg), clientReads: [clientRead], clientWrites });
+    out.set(requestId, { clientReads: [clientRead], clientWrites });
   }
-  return { legs, unmatchedEvents };
+  return out;
 }

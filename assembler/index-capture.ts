@@ -16,6 +16,8 @@ export interface CaptureIndex {
   readonly byRequest: ReadonlyMap<string, readonly TraceEvent[]>;
   /** Untagged socket I/O with a positive byte count, by `tupleKey` (the socket's own view). */
   readonly untaggedSockByKey: ReadonlyMap<string, readonly SockIo[]>;
+  /** The proxy's client connections: `proxyPeerKey(proxyPort, client address, client port)` → `tupleKey`. */
+  readonly proxyConnKeyByPeer: ReadonlyMap<string, string>;
   /** Untagged socket reads with a positive byte count on a local port, by pid (nginx's client side). */
   readonly untaggedRecvByPidOnPort: ReadonlyMap<number, readonly SockIo[]>;
   /** Run-queue delays by `pid:tid`, sorted by end time. */
@@ -31,6 +33,11 @@ export interface CaptureIndex {
   readonly acceptsByFd: ReadonlyMap<string, readonly SockConnEvent[]>;
 }
 
+/** Names a proxy-side client connection by what the access log knows of it. */
+export function proxyPeerKey(proxyPort: number, remoteAddress: string, remotePort: number): string {
+  return `${proxyPort}>${remoteAddress}:${remotePort}`;
+}
+
 function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
   const list = m.get(k);
   if (list) list.push(v);
@@ -43,6 +50,7 @@ export function indexCapture(events: readonly TraceEvent[], proxyPort: number): 
   const byRequest = new Map<string, TraceEvent[]>();
   const untaggedSockByKey = new Map<string, SockIo[]>();
   const untaggedRecvByPidOnPort = new Map<number, SockIo[]>();
+  const proxyConnKeyByPeer = new Map<string, string>();
   const runqByThread = new Map<string, RunqDelayEvent[]>();
   const runqByPid = new Map<number, RunqDelayEvent[]>();
   const retransmitsByKey = new Map<string, RetransmitEvent[]>();
@@ -66,8 +74,12 @@ export function indexCapture(events: readonly TraceEvent[], proxyPort: number): 
     if (e.requestId !== '') {
       push(byRequest, e.requestId, e);
     } else if (isSockIo(e) && e.bytes > 0n) {
-      push(untaggedSockByKey, tupleKey(e.tuple), e);
-      if (e.kind === EventKind.SockRecv && e.tuple.localPort === proxyPort) push(untaggedRecvByPidOnPort, e.pid, e);
+      const key = tupleKey(e.tuple);
+      push(untaggedSockByKey, key, e);
+      if (e.tuple.localPort === proxyPort) {
+        proxyConnKeyByPeer.set(proxyPeerKey(proxyPort, e.tuple.remoteAddress, e.tuple.remotePort), key);
+        if (e.kind === EventKind.SockRecv) push(untaggedRecvByPidOnPort, e.pid, e);
+      }
     }
   }
   // Run-queue lookups scan by end time; sorted input keeps them sorted.
@@ -75,6 +87,7 @@ export function indexCapture(events: readonly TraceEvent[], proxyPort: number): 
     byRequest,
     untaggedSockByKey,
     untaggedRecvByPidOnPort,
+    proxyConnKeyByPeer,
     runqByThread,
     runqByPid,
     maxRunqDelayNs,

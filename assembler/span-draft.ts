@@ -4,7 +4,7 @@
  * to cover everything, ids assigned from tree paths. Every repair leaves a warning on the span.
  */
 import type { Span, SpanLog, SpanTier, TagValue, Trace } from './span.ts';
-import { spanIdFor } from './span-id.ts';
+import { extendSpanIdState, SPAN_ID_SEED, spanIdOf, type SpanIdState } from './span-id.ts';
 
 export interface SpanDraft {
   readonly name: string;
@@ -84,7 +84,18 @@ function cloneDraft(d: SpanDraft): SpanDraft {
  * inside its parent; no negative duration). Does not modify `root`.
  */
 export function finalizeTrace(traceId: string, rootDraft: SpanDraft): Trace {
-  const root = cloneDraft(rootDraft);
+  return finalizeOwnedTrace(traceId, cloneDraft(rootDraft));
+}
+
+const EMPTY_LOGS: readonly SpanLog[] = Object.freeze([]);
+
+const byLogTime = (a: SpanLog, b: SpanLog): number => (a.tsNs < b.tsNs ? -1 : a.tsNs > b.tsNs ? 1 : 0);
+
+/**
+ * `finalizeTrace` for a draft tree nobody else holds (the assembler's own): repairs it in place
+ * instead of copying it first. Same output.
+ */
+export function finalizeOwnedTrace(traceId: string, root: SpanDraft): Trace {
   const fixNegatives = (d: SpanDraft): void => {
     repairNegative(d);
     d.children.forEach(fixNegatives);
@@ -98,8 +109,9 @@ export function finalizeTrace(traceId: string, rootDraft: SpanDraft): Trace {
   }
 
   const spans: Span[] = [];
-  const visit = (d: SpanDraft, parentId: string | null, path: string): void => {
-    const id = spanIdFor(traceId, path);
+  // Ids hash `traceId \0 path`; each child's path extends its parent's, so the hash does too.
+  const visit = (d: SpanDraft, parentId: string | null, state: SpanIdState): void => {
+    const id = spanIdOf(state);
     spans.push({
       id,
       parentId,
@@ -108,17 +120,23 @@ export function finalizeTrace(traceId: string, rootDraft: SpanDraft): Trace {
       startNs: d.startNs,
       endNs: d.endNs,
       tags: d.tags,
-      logs: [...d.logs].sort((a, b) => (a.tsNs < b.tsNs ? -1 : a.tsNs > b.tsNs ? 1 : 0)),
+      logs: d.logs.length > 1 ? [...d.logs].sort(byLogTime) : d.logs.length === 1 ? [...d.logs] : EMPTY_LOGS,
       warnings: d.warnings,
     });
+    if (d.children.length === 0) return;
     for (const c of d.children) clampInto(c, d);
+    if (d.children.length === 1) {
+      const only = d.children[0] as SpanDraft;
+      visit(only, id, extendSpanIdState(state, `/${only.name}`));
+      return;
+    }
     const seen = new Map<string, number>();
     for (const c of [...d.children].sort(byStart)) {
       const n = seen.get(c.name) ?? 0;
       seen.set(c.name, n + 1);
-      visit(c, id, `${path}/${c.name}${n > 0 ? `#${n}` : ''}`);
+      visit(c, id, extendSpanIdState(state, `/${c.name}${n > 0 ? `#${n}` : ''}`));
     }
   };
-  visit(root, null, root.name);
+  visit(root, null, extendSpanIdState(SPAN_ID_SEED, `${traceId}\0${root.name}`));
   return { traceId, spans };
 }

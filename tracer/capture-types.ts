@@ -91,6 +91,10 @@ export interface PgStatStatement {
   /** Milliseconds, as PostgreSQL reports them. */
   readonly meanExecTime: number;
   readonly totalExecTime: number;
+  /** Times planned, 0 unless pg_stat_statements.track_planning is on (absent in older captures). */
+  readonly plans?: number;
+  /** Milliseconds per plan (meaningful only when `plans` > 0). */
+  readonly meanPlanTime?: number;
 }
 
 /** What the load generator saw for one request. */
@@ -120,6 +124,13 @@ export interface NginxAccessEntry {
   readonly upstreamAddr: string | null;
   readonly connection: number | null;
   readonly connectionRequests: number | null;
+  /**
+   * The client connection as the proxy saw it (remote = the client, server port = the proxy's
+   * listening port); absent in logs written before these fields existed, null where '-'.
+   */
+  readonly remoteAddr?: string | null;
+  readonly remotePort?: number | null;
+  readonly serverPort?: number | null;
 }
 
 export interface Capture {

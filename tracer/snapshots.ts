@@ -92,6 +92,8 @@ interface PgssRow {
   rows: string;
   mean_exec_time: number;
   total_exec_time: number;
+  plans: string;
+  mean_plan_time: number;
 }
 
 /**
@@ -105,7 +107,7 @@ export async function snapshotPgStatStatements(conn: pg.ClientConfig, resetAtSta
   try {
     const res = await client.query<PgssRow>(
       `SELECT s.queryid::text AS queryid, s.query, s.calls::text AS calls, s.rows::text AS rows,
-              s.mean_exec_time, s.total_exec_time
+              s.mean_exec_time, s.total_exec_time, s.plans::text AS plans, s.mean_plan_time
          FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
         WHERE d.datname = current_database() AND s.query NOT LIKE '%pg_stat_statements%'
         ORDER BY s.total_exec_time DESC`,
@@ -117,6 +119,9 @@ export async function snapshotPgStatStatements(conn: pg.ClientConfig, resetAtSta
       rows: Number(r.rows),
       meanExecTime: r.mean_exec_time,
       totalExecTime: r.total_exec_time,
+      // Planning is counted only with pg_stat_statements.track_planning on; plans is 0 otherwise.
+      plans: Number(r.plans),
+      meanPlanTime: r.mean_plan_time,
     }));
     return { takenAt: new Date().toISOString(), resetAtStart, statements };
   } finally {

@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadTraces, stderrLine } from '../../assembler/load-traces.ts';
+import { parseSs, type SsSocket } from '../../assembler/parse-ss.ts';
 import { formatValidation, validateTraces } from '../../assembler/validate-trace.ts';
 import type { PgStatStatementsSnapshot } from '../../tracer/capture-types.ts';
 import { CAPTURE_FILES } from '../../tracer/read-capture.ts';
@@ -23,6 +24,19 @@ async function readPgss(dir: string): Promise<PgStatStatementsSnapshot | undefin
   }
 }
 
+async function readSs(dir: string): Promise<SsSocket[] | undefined> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, CAPTURE_FILES.ss), 'utf8');
+  } catch {
+    stderrLine(`no ${CAPTURE_FILES.ss} in ${dir}: skipping the RTT check`);
+    return undefined;
+  }
+  const parsed = parseSs(text);
+  for (const w of parsed.warnings) stderrLine(`warning: ${w}`);
+  return [...parsed.sockets];
+}
+
 export async function run(inv: Invocation): Promise<number> {
   const dir = inv.positionals.dir as string;
   const { capture, assembled } = await loadTraces(dir, stderrLine);
@@ -30,7 +44,15 @@ export async function run(inv: Invocation): Promise<number> {
     stderrLine(`lab validate: ${dir} holds no traced requests`);
     return 1;
   }
-  const results = validateTraces({ traces: assembled.traces, client: capture.client, nginx: capture.nginx, pgStatStatements: await readPgss(dir) });
+  const results = validateTraces({
+    traces: assembled.traces,
+    client: capture.client,
+    nginx: capture.nginx,
+    pgStatStatements: await readPgss(dir),
+    events: capture.events,
+    ss: await readSs(dir),
+    rttPorts: [capture.meta.ports.app, capture.meta.ports.postgres],
+  });
   process.stdout.write(inv.options.json === true ? JSON.stringify({ dir, traces: assembled.traces.length, checks: results }, null, 2) + '\n' : formatValidation(results));
   return 0;
 }

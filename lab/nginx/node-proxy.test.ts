@@ -25,6 +25,9 @@ describe('node proxy access log', () => {
       upstreamAddr: '127.0.0.1:21001',
       connection: 5,
       connectionRequests: 9,
+      remoteAddr: '127.0.0.1',
+      remotePort: 40123,
+      serverPort: 21000,
     });
     const { entries, warnings } = parseAccessLog(line);
     expect(warnings).toEqual([]);
@@ -41,6 +44,9 @@ describe('node proxy access log', () => {
       upstreamAddr: '127.0.0.1:21001',
       connection: 5,
       connectionRequests: 9,
+      remoteAddr: '127.0.0.1',
+      remotePort: 40123,
+      serverPort: 21000,
       msec: 1763769662123,
     });
   });
@@ -60,6 +66,9 @@ describe('node proxy access log', () => {
       upstreamAddr: null,
       connection: 1,
       connectionRequests: 1,
+      remoteAddr: null,
+      remotePort: null,
+      serverPort: null,
     });
     expect(parseAccessLog(line).entries[0]).toMatchObject({ upstreamAddr: null, upstreamHeaderTime: null, clientRequestId: null });
   });

@@ -48,6 +48,10 @@ export interface ProxiedRequest {
   readonly upstreamAddr: string | null;
   readonly connection: number;
   readonly connectionRequests: number;
+  /** The client connection: the client's address and port, and the port it connected to. */
+  readonly remoteAddr: string | null;
+  readonly remotePort: number | null;
+  readonly serverPort: number | null;
 }
 
 /** One access-log line with nginx's field names and string values (see `log_format reqtrace`). */
@@ -68,6 +72,9 @@ export function accessLogLine(r: ProxiedRequest): string {
       upstream_addr: r.upstreamAddr ?? '-',
       connection: String(r.connection),
       connection_requests: String(r.connectionRequests),
+      remote_addr: r.remoteAddr ?? '-',
+      remote_port: r.remotePort === null ? '-' : String(r.remotePort),
+      server_port: r.serverPort === null ? '-' : String(r.serverPort),
     }) + '\n'
   );
 }
@@ -149,6 +156,9 @@ export async function startNodeProxy(cfg: LabConfig, accessLogPath: string): Pro
           upstreamAddr: upstreamRan ? upstreamAddr : null,
           connection,
           connectionRequests,
+          remoteAddr: socket.remoteAddress ?? null,
+          remotePort: socket.remotePort ?? null,
+          serverPort: socket.localPort ?? null,
         }),
       );
     });

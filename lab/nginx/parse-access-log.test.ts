@@ -17,6 +17,9 @@ const line = (over: Record<string, string> = {}): string =>
     upstream_addr: '127.0.0.1:21001',
     connection: '7',
     connection_requests: '3',
+    remote_addr: '127.0.0.1',
+    remote_port: '51234',
+    server_port: '21000',
     ...over,
   });
 
@@ -37,12 +40,23 @@ describe('parseAccessLog', () => {
           upstreamAddr: '127.0.0.1:21001',
           connection: 7,
           connectionRequests: 3,
+          remoteAddr: '127.0.0.1',
+          remotePort: 51234,
+          serverPort: 21000,
           clientRequestId: null,
           msec: 1763769662123,
         },
       ],
       warnings: [],
     });
+  });
+
+  it('reads a line from a log format without the client-connection fields as nulls', () => {
+    const old = JSON.parse(line()) as Record<string, string>;
+    delete old.remote_addr;
+    delete old.remote_port;
+    delete old.server_port;
+    expect(parseAccessLog(JSON.stringify(old)).entries[0]).toMatchObject({ remoteAddr: null, remotePort: null, serverPort: null, connectionRequests: 3 });
   });
 
   it("reads '-' upstream values as null (request answered by nginx itself)", () => {

@@ -65,6 +65,9 @@ export function toAccessEntry(raw: unknown): ProxyAccessEntry | string {
     upstreamAddr: text(r.upstream_addr),
     connection: integer(r.connection),
     connectionRequests: integer(r.connection_requests),
+    remoteAddr: text(r.remote_addr),
+    remotePort: integer(r.remote_port),
+    serverPort: integer(r.server_port),
     clientRequestId: text(r.client_request_id),
     msec: msec === null ? null : Math.round(msec * 1000),
   };
