@@ -36,6 +36,18 @@ const everyKind: TraceEvent[] = [
   { ...head(6_800n, -1, ''), kind: EventKind.PgPhase, phase: PgPhase.Execute, durationNs: 12_000n, detail0: 0n, detail1: 0n },
 ];
 
+/** mulberry32: seeded, so a failing split can be replayed. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 const stream = Buffer.concat(everyKind.map((e) => encodeEvent(e)));
 
 function unknownRecord(kind: number, size: number): Buffer {
@@ -59,6 +71,56 @@ describe('decodeEvents', () => {
       expect([...first.events, ...second.events]).toEqual(everyKind);
       expect(second.remainder.length).toBe(0);
     }
+  });
+
+  it('gives the same events and warnings for seeded random chunk splits as for the whole input', () => {
+    const rand = seeded(0x5eed);
+    const records: Buffer[] = [];
+    for (let i = 0; i < 1000; i++) {
+      const pick = Math.floor(rand() * (everyKind.length + 1));
+      // One pick in every everyKind.length + 1 is a record of a kind this build does not know.
+      records.push(pick === everyKind.length ? unknownRecord(99, 48 + 8 * Math.floor(rand() * 4)) : encodeEvent({ ...everyKind[pick]!, tsNs: BigInt(i) } as TraceEvent));
+    }
+    const input = Buffer.concat(records);
+    const whole = decodeEvents(input);
+    expect(whole.events.length).toBeGreaterThan(800);
+    const unknownCount = (warnings: string[]): number => warnings.reduce((n, w) => n + Number(/^(\d+) record\(s\) of unknown kind 99/.exec(w)?.[1] ?? 0), 0);
+
+    for (let round = 0; round < 8; round++) {
+      const events: TraceEvent[] = [];
+      const warnings: string[] = [];
+      let remainder: Buffer = Buffer.alloc(0);
+      let at = 0;
+      while (at < input.length) {
+        const next = Math.min(input.length, at + 1 + Math.floor(rand() * (round % 2 ? 64 : 4000)));
+        const r = decodeEvents([remainder, input.subarray(at, next)], { streamOffset: at - remainder.length, into: events });
+        expect(r.events).toBe(events);
+        warnings.push(...r.warnings);
+        remainder = r.remainder;
+        at = next;
+      }
+      expect(remainder.length).toBe(0);
+      expect(events).toEqual(whole.events);
+      expect(unknownCount(warnings)).toBe(unknownCount(whole.warnings));
+    }
+  });
+
+  it('decodes more distinct request ids and 4-tuples than its caches hold, each one right', () => {
+    const rand = seeded(42);
+    const hex = (): string => Array.from({ length: 4 }, () => Math.floor(rand() * 2 ** 32).toString(16).padStart(8, '0')).join('');
+    const events: TraceEvent[] = Array.from({ length: 5000 }, (_, i) => ({
+      ...head(BigInt(i), 3, hex()),
+      kind: EventKind.SockSend,
+      durationNs: 1n,
+      bytes: BigInt(i),
+      arrivalNs: 0n,
+      syscallNr: 1,
+      tuple: { ...appToPg, localPort: 1 + Math.floor(rand() * 65535), remotePort: 1 + (i % 3000) },
+    }));
+    // Twice: the second pass reads through warm caches.
+    const input = Buffer.concat(events.map((e) => encodeEvent(e)));
+    expect(decodeEvents(input).events).toEqual(events);
+    expect(decodeEvents(input).events).toEqual(events);
   });
 
   it('hands back a truncated tail as the remainder, and warns about it at the end', () => {

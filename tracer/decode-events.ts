@@ -19,50 +19,95 @@ export interface DecodeResult {
 export interface DecodeOptions {
   /** Stream position of the input's first byte, for warnings (default 0). */
   readonly streamOffset?: number;
+  /**
+   * Where decoded events are appended (default: a new array, returned as `events`). Lets a
+   * reader that decodes chunk by chunk collect every chunk's events in one array.
+   */
+  readonly into?: TraceEvent[];
 }
 
 const H = EVENT_LAYOUT.event_header.fields;
 const T = EVENT_LAYOUT.tuple.fields;
-const AF_INET = 2;
 const AF_INET6 = 10;
 /** Larger than any record the loader writes; a size past it means lost framing. */
-const MAX_RECORD = 4096;
+export const MAX_RECORD_BYTES = 4096;
+const MAX_RECORD = MAX_RECORD_BYTES;
+const LE = true;
 
-function requestIdAt(buf: Buffer, o: number): string {
-  if (buf.readUInt32LE(o) === 0 && buf.readUInt32LE(o + 4) === 0 && buf.readUInt32LE(o + 8) === 0 && buf.readUInt32LE(o + 12) === 0) {
-    return '';
-  }
-  return buf.toString('hex', o, o + 16);
+/*
+ * Speed notes (bench/decode-throughput.ts): every record carries a request id, and formatting
+ * 16 bytes as hex costs more than the rest of a small record; so do a 4-tuple's two addresses.
+ * Both repeat (~44 records per request, a few dozen connections per capture), so each is kept in
+ * a small direct-mapped cache keyed on the raw bytes, read as 32-bit words through a DataView
+ * (which V8 compiles to plain loads; Buffer's read* methods validate their arguments per call).
+ * The caches only hold strings and frozen Tuples derived from bytes, so decoding stays pure.
+ */
+
+const ID_SLOTS = 1024;
+const idWords = new Int32Array(ID_SLOTS * 4);
+const idStrings: string[] = new Array<string>(ID_SLOTS).fill('');
+
+function requestIdAt(buf: Buffer, dv: DataView, o: number): string {
+  const w0 = dv.getInt32(o, LE);
+  const w1 = dv.getInt32(o + 4, LE);
+  const w2 = dv.getInt32(o + 8, LE);
+  const w3 = dv.getInt32(o + 12, LE);
+  if ((w0 | w1 | w2 | w3) === 0) return '';
+  // Random hex ids: any word's low bits spread well. Two ways per set, so two requests in
+  // flight that hash alike do not evict each other.
+  const slot = (w0 ^ w3) & (ID_SLOTS - 1);
+  let k = slot * 4;
+  if (idWords[k] === w0 && idWords[k + 1] === w1 && idWords[k + 2] === w2 && idWords[k + 3] === w3) return idStrings[slot]!;
+  const alt = slot ^ 1;
+  const ka = alt * 4;
+  if (idWords[ka] === w0 && idWords[ka + 1] === w1 && idWords[ka + 2] === w2 && idWords[ka + 3] === w3) return idStrings[alt]!;
+  idWords.copyWithin(ka, k, k + 4);
+  idStrings[alt] = idStrings[slot]!;
+  const s = buf.toString('hex', o, o + 16);
+  idWords[k++] = w0;
+  idWords[k++] = w1;
+  idWords[k++] = w2;
+  idWords[k] = w3;
+  idStrings[slot] = s;
+  return s;
+}
+
+/*
+ * Many 64-bit fields hold small values (byte counts, zero arrival times and pg details, row
+ * counts); BigInts are immutable, so those share preallocated ones instead of adding a heap
+ * object per field for the garbage collector to copy.
+ */
+const SMALL_BIGINTS = 4096;
+const smallBigints: bigint[] = Array.from({ length: SMALL_BIGINTS }, (_, i) => BigInt(i));
+
+function u64(dv: DataView, o: number): bigint {
+  const lo = dv.getUint32(o, LE);
+  return lo < SMALL_BIGINTS && dv.getUint32(o + 4, LE) === 0 ? smallBigints[lo]! : dv.getBigUint64(o, LE);
+}
+
+function s64(dv: DataView, o: number): bigint {
+  const lo = dv.getUint32(o, LE);
+  return lo < SMALL_BIGINTS && dv.getUint32(o + 4, LE) === 0 ? smallBigints[lo]! : dv.getBigInt64(o, LE);
 }
 
 /** A NUL-terminated string in a fixed-size field. */
 function cString(buf: Buffer, o: number, len: number): string {
-  let end = o;
   const limit = o + len;
-  while (end < limit && buf[end] !== 0) end++;
-  return buf.toString('utf8', o, end);
+  let end = buf.indexOf(0, o);
+  if (end < 0 || end > limit) end = limit;
+  return end === o ? '' : buf.toString('utf8', o, end);
 }
 
-const ipv4Cache = new Map<number, string>();
+const ipv4 = (dv: DataView, o: number): string => `${dv.getUint8(o)}.${dv.getUint8(o + 1)}.${dv.getUint8(o + 2)}.${dv.getUint8(o + 3)}`;
 
-function ipv4(buf: Buffer, o: number): string {
-  const key = buf.readUInt32BE(o);
-  let s = ipv4Cache.get(key);
-  if (s === undefined) {
-    s = `${buf[o]}.${buf[o + 1]}.${buf[o + 2]}.${buf[o + 3]}`;
-    if (ipv4Cache.size < 4096) ipv4Cache.set(key, s);
-  }
-  return s;
-}
-
-function isV4Mapped(buf: Buffer, o: number): boolean {
-  return buf.readUInt32LE(o) === 0 && buf.readUInt32LE(o + 4) === 0 && buf.readUInt32BE(o + 8) === 0xffff;
+function isV4Mapped(dv: DataView, o: number): boolean {
+  return dv.getUint32(o, LE) === 0 && dv.getUint32(o + 4, LE) === 0 && dv.getUint32(o + 8) === 0xffff;
 }
 
 /** RFC 5952 text: lowercase, longest zero run (of two or more groups) as '::'. */
-function ipv6(buf: Buffer, o: number): string {
+function ipv6(dv: DataView, o: number): string {
   const groups: number[] = [];
-  for (let i = 0; i < 8; i++) groups.push(buf.readUInt16BE(o + 2 * i));
+  for (let i = 0; i < 8; i++) groups.push(dv.getUint16(o + 2 * i));
   let bestStart = -1;
   let bestLen = 1;
   for (let i = 0; i < 8; ) {
@@ -88,35 +133,59 @@ function ipv6(buf: Buffer, o: number): string {
  * loopback connection compare equal whichever socket family each side used. An all-zero tuple
  * (the kernel could not tell) decodes as 0.0.0.0 with ports 0.
  */
-function tuple(buf: Buffer, o: number): Tuple {
-  // A process talks over few connections: reuse one frozen Tuple per distinct 40 bytes.
-  const key = buf.toString('latin1', o, o + TUPLE_SIZE);
-  let t = tupleCache.get(key);
-  if (t === undefined) {
-    t = Object.freeze(readTuple(buf, o));
-    if (tupleCache.size >= TUPLE_CACHE_MAX) tupleCache.clear();
-    tupleCache.set(key, t);
-  }
-  return t;
-}
-
-function readTuple(buf: Buffer, o: number): Tuple {
-  const family = buf.readUInt16LE(o + T.family[0]);
+function readTuple(dv: DataView, o: number): Tuple {
+  const family = dv.getUint16(o + T.family[0], LE);
   const s = o + T.saddr[0];
   const d = o + T.daddr[0];
-  const mapped = family !== AF_INET6 || (isV4Mapped(buf, s) && isV4Mapped(buf, d));
+  const mapped = family !== AF_INET6 || (isV4Mapped(dv, s) && isV4Mapped(dv, d));
   return {
-    localAddress: mapped ? ipv4(buf, s + 12) : ipv6(buf, s),
-    localPort: buf.readUInt16LE(o + T.sport[0]),
-    remoteAddress: mapped ? ipv4(buf, d + 12) : ipv6(buf, d),
-    remotePort: buf.readUInt16LE(o + T.dport[0]),
+    localAddress: mapped ? ipv4(dv, s + 12) : ipv6(dv, s),
+    localPort: dv.getUint16(o + T.sport[0], LE),
+    remoteAddress: mapped ? ipv4(dv, d + 12) : ipv6(dv, d),
+    remotePort: dv.getUint16(o + T.dport[0], LE),
     family: mapped ? 'ipv4' : 'ipv6',
   };
 }
 
-const TUPLE_SIZE = EVENT_LAYOUT.tuple.size;
-const TUPLE_CACHE_MAX = 16_384;
-const tupleCache = new Map<string, Tuple>();
+const TUPLE_WORDS = EVENT_LAYOUT.tuple.size / 4;
+const TUPLE_SLOTS = 1024;
+const tupleWords = new Int32Array(TUPLE_SLOTS * TUPLE_WORDS);
+const tupleValues: Array<Tuple | undefined> = new Array<Tuple | undefined>(TUPLE_SLOTS).fill(undefined);
+const tupleKey = new Int32Array(TUPLE_WORDS);
+
+/** The frozen Tuple for the 40 bytes at `o`, shared by every record with the same bytes. */
+function tuple(dv: DataView, o: number): Tuple {
+  let h = 0;
+  for (let i = 0; i < TUPLE_WORDS; i++) {
+    const w = dv.getInt32(o + 4 * i, LE);
+    tupleKey[i] = w;
+    h = Math.imul(h ^ w, 0x9e3779b1);
+  }
+  // murmur3's finalizer: the words differ mostly in the port halves, which the loop alone
+  // leaves clustered.
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  const slot = h & (TUPLE_SLOTS - 1);
+  if (tupleAt(slot)) return tupleValues[slot]!;
+  // Two ways per set: two busy connections that hash alike do not evict each other.
+  const alt = slot ^ 1;
+  if (tupleAt(alt)) return tupleValues[alt]!;
+  tupleWords.copyWithin(alt * TUPLE_WORDS, slot * TUPLE_WORDS, (slot + 1) * TUPLE_WORDS);
+  tupleValues[alt] = tupleValues[slot];
+  const t = Object.freeze(readTuple(dv, o));
+  tupleWords.set(tupleKey, slot * TUPLE_WORDS);
+  tupleValues[slot] = t;
+  return t;
+}
+
+/** Whether cache slot `slot` holds the tuple in `tupleKey`. */
+function tupleAt(slot: number): boolean {
+  if (tupleValues[slot] === undefined) return false;
+  const k = slot * TUPLE_WORDS;
+  for (let i = 0; i < TUPLE_WORDS; i++) if (tupleWords[k + i] !== tupleKey[i]) return false;
+  return true;
+}
 
 // Offsets as plain numbers, read once: the decode loop then touches no layout objects.
 const L = EVENT_LAYOUT;
@@ -124,48 +193,75 @@ const TS = H.ts_ns[0];
 const RID = H.request_id[0];
 const PID = H.pid[0];
 const TID = H.tid[0];
+const KIND = H.kind[0];
+const SIZE = H.size[0];
 const FD = H.fd[0];
-const RS_METHOD = L.ev_request_start.fields.method;
-const RS_PATH = L.ev_request_start.fields.path;
+const [RS_METHOD, RS_METHOD_LEN] = L.ev_request_start.fields.method;
+const [RS_PATH, RS_PATH_LEN] = L.ev_request_start.fields.path;
 const RE_STATUS = L.ev_request_end.fields.status[0];
 const RE_DUR = L.ev_request_end.fields.duration_us[0];
-const QS_QUERY = L.ev_db_query_start.fields.query;
+const [QS_QUERY, QS_QUERY_LEN] = L.ev_db_query_start.fields.query;
 const QE_DUR = L.ev_db_query_end.fields.duration_us[0];
 const QE_ROWS = L.ev_db_query_end.fields.rows[0];
-const CACHE_KEY = L.ev_cache.fields.key;
-const FO_PATH = L.ev_file_open.fields.path;
-const SIO = L.ev_sock_io.fields;
-const FIO = L.ev_file_io.fields;
-const SC = L.ev_sock_conn.fields;
-const RT = L.ev_tcp_retransmit.fields;
+const [CACHE_KEY, CACHE_KEY_LEN] = L.ev_cache.fields.key;
+const [FO_PATH, FO_PATH_LEN] = L.ev_file_open.fields.path;
+const SIO_DUR = L.ev_sock_io.fields.duration_ns[0];
+const SIO_BYTES = L.ev_sock_io.fields.bytes[0];
+const SIO_ARRIVAL = L.ev_sock_io.fields.arrival_ns[0];
+const SIO_NR = L.ev_sock_io.fields.syscall_nr[0];
+const SIO_TUPLE = L.ev_sock_io.fields.tuple[0];
+const FIO_DUR = L.ev_file_io.fields.duration_ns[0];
+const FIO_BYTES = L.ev_file_io.fields.bytes[0];
+const FIO_INODE = L.ev_file_io.fields.inode[0];
+const FIO_NR = L.ev_file_io.fields.syscall_nr[0];
+const SC_DUR = L.ev_sock_conn.fields.duration_ns[0];
+const SC_RET = L.ev_sock_conn.fields.ret[0];
+const SC_TUPLE = L.ev_sock_conn.fields.tuple[0];
+const RT_STATE = L.ev_tcp_retransmit.fields.state[0];
+const RT_TUPLE = L.ev_tcp_retransmit.fields.tuple[0];
 const RQ_DELAY = L.ev_runq_delay.fields.delay_ns[0];
-const PROC = L.ev_proc.fields;
-const PG = L.ev_pg_phase.fields;
+const [PROC_CHILD] = L.ev_proc.fields.child_pid;
+const [PROC_COMM, PROC_COMM_LEN] = L.ev_proc.fields.comm;
+const PG_DUR = L.ev_pg_phase.fields.duration_ns[0];
+const PG_PHASE = L.ev_pg_phase.fields.phase[0];
+const PG_D0 = L.ev_pg_phase.fields.detail0[0];
+const PG_D1 = L.ev_pg_phase.fields.detail1[0];
+
+type PgPhaseValue = Extract<TraceEvent, { kind: typeof EventKind.PgPhase }>['phase'];
 
 /*
  * Each case builds its whole object literal (no spread of a shared header object): one hidden
  * class per kind keeps the loop fast (a spread made it ~50x slower).
  */
-function decodeOne(buf: Buffer, o: number, kind: EventKind): TraceEvent {
-  const tsNs = buf.readBigUInt64LE(o + TS);
-  const requestId = requestIdAt(buf, o + RID);
-  const pid = buf.readUInt32LE(o + PID);
-  const tid = buf.readUInt32LE(o + TID);
-  const fd = buf.readInt32LE(o + FD);
+function decodeOne(buf: Buffer, dv: DataView, o: number, kind: EventKind): TraceEvent {
+  const tsNs = dv.getBigUint64(o + TS, LE);
+  const requestId = requestIdAt(buf, dv, o + RID);
+  const pid = dv.getUint32(o + PID, LE);
+  const tid = dv.getUint32(o + TID, LE);
+  const fd = dv.getInt32(o + FD, LE);
   switch (kind) {
     case EventKind.RequestStart:
-      return { tsNs, requestId, pid, tid, fd, kind, method: cString(buf, o + RS_METHOD[0], RS_METHOD[1]), path: cString(buf, o + RS_PATH[0], RS_PATH[1]) };
+      return {
+        tsNs,
+        requestId,
+        pid,
+        tid,
+        fd,
+        kind,
+        method: cString(buf, o + RS_METHOD, RS_METHOD_LEN),
+        path: cString(buf, o + RS_PATH, RS_PATH_LEN),
+      };
     case EventKind.RequestEnd:
-      return { tsNs, requestId, pid, tid, fd, kind, status: buf.readUInt32LE(o + RE_STATUS), durationUs: buf.readBigUInt64LE(o + RE_DUR) };
+      return { tsNs, requestId, pid, tid, fd, kind, status: dv.getUint32(o + RE_STATUS, LE), durationUs: u64(dv, o + RE_DUR) };
     case EventKind.DbQueryStart:
-      return { tsNs, requestId, pid, tid, fd, kind, query: cString(buf, o + QS_QUERY[0], QS_QUERY[1]) };
+      return { tsNs, requestId, pid, tid, fd, kind, query: cString(buf, o + QS_QUERY, QS_QUERY_LEN) };
     case EventKind.DbQueryEnd:
-      return { tsNs, requestId, pid, tid, fd, kind, durationUs: buf.readBigUInt64LE(o + QE_DUR), rows: buf.readBigUInt64LE(o + QE_ROWS) };
+      return { tsNs, requestId, pid, tid, fd, kind, durationUs: u64(dv, o + QE_DUR), rows: u64(dv, o + QE_ROWS) };
     case EventKind.CacheHit:
     case EventKind.CacheMiss:
-      return { tsNs, requestId, pid, tid, fd, kind, key: cString(buf, o + CACHE_KEY[0], CACHE_KEY[1]) };
+      return { tsNs, requestId, pid, tid, fd, kind, key: cString(buf, o + CACHE_KEY, CACHE_KEY_LEN) };
     case EventKind.FileOpen:
-      return { tsNs, requestId, pid, tid, fd, kind, path: cString(buf, o + FO_PATH[0], FO_PATH[1]) };
+      return { tsNs, requestId, pid, tid, fd, kind, path: cString(buf, o + FO_PATH, FO_PATH_LEN) };
     case EventKind.FileClose:
       return { tsNs, requestId, pid, tid, fd, kind };
     case EventKind.SockRecv:
@@ -177,11 +273,11 @@ function decodeOne(buf: Buffer, o: number, kind: EventKind): TraceEvent {
         tid,
         fd,
         kind,
-        durationNs: buf.readBigUInt64LE(o + SIO.duration_ns[0]),
-        bytes: buf.readBigInt64LE(o + SIO.bytes[0]),
-        arrivalNs: buf.readBigUInt64LE(o + SIO.arrival_ns[0]),
-        syscallNr: buf.readUInt32LE(o + SIO.syscall_nr[0]),
-        tuple: tuple(buf, o + SIO.tuple[0]),
+        durationNs: dv.getBigUint64(o + SIO_DUR, LE),
+        bytes: s64(dv, o + SIO_BYTES),
+        arrivalNs: u64(dv, o + SIO_ARRIVAL),
+        syscallNr: dv.getUint32(o + SIO_NR, LE),
+        tuple: tuple(dv, o + SIO_TUPLE),
       };
     case EventKind.FileRead:
     case EventKind.FileWrite:
@@ -192,10 +288,10 @@ function decodeOne(buf: Buffer, o: number, kind: EventKind): TraceEvent {
         tid,
         fd,
         kind,
-        durationNs: buf.readBigUInt64LE(o + FIO.duration_ns[0]),
-        bytes: buf.readBigInt64LE(o + FIO.bytes[0]),
-        inode: buf.readBigUInt64LE(o + FIO.inode[0]),
-        syscallNr: buf.readUInt32LE(o + FIO.syscall_nr[0]),
+        durationNs: dv.getBigUint64(o + FIO_DUR, LE),
+        bytes: s64(dv, o + FIO_BYTES),
+        inode: dv.getBigUint64(o + FIO_INODE, LE),
+        syscallNr: dv.getUint32(o + FIO_NR, LE),
       };
     case EventKind.SockAccept:
     case EventKind.SockConnect:
@@ -207,17 +303,17 @@ function decodeOne(buf: Buffer, o: number, kind: EventKind): TraceEvent {
         tid,
         fd,
         kind,
-        durationNs: buf.readBigUInt64LE(o + SC.duration_ns[0]),
-        ret: buf.readBigInt64LE(o + SC.ret[0]),
-        tuple: tuple(buf, o + SC.tuple[0]),
+        durationNs: dv.getBigUint64(o + SC_DUR, LE),
+        ret: s64(dv, o + SC_RET),
+        tuple: tuple(dv, o + SC_TUPLE),
       };
     case EventKind.TcpRetransmit:
-      return { tsNs, requestId, pid, tid, fd, kind, state: buf.readUInt32LE(o + RT.state[0]), tuple: tuple(buf, o + RT.tuple[0]) };
+      return { tsNs, requestId, pid, tid, fd, kind, state: dv.getUint32(o + RT_STATE, LE), tuple: tuple(dv, o + RT_TUPLE) };
     case EventKind.RunqDelay:
-      return { tsNs, requestId, pid, tid, fd, kind, delayNs: buf.readBigUInt64LE(o + RQ_DELAY) };
+      return { tsNs, requestId, pid, tid, fd, kind, delayNs: dv.getBigUint64(o + RQ_DELAY, LE) };
     case EventKind.ProcFork:
     case EventKind.ProcExit:
-      return { tsNs, requestId, pid, tid, fd, kind, childPid: buf.readUInt32LE(o + PROC.child_pid[0]), comm: cString(buf, o + PROC.comm[0], PROC.comm[1]) };
+      return { tsNs, requestId, pid, tid, fd, kind, childPid: dv.getUint32(o + PROC_CHILD, LE), comm: cString(buf, o + PROC_COMM, PROC_COMM_LEN) };
     case EventKind.PgPhase:
       return {
         tsNs,
@@ -226,19 +322,17 @@ function decodeOne(buf: Buffer, o: number, kind: EventKind): TraceEvent {
         tid,
         fd,
         kind,
-        phase: buf.readUInt32LE(o + PG.phase[0]) as EventKindPhase,
-        durationNs: buf.readBigUInt64LE(o + PG.duration_ns[0]),
-        detail0: buf.readBigUInt64LE(o + PG.detail0[0]),
-        detail1: buf.readBigUInt64LE(o + PG.detail1[0]),
+        phase: dv.getUint32(o + PG_PHASE, LE) as PgPhaseValue,
+        durationNs: dv.getBigUint64(o + PG_DUR, LE),
+        detail0: u64(dv, o + PG_D0),
+        detail1: u64(dv, o + PG_D1),
       };
   }
 }
 
-type EventKindPhase = Extract<TraceEvent, { kind: typeof EventKind.PgPhase }>['phase'];
-
-const EXPECTED_SIZE = new Map<number, number>(
-  Object.entries(KIND_STRUCT).map(([kind, struct]) => [Number(kind), EVENT_LAYOUT[struct].size]),
-);
+/** Struct size per kind number, 0 for a kind this build does not know. */
+const EXPECTED_SIZE = new Uint16Array(0x10000);
+for (const [kind, struct] of Object.entries(KIND_STRUCT)) EXPECTED_SIZE[Number(kind)] = EVENT_LAYOUT[struct].size;
 
 /**
  * Decodes whole records from `input` (one buffer, or chunks in order). Records longer than this
@@ -246,34 +340,36 @@ const EXPECTED_SIZE = new Map<number, number>(
  */
 export function decodeEvents(input: Buffer | readonly Buffer[], options: DecodeOptions = {}): DecodeResult {
   const buf = Buffer.isBuffer(input) ? input : input.length === 1 ? input[0]! : Buffer.concat(input);
+  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const base = options.streamOffset ?? 0;
-  const events: TraceEvent[] = [];
+  const events: TraceEvent[] = options.into ?? [];
   const warnings: string[] = [];
   const unknown = new Map<number, { count: number; first: number }>();
+  const length = buf.length;
   let o = 0;
   let corrupt = false;
 
-  while (buf.length - o >= HEADER_SIZE) {
-    const size = buf.readUInt16LE(o + H.size[0]);
-    const kind = buf.readUInt16LE(o + H.kind[0]);
+  while (length - o >= HEADER_SIZE) {
+    const size = dv.getUint16(o + SIZE, LE);
+    const kind = dv.getUint16(o + KIND, LE);
     if (size < HEADER_SIZE || size > MAX_RECORD) {
       warnings.push(
-        `corrupt record at byte ${base + o}: size ${size} is outside ${HEADER_SIZE}..${MAX_RECORD}; the last ${buf.length - o} bytes are unreadable`,
+        `corrupt record at byte ${base + o}: size ${size} is outside ${HEADER_SIZE}..${MAX_RECORD}; the last ${length - o} bytes are unreadable`,
       );
       corrupt = true;
-      o = buf.length;
+      o = length;
       break;
     }
-    if (buf.length - o < size) break;
-    const expected = EXPECTED_SIZE.get(kind);
-    if (expected === undefined) {
+    if (length - o < size) break;
+    const expected = EXPECTED_SIZE[kind]!;
+    if (expected === 0) {
       const seen = unknown.get(kind);
       if (seen) seen.count++;
       else unknown.set(kind, { count: 1, first: base + o });
     } else if (size < expected) {
       warnings.push(`record of kind ${kind} at byte ${base + o} is ${size} bytes, shorter than its ${expected}; skipped`);
     } else {
-      events.push(decodeOne(buf, o, kind as EventKind));
+      events.push(decodeOne(buf, dv, o, kind as EventKind));
     }
     o += size;
   }

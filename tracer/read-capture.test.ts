@@ -132,6 +132,36 @@ describe('readCapture', () => {
     expect(c.events[count - 1]).toMatchObject({ kind: EventKind.RequestEnd, durationUs: 7n });
   });
 
+  it('a multi-chunk events.bin of varied records and a cut tail: every record in order, the tail warned at its byte', async () => {
+    const records: Buffer[] = [];
+    let bytes = 0;
+    for (let i = 0; bytes < 17 * 1024 * 1024; i++) {
+      const id = (i % 251).toString(16).padStart(32, '0');
+      const r = i % 3 === 0 ? requestStart(BigInt(i), id, `/api/users/${i}`) : requestEnd(BigInt(i), id, BigInt(i));
+      records.push(r);
+      bytes += r.length;
+    }
+    const whole = Buffer.concat(records);
+    const dir = captureDir({ 'meta.json': JSON.stringify(META), 'events.bin': whole.subarray(0, whole.length - 5), 'client.jsonl': CLIENT });
+    const c = await readCapture(dir);
+    expect(c.events).toHaveLength(records.length - 1);
+    expect(c.events.every((e, i) => e.tsNs === BigInt(i))).toBe(true);
+    expect(c.events[records.length - 2]).toMatchObject({ requestId: ((records.length - 2) % 251).toString(16).padStart(32, '0') });
+    const lastAt = whole.length - records[records.length - 1]!.length;
+    expect(c.warnings).toEqual([
+      `events.bin: truncated record at byte ${lastAt}: ${whole.length - 5 - lastAt} bytes of a ${whole.length - lastAt}-byte record at the end of the stream; skipped (${records.length - 1} complete records read)`,
+    ]);
+  });
+
+  it('an events.jsonl with more lines than a function call takes arguments is read whole', async () => {
+    const count = 200_000;
+    const line = '{"kind":8,"tsNs":"1","requestId":"","pid":7}\n';
+    const dir = captureDir({ 'meta.json': JSON.stringify({ ...META, source: 'app-file', load: null }), 'events.jsonl': line.repeat(count) });
+    const c = await readCapture(dir);
+    expect(c.warnings).toEqual([]);
+    expect(c.events).toHaveLength(count);
+  });
+
   it('a client.jsonl with a bad line and a cut last line: the good lines and a warning for each', async () => {
     const bad = CLIENT + '{"requestId": 5}\n' + 'garbage\n' + CLIENT.slice(0, 30);
     const dir = captureDir({ 'meta.json': JSON.stringify(META), 'events.bin': EVENTS, 'client.jsonl': bad });

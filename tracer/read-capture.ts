@@ -7,7 +7,7 @@
 import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CAPTURE_VERSION, type Capture, type CaptureMeta, type ClientObservation, type NginxAccessEntry } from './capture-types.ts';
-import { decodeEvents, truncatedTailWarning } from './decode-events.ts';
+import { decodeEvents, MAX_RECORD_BYTES, truncatedTailWarning } from './decode-events.ts';
 import { EventKind, type TraceEvent } from './event-types.ts';
 
 export const CAPTURE_FILES = {
@@ -145,11 +145,15 @@ export function eventFromJson(v: unknown): TraceEvent | string {
   return out as unknown as TraceEvent;
 }
 
-/** events.bin is decoded in chunks of this size, so captures larger than memory-friendly buffers still read. */
+/** events.bin is read and decoded this many bytes at a time, so large captures need no whole-file buffer. */
 const CHUNK_BYTES = 16 * 1024 * 1024;
 
-/** Decodes events.bin chunk by chunk; null when the file does not exist. */
-async function readEventsBin(path: string): Promise<{ events: TraceEvent[]; warnings: string[] } | null> {
+/**
+ * Decodes events.bin chunk by chunk, appending to `events`; null when the file does not exist.
+ * One buffer serves every chunk: a record cut at a chunk's end is moved to the buffer's front and
+ * the next read lands after it (decoded events hold no reference to the buffer).
+ */
+async function readEventsBin(path: string, events: TraceEvent[]): Promise<string[] | null> {
   let fh;
   try {
     fh = await open(path, 'r');
@@ -157,30 +161,28 @@ async function readEventsBin(path: string): Promise<{ events: TraceEvent[]; warn
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;
   }
-  const events: TraceEvent[] = [];
   const warnings: string[] = [];
+  const before = events.length;
   try {
-    let remainder = Buffer.alloc(0);
+    const buf = Buffer.allocUnsafe(CHUNK_BYTES + MAX_RECORD_BYTES);
+    let kept = 0;
     let offset = 0;
-    const chunk = Buffer.alloc(CHUNK_BYTES);
     for (;;) {
-      const { bytesRead } = await fh.read(chunk, 0, CHUNK_BYTES, null);
+      const { bytesRead } = await fh.read(buf, kept, CHUNK_BYTES, null);
       if (bytesRead === 0) break;
-      const input = Buffer.concat([remainder, chunk.subarray(0, bytesRead)]);
-      const streamOffset = offset - remainder.length;
-      const r = decodeEvents(input, { streamOffset });
-      for (const e of r.events) events.push(e);
-      warnings.push(...r.warnings);
+      const r = decodeEvents(buf.subarray(0, kept + bytesRead), { streamOffset: offset - kept, into: events });
+      for (const w of r.warnings) warnings.push(w);
       offset += bytesRead;
-      if (r.corrupt) return { events, warnings };
-      remainder = Buffer.from(r.remainder);
+      if (r.corrupt) return warnings;
+      kept = r.remainder.length;
+      buf.copyWithin(0, r.remainder.byteOffset - buf.byteOffset, r.remainder.byteOffset - buf.byteOffset + kept);
     }
-    const tail = truncatedTailWarning(remainder, offset - remainder.length);
-    if (tail) warnings.push(`${tail} (${events.length} complete records read)`);
+    const tail = truncatedTailWarning(buf.subarray(0, kept), offset - kept);
+    if (tail) warnings.push(`${tail} (${events.length - before} complete records read)`);
   } finally {
     await fh.close();
   }
-  return { events, warnings };
+  return warnings;
 }
 
 /** Reads a capture directory. Throws only when meta.json is missing, unreadable or too new. */
@@ -193,18 +195,16 @@ export async function readCapture(dir: string): Promise<Capture> {
   const warnings: string[] = [...(meta.warnings ?? []).map((w) => `capture: ${w}`)];
   const events: TraceEvent[] = [];
 
-  const bin = await readEventsBin(join(dir, CAPTURE_FILES.events));
-  if (bin !== null) {
-    for (const e of bin.events) events.push(e);
-    warnings.push(...bin.warnings.map((w) => `${CAPTURE_FILES.events}: ${w}`));
-  }
+  const binWarnings = await readEventsBin(join(dir, CAPTURE_FILES.events), events);
+  if (binWarnings !== null) for (const w of binWarnings) warnings.push(`${CAPTURE_FILES.events}: ${w}`);
   const jsonEvents = await readOptional(join(dir, CAPTURE_FILES.eventsJson));
   if (jsonEvents !== null) {
     const parsed = parseJsonLines(jsonEvents.toString('utf8'), CAPTURE_FILES.eventsJson, eventFromJson);
-    events.push(...parsed.values);
-    warnings.push(...parsed.warnings);
+    // A loop, not push(...values): spreading hundreds of thousands of arguments overflows the stack.
+    for (const e of parsed.values) events.push(e);
+    for (const w of parsed.warnings) warnings.push(w);
   }
-  if (bin === null && jsonEvents === null) {
+  if (binWarnings === null && jsonEvents === null) {
     const expected = meta.source === 'bpf' ? CAPTURE_FILES.events : CAPTURE_FILES.eventsJson;
     warnings.push(`${expected} is missing: the capture has no events`);
   }
@@ -212,11 +212,11 @@ export async function readCapture(dir: string): Promise<Capture> {
   const clientText = await readOptional(join(dir, CAPTURE_FILES.client));
   const client = clientText === null ? { values: [], warnings: [] } : parseJsonLines(clientText.toString('utf8'), CAPTURE_FILES.client, toClientObservation);
   if (clientText === null && meta.load !== null && meta.load !== undefined) warnings.push(`${CAPTURE_FILES.client} is missing: no client-side latencies`);
-  warnings.push(...client.warnings);
+  for (const w of client.warnings) warnings.push(w);
 
   const nginxText = await readOptional(join(dir, CAPTURE_FILES.nginx));
   const nginx = nginxText === null ? { values: [], warnings: [] } : parseJsonLines(nginxText.toString('utf8'), CAPTURE_FILES.nginx, toNginxEntry);
-  warnings.push(...nginx.warnings);
+  for (const w of nginx.warnings) warnings.push(w);
 
   const nonZero = Object.entries(meta.drops).filter(([, n]) => n > 0);
   if (nonZero.length) warnings.push(`the loader dropped events: ${nonZero.map(([k, n]) => `${k}=${n}`).join(' ')}`);
