@@ -97,13 +97,15 @@ export function createApp(deps: AppDeps): express.Express {
     }
     if (probes.enabled.requestStart()) probes.requestStart(resolved.id, req.method, req.path, fd);
 
-    // 'prefinish' fires inside res.end() once the response is handed to the socket; 'finish'
-    // waits for the write callback, which a busy event loop delays by milliseconds, so the
-    // duration is taken at the former and the probe fired at the latter.
+    // The duration ends when the handler calls res.end(), which writes to the socket there and
+    // then; 'finish' waits for the write callback, which a busy event loop delays by
+    // milliseconds, so the probe fires at 'finish' but does not time it.
     let handedOffUs: number | undefined;
-    res.once('prefinish', () => {
-      handedOffUs = clock.nowUs();
-    });
+    const endResponse = res.end;
+    res.end = function (this: Response, ...args: Parameters<Response['end']>) {
+      handedOffUs ??= clock.nowUs();
+      return endResponse.apply(this, args);
+    } as Response['end'];
     let ended = false;
     const end = (status: number): void => {
       if (ended) return;
