@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { assembleCapture } from '../assembler/build-span-tree.ts';
 import { buildCapture, fixtureId, type RequestPlan } from '../assembler/fixtures/scenario-builder.ts';
 import { buildBaseline } from './build-baseline.ts';
-import { feedRequest, seededRandom, SQL } from './fixtures/populations.ts';
+import { seededRandom } from '../lab/seeded-random.ts';
+import { feedRequest, SQL } from './fixtures/populations.ts';
 
 const SELECT_KEY = `app processing › DB query (SELECT) ${SQL.usersList}`;
 

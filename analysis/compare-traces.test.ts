@@ -3,7 +3,8 @@ import { assembleCapture } from '../assembler/build-span-tree.ts';
 import { buildCapture } from '../assembler/fixtures/scenario-builder.ts';
 import { buildBaseline } from './build-baseline.ts';
 import { compareBaselines, compareTraces } from './compare-traces.ts';
-import { feedRequest, seededRandom, usersPopulation } from './fixtures/populations.ts';
+import { seededRandom } from '../lab/seeded-random.ts';
+import { feedRequest, usersPopulation } from './fixtures/populations.ts';
 
 const FEED_A = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
 const FEED_B = 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb';

@@ -8,6 +8,7 @@ import { captureFromJson } from './fixtures/capture-json.ts';
 import { atNs, buildCapture, buildRequest, fixtureId, PIDS, type RequestPlan, type Step } from './fixtures/scenario-builder.ts';
 import { IDS } from './fixtures/scenarios.ts';
 import { childrenById, rootOf, type Span, type Trace } from './span.ts';
+import { seededRandom as rng } from '../lab/seeded-random.ts';
 
 const load = (name: string): Capture => captureFromJson(readFileSync(join(import.meta.dirname, 'fixtures', `${name}.capture.json`), 'utf8'));
 const traceOf = (capture: Capture, id: string): Trace => {
@@ -200,17 +201,6 @@ describe('routeOf', () => {
 
 // ---- property tests: seeded random event streams ----
 
-/** mulberry32: a small seeded PRNG so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function deepFreeze<T>(v: T): T {
   if (v && typeof v === 'object') {

@@ -5,6 +5,7 @@
  * no request id (nginx socket I/O, runqueue delays), a couple of dozen distinct 4-tuples. Seeded.
  */
 import { EventKind, PgPhase, type TraceEvent, type Tuple } from '../tracer/event-types.ts';
+import { seededRandom as rng } from '../lab/seeded-random.ts';
 
 /** Records per kind in the reference capture (.lab/captures/demo-*, loader.kinds). */
 const DEMO_KINDS: ReadonlyArray<readonly [EventKind, number]> = [
@@ -32,17 +33,6 @@ const CONCURRENT_REQUESTS = 4;
 /** Share of socket records the kernel could not tag (nginx's side, joined later by 4-tuple). */
 const UNTAGGED_SOCK_IO = 0.62;
 
-/** mulberry32: small, seeded, good enough to shuffle a benchmark's input. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const hex32 = (r: () => number): string => Array.from({ length: 4 }, () => Math.floor(r() * 2 ** 32).toString(16).padStart(8, '0')).join('');
 

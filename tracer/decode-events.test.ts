@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeEvents, truncatedTailWarning } from './decode-events.ts';
 import { encodeEvent } from './encode-event.ts';
 import { EventKind, PgPhase, type EventHeader, type TraceEvent, type Tuple } from './event-types.ts';
+import { seededRandom as seeded } from '../lab/seeded-random.ts';
 
 const ID = '0123456789abcdef0123456789abcdef';
 
@@ -36,17 +37,6 @@ const everyKind: TraceEvent[] = [
   { ...head(6_800n, -1, ''), kind: EventKind.PgPhase, phase: PgPhase.Execute, durationNs: 12_000n, detail0: 0n, detail1: 0n },
 ];
 
-/** mulberry32: seeded, so a failing split can be replayed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const stream = Buffer.concat(everyKind.map((e) => encodeEvent(e)));
 

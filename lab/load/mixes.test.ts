@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MIXES } from '../../cli/parse-args.ts';
-import { buildRequest, MIX_TABLE, nextRequest, pickTarget, seededRandom, type TargetName } from './mixes.ts';
+import { buildRequest, MIX_TABLE, nextRequest, pickTarget, type TargetName } from './mixes.ts';
+import { seededRandom } from '../seeded-random.ts';
 
 describe('pickTarget', () => {
   it('walks the cumulative weights', () => {

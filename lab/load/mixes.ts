@@ -3,6 +3,7 @@
  * Targets follow lab/app/endpoints.ts (10,000 seeded users, 1,000 products).
  */
 import type { MIXES } from '../../cli/parse-args.ts';
+import { seededRandom } from '../seeded-random.ts';
 
 export type MixName = (typeof MIXES)[number];
 export type TargetName = 'users' | 'user' | 'orders' | 'report' | 'feed' | 'healthz';
@@ -82,14 +83,3 @@ export function nextRequest(mix: Mix, rand: () => number): LoadRequest {
   return buildRequest(pickTarget(mix, rand()), rand);
 }
 
-/** A small seeded generator (mulberry32) for reproducible mixes. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

@@ -5,7 +5,8 @@ import type { IncomingHttpHeaders } from 'node:http';
 import autocannon from 'autocannon';
 import type { ClientObservation } from '../../tracer/capture-types.ts';
 import { latencyStats, type LatencyStats } from './latency-stats.ts';
-import { MIX_TABLE, nextRequest, seededRandom, type LoadRequest, type MixName, type TargetName } from './mixes.ts';
+import { MIX_TABLE, nextRequest, type LoadRequest, type MixName, type TargetName } from './mixes.ts';
+import { seededRandom } from '../seeded-random.ts';
 
 export const MAX_DURATION_S = 3600;
 export const DEFAULT_DURATION_S = 10;
