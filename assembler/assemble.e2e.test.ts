@@ -3,20 +3,18 @@
  * `lab trace`, a load plus one request with a 100 ms pg_sleep, then `lab export --format jaeger`
  * and the assembler on the capture. Run as root. Under CI=true a missing loader build fails.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_ADDON } from '../cli/commands/trace.ts';
-import { startLab, type RunningLab } from '../test/lab-fixture.ts';
+import { runLabCli, startLab, type RunningLab } from '../test/lab-fixture.ts';
 import { readCapture } from '../tracer/read-capture.ts';
 import { LOADER_PATH } from '../tracer/spawn-loader.ts';
 import { assembleCapture } from './build-span-tree.ts';
 import { childrenById, rootOf, type Span, type Trace } from './span.ts';
 import type { JaegerDocument } from './to-jaeger-trace.ts';
 
-const REPO = join(import.meta.dirname, '..');
 const CI = process.env.CI === 'true';
 const BUILT = existsSync(LOADER_PATH) && existsSync(DEFAULT_ADDON);
 const PORT_BASE = 27140;
@@ -24,29 +22,6 @@ const REQUESTS = 150;
 const SLOW_ID = 'dbd1a7dbd1a7dbd1a7dbd1a7dbd1a700';
 const out = mkdtempSync(join(tmpdir(), 'lab-assemble-e2e-'));
 
-/** Runs `lab <args>` against `running`; `onStderr` sees the progress text so far. */
-function lab(running: RunningLab, args: string[], onStderr?: (text: string) => void): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(REPO, 'cli', 'lab.mjs'), ...args], {
-      cwd: REPO,
-      env: { ...process.env, LAB_PORT_BASE: String(running.config.proxyPort), LAB_STATE_DIR: running.config.stateDir },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d;
-      onStderr?.(stderr);
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 50_000);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 const durMs = (s: Span): number => Number(s.endNs - s.startNs) / 1e6;
 
@@ -60,13 +35,13 @@ describe.skipIf(!BUILT && !CI)('assembly of a real BPF capture', () => {
     running = await startLab({ portBase: PORT_BASE, stateDir: join(tmpdir(), `lab-assemble-e2e-${PORT_BASE}`), usdt: 'native' });
     // The slow request goes out once the load has started, i.e. with every probe attached.
     let sent: Promise<void> | null = null;
-    const r = await lab(running, ['trace', '--out', dir, '--requests', String(REQUESTS), '--connections', '4'], (text) => {
+    const r = await runLabCli(running, ['trace', '--out', dir, '--requests', String(REQUESTS), '--connections', '4'], { timeoutMs: 50_000, onStderr: (text) => {
       if (sent || !text.includes('load:')) return;
       sent = fetch(running.url('/api/users?db_delay_ms=100'), { headers: { 'x-request-id': SLOW_ID }, signal: AbortSignal.timeout(10_000) }).then(async (res) => {
         slowStatus = res.status;
         await res.arrayBuffer();
       });
-    });
+    } });
     await sent;
     if (r.code !== 0) throw new Error(`lab trace failed: ${r.stderr.trim().split('\n').at(-1)}`);
   }, 90_000);
@@ -111,7 +86,7 @@ describe.skipIf(!BUILT && !CI)('assembly of a real BPF capture', () => {
 
   it('exports Jaeger JSON that Jaeger UI upload accepts', async () => {
     const file = join(out, 'jaeger.json');
-    const r = await lab(running, ['export', dir, '--format', 'jaeger', '--out', file]);
+    const r = await runLabCli(running, ['export', dir, '--format', 'jaeger', '--out', file], { timeoutMs: 50_000 });
     expect(r.code).toBe(0);
     const doc = JSON.parse(readFileSync(file, 'utf8')) as JaegerDocument;
     expect(Array.isArray(doc.data)).toBe(true);

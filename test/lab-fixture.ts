@@ -6,6 +6,7 @@
  *   afterAll(() => lab.stop());
  *   const res = await fetch(lab.url('/api/users'));
  */
+import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -94,4 +95,44 @@ export async function startLab(opts: StartLabOptions): Promise<RunningLab> {
   };
   running.add(lab);
   return lab;
+}
+
+/** What one `lab` CLI run printed, and how it ended. */
+export interface CliRun {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+const REPO_ROOT = join(import.meta.dirname, '..');
+
+/**
+ * Runs `lab <args>` (cli/lab.mjs, as a user would) against the lab whose proxy port and state
+ * dir are given; `onStderr` sees the progress text so far; killed after `timeoutMs`.
+ */
+export function runLabCli(
+  lab: { readonly config: Pick<LabConfig, 'proxyPort' | 'stateDir'> },
+  args: readonly string[],
+  opts: { readonly onStderr?: (text: string) => void; readonly timeoutMs?: number } = {},
+): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(REPO_ROOT, 'cli', 'lab.mjs'), ...args], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, LAB_PORT_BASE: String(lab.config.proxyPort), LAB_STATE_DIR: lab.config.stateDir },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d));
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d;
+      opts.onStderr?.(stderr);
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 170_000);
+    child.once('error', reject);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
 }

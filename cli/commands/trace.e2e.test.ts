@@ -3,53 +3,23 @@
  * and the no-BPF path through the app's probe file. Run as root. Under CI=true a missing loader
  * build fails these tests instead of skipping them.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLab, type RunningLab } from '../../test/lab-fixture.ts';
+import { runLabCli, startLab, type RunningLab } from '../../test/lab-fixture.ts';
 import type { Capture, PgStatStatementsSnapshot } from '../../tracer/capture-types.ts';
 import { EventKind, type TraceEvent } from '../../tracer/event-types.ts';
 import { readCapture } from '../../tracer/read-capture.ts';
 import { LOADER_PATH } from '../../tracer/spawn-loader.ts';
 import { DEFAULT_ADDON } from './trace.ts';
 
-const REPO = join(import.meta.dirname, '..', '..');
 const CI = process.env.CI === 'true';
 const BUILT = existsSync(LOADER_PATH) && existsSync(DEFAULT_ADDON);
 const out = mkdtempSync(join(tmpdir(), 'lab-trace-e2e-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
-interface CliRun {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
 
-/** Runs `lab <args>` against the lab on `portBase`; `onStderr` sees progress as it arrives. */
-function lab(lab: RunningLab | { config: { proxyPort: number; stateDir: string } }, args: string[], onStderr?: (text: string) => void): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(REPO, 'cli', 'lab.mjs'), ...args], {
-      cwd: REPO,
-      env: { ...process.env, LAB_PORT_BASE: String(lab.config.proxyPort), LAB_STATE_DIR: lab.config.stateDir },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d;
-      onStderr?.(stderr);
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 170_000);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 /** Every request the client saw has its start and end in the capture, timed consistently, and nginx logged it. */
 function expectEveryRequestTraced(c: Capture, expectedRequests: number): void {
@@ -87,7 +57,7 @@ describe.skipIf(!BUILT && !CI)('lab trace with BPF (real loader)', () => {
 
   it('traces 200 requests: every request has its events, hooks and zero drops are recorded', async () => {
     const dir = join(out, 'bpf');
-    const r = await lab(running, ['trace', '--out', dir, '--requests', '200']);
+    const r = await runLabCli(running, ['trace', '--out', dir, '--requests', '200']);
     expect(r.stderr).toMatch(/capture .*: 200 requests, \d+ events \(BPF\), 0 dropped/);
     expect(r.code).toBe(0);
     expect(r.stdout.trim()).toBe(dir);
@@ -132,7 +102,7 @@ describe('lab trace without BPF (app file probes)', () => {
 
   it('traces a load from the app probe file', async () => {
     const dir = join(out, 'file');
-    const r = await lab(running, ['trace', '--out', dir, '--requests', '100']);
+    const r = await runLabCli(running, ['trace', '--out', dir, '--requests', '100']);
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/no BPF: reading the app's probe file/);
     const c = await readCapture(dir);
@@ -147,7 +117,7 @@ describe('lab trace without BPF (app file probes)', () => {
     const dir = join(out, 'no-load');
     const ids = Array.from({ length: 20 }, (_, i) => (0xabc000 + i).toString(16).padStart(32, '0'));
     let sent: Promise<void> | null = null;
-    const r = await lab(running, ['trace', '--out', dir, '--no-load', '--duration', '4'], (stderr) => {
+    const r = await runLabCli(running, ['trace', '--out', dir, '--no-load', '--duration', '4'], { onStderr: (stderr) => {
       if (sent === null && stderr.includes('tracing whatever arrives')) {
         sent = (async () => {
           for (const id of ids) {
@@ -156,7 +126,7 @@ describe('lab trace without BPF (app file probes)', () => {
           }
         })();
       }
-    });
+    } });
     await sent;
     expect(r.code).toBe(0);
     const c = await readCapture(dir);
@@ -174,7 +144,7 @@ describe('lab trace refusals', () => {
     const state = mkdtempSync(join(tmpdir(), 'lab-trace-down-'));
     const dir = join(out, 'down');
     try {
-      const r = await lab({ config: { proxyPort: 26120, stateDir: state } }, ['trace', '--out', dir, '--requests', '5']);
+      const r = await runLabCli({ config: { proxyPort: 26120, stateDir: state } }, ['trace', '--out', dir, '--requests', '5']);
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(/the lab is not running \(proxy, app, postgres stopped\): run `lab up` first/);
       expect(existsSync(dir)).toBe(false);
@@ -184,7 +154,7 @@ describe('lab trace refusals', () => {
   });
 
   it('refuses --no-load without --duration', async () => {
-    const r = await lab({ config: { proxyPort: 26120, stateDir: out } }, ['trace', '--no-load']);
+    const r = await runLabCli({ config: { proxyPort: 26120, stateDir: out } }, ['trace', '--no-load']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--no-load needs --duration S/);
   });
