@@ -3,7 +3,6 @@
  * Targets follow lab/app/endpoints.ts (10,000 seeded users, 1,000 products).
  */
 import type { MIXES } from '../../cli/parse-args.ts';
-import { seededRandom } from '../seeded-random.ts';
 
 export type MixName = (typeof MIXES)[number];
 export type TargetName = 'users' | 'user' | 'orders' | 'report' | 'feed' | 'healthz';
