@@ -33,34 +33,21 @@ static __always_inline void unbind_fd(__u32 tgid, __s32 fd, const __u8 id[16])
 		bpf_map_delete_elem(&req_by_fd, &key);
 }
 
-/* The request bytes read before request_start: emitted now, tagged, as one receive record. */
-static __always_inline void flush_stash(__u32 tgid, __s32 fd, const __u8 id[16], __u64 pid_tgid)
+static __always_inline void count_inflight(__u32 tgid, __s64 delta)
 {
-	struct fd_key key = { .tgid = tgid, .fd = fd };
-	struct recv_stash *st = bpf_map_lookup_elem(&recv_stash, &key);
-	struct fd_info *fi;
-	struct ev_sock_io *e;
+	__s64 zero = 0, *n = bpf_map_lookup_elem(&sampled_inflight, &tgid);
 
-	if (!st)
-		return;
-	e = reserve_event(sizeof(*e));
-	if (!e)
-		goto out;
-	fill_header(&e->h, EV_SOCK_RECV, sizeof(*e), fd, ((__u64)tgid << 32) | st->tid, st->end_ns);
-	copy_id(e->h.request_id, id);
-	e->duration_ns = st->duration_ns;
-	e->bytes = st->bytes;
-	e->arrival_ns = st->arrival_ns;
-	e->syscall_nr = st->syscall_nr;
-	e->_pad = 0;
-	fi = bpf_map_lookup_elem(&fd_cache, &key);
-	if (fi)
-		e->tuple = fi->tuple;
-	else
-		__builtin_memset(&e->tuple, 0, sizeof(e->tuple));
-	submit_event(e);
-out:
-	bpf_map_delete_elem(&recv_stash, &key);
+	if (!n) {
+		bpf_map_update_elem(&sampled_inflight, &tgid, &zero, BPF_NOEXIST);
+		n = bpf_map_lookup_elem(&sampled_inflight, &tgid);
+		if (!n)
+			return;
+	}
+	/* A request_end without its start (attached mid-request) must not go below zero for long:
+	 * the next start corrects it. */
+	__sync_fetch_and_add(n, delta);
+	if (*n < 0)
+		*n = 0;
 }
 
 SEC("usdt")
@@ -76,8 +63,10 @@ int BPF_USDT(request_start, const char *id_str, const char *method, const char *
 	if (tgid != targ_app_tgid)
 		return 0;
 	if (!read_request_id(id_str, id) && request_sampled(id)) {
+		if (sampling())
+			count_inflight(tgid, 1);
 		bind_fd(tgid, fd, id, BIND_INBOUND, now, 0);
-		flush_stash(tgid, fd, id, pid_tgid);
+		flush_recv_stash(tgid, fd, id, 1);
 	} else {
 		bpf_map_delete_elem(&recv_stash, &key);
 	}
@@ -104,8 +93,11 @@ int BPF_USDT(request_end, const char *id_str, int status, __u64 duration_us, int
 
 	if (tgid != targ_app_tgid)
 		return 0;
-	if (!read_request_id(id_str, id))
+	if (!read_request_id(id_str, id)) {
 		unbind_fd(tgid, fd, id);
+		if (sampling() && request_sampled(id))
+			count_inflight(tgid, -1);
+	}
 
 	e = reserve_event(sizeof(*e));
 	if (!e)

@@ -58,9 +58,10 @@ enum pg_phase {
 	PG_PLAN = 4,
 	PG_EXECUTE = 5,
 	PG_LOCK_WAIT = 6,   /* lock__wait__start .. done; detail0 = lock tag field 1, detail1 = mode */
-	PG_BUFFER_READ = 7, /* buffer__read__start .. done where the block missed shared buffers;
-			       detail0 = relation file node (pg_class.relfilenode, the oid until the
-			       table is rewritten), detail1 = block number */
+	PG_BUFFER_READ = 7, /* buffer__read__start .. done where the block missed shared buffers
+			       (only with the loader's --pg-buffers); detail0 = relation file node
+			       (pg_class.relfilenode, the oid until the table is rewritten),
+			       detail1 = block number */
 	PG_SMGR_READ = 8,   /* smgr__md__read__start .. done; detail0 = bytes read,
 			       detail1 = relation file node */
 	PG_SMGR_WRITE = 9,  /* smgr__md__write__start .. done; detail0 = bytes written,
@@ -169,8 +170,9 @@ struct ev_tcp_retransmit {
 };
 
 /* A thread of a traced process waited this long on a runqueue before running (ts_ns: when it
- * got the CPU). Only waits of at least the sched family's floor (100 us) are recorded; no
- * request id: tracer/ attributes them to requests by time overlap. */
+ * got the CPU). Only waits of at least the sched family's floor (100 us) are recorded, and while
+ * sampling only those of a process serving a sampled request; no request id: tracer/
+ * attributes them to requests by time overlap. */
 struct ev_runq_delay {
 	struct event_header h;
 	__u64 delay_ns;

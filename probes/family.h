@@ -7,8 +7,8 @@
  *   open → (loader: reuse the shared maps) → load → (loader: fill `traced`) → attach
  *        → on_event for every record → destroy
  *
- * Shared maps (maps.bpf.h: events, drops, traced, req_by_fd, recv_stash, fd_cache, sk_arrival)
- * are created by the core family, which is always first; the loader calls bpf_map__reuse_fd on
+ * Shared maps (maps.bpf.h: events, drops, traced, req_by_fd, recv_stash, fd_cache, sk_arrival,
+ * lab_ports, pg_current, sampled_inflight) are created by the core family, which is always first; the loader calls bpf_map__reuse_fd on
  * every later object's map of the same name, so a family only includes maps.bpf.h and uses
  * them. Family-private maps need names that no other family uses.
  *
@@ -37,6 +37,7 @@ struct env {
 	pid_t pg_pid;             /* postmaster, 0: none */
 	double sample;            /* 0 < sample <= 1 */
 	__u64 sample_threshold;   /* derived: requests with id head below it are followed */
+	bool pg_buffers;          /* attach PostgreSQL's per-buffer-access probes (costly) */
 	bool verbose;
 };
 

@@ -109,9 +109,51 @@ struct {
 	__type(value, __u64);
 } sk_arrival SEC(".maps");
 
+/* Host-order port → 1: the ports traced processes listen on (filled by the loader at start). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_LAB_PORTS);
+	__type(key, __u16);
+	__type(value, __u8);
+} lab_ports SEC(".maps");
+
+/*
+ * A PostgreSQL backend's current request (the id in the last statement it parsed, zero: none)
+ * and its socket read not yet attributed to one. Written by the postgres family, read by the
+ * sockets family, and only while sampling: a backend reads a statement before it parses it, so
+ * its reads wait here until the statement's id says whether they are wanted.
+ */
+struct pg_current {
+	__u8 request_id[16];
+	__s32 stash_fd; /* -1: no read waiting in recv_stash */
+	__u32 _pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MAX_PG_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct pg_current);
+} pg_current SEC(".maps");
+
+/* app tgid → how many sampled requests it is serving (app_usdt: request_start/end). While
+ * sampling, the sched family records the app's runqueue waits only when this is above zero. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_TRACED_PROCS);
+	__type(key, __u32);
+	__type(value, __s64);
+} sampled_inflight SEC(".maps");
+
 /* Head sampling: a request is followed when the first 32 bits of its id are below this.
  * 1 << 32 follows every request. Set by the loader from --sample. */
 const volatile __u64 targ_sample_threshold = 1ull << 32;
+
+/* Below 1, records of requests known to be unsampled are not emitted at all. */
+static __always_inline int sampling(void)
+{
+	return targ_sample_threshold < (1ull << 32);
+}
 
 static __always_inline void count_drop(__u32 counter)
 {
@@ -227,6 +269,48 @@ static __always_inline int request_sampled(const __u8 id[16])
 	__u64 head = ((__u64)id[0] << 24) | ((__u64)id[1] << 16) | ((__u64)id[2] << 8) | id[3];
 
 	return head < targ_sample_threshold;
+}
+
+/* Wanted: sampled, or belonging to no known request (kept, as the unattributable work is). */
+static __always_inline int id_wanted(const __u8 id[16])
+{
+	return is_zero_id(id) || request_sampled(id);
+}
+
+/* The reads stashed for (tgid, fd), emitted as one receive record tagged with `id` (NULL:
+ * untagged) when `emit`, then forgotten either way. */
+static __always_inline void flush_recv_stash(__u32 tgid, __s32 fd, const __u8 *id, int emit)
+{
+	struct fd_key key = { .tgid = tgid, .fd = fd };
+	struct recv_stash *st = bpf_map_lookup_elem(&recv_stash, &key);
+	struct fd_info *fi;
+	struct ev_sock_io *e;
+
+	if (!st)
+		return;
+	if (!emit)
+		goto out;
+	e = reserve_event(sizeof(*e));
+	if (!e)
+		goto out;
+	fill_header(&e->h, EV_SOCK_RECV, sizeof(*e), fd, ((__u64)tgid << 32) | st->tid, st->end_ns);
+	if (id)
+		copy_id(e->h.request_id, id);
+	else
+		zero_id(e->h.request_id);
+	e->duration_ns = st->duration_ns;
+	e->bytes = st->bytes;
+	e->arrival_ns = st->arrival_ns;
+	e->syscall_nr = st->syscall_nr;
+	e->_pad = 0;
+	fi = bpf_map_lookup_elem(&fd_cache, &key);
+	if (fi)
+		e->tuple = fi->tuple;
+	else
+		__builtin_memset(&e->tuple, 0, sizeof(e->tuple));
+	submit_event(e);
+out:
+	bpf_map_delete_elem(&recv_stash, &key);
 }
 
 #endif /* REQTRACE_MAPS_BPF_H */

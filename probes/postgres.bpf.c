@@ -242,6 +242,28 @@ static __always_inline long arg(struct pt_regs *ctx, int n)
 	return v;
 }
 
+/*
+ * While sampling, tells the sockets family the backend's new request: the read that carried this
+ * statement (waiting in recv_stash) is emitted or dropped by it, and so is the backend's socket
+ * I/O until the next statement.
+ */
+static __always_inline void publish_request(const __u8 id[16])
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct pg_current *cur = bpf_map_lookup_elem(&pg_current, &tgid);
+	struct pg_current fresh = { .stash_fd = -1 };
+
+	if (!cur) {
+		copy_id(fresh.request_id, id);
+		bpf_map_update_elem(&pg_current, &tgid, &fresh, BPF_ANY);
+		return;
+	}
+	if (cur->stash_fd >= 0)
+		flush_recv_stash(tgid, cur->stash_fd, NULL, id_wanted(id));
+	cur->stash_fd = -1;
+	copy_id(cur->request_id, id);
+}
+
 static __always_inline int take_statement(struct pt_regs *ctx, __u32 phase)
 {
 	struct pg_backend *b = current_backend();
@@ -249,6 +271,8 @@ static __always_inline int take_statement(struct pt_regs *ctx, __u32 phase)
 	if (!b)
 		return 0;
 	take_request_id(b, (const char *)arg(ctx, 0));
+	if (sampling())
+		publish_request(b->request_id);
 	b->start_ns[phase] = bpf_ktime_get_ns();
 	return 0;
 }

@@ -108,6 +108,10 @@ static bool fork_tp_btf;
 /* One link per backend for every site (uprobe_multi), or, on kernels without it, one plain
  * uprobe link per site, whose detach costs a grace period each. */
 static bool use_multi;
+/* buffer__read__start/done fire on every buffer access, shared-buffer hits included (hundreds per
+ * request): a trap each, paid before any filter runs. Attached only when asked (--pg-buffers);
+ * reads that reach the OS show up through smgr__md__read__* regardless. */
+static bool want_buffer_reads;
 
 /* The probe sites, found once in the binary; site i's cookie is its spec id i. */
 static unsigned long site_offsets[MAX_PG_PROBE_SITES];
@@ -231,6 +235,11 @@ static long file_offset(Elf *elf, __u64 addr)
 	return -1;
 }
 
+static bool probe_wanted(int kind)
+{
+	return want_buffer_reads || (kind != PGP_BUFFER_READ_START && kind != PGP_BUFFER_READ_DONE);
+}
+
 static int probe_kind(const char *name)
 {
 	for (int k = PGP_QUERY_START; k < PGP_COUNT; k++)
@@ -298,7 +307,8 @@ static int find_sites(const char *path)
 			provider = desc + 24;
 			probe = provider + strlen(provider) + 1;
 			args = probe + strlen(probe) + 1;
-			if (strcmp(provider, PG_PROVIDER) || (kind = probe_kind(probe)) < 0)
+			if (strcmp(provider, PG_PROVIDER) || (kind = probe_kind(probe)) < 0 ||
+			    !probe_wanted(kind))
 				continue;
 			if (base_addr && note_base) {
 				pc += base_addr - note_base;
@@ -327,7 +337,7 @@ static int find_sites(const char *path)
 		}
 	}
 	for (int k = PGP_QUERY_START; k < PGP_COUNT; k++)
-		if (!found[k]) {
+		if (!found[k] && probe_wanted(k)) {
 			fprintf(stderr, "postgres: %s has no USDT probe %s:%s\n", path, PG_PROVIDER,
 				probe_names[k]);
 			err = -ENOENT;
@@ -406,6 +416,7 @@ static void detach_backend(struct backend *b)
 		b->links[i] = NULL;
 	}
 	bpf_map_delete_elem(bpf_map__fd(skel->maps.pg_backends), &key);
+	bpf_map_delete_elem(bpf_map__fd(skel->maps.pg_current), &key);
 	b->pid = 0;
 }
 
@@ -576,6 +587,7 @@ static int postgres_open(const struct env *env, struct bpf_object **obj)
 	}
 	pg_binary[n] = '\0';
 	postmaster = env->pg_pid;
+	want_buffer_reads = env->pg_buffers;
 	skel = postgres_bpf__open();
 	if (!skel)
 		return -errno;
@@ -736,7 +748,7 @@ static void postgres_destroy(void)
 
 const struct family postgres_family = {
 	.name = "postgres",
-	.doc = "PostgreSQL phases (parse/plan/execute, lock waits, buffer misses, disk I/O) per backend; needs --pg-pid",
+	.doc = "PostgreSQL phases (parse/plan/execute, lock waits, disk I/O; buffer misses with --pg-buffers) per backend; needs --pg-pid",
 	.open = postgres_open,
 	.load = postgres_load,
 	.attach = postgres_attach,

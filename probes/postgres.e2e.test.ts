@@ -69,7 +69,7 @@ beforeAll(async () => {
   const holder = await connect();
   const waiter = await connect();
   waiterPid = Number((await waiter.query('SELECT pg_backend_pid() AS p')).rows[0].p);
-  const loader = await startLoader(['--pg-pid', String(postmaster), '--families', 'sched,postgres', '-d', '120']);
+  const loader = await startLoader(['--pg-pid', String(postmaster), '--families', 'sched,postgres', '--pg-buffers', '-d', '120']);
   try {
     expect(loader.hooks.postgres).toMatch(/^usdt/);
 

@@ -22,6 +22,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "family.h"
+#include "lab-ports.h"
 #include "maps.h"
 
 #define TRACEFS "/sys/kernel/tracing"
@@ -48,7 +49,8 @@ const char argp_program_doc[] =
 	"diagnostics and the final summary go to stderr.\n"
 	"\n"
 	"USAGE: reqtrace --app-pid PID [--addon PATH] [--nginx-pid PID]... [--pg-pid PID]\n"
-	"                [--families LIST] [--sample RATE] [-d SECONDS] [--status-fd FD] [-v]\n"
+	"                [--families LIST] [--sample RATE] [--pg-buffers] [-d SECONDS]\n"
+	"                [--status-fd FD] [-v]\n"
 	"\n"
 	"Families: core (always), usdt (needs --addon and --app-pid), sockets, files (needs\n"
 	"--app-pid); others as registered. Children of --nginx-pid and --pg-pid processes, present\n"
@@ -62,6 +64,7 @@ const char argp_program_doc[] =
 
 enum {
 	OPT_STATUS_FD = 0x100,
+	OPT_PG_BUFFERS,
 };
 
 static const struct argp_option argp_opts[] = {
@@ -72,6 +75,7 @@ static const struct argp_option argp_opts[] = {
 	{ "families", 'f', "LIST", 0, "Comma-separated families to load (default: all that apply)", 0 },
 	{ "sample", 's', "RATE", 0, "Fraction of requests followed in the kernel, 0 < RATE <= 1 (default 1)", 0 },
 	{ "duration", 'd', "SECONDS", 0, "Stop after this many seconds (default: until SIGINT/SIGTERM or the app exits)", 0 },
+	{ "pg-buffers", OPT_PG_BUFFERS, NULL, 0, "Also time PostgreSQL's shared-buffer misses (PG_BUFFER_READ). Costly: its probes trap on every buffer access, hits included (~0.4 ms of CPU per request on the default mix)", 0 },
 	{ "status-fd", OPT_STATUS_FD, "FD", 0, "Write JSON status lines (attached, exit) to this fd", 0 },
 	{ "verbose", 'v', NULL, 0, "libbpf debug output on stderr", 0 },
 	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show the full help", 0 },
@@ -142,6 +146,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		if (parse_long(arg, "--status-fd", 3, INT_MAX, &v))
 			argp_usage(state);
 		opts.status_fd = v;
+		break;
+	case OPT_PG_BUFFERS:
+		env.pg_buffers = true;
 		break;
 	case 'v':
 		env.verbose = true;
@@ -592,6 +599,9 @@ int main(int argc, char **argv)
 	}
 
 	err = fill_traced();
+	if (err)
+		goto cleanup;
+	err = lab_ports_fill(traced_fd, bpf_map__fd(bpf_object__find_map_by_name(core_obj(), "lab_ports")));
 	if (err)
 		goto cleanup;
 

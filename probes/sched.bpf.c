@@ -45,6 +45,27 @@ static __always_inline int runq_wanted(__u32 tgid)
 	return role == ROLE_APP || (targ_runq_postgres && role == ROLE_POSTGRES);
 }
 
+/*
+ * While sampling, a wait is recorded only when the thread's process is serving a sampled
+ * request: the app with a sampled request in flight, a backend on a sampled request's statement.
+ * Without what tells (usdt or postgres family not loaded) every wait is recorded, as at 1.
+ */
+static __always_inline int runq_for_sampled(__u32 tgid)
+{
+	struct pg_current *cur;
+	__s64 *n;
+
+	if (!sampling())
+		return 1;
+	n = bpf_map_lookup_elem(&sampled_inflight, &tgid);
+	if (n)
+		return *n > 0;
+	cur = bpf_map_lookup_elem(&pg_current, &tgid);
+	if (cur)
+		return !is_zero_id(cur->request_id) && request_sampled(cur->request_id);
+	return 1;
+}
+
 static __always_inline void mark_runnable(struct task_struct *p)
 {
 	__u32 tid;
@@ -78,6 +99,8 @@ static __always_inline void on_switch(struct task_struct *prev, struct task_stru
 		return;
 
 	tgid = BPF_CORE_READ(next, tgid);
+	if (!runq_for_sampled(tgid))
+		return;
 	e = reserve_event(sizeof(*e));
 	if (!e)
 		return;

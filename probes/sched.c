@@ -85,7 +85,7 @@ static void sched_destroy(void)
 
 const struct family sched_family = {
 	.name = "sched",
-	.doc = "runqueue delay of app threads and backends (>= 100 us); fork/exit of traced processes",
+	.doc = "runqueue delay of app threads and backends (>= 100 us; while sampling, only serving sampled requests); fork/exit of traced processes",
 	.open = sched_open,
 	.load = sched_load,
 	.attach = sched_attach,

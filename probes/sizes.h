@@ -23,6 +23,7 @@
 #define MAX_RUNQ_THREADS 16384  /* tid → runnable since, for traced threads (LRU) */
 #define MAX_PG_BACKENDS 512     /* PostgreSQL processes with the USDT probes attached at once */
 #define MAX_PG_PROBE_SITES 128  /* PostgreSQL USDT sites attached per backend (~25 used) */
-#define MAX_TCP_LAB_PORTS 64    /* listening ports of traced processes, for retransmit filtering */
+#define MAX_LAB_PORTS 64        /* listening ports of traced processes (arrivals, retransmits) */
+#define MAX_NGINX_BINDINGS 8192 /* nginx (tgid, fd) → request, while sampling (LRU) */
 
 #endif /* REQTRACE_SIZES_H */

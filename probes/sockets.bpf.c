@@ -7,6 +7,15 @@
  * tagged with the request here; its reads on an unbound fd are stashed for request_start
  * (app_usdt.bpf.c), its sends on an unbound fd are not wanted (no request, or not sampled).
  * nginx's and PostgreSQL's I/O is emitted untagged, with the 4-tuple user space joins on.
+ *
+ * While sampling (--sample < 1), nginx's and PostgreSQL's I/O of requests known to be unsampled
+ * is not emitted at all (still untagged when it is: user space joins it as before):
+ *  - a backend's current request is the one in its last statement (pg_current, from the
+ *    postgres family); the read carrying a statement waits in recv_stash until its parse;
+ *  - nginx names the request in its upstream write (`X-Request-ID: <32 hex>` right after the
+ *    request line, lab/nginx/nginx.conf.template): that binds the upstream fd and the client fd
+ *    the worker read last, whose reads wait in recv_stash until then. A write whose head does
+ *    not parse leaves everything emitted, as at --sample 1.
  */
 #include "fd.bpf.h"
 
@@ -40,10 +49,223 @@ struct {
 	__type(value, struct sock_call);
 } sock_calls SEC(".maps");
 
+#define TCP_LISTEN 10
+
+/* nginx, while sampling: the request an fd of a worker serves, from its last upstream write. */
+enum nginx_side {
+	NGX_UPSTREAM = 1,
+	NGX_CLIENT = 2,
+};
+
+struct nginx_binding {
+	__u8 request_id[16];
+	__u32 side;   /* enum nginx_side */
+	__u32 wanted; /* request_sampled() */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MAX_NGINX_BINDINGS);
+	__type(key, struct fd_key);
+	__type(value, struct nginx_binding);
+} nginx_req SEC(".maps");
+
+/* tgid → the client fd whose request bytes the worker read last and has not forwarded yet. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_TRACED_PROCS);
+	__type(key, __u32);
+	__type(value, __s32);
+} nginx_pending SEC(".maps");
+
+/* The head of an nginx write: request line, then the id header. Power of two (index masks). */
+#define NGX_HEAD_LEN 256
+#define NGX_ID_NAME "X-Request-ID: "
+#define NGX_ID_NAME_LEN 14
+#define NGX_ID_LINE_LEN (NGX_ID_NAME_LEN + 32)
+
+struct nginx_scratch {
+	char head[NGX_HEAD_LEN];
+	__u8 id[16];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct nginx_scratch);
+} nginx_head SEC(".maps");
+
 static __always_inline void remember_call(__u32 tid, struct sock_call *call)
 {
 	if (bpf_map_update_elem(&sock_calls, &tid, call, BPF_ANY))
 		count_drop(DROP_INFLIGHT_FULL);
+}
+
+struct iovec_user {
+	const void *base;
+	__u64 len;
+};
+
+/* The first buffer a write hands the kernel: write/sendto's, or writev's first iovec. */
+static __always_inline int write_buffer(__u64 nr, __u64 arg1, __u64 arg2, const void **buf,
+					__u64 *len)
+{
+	struct iovec_user iov;
+
+	if (nr == 20) { /* writev: arg1 is the iovec array */
+		if (bpf_probe_read_user(&iov, sizeof(iov), (const void *)arg1))
+			return -1;
+		*buf = iov.base;
+		*len = iov.len;
+		return 0;
+	}
+	if (nr == 1 || nr == 44) { /* write, sendto */
+		*buf = (const void *)arg1;
+		*len = arg2;
+		return 0;
+	}
+	return -1;
+}
+
+/*
+ * The request id of an upstream request nginx writes: `X-Request-ID: <32 hex>` as the line
+ * after the request line, within the first NGX_HEAD_LEN bytes; left in the scratch's `id`. Only
+ * the id is read out. 0 when found. A global function: verified once, not in every program.
+ */
+struct line_scan {
+	struct nginx_scratch *sc;
+	__u32 end;
+};
+
+static long find_line_end(__u64 i, struct line_scan *scan)
+{
+	if (scan->sc->head[i & (NGX_HEAD_LEN - 1)] != '\n')
+		return 0;
+	scan->end = i;
+	return 1;
+}
+
+__noinline int nginx_head_id(__u64 buf, __u64 len)
+{
+	const char name[] = NGX_ID_NAME;
+	__u32 zero = 0, i, off;
+	struct nginx_scratch *sc = bpf_map_lookup_elem(&nginx_head, &zero);
+	struct line_scan scan;
+
+	if (!sc || len < 16 + NGX_ID_LINE_LEN)
+		return -1;
+	if (len > NGX_HEAD_LEN)
+		len = NGX_HEAD_LEN;
+	if (bpf_probe_read_user(sc->head, len, (const void *)buf))
+		return -1;
+	/* A response ("HTTP/1.1 ...") is not a request. */
+	if (sc->head[0] == 'H' && sc->head[1] == 'T' && sc->head[2] == 'T' && sc->head[3] == 'P')
+		return -1;
+	/* bpf_loop: its callback is verified once, and the verifier goes on with one unknown
+	 * offset rather than with each of a loop's exits. */
+	scan.sc = sc;
+	scan.end = NGX_HEAD_LEN;
+	bpf_loop(NGX_HEAD_LEN - NGX_ID_LINE_LEN, find_line_end, &scan, 0);
+	off = scan.end + 1;
+	if (off + NGX_ID_LINE_LEN > len)
+		return -1;
+	for (i = 0; i < NGX_ID_NAME_LEN; i++)
+		if (sc->head[(off + i) & (NGX_HEAD_LEN - 1)] != name[i])
+			return -1;
+	off += NGX_ID_NAME_LEN;
+	for (i = 0; i < 16; i++) {
+		int hi = hex_digit(sc->head[(off + 2 * i) & (NGX_HEAD_LEN - 1)]);
+		int lo = hex_digit(sc->head[(off + 2 * i + 1) & (NGX_HEAD_LEN - 1)]);
+
+		if (hi < 0 || lo < 0)
+			return -1;
+		sc->id[i] = (hi << 4) | lo;
+	}
+	return 0;
+}
+
+static __always_inline int upstream_request_id(const void *buf, __u64 len, __u8 id[16])
+{
+	__u32 zero = 0;
+	struct nginx_scratch *sc;
+
+	if (nginx_head_id((__u64)buf, len))
+		return -1;
+	sc = bpf_map_lookup_elem(&nginx_head, &zero);
+	if (!sc)
+		return -1;
+	copy_id(id, sc->id);
+	return 0;
+}
+
+static __always_inline int on_lab_port(const struct fd_info *fi)
+{
+	__u16 port = fi->tuple.sport;
+
+	return bpf_map_lookup_elem(&lab_ports, &port) != NULL;
+}
+
+static __always_inline void nginx_bind(__u32 tgid, __s32 fd, const __u8 id[16], __u32 side,
+				       __u32 wanted)
+{
+	struct fd_key key = { .tgid = tgid, .fd = fd };
+	struct nginx_binding nb = { .side = side, .wanted = wanted };
+
+	copy_id(nb.request_id, id);
+	if (bpf_map_update_elem(&nginx_req, &key, &nb, BPF_ANY))
+		count_drop(DROP_BIND_FULL);
+}
+
+/* The client fd read last, no longer waiting: its stashed reads go out (`emit`) or not. */
+static __always_inline void nginx_release_pending(__u32 tgid, __s32 *only_fd, int emit)
+{
+	__s32 *pending = bpf_map_lookup_elem(&nginx_pending, &tgid);
+	__s32 fd;
+
+	if (!pending || (only_fd && *pending != *only_fd))
+		return;
+	fd = *pending;
+	bpf_map_delete_elem(&nginx_pending, &tgid);
+	flush_recv_stash(tgid, fd, NULL, emit);
+}
+
+/* Whether an nginx write on `fd` is wanted, binding the request when it is an upstream one. */
+static __always_inline int nginx_send_wanted(struct trace_event_raw_sys_enter *ctx, __u32 tgid,
+					     __s32 fd, const struct fd_info *fi)
+{
+	struct fd_key key = { .tgid = tgid, .fd = fd };
+	struct nginx_binding *nb;
+	const void *buf;
+	__u64 len;
+	__u32 wanted;
+	__s32 *pending;
+	__u8 id[16];
+	/* Loaded at fixed offsets: the verifier refuses ctx loads through a computed pointer. */
+	__u64 nr = ctx->id, arg1 = ctx->args[1], arg2 = ctx->args[2];
+
+	asm volatile("" : "+r"(nr), "+r"(arg1), "+r"(arg2));
+
+	if (on_lab_port(fi)) {
+		/* The response: a request whose upstream write never parsed is kept. */
+		nginx_release_pending(tgid, &key.fd, 1);
+		nb = bpf_map_lookup_elem(&nginx_req, &key);
+		return nb ? nb->wanted : 1;
+	}
+	if (write_buffer(nr, arg1, arg2, &buf, &len) || upstream_request_id(buf, len, id)) {
+		nb = bpf_map_lookup_elem(&nginx_req, &key);
+		return nb ? nb->wanted : 1;
+	}
+	wanted = request_sampled(id);
+	nginx_bind(tgid, fd, id, NGX_UPSTREAM, wanted);
+	pending = bpf_map_lookup_elem(&nginx_pending, &tgid);
+	if (pending) {
+		__s32 client = *pending;
+
+		nginx_bind(tgid, client, id, NGX_CLIENT, wanted);
+		nginx_release_pending(tgid, NULL, wanted);
+	}
+	return wanted;
 }
 
 static __always_inline int io_enter(struct trace_event_raw_sys_enter *ctx, __s32 fd, __u32 op)
@@ -63,9 +285,26 @@ static __always_inline int io_enter(struct trace_event_raw_sys_enter *ctx, __s32
 		if (b ? b->kind == BIND_FILE : op == SOP_SEND)
 			return 0;
 	}
+	if (role == ROLE_POSTGRES && op == SOP_SEND && sampling()) {
+		struct pg_current *cur = bpf_map_lookup_elem(&pg_current, &tgid);
+
+		if (cur && !id_wanted(cur->request_id))
+			return 0;
+	}
 	fi = resolve_fd(tgid, fd);
 	if (!fi || !fi->is_tcp)
 		return 0;
+	if (role == ROLE_NGINX && sampling()) {
+		if (op == SOP_SEND) {
+			if (!nginx_send_wanted(ctx, tgid, fd, fi))
+				return 0;
+		} else if (!on_lab_port(fi)) {
+			struct nginx_binding *nb = bpf_map_lookup_elem(&nginx_req, &key);
+
+			if (nb && !nb->wanted)
+				return 0;
+		}
+	}
 	call.start_ns = bpf_ktime_get_ns();
 	call.fd = fd;
 	call.nr = ctx->id;
@@ -138,6 +377,41 @@ static __always_inline int io_exit(struct trace_event_raw_sys_exit *ctx)
 			if (ret > 0)
 				stash_recv(&key, now, duration, ret, arrival, nr, tid);
 			return 0;
+		}
+	} else if (op == SOP_RECV && sampling()) {
+		if (role == ROLE_POSTGRES) {
+			struct pg_current *cur = bpf_map_lookup_elem(&pg_current, &key.tgid);
+
+			if (cur && ret > 0) {
+				/* A statement's read: decided at its parse (postgres.bpf.c). An earlier read
+				 * that no statement followed goes by the current request. */
+				if (cur->stash_fd >= 0)
+					flush_recv_stash(key.tgid, cur->stash_fd, NULL,
+							 id_wanted(cur->request_id));
+				stash_recv(&key, now, duration, ret, arrival, nr, tid);
+				cur->stash_fd = key.fd;
+				return 0;
+			}
+			if (cur && !id_wanted(cur->request_id))
+				return 0;
+		} else if (role == ROLE_NGINX && fi && on_lab_port(fi)) {
+			struct nginx_binding *nb = bpf_map_lookup_elem(&nginx_req, &key);
+
+			if (ret > 0) {
+				/* A request's bytes: held until its upstream write names it. Another
+				 * client's held reads, never forwarded, are kept. */
+				__s32 *pending = bpf_map_lookup_elem(&nginx_pending, &key.tgid);
+
+				if (pending && *pending != key.fd)
+					nginx_release_pending(key.tgid, NULL, 1);
+				if (nb)
+					bpf_map_delete_elem(&nginx_req, &key);
+				stash_recv(&key, now, duration, ret, arrival, nr, tid);
+				bpf_map_update_elem(&nginx_pending, &key.tgid, &key.fd, BPF_ANY);
+				return 0;
+			}
+			if (nb && !nb->wanted)
+				return 0;
 		}
 	}
 
@@ -311,6 +585,10 @@ int enter_close(struct trace_event_raw_sys_enter *ctx)
 		copy_id(call.request_id, b->request_id);
 		bpf_map_delete_elem(&req_by_fd, &key);
 	}
+	if (role == ROLE_NGINX && sampling()) {
+		nginx_release_pending(tgid, &key.fd, 1);
+		bpf_map_delete_elem(&nginx_req, &key);
+	}
 	bpf_map_delete_elem(&recv_stash, &key);
 	fi = resolve_fd(tgid, key.fd);
 	if (!fi)
@@ -356,15 +634,43 @@ int exit_close(struct trace_event_raw_sys_exit *ctx)
 	return 0;
 }
 
-/* Runs in the sender's context (for loopback, the peer's syscall): keyed by sock, and only
- * sockets a traced process has used are in the map. */
+/*
+ * Runs in the sender's context (for loopback, the peer's syscall): keyed by sock. Sockets a
+ * traced process has used are in the map; so is a connection to a lab port from its first data,
+ * which arrives before accept, so a connection's first request has its arrival time too.
+ */
 SEC("tp/sock/sk_data_ready")
 int on_data_ready(struct trace_event_raw_sk_data_ready *ctx)
 {
 	__u64 sk = (__u64)ctx->skaddr;
 	__u64 *arrival = bpf_map_lookup_elem(&sk_arrival, &sk);
+	struct sock *s = (struct sock *)sk;
+	__u64 now;
+	__u16 port;
 
-	if (arrival && !*arrival)
-		*arrival = bpf_ktime_get_ns();
+	if (arrival) {
+		if (!*arrival)
+			*arrival = bpf_ktime_get_ns();
+		return 0;
+	}
+	if (ctx->protocol != IPPROTO_TCP)
+		return 0;
+	port = BPF_CORE_READ(s, __sk_common.skc_num);
+	if (!bpf_map_lookup_elem(&lab_ports, &port) ||
+	    BPF_CORE_READ(s, __sk_common.skc_state) == TCP_LISTEN)
+		return 0;
+	now = bpf_ktime_get_ns();
+	bpf_map_update_elem(&sk_arrival, &sk, &now, BPF_NOEXIST);
+	return 0;
+}
+
+/* A closed sock's entry goes, whoever closed it: the pointer will be another sock's. */
+SEC("tp/sock/inet_sock_set_state")
+int on_sock_state(struct trace_event_raw_inet_sock_set_state *ctx)
+{
+	__u64 sk = (__u64)ctx->skaddr;
+
+	if (ctx->newstate == TCP_CLOSE)
+		bpf_map_delete_elem(&sk_arrival, &sk);
 	return 0;
 }

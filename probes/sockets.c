@@ -38,7 +38,7 @@ static void sockets_destroy(void)
 
 const struct family sockets_family = {
 	.name = "sockets",
-	.doc = "TCP I/O, accept, connect, close of traced processes; the app's tagged by request",
+	.doc = "TCP I/O, accept, connect, close of traced processes; the app's tagged by request; nginx's and backends' skipped for unsampled requests",
 	.open = sockets_open,
 	.load = sockets_load,
 	.attach = sockets_attach,

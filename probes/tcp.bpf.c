@@ -6,24 +6,16 @@
  * is whoever happened to be on the CPU, so a record names no process (pid 0, fd -1, no request
  * id): tracer/ joins it to the request by 4-tuple. A socket is the lab's when the sockets family
  * resolved it for a traced process (`sk_arrival`) or one of its ports is a port a traced
- * process listens on (`tcp_lab_ports`, filled by tcp.c).
+ * process listens on (`lab_ports`, filled by the loader).
  */
 #include "fd.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
-/* Host-order port → 1. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, MAX_TCP_LAB_PORTS);
-	__type(key, __u16);
-	__type(value, __u8);
-} tcp_lab_ports SEC(".maps");
-
 static __always_inline int lab_socket(__u64 sk, __u16 sport, __u16 dport)
 {
-	return bpf_map_lookup_elem(&sk_arrival, &sk) || bpf_map_lookup_elem(&tcp_lab_ports, &sport) ||
-	       bpf_map_lookup_elem(&tcp_lab_ports, &dport);
+	return bpf_map_lookup_elem(&sk_arrival, &sk) || bpf_map_lookup_elem(&lab_ports, &sport) ||
+	       bpf_map_lookup_elem(&lab_ports, &dport);
 }
 
 static __always_inline void emit(struct tuple *t, __u32 state)
