@@ -54,8 +54,17 @@ describe('parseArguments', () => {
     [['compare', 'a'], "'lab compare' needs a b"],
     [['status', 'extra'], "'lab status' takes 0 argument(s), got 1"],
     [['export', 'd', '--format', 'pdf'], "--format must be one of text, svg, jaeger, otlp, chrome, got 'pdf'"],
+    [['up', '--postgres', 'docker'], "--postgres must be one of system, embedded, got 'docker'"],
   ])('rejects %j with a one-line reason', (argv, error) => {
     expect(parseArguments(argv)).toEqual({ ok: false, error });
+  });
+
+  it('takes the PostgreSQL server kind for up, and leaves it unset by default', () => {
+    expect(parseArguments(['up', '--postgres', 'embedded', '--proxy=node'])).toEqual({
+      ok: true,
+      value: { command: 'up', positionals: {}, options: { postgres: 'embedded', proxy: 'node', usdt: 'auto' } },
+    });
+    expect(parseArguments(['up'])).toEqual({ ok: true, value: { command: 'up', positionals: {}, options: { usdt: 'auto' } } });
   });
 
   it('does not mutate its input', () => {

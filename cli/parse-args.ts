@@ -50,6 +50,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     options: [
       { name: 'proxy', type: str(['nginx', 'node']), help: 'proxy tier (default: nginx when installed)' },
       { name: 'usdt', type: str(['auto', 'native', 'file', 'off']), help: 'app probe backend', default: 'auto' },
+      { name: 'postgres', type: str(['system', 'embedded']), help: "PostgreSQL server: Debian's, or the one from npm (default: system when installed)" },
     ],
   },
   { name: 'down', summary: 'stop every lab process', positionals: [], options: [] },

@@ -283,7 +283,6 @@ static int find_sites(const char *path)
 			base_addr = sh.sh_addr;
 	}
 	if (!notes) {
-		fprintf(stderr, "postgres: %s has no USDT probes (built without --enable-dtrace?)\n", path);
 		err = -ENOENT;
 		goto out;
 	}
@@ -595,7 +594,14 @@ static int postgres_open(const struct env *env, struct bpf_object **obj)
 	skel->rodata->targ_postmaster = env->pg_pid;
 	*obj = skel->obj;
 	err = find_sites(pg_binary);
-	if (err && err != -ENOENT && err != -EINVAL)
+	if (err == -ENOENT) {
+		/* A server built without --enable-dtrace (e.g. the npm embedded one): nothing to attach. */
+		fprintf(stderr, "reqtrace: postgres: skipped (%s has no USDT probes)\n", pg_binary);
+		postgres_bpf__destroy(skel);
+		skel = NULL;
+		return FAMILY_SKIP;
+	}
+	if (err && err != -EINVAL)
 		fprintf(stderr, "postgres: reading the USDT notes of %s failed: %s\n", pg_binary,
 			strerror(-err));
 	return err;

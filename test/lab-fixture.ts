@@ -11,6 +11,7 @@ import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { labConfig, type LabConfig } from '../lab/config.ts';
+import type { PostgresKind } from '../lab/db/postgres.ts';
 import { labDown } from '../lab/lifecycle/lab-down.ts';
 import type { ProxyKind, UsdtMode } from '../lab/lifecycle/lab-state.ts';
 import { labUp } from '../lab/lifecycle/lab-up.ts';
@@ -23,6 +24,8 @@ export interface StartLabOptions {
   readonly stateDir?: string;
   readonly proxy?: ProxyKind;
   readonly usdt?: UsdtMode;
+  /** PostgreSQL server (lab up --postgres); default as `lab up`. */
+  readonly postgres?: PostgresKind;
 }
 
 export interface RunningLab {
@@ -63,7 +66,7 @@ export async function startLab(opts: StartLabOptions): Promise<RunningLab> {
   const config = labConfig({ LAB_PORT_BASE: String(opts.portBase), LAB_STATE_DIR: stateDir });
   let status;
   try {
-    status = await labUp(config, { proxy: opts.proxy, usdt: opts.usdt });
+    status = await labUp(config, { proxy: opts.proxy, usdt: opts.usdt, postgres: opts.postgres });
   } catch (err) {
     // Leave nothing behind from a half-started lab.
     await labDown(config).catch(() => undefined);

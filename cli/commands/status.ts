@@ -1,13 +1,14 @@
 import { labConfig } from '../../lab/config.ts';
-import { postgresVersion } from '../../lab/db/postgres.ts';
+import { postgresVersion, runningPostgres } from '../../lab/db/postgres.ts';
 import { formatLabStatus, labIsUp, labStatusLive } from '../../lab/lifecycle/lab-status.ts';
 import type { Invocation } from '../parse-args.ts';
 
 /** `lab status [--json]`: which tiers run; exit status 0 when all of them do, 3 otherwise. */
 export async function run(inv: Invocation): Promise<number> {
-  const status = await labStatusLive(labConfig(), () => {
+  const cfg = labConfig();
+  const status = await labStatusLive(cfg, () => {
     try {
-      return postgresVersion();
+      return postgresVersion(runningPostgres(cfg)?.kind);
     } catch {
       return null;
     }

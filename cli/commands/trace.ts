@@ -157,6 +157,9 @@ interface TraceOutcome {
 
 async function traceInto(dir: string, cfg: LabConfig, status: LabStatus, backend: Extract<AppBackend, { kind: 'native' | 'file' }>, opts: TraceOptions): Promise<TraceOutcome> {
   const warnings: string[] = [];
+  if (status.postgres.usdt === false) {
+    warnings.push('this PostgreSQL server has no USDT probes (embedded): no parse/plan/execute spans inside the database');
+  }
   const paths = labPaths(cfg);
   const proxyKind = status.proxy.kind ?? 'nginx';
   const nginxPids = proxyKind === 'nginx' && status.proxy.pid !== null ? [status.proxy.pid, ...status.proxy.workers] : [];

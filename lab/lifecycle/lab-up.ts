@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import type { LabConfig } from '../config.ts';
-import { postgresPid, postgresVersion, startPostgres } from '../db/postgres.ts';
+import { postgresVersion, resolvePostgresKind, runningPostgres, startPostgres, stopPostgres, type PostgresKind } from '../db/postgres.ts';
 import { appHealthUrl, appPid, startApp, stopApp } from './app-tier.ts';
 import { answers } from './http-get.ts';
 import { readLabState, writeLabState, type ProxyKind, type UsdtMode } from './lab-state.ts';
@@ -12,6 +12,8 @@ import { labPaths } from './state-paths.ts';
 export interface LabUpOptions {
   readonly proxy?: ProxyKind;
   readonly usdt?: UsdtMode;
+  /** PostgreSQL server; default: the one running, else the one last started here, else system when installed, else embedded. */
+  readonly postgres?: PostgresKind;
   /** Progress lines (stderr for the CLI). */
   readonly progress?: (line: string) => void;
 }
@@ -29,8 +31,12 @@ export async function labUp(cfg: LabConfig, opts: LabUpOptions = {}): Promise<La
   const proxyKind = opts.proxy ?? previous.proxy ?? defaultProxyKind();
   const usdt = opts.usdt ?? previous.usdt ?? 'auto';
 
+  const pgRunning = runningPostgres(cfg);
+  // Throws (before anything starts) when the asked-for or default server is not installed.
+  const pgKind = opts.postgres !== undefined ? resolvePostgresKind(cfg, opts.postgres) : (pgRunning?.kind ?? resolvePostgresKind(cfg));
+
   // Check every port we are about to take before starting anything, so a clash leaves nothing half up.
-  if (postgresPid(cfg) === null) await assertPortFree(cfg.pgPort, 'postgres');
+  if (pgRunning === null) await assertPortFree(cfg.pgPort, 'postgres');
   let app = appPid(cfg);
   if (app !== null && (previous.usdt !== usdt || !(await answers(appHealthUrl(cfg), 2000)))) {
     say(`app: restarting (usdt ${previous.usdt ?? '?'} -> ${usdt})`);
@@ -46,8 +52,13 @@ export async function labUp(cfg: LabConfig, opts: LabUpOptions = {}): Promise<La
   }
   if (proxy === null) await assertPortFree(cfg.proxyPort, 'proxy');
 
-  const pg = await startPostgres(cfg);
-  say(`postgres: pid ${pg.pid}, PostgreSQL ${pg.version}, port ${cfg.pgPort}${pg.seed ? ` (seeded in ${pg.seed.seconds.toFixed(1)} s)` : ''}`);
+  if (pgRunning !== null && pgRunning.kind !== pgKind) {
+    say(`postgres: replacing the ${pgRunning.kind} server with the ${pgKind} one (each keeps its own cluster)`);
+    await stopPostgres(cfg);
+  }
+  const pg = await startPostgres(cfg, { kind: pgKind });
+  say(`postgres: pid ${pg.pid}, PostgreSQL ${pg.version} (${pg.kind}), port ${cfg.pgPort}${pg.seed ? ` (seeded in ${pg.seed.seconds.toFixed(1)} s)` : ''}`);
+  for (const note of pg.notes) say(`postgres: ${note}`);
 
   if (app === null) {
     app = await startApp(cfg, usdt);
