@@ -84,9 +84,10 @@ describe('lab lifecycle through nginx', () => {
     expect(e?.upstreamConnectTime).not.toBeNull();
     expect(e?.upstreamHeaderTime).not.toBeNull();
     expect(e?.upstreamResponseTime).not.toBeNull();
-    // The app saw the same id: its request log carries it.
-    const appLog = readFileSync(labPaths(running.config).appLog, 'utf8');
-    expect(appLog).toContain(`"request_id":"${KEPT}"`);
+    // The app saw the same id: its request log carries it (written once the response is flushed,
+    // which can be after the client has read it).
+    const logged = () => readFileSync(labPaths(running.config).appLog, 'utf8').includes(`"request_id":"${KEPT}"`);
+    expect(await waitUntil(logged, 5000)).toBe(true);
   });
 
   it('keeps a UUID with its dashes dropped', async () => {
