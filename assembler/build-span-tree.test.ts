@@ -2,11 +2,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Capture } from '../tracer/capture-types.ts';
-import { EventKind, PgPhase, type TraceEvent } from '../tracer/event-types.ts';
+import { EventKind, PgPhase, type EventOf, type TraceEvent } from '../tracer/event-types.ts';
+import { isSampled } from '../tracer/sampling.ts';
 import { assembleCapture, routeOf } from './build-span-tree.ts';
 import { captureFromJson } from './fixtures/capture-json.ts';
-import { atNs, buildCapture, buildRequest, fixtureId, PIDS, type RequestPlan, type Step } from './fixtures/scenario-builder.ts';
-import { IDS } from './fixtures/scenarios.ts';
+import { atNs, buildCapture, buildRequest, fixtureId, PIDS, tuple, type RequestPlan, type Step } from './fixtures/scenario-builder.ts';
+import { GAP_REQUESTS, IDS } from './fixtures/scenarios.ts';
 import { childrenById, rootOf, type Span, type Trace } from './span.ts';
 import { seededRandom as rng } from '../lab/seeded-random.ts';
 
@@ -374,5 +375,96 @@ describe('buildSpanTree: the request ends when nginx wrote the last byte', () =>
     expect(app.tags['app.end_after_response_ns']).toBeGreaterThan(4_900_000);
     expect(t.spans.some((s) => s.name === 'response finish' && s.endNs > resp.endNs)).toBe(false);
     expect(t.spans.flatMap((s) => s.warnings)).toEqual([]);
+  });
+});
+
+describe('buildSpanTree: head sampling (sampled-keepalive-gaps)', () => {
+  const gaps = (): Capture => load('sampled-keepalive-gaps');
+  const sampledIds = GAP_REQUESTS.filter((r) => !r.unsampled).map((r) => r.id);
+  const unsampledIds = GAP_REQUESTS.filter((r) => r.unsampled).map((r) => r.id);
+  const startUs = (id: string): number => GAP_REQUESTS.findIndex((r) => r.id === id) * 3000;
+
+  it('the scenario follows the kernel rule: the unsampled ids are the ones isSampled rejects at 0.5', () => {
+    expect(gaps().meta.sample).toBe(0.5);
+    expect(sampledIds.every((id) => isSampled(id, 0.5))).toBe(true);
+    expect(unsampledIds.some((id) => isSampled(id, 0.5))).toBe(false);
+  });
+
+  it("sampled requests get exactly their own nginx syscalls, not the leaked ones of the unsampled requests between them", () => {
+    const capture = gaps();
+    for (const id of sampledIds) {
+      const t = traceOf(capture, id);
+      const root = rootOf(t);
+      const proc = spanNamed(t, 'nginx processing');
+      expect(root.startNs).toBe(atNs(startUs(id)));
+      expect(proc.endNs).toBe(atNs(startUs(id) + 105));
+      expect(proc.tags.estimated).toBeUndefined();
+      expect(root.tags).toMatchObject({ 'sampling.sampled': true, 'sampling.rate': 0.5 });
+      expect(t.spans.flatMap((s) => s.warnings)).toEqual([]);
+      expect(Number(root.endNs - root.startNs) / 1e6).toBeLessThanOrEqual((capture.client.find((c) => c.requestId === id) as { latencyMs: number }).latencyMs);
+    }
+    expect(assembleCapture(capture).warnings).toEqual(["2 nginx upstream socket event(s) belong to unsampled requests (the kernel's filter let them through): not used"]);
+  });
+
+  it('without sampling awareness the leaked records land on the next sampled request (the bug this guards)', () => {
+    const capture = gaps();
+    const blind = assembleCapture({ ...capture, meta: { ...capture.meta, sample: 1 } });
+    const s4 = blind.traces.find((t) => t.traceId === IDS.gapS4) as Trace;
+    expect(rootOf(s4).startNs < atNs(startUs(IDS.gapS4))).toBe(true);
+  });
+
+  it('unsampled requests get a minimal trace: app handler time, nginx estimated, tagged, no warnings', () => {
+    const capture = gaps();
+    for (const id of unsampledIds) {
+      const t = traceOf(capture, id);
+      const root = rootOf(t);
+      expect(childNames(t, root)).toEqual(['nginx processing', 'app processing', 'nginx response']);
+      expect(t.spans).toHaveLength(4);
+      expect(spanNamed(t, 'nginx processing').tags).toMatchObject({ estimated: true });
+      expect(spanNamed(t, 'nginx response').tags).toMatchObject({ estimated: true });
+      expect(root.tags).toMatchObject({ 'request.id': id, 'http.route': '/api/users/:id', 'http.response.status_code': 200, 'sampling.sampled': false, 'sampling.rate': 0.5 });
+      expect(t.spans.flatMap((s) => s.warnings)).toEqual([]);
+      const start = capture.events.find((e) => e.requestId === id && e.kind === EventKind.RequestStart) as TraceEvent;
+      const end = capture.events.find((e) => e.requestId === id && e.kind === EventKind.RequestEnd) as EventOf<typeof EventKind.RequestEnd>;
+      const app = spanNamed(t, 'app processing');
+      expect(app.startNs).toBe(start.tsNs);
+      expect(app.endNs).toBe(start.tsNs + end.durationUs * 1000n);
+      const client = capture.client.find((c) => c.requestId === id) as { latencyMs: number };
+      expect(Number(root.endNs - root.startNs) / 1e6).toBeLessThanOrEqual(client.latencyMs);
+    }
+  });
+
+  it("a sampled request whose own client read the kernel dropped does not take the previous request's leaked read", () => {
+    const capture = gaps();
+    const u5 = atNs(startUs(IDS.gapU5));
+    const s6 = atNs(startUs(IDS.gapS6));
+    // Keep request 5's leaked client read, drop its client write and request 6's client read.
+    const isClientSide = (e: TraceEvent): boolean => (e.kind === EventKind.SockRecv || e.kind === EventKind.SockSend) && e.pid === PIDS.nginx && e.tuple.localPort === 18080;
+    const events = capture.events.filter(
+      (e) => !(isClientSide(e) && ((e.kind === EventKind.SockSend && e.tsNs > u5 && e.tsNs < s6) || (e.kind === EventKind.SockRecv && e.tsNs > s6 && e.tsNs < s6 + 1_000_000n))),
+    );
+    expect(capture.events.length - events.length).toBe(2);
+    const t = traceOf({ ...capture, events }, IDS.gapS6);
+    const proc = spanNamed(t, 'nginx processing');
+    expect(rootOf(t).startNs).toBe(atNs(startUs(IDS.gapS6) + 90));
+    expect(proc.warnings).toEqual(["nginx's client-side read not found: starts at the upstream write"]);
+  });
+
+  it("an unsampled request's app connection is inferred from a later sampled request on its fd, unless the fd was closed in between", () => {
+    const capture = gaps();
+    // No sampled request before U2 on fd 20 and no accept: U2's connection is the one S4 (after it, no close between) used.
+    const withoutS1 = { ...capture, events: capture.events.filter((e) => e.requestId !== IDS.gapS1) };
+    const s4 = traceOf(withoutS1, IDS.gapS4);
+    expect(rootOf(s4).startNs).toBe(atNs(startUs(IDS.gapS4)));
+    // A close of fd 20 between U2 and S4 cuts that inference: U2 is then no anchor.
+    const close: TraceEvent = { kind: EventKind.SockClose, tsNs: atNs(5000), requestId: '', pid: PIDS.app, tid: PIDS.app, fd: 20, durationNs: 1000n, ret: 0n, tuple: tuple(18081, 40000) };
+    const cut = assembleCapture({ ...withoutS1, events: [...withoutS1.events, close] });
+    expect(cut.warnings.some((w) => w.startsWith('2 nginx upstream socket event(s) belong to unsampled'))).toBe(false);
+  });
+
+  it('a capture at rate 1 assembles exactly as before: no sampling tags', () => {
+    const t = traceOf(load('keepalive-reuse'), IDS.ka1);
+    expect(rootOf(t).tags['sampling.sampled']).toBeUndefined();
+    expect(rootOf(t).tags['sampling.rate']).toBeUndefined();
   });
 });

@@ -12,9 +12,14 @@
  *
  * Everything is repaired rather than dropped: missing probes shrink or estimate spans with a
  * warning, events that fit nowhere become flagged `orphan` children of the root.
+ *
+ * Under head sampling (meta.sample < 1) the kernel follows only requests that tracer/sampling.ts
+ * `isSampled` accepts; the rest left RequestStart/RequestEnd alone and get a minimal trace (the
+ * app's handler time, nginx's share estimated from the access log), tagged `sampling.sampled`.
  */
 import type { Capture, ClientObservation, NginxAccessEntry } from '../tracer/capture-types.ts';
 import { EventKind, type EventOf, type TraceEvent, type Tuple } from '../tracer/event-types.ts';
+import { isSampled } from '../tracer/sampling.ts';
 import { attributeRunqDelay } from './attribute-runq-delay.ts';
 import {
   assignPhases,
@@ -26,10 +31,12 @@ import {
   type PgPhaseEvent,
 } from './build-db-spans.ts';
 import { buildFileSpans } from './build-file-spans.ts';
+import { clientNeighbourBounds } from './client-connection-order.ts';
 import { correlateNginx, type AppConnectionUse, type ClientConnection, type NginxLeg } from './correlate-nginx.ts';
 import { deriveGaps, type Occupied } from './derive-gaps.ts';
 import { eventStartNs, isSockIo, maxBig, minBig, peerTupleKey, tupleKey, type SockIo } from './event-time.ts';
 import { indexCapture, type CaptureIndex } from './index-capture.ts';
+import { inboundConnectionLookup, type InboundUse } from './infer-inbound-connection.ts';
 import type { AssembledCapture, TagValue, Trace } from './span.ts';
 import { draftSpan, finalizeOwnedTrace, type SpanDraft } from './span-draft.ts';
 
@@ -64,6 +71,8 @@ interface BuildContext {
   readonly access: ReadonlyMap<string, NginxAccessEntry>;
   readonly client: ReadonlyMap<string, ClientObservation>;
   readonly proxy: 'nginx' | 'node';
+  /** The head-sampling rate when below 1 (BPF captures): traces are tagged with it. */
+  readonly sampleRate: number | undefined;
 }
 
 /** The endpoint template for a path: `/api/users/42?x=1` → `/api/users/:id`. */
@@ -203,13 +212,10 @@ function proxySpans(f: AppFacts, leg: NginxLeg | undefined, access: NginxAccessE
 
   const missing = before.length === 0 && after.length === 0 ? 'nginx socket events missing' : before.length === 0 ? "nginx's request-side events missing" : "nginx's response-side events missing";
   if (access?.requestTime != null && before.length === 0 && after.length === 0) {
-    const requestNs = BigInt(Math.round(access.requestTime * 1e9));
-    const overhead = requestNs - (f.endNs - f.startNs);
-    if (overhead > 0n) {
-      const half = overhead / 2n;
-      const tags = { estimated: true, 'nginx.request_time_ms': access.requestTime * 1000 };
-      before.push(draftSpan('nginx processing', 'nginx', f.startNs - half, f.startNs, { tags }));
-      after.push(draftSpan('nginx response', 'nginx', f.endNs, f.endNs + (overhead - half), { tags }));
+    const estimate = estimatedNginxSpans(f.startNs, f.endNs, access.requestTime, ctx.sampleRate !== undefined ? ctx.client.get(f.requestId) : undefined);
+    if (estimate) {
+      before.push(estimate.before);
+      after.push(estimate.after);
       rootWarnings.push(`${missing}: nginx spans estimated from the access log's request_time (ms resolution), split evenly before and after the app`);
     } else {
       rootWarnings.push(`${missing}: the access log's request_time (${access.requestTime}s) is not longer than the app span, so no nginx spans`);
@@ -220,6 +226,31 @@ function proxySpans(f: AppFacts, leg: NginxLeg | undefined, access: NginxAccessE
     rootWarnings.push(`${missing}${access ? '' : ' and no access-log entry'}: the trace ${before.length === 0 ? 'starts' : 'ends'} at the app`);
   }
   return { before, after, rootWarnings, clientKeys };
+}
+
+/**
+ * nginx's share of a request the kernel did not follow, from the access log: request_time
+ * (nginx's first read to last write, ms resolution) minus the app's span, split evenly before and
+ * after the app. With `client`, the total is bounded by what the client saw: request_time, read
+ * off nginx's per-event-loop ms clock, can overstate by a millisecond. Undefined when nothing is
+ * left for nginx.
+ */
+function estimatedNginxSpans(
+  appStartNs: bigint,
+  appEndNs: bigint,
+  requestTimeS: number,
+  client: ClientObservation | undefined,
+): { before: SpanDraft; after: SpanDraft } | undefined {
+  let totalNs = BigInt(Math.round(requestTimeS * 1e9));
+  if (client) totalNs = minBig(totalNs, BigInt(Math.round(client.latencyMs * 1e6)));
+  const overhead = totalNs - (appEndNs - appStartNs);
+  if (overhead <= 0n) return undefined;
+  const half = overhead / 2n;
+  const tags = { estimated: true, 'nginx.request_time_ms': requestTimeS * 1000 };
+  return {
+    before: draftSpan('nginx processing', 'nginx', appStartNs - half, appStartNs, { tags }),
+    after: draftSpan('nginx response', 'nginx', appEndNs, appEndNs + (overhead - half), { tags }),
+  };
 }
 
 function orphanSpans(requestId: string, phases: readonly PgPhaseEvent[], sock: readonly SockIo[]): { spans: SpanDraft[]; count: number } {
@@ -325,10 +356,16 @@ function buildTrace(f: AppFacts, ctx: BuildContext): Trace {
   // app's, not the request's, so it is a tag rather than time inside the trace.
   const delivered = proxy.after.find((s) => s.name === 'nginx response' && s.tags.estimated !== true && s.warnings.length === 0)?.endNs;
   let appEnd = f.endNs;
-  if (delivered !== undefined && delivered > f.startNs && f.endNs > delivered && occupied.every((o) => o.endNs <= delivered)) {
-    appEnd = delivered;
-    app.endNs = delivered;
-    app.tags['app.end_after_response_ns'] = Number(f.endNs - delivered);
+  // Without nginx's delivery, the app's last write is where the response left; a RequestEnd
+  // later than the client's whole wait cannot be the request's time.
+  const lastSendEnd = f.inboundSends.at(-1)?.tsNs;
+  const cut =
+    delivered ??
+    (client && lastSendEnd !== undefined && f.endNs - f.startNs > BigInt(Math.round(client.latencyMs * 1e6)) ? lastSendEnd : undefined);
+  if (cut !== undefined && cut > f.startNs && f.endNs > cut && occupied.every((o) => o.endNs <= cut)) {
+    appEnd = cut;
+    app.endNs = cut;
+    app.tags['app.end_after_response_ns'] = Number(f.endNs - cut);
   }
   for (const g of deriveGaps(f.startNs, appEnd, occupied)) app.children.push(draftSpan(g.name, 'app', g.startNs, g.endNs));
 
@@ -359,6 +396,27 @@ function buildTrace(f: AppFacts, ctx: BuildContext): Trace {
   const rootStart = main.reduce((m, s) => minBig(m, s.startNs), app.startNs);
   const rootEnd = main.reduce((m, s) => maxBig(m, s.endNs), app.endNs);
 
+  const { name, tags } = rootNameAndTags(f, access, client);
+  if (orphans.count > 0) tags['orphan.count'] = orphans.count;
+  if (ctx.sampleRate !== undefined) Object.assign(tags, { 'sampling.sampled': true, 'sampling.rate': ctx.sampleRate });
+
+  const root = draftSpan(name, proxy.before.length > 0 || proxy.after.length > 0 ? 'nginx' : 'app', rootStart, rootEnd, {
+    tags,
+    warnings: proxy.rootWarnings,
+    children: [...main, ...orphans.spans],
+  });
+  if (orphans.count > 0) root.warnings.push(`${orphans.count} event(s) fit no span: kept as orphan children of the root`);
+
+  attachRetransmits(ctx.index, rootStart, rootEnd, [
+    ...(f.inboundTuple ? [{ keys: [tupleKey(f.inboundTuple), peerTupleKey(f.inboundTuple)], targets: main.filter((s) => s !== main[0] || proxy.before.length === 0) }] : []),
+    ...[...pgKeys].map(([key, span]) => ({ keys: [key], targets: [span, app] })),
+    { keys: proxy.clientKeys, targets: [...proxy.before, ...proxy.after, root] },
+  ]);
+  return finalizeOwnedTrace(f.requestId, root);
+}
+
+/** The root's name (`GET /api/users/:id`) and its request-level tags. */
+function rootNameAndTags(f: AppFacts, access: NginxAccessEntry | undefined, client: ClientObservation | undefined): { name: string; tags: Record<string, TagValue> } {
   const method = f.reqStart?.method ?? access?.method ?? client?.method ?? 'UNKNOWN';
   const path = f.reqStart?.path ?? access?.uri ?? client?.path ?? '/';
   const urlPath = path.split('?')[0] ?? path;
@@ -374,20 +432,34 @@ function buildTrace(f: AppFacts, ctx: BuildContext): Trace {
   if (client) tags['client.latency_ms'] = client.latencyMs;
   if (access?.requestTime != null) tags['nginx.request_time_ms'] = access.requestTime * 1000;
   if (access?.upstreamResponseTime != null) tags['nginx.upstream_response_time_ms'] = access.upstreamResponseTime * 1000;
-  if (orphans.count > 0) tags['orphan.count'] = orphans.count;
+  return { name: `${method} ${route}`, tags };
+}
 
-  const root = draftSpan(`${method} ${route}`, proxy.before.length > 0 || proxy.after.length > 0 ? 'nginx' : 'app', rootStart, rootEnd, {
-    tags,
-    warnings: proxy.rootWarnings,
-    children: [...main, ...orphans.spans],
+/**
+ * The trace of a request outside the sample: the kernel emitted only its RequestStart and
+ * RequestEnd, so the app span is the handler's own time (RequestStart until the response was
+ * handed to the socket, RequestEnd's duration) and nginx's share is estimated from the access log.
+ * Missing kernel detail is expected here, so it is not warned about.
+ */
+function buildUnsampledTrace(f: AppFacts, ctx: BuildContext, rate: number): Trace {
+  const handedOff = f.reqStart && f.reqEnd ? f.reqStart.tsNs + f.reqEnd.durationUs * 1000n : undefined;
+  const appEnd = handedOff !== undefined && handedOff < f.endNs ? maxBig(handedOff, f.startNs) : f.endNs;
+  const app = draftSpan('app processing', 'app', f.startNs, appEnd, {
+    tags: { 'process.pid': f.pid, 'thread.id': f.tid },
+    warnings: [...f.warnings],
   });
-  if (orphans.count > 0) root.warnings.push(`${orphans.count} event(s) fit no span: kept as orphan children of the root`);
+  if (f.reqEnd) app.tags['app.reported_duration_us'] = Number(f.reqEnd.durationUs);
+  if (f.endNs > appEnd) app.tags['app.end_after_response_ns'] = Number(f.endNs - appEnd);
 
-  attachRetransmits(ctx.index, rootStart, rootEnd, [
-    ...(f.inboundTuple ? [{ keys: [tupleKey(f.inboundTuple), peerTupleKey(f.inboundTuple)], targets: main.filter((s) => s !== main[0] || proxy.before.length === 0) }] : []),
-    ...[...pgKeys].map(([key, span]) => ({ keys: [key], targets: [span, app] })),
-    { keys: proxy.clientKeys, targets: [...proxy.before, ...proxy.after, root] },
-  ]);
+  const access = ctx.access.get(f.requestId);
+  const client = ctx.client.get(f.requestId);
+  const estimate = access?.requestTime != null ? estimatedNginxSpans(f.startNs, appEnd, access.requestTime, client) : undefined;
+  const { name, tags } = rootNameAndTags(f, access, client);
+  Object.assign(tags, { 'sampling.sampled': false, 'sampling.rate': rate });
+  const main = estimate ? [estimate.before, app, estimate.after] : [app];
+  const root = draftSpan(name, estimate ? 'nginx' : 'app', main[0]?.startNs ?? f.startNs, main.at(-1)?.endNs ?? appEnd, { tags, children: main });
+  const stray = f.events.filter((e) => e.kind !== EventKind.RequestStart && e.kind !== EventKind.RequestEnd).length;
+  if (stray > 0) root.warnings.push(`${stray} event(s) tagged with this unsampled request besides RequestStart/RequestEnd: not used`);
   return finalizeOwnedTrace(f.requestId, root);
 }
 
@@ -414,6 +486,39 @@ function attachRetransmits(index: CaptureIndex, startNs: bigint, endNs: bigint, 
   }
 }
 
+/**
+ * The capture's head-sampling rate when it is below 1 and the kernel applied it (BPF captures;
+ * the no-BPF mode records every request); undefined when every request was followed.
+ */
+function samplingRate(capture: Capture, warnings: string[]): number | undefined {
+  const rate = capture.meta.sample;
+  if (capture.meta.source !== 'bpf' || rate === 1) return undefined;
+  if (!(rate > 0 && rate < 1)) {
+    warnings.push(`meta.json sample ${rate} is not a rate 0 < RATE <= 1: every request is assembled as followed`);
+    return undefined;
+  }
+  return rate;
+}
+
+/**
+ * Unsampled requests as anchors on the app connection they used (inferred from the fd's other
+ * evidence): nginx records the kernel let through for them fall on them rather than on the next
+ * sampled request. Their app start stands for both start and send start: the response is sent
+ * somewhere in between, and only the order against neighbours matters.
+ */
+function unsampledAnchors(sampled: readonly AppFacts[], unsampled: readonly AppFacts[], index: CaptureIndex): AppConnectionUse[] {
+  const evidence: InboundUse[] = [];
+  for (const f of sampled) if (f.inboundTuple && f.inboundFd >= 0) evidence.push({ pid: f.pid, fd: f.inboundFd, atNs: f.startNs, tuple: f.inboundTuple });
+  const connectionAt = inboundConnectionLookup(index, evidence);
+  const anchors: AppConnectionUse[] = [];
+  for (const f of unsampled) {
+    const t = f.inboundFd >= 0 ? connectionAt(f.pid, f.inboundFd, f.startNs) : undefined;
+    if (!t) continue;
+    anchors.push({ requestId: f.requestId, inboundKey: tupleKey(t), peerKey: peerTupleKey(t), appStartNs: f.startNs, appSendStartNs: f.startNs, sampled: false });
+  }
+  return anchors;
+}
+
 function parseWallOffset(capture: Capture, warnings: string[]): bigint {
   try {
     return BigInt(capture.meta.clock.realtimeNs) - BigInt(capture.meta.clock.monotonicNs);
@@ -432,10 +537,12 @@ export function assembleCapture(capture: Capture, options: AssembleOptions = {})
   const index = indexCapture(capture.events, capture.meta.ports.proxy);
   const facts: AppFacts[] = [];
   for (const [id, events] of index.byRequest) facts.push(appFacts(id, events, index));
+  const sampleRate = samplingRate(capture, warnings);
+  const followed = (f: AppFacts): boolean => sampleRate === undefined || isSampled(f.requestId, sampleRate);
 
   const uses: AppConnectionUse[] = [];
   for (const f of facts) {
-    if (!f.inboundTuple) continue;
+    if (!followed(f) || !f.inboundTuple) continue;
     uses.push({
       requestId: f.requestId,
       inboundKey: tupleKey(f.inboundTuple),
@@ -444,17 +551,20 @@ export function assembleCapture(capture: Capture, options: AssembleOptions = {})
       appSendStartNs: f.inboundSends[0] ? eventStartNs(f.inboundSends[0]) : (f.reqEnd?.tsNs ?? f.endNs),
     });
   }
+  if (sampleRate !== undefined) uses.push(...unsampledAnchors(facts.filter(followed), facts.filter((f) => !followed(f)), index));
   const access = new Map<string, NginxAccessEntry>();
   const clients = new Map<string, ClientConnection>();
+  const bounds = sampleRate !== undefined ? clientNeighbourBounds(capture.nginx, new Map(facts.map((f) => [f.requestId, f.startNs]))) : undefined;
   for (const a of capture.nginx) {
     if (access.has(a.requestId)) continue;
     access.set(a.requestId, a);
     if (a.remoteAddr != null && a.remotePort != null) {
-      clients.set(a.requestId, { remoteAddr: a.remoteAddr, remotePort: a.remotePort, serverPort: a.serverPort ?? capture.meta.ports.proxy });
+      clients.set(a.requestId, { remoteAddr: a.remoteAddr, remotePort: a.remotePort, serverPort: a.serverPort ?? capture.meta.ports.proxy, ...bounds?.get(a.requestId) });
     }
   }
   const corr = correlateNginx(uses, index, clients);
   if (corr.unmatchedEvents > 0) warnings.push(`${corr.unmatchedEvents} nginx upstream socket event(s) on app connections matched no request`);
+  if (corr.unsampledEvents > 0) warnings.push(`${corr.unsampledEvents} nginx upstream socket event(s) belong to unsampled requests (the kernel's filter let them through): not used`);
   if (corr.clientSideByTime > 0) {
     warnings.push(
       `${corr.clientSideByTime} request(s) have no client connection (remote_addr, remote_port) in the access log: nginx's client side matched by time on the worker, which can pick a neighbouring connection`,
@@ -463,9 +573,11 @@ export function assembleCapture(capture: Capture, options: AssembleOptions = {})
   const client = new Map<string, ClientObservation>();
   for (const c of capture.client) if (!client.has(c.requestId)) client.set(c.requestId, c);
 
-  const ctx: BuildContext = { index, legs: corr.legs, access, client, proxy: capture.meta.proxy };
+  const ctx: BuildContext = { index, legs: corr.legs, access, client, proxy: capture.meta.proxy, sampleRate };
   const wanted = options.requestIds;
-  const traces = facts.filter((f) => !wanted || wanted.has(f.requestId)).map((f) => buildTrace(f, ctx));
+  const traces = facts
+    .filter((f) => !wanted || wanted.has(f.requestId))
+    .map((f) => (sampleRate === undefined || followed(f) ? buildTrace(f, ctx) : buildUnsampledTrace(f, ctx, sampleRate)));
   traces.sort((a, b) => {
     const sa = (a.spans[0] as { startNs: bigint }).startNs;
     const sb = (b.spans[0] as { startNs: bigint }).startNs;

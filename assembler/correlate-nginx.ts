@@ -12,6 +12,13 @@
  * belongs to the last request whose response the app had started sending when the read ended.
  * nginx's client side (local port = the proxy port) is found on the client connection the
  * access log names (remote_addr, remote_port, server_port), by order on that connection.
+ *
+ * While sampling, the kernel drops most of nginx's I/O for unsampled requests but not all of it
+ * (its filter keys on the upstream write, and a worker juggling several clients lets some
+ * through), so nginx's records on a connection are not just the sampled requests' in order.
+ * Unsampled requests therefore still take part as anchors (`sampled: false`): they claim the
+ * records that fall on them, which are then ignored, and on the client connection the access
+ * log's neighbours (`ClientConnection.afterNs`/`beforeNs`) fence each request's records in.
  */
 import { EventKind } from '../tracer/event-types.ts';
 import { eventStartNs, lowerBound, tupleKey, type SockIo } from './event-time.ts';
@@ -28,6 +35,8 @@ export interface AppConnectionUse {
   readonly appStartNs: bigint;
   /** When the app began sending the response (first inbound write, else RequestEnd). */
   readonly appSendStartNs: bigint;
+  /** False for an unsampled request: an anchor whose records are claimed and dropped. */
+  readonly sampled?: boolean;
 }
 
 /** nginx's syscalls for one request, each list in time order. */
@@ -45,6 +54,8 @@ export interface NginxCorrelation {
   readonly unmatchedEvents: number;
   /** Requests whose client side was matched by time on the worker (no client connection known). */
   readonly clientSideByTime: number;
+  /** nginx upstream syscalls that fell on unsampled requests (let through by the kernel), ignored. */
+  readonly unsampledEvents: number;
 }
 
 /** A request's client connection as the access log names it (remote = the client). */
@@ -53,6 +64,13 @@ export interface ClientConnection {
   readonly remotePort: number;
   /** The proxy's listening port the client connected to. */
   readonly serverPort: number;
+  /**
+   * While sampling: the app's RequestStart of the previous request on this client connection
+   * (its bytes were read before it) and of the next one (its response is written after it), per
+   * the access log's connection order. The request's client-side records lie between the two.
+   */
+  readonly afterNs?: bigint;
+  readonly beforeNs?: bigint;
 }
 
 interface MutableLeg {
@@ -75,7 +93,9 @@ export function correlateNginx(uses: readonly AppConnectionUse[], index: Capture
   }
 
   const upstream = new Map<string, MutableLeg>();
+  const anchors = new Set(uses.filter((u) => u.sampled === false).map((u) => u.requestId));
   let unmatchedEvents = 0;
+  let unsampledEvents = 0;
   for (const [peerKey, connUses] of byConn) {
     const nginxEvents = index.untaggedSockByKey.get(peerKey);
     if (!nginxEvents) continue;
@@ -91,6 +111,10 @@ export function correlateNginx(uses: readonly AppConnectionUse[], index: Capture
       }
       if (!use) {
         unmatchedEvents++;
+        continue;
+      }
+      if (anchors.has(use.requestId)) {
+        unsampledEvents++;
         continue;
       }
       let leg = upstream.get(use.requestId);
@@ -123,7 +147,7 @@ export function correlateNginx(uses: readonly AppConnectionUse[], index: Capture
   for (const [key, list] of byConnection) {
     const connEvents = index.untaggedSockByKey.get(key) ?? [];
     for (const [requestId, leg] of list) {
-      const side = clientSideOnConnection(connEvents, leg);
+      const side = clientSideOnConnection(connEvents, leg, clients?.get(requestId));
       legs.set(requestId, { ...(legs.get(requestId) as NginxLeg), ...side });
     }
   }
@@ -131,7 +155,7 @@ export function correlateNginx(uses: readonly AppConnectionUse[], index: Capture
     clientSideByTime = byTime.length;
     for (const [requestId, side] of clientSideByWorkerTime(byTime, index)) legs.set(requestId, { ...(legs.get(requestId) as NginxLeg), ...side });
   }
-  return { legs, unmatchedEvents, clientSideByTime };
+  return { legs, unmatchedEvents, clientSideByTime, unsampledEvents };
 }
 
 /** The proxy's side of a client connection: `tupleKey` with local = the proxy port. */
@@ -154,12 +178,14 @@ export function normalizeAddress(addr: string): string {
  *   client conn  ──read k── … ──write k──write k──  ──read k+1── … ──write k+1──
  *   upstream              └write k┘ └read k┘                    └write k+1┘ └read k+1┘
  */
-function clientSideOnConnection(connEvents: readonly SockIo[], leg: MutableLeg): Pick<NginxLeg, 'clientReads' | 'clientWrites'> {
+function clientSideOnConnection(connEvents: readonly SockIo[], leg: MutableLeg, conn: ClientConnection | undefined): Pick<NginxLeg, 'clientReads' | 'clientWrites'> {
   const firstWriteStart = eventStartNs(leg.upstreamWrites[0] as SockIo);
   const clientReads: SockIo[] = [];
   for (let j = lowerBound(connEvents, (e) => e.tsNs > firstWriteStart) - 1; j >= 0; j--) {
     const e = connEvents[j] as SockIo;
     if (e.kind !== EventKind.SockRecv) break;
+    // A read the kernel let through for the previous request, whose later records it dropped.
+    if (conn?.afterNs !== undefined && e.tsNs <= conn.afterNs) break;
     clientReads.push(e);
   }
   clientReads.reverse();
@@ -169,6 +195,7 @@ function clientSideOnConnection(connEvents: readonly SockIo[], leg: MutableLeg):
   for (let j = lowerBound(connEvents, (e) => e.tsNs > (clientReads.at(-1) as SockIo).tsNs); j < connEvents.length; j++) {
     const e = connEvents[j] as SockIo;
     if (e.kind === EventKind.SockRecv) break;
+    if (conn?.beforeNs !== undefined && eventStartNs(e) >= conn.beforeNs) break;
     if (e.tsNs < after) continue;
     clientWrites.push(e);
   }

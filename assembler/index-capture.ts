@@ -31,6 +31,8 @@ export interface CaptureIndex {
   readonly fileOpensByFd: ReadonlyMap<string, readonly FileOpenEvent[]>;
   /** Accepted sockets by `pid:fd`, in time order: the inbound tuple when no I/O carried it. */
   readonly acceptsByFd: ReadonlyMap<string, readonly SockConnEvent[]>;
+  /** Closed sockets by `pid:fd` (tagged or not), in time order: where a connection on an fd ended. */
+  readonly closesByFd: ReadonlyMap<string, readonly SockConnEvent[]>;
 }
 
 /** Names a proxy-side client connection by what the access log knows of it. */
@@ -56,6 +58,7 @@ export function indexCapture(events: readonly TraceEvent[], proxyPort: number): 
   const retransmitsByKey = new Map<string, RetransmitEvent[]>();
   const fileOpensByFd = new Map<string, FileOpenEvent[]>();
   const acceptsByFd = new Map<string, SockConnEvent[]>();
+  const closesByFd = new Map<string, SockConnEvent[]>();
   let maxRunqDelayNs = 0n;
 
   for (const e of sorted) {
@@ -71,6 +74,7 @@ export function indexCapture(events: readonly TraceEvent[], proxyPort: number): 
     }
     if (e.kind === EventKind.FileOpen) push(fileOpensByFd, `${e.pid}:${e.fd}`, e);
     if (e.kind === EventKind.SockAccept && e.fd >= 0) push(acceptsByFd, `${e.pid}:${e.fd}`, e as SockConn);
+    if (e.kind === EventKind.SockClose && e.fd >= 0) push(closesByFd, `${e.pid}:${e.fd}`, e as SockConn);
     if (e.requestId !== '') {
       push(byRequest, e.requestId, e);
     } else if (isSockIo(e) && e.bytes > 0n) {
@@ -94,5 +98,6 @@ export function indexCapture(events: readonly TraceEvent[], proxyPort: number): 
     retransmitsByKey,
     fileOpensByFd,
     acceptsByFd,
+    closesByFd,
   };
 }

@@ -30,6 +30,7 @@ export function spanNotes(s: Span): string[] {
   if (typeof t['db.response.returned_rows'] === 'number') notes.push(`${t['db.response.returned_rows']} row(s)`);
   if (t.orphan === true) notes.push('orphan');
   if (t.estimated === true) notes.push('estimated');
+  if (t['sampling.sampled'] === false) notes.push('not sampled: app probes only');
   if (s.warnings.length > 0) notes.push(`! ${s.warnings.length} warning(s)`);
   return notes;
 }

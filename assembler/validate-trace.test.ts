@@ -3,7 +3,8 @@ import { EventKind, type TraceEvent } from '../tracer/event-types.ts';
 import { assembleCapture } from './build-span-tree.ts';
 import { atNs, buildCapture, fixtureId, tuple } from './fixtures/scenario-builder.ts';
 import { parseSs } from './parse-ss.ts';
-import { formatValidation, validateTraces, type CheckResult } from './validate-trace.ts';
+import { formatSampling, formatValidation, summarizeSampling, validateTraces, type CheckResult } from './validate-trace.ts';
+import { SCENARIOS } from './fixtures/scenarios.ts';
 
 const byName = (results: readonly CheckResult[]): Map<string, CheckResult> => new Map(results.map((r) => [r.name, r]));
 
@@ -63,5 +64,26 @@ describe('validateTraces', () => {
     const r = byName(validateTraces({ traces, client: [], nginx: [], events: [...near, ...far], ss, rttPorts: [18081] })).get('network transit vs ss minrtt (loopback)');
     expect(r).toMatchObject({ compared: 2, within: 1 });
     expect(r?.worst[0]).toMatchObject({ key: '18081<40001 (1 hops)', tracedMs: 0.8, observedMs: 0.02 });
+  });
+});
+
+describe('validateTraces under head sampling (sampled-keepalive-gaps)', () => {
+  const capture = (SCENARIOS['sampled-keepalive-gaps'] as () => ReturnType<typeof buildCapture>)();
+  const { traces } = assembleCapture(capture);
+
+  it('says how many requests were sampled', () => {
+    const s = summarizeSampling(traces);
+    expect(s).toEqual({ rate: 0.5, sampled: 3, unsampled: 3 });
+    expect(formatSampling(s)).toMatch(/^sampling: rate 0.5, 3 of 6 request\(s\) sampled/);
+    expect(formatSampling(summarizeSampling(assembleCapture(buildCapture('one', [{ id: fixtureId(1), path: '/healthz', atUs: 0, steps: [] }])).traces))).toBe('');
+  });
+
+  it('checks every root against its client, and compares with nginx only what the kernel followed', () => {
+    const r = byName(validateTraces({ traces, client: capture.client, nginx: capture.nginx }));
+    expect(r.get('root span not longer than the client saw')).toMatchObject({ compared: 6, within: 6 });
+    expect(r.get('root span not longer than the client saw, sampled requests')).toMatchObject({ compared: 3, within: 3 });
+    expect(r.get('root span vs client-observed latency')).toMatchObject({ compared: 3 });
+    expect(r.get('root span vs nginx request_time')).toMatchObject({ compared: 3 });
+    expect(r.get('upstream spans vs nginx upstream_response_time')).toMatchObject({ compared: 3, within: 3 });
   });
 });

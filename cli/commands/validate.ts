@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadTraces, stderrLine } from '../../assembler/load-traces.ts';
 import { parseSs, type SsSocket } from '../../assembler/parse-ss.ts';
-import { formatValidation, validateTraces } from '../../assembler/validate-trace.ts';
+import { formatSampling, formatValidation, summarizeSampling, validateTraces } from '../../assembler/validate-trace.ts';
 import type { PgStatStatementsSnapshot } from '../../tracer/capture-types.ts';
 import { CAPTURE_FILES } from '../../tracer/read-capture.ts';
 import type { Invocation } from '../parse-args.ts';
@@ -53,6 +53,11 @@ export async function run(inv: Invocation): Promise<number> {
     ss: await readSs(dir),
     rttPorts: [capture.meta.ports.app, capture.meta.ports.postgres],
   });
-  process.stdout.write(inv.options.json === true ? JSON.stringify({ dir, traces: assembled.traces.length, checks: results }, null, 2) + '\n' : formatValidation(results));
+  const sampling = summarizeSampling(assembled.traces);
+  process.stdout.write(
+    inv.options.json === true
+      ? JSON.stringify({ dir, traces: assembled.traces.length, sampling, checks: results }, null, 2) + '\n'
+      : formatSampling(sampling) + formatValidation(results),
+  );
   return 0;
 }
