@@ -1,12 +1,15 @@
 /**
  * Decoder throughput: events per second that tracer/decode-events.ts turns from loader records
- * into TraceEvents, for a lab-like mix (bench/lab-like-events.ts) and per group of record kinds.
+ * into TraceEvents, for a lab-like mix (bench/lab-like-events.ts) and per group of record kinds,
+ * and decoding followed by correlation: indexing every event by request, connection and thread
+ * (assembler/index-capture.ts), the step before span trees are built.
  * Reports per wall second and per CPU second of this process (another process's load stretches
  * wall time, not CPU time; CPU time includes V8's helper threads, so pin the process with
  * `taskset -c N` for a one-core figure).
  *
  *   npx tsx bench/decode-throughput.ts [--events N] [--rounds R]
  */
+import { indexCapture } from '../assembler/index-capture.ts';
 import { decodeEvents } from '../tracer/decode-events.ts';
 import { encodeEvent } from '../tracer/encode-event.ts';
 import { EventKind, type TraceEvent } from '../tracer/event-types.ts';
@@ -30,20 +33,27 @@ const GROUPS: Record<string, (e: TraceEvent) => boolean> = {
   'runq delay': (e) => e.kind === EventKind.RunqDelay,
 };
 
-function measure(name: string, events: readonly TraceEvent[]): void {
+const decodeOnly = (buf: Buffer): number => decodeEvents(buf).events.length;
+const decodeAndIndex = (buf: Buffer): number => {
+  const { events } = decodeEvents(buf);
+  indexCapture(events, 18080);
+  return events.length;
+};
+
+function measure(name: string, events: readonly TraceEvent[], work: (buf: Buffer) => number = decodeOnly): void {
   const buf = Buffer.concat(events.map((e) => encodeEvent(e)));
   const n = events.length;
-  decodeEvents(buf); // warm-up
+  work(buf); // warm-up
   let bestWall = 0;
   let bestCpu = 0;
   let totalCpu = 0;
   for (let r = 0; r < ROUNDS; r++) {
     const c0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
-    const decoded = decodeEvents(buf);
+    const decoded = work(buf);
     const wall = Number(process.hrtime.bigint() - t0) / 1e9;
     const cpu = process.cpuUsage(c0);
-    if (decoded.events.length !== n) throw new Error(`decoded ${decoded.events.length} of ${n}`);
+    if (decoded !== n) throw new Error(`decoded ${decoded} of ${n}`);
     const cpuS = (cpu.user + cpu.system) / 1e6;
     totalCpu += cpuS;
     bestWall = Math.max(bestWall, n / wall);
@@ -62,3 +72,4 @@ function measure(name: string, events: readonly TraceEvent[]): void {
 const mix = labLikeEvents(EVENTS);
 measure('lab mix', mix);
 for (const [name, keep] of Object.entries(GROUPS)) measure(name, mix.filter(keep));
+measure('+ index', mix, decodeAndIndex);
