@@ -2,10 +2,13 @@
  * Head sampling end to end: a real lab (nginx, the app, PostgreSQL) traced by the real loader at
  * `--sample 0.25` and, for scale, at 1. The kernel follows exactly the ids tracer/sampling.ts
  * accepts: the rest leave only RequestStart/RequestEnd, and none of nginx's or PostgreSQL's
- * records; every request still gets a trace, and `lab validate` holds for both kinds. Run as
- * root; under CI=true a missing build fails instead of skipping.
+ * records; every request still gets a trace, and `lab validate` holds for both kinds. A fixed
+ * sequence of sampled and unsampled ids on one keep-alive connection checks that nginx's records
+ * follow each request, not its neighbour. Run as root; under CI=true a missing build fails
+ * instead of skipping.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { Agent, get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -51,6 +54,30 @@ function clientSideOwners(c: Capture): Map<SockIo, string> {
     if (owner) owners.set(e, owner.id);
   }
   return owners;
+}
+
+/** GETs `url` once per id, in order, on one keep-alive connection; returns the client's local port. */
+async function getOnOneConnection(url: string, ids: readonly string[]): Promise<number> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const ports = new Set<number>();
+  try {
+    for (const id of ids) {
+      await new Promise<void>((resolve, reject) => {
+        const req = get(url, { agent, headers: { 'x-request-id': id }, timeout: 5000 }, (res) => {
+          ports.add(res.socket.localPort as number);
+          res.resume();
+          res.once('end', resolve);
+          res.once('error', reject);
+        });
+        req.once('timeout', () => req.destroy(new Error(`GET ${url} timed out`)));
+        req.once('error', reject);
+      });
+    }
+  } finally {
+    agent.destroy();
+  }
+  if (ports.size !== 1) throw new Error(`expected one keep-alive connection, used ${ports.size}`);
+  return [...ports][0] as number;
 }
 
 describe.skipIf(!BUILT && !CI)('head sampling in the kernel (real lab, real loader)', () => {
@@ -115,6 +142,46 @@ describe.skipIf(!BUILT && !CI)('head sampling in the kernel (real lab, real load
       return !kinds.has(EventKind.SockRecv) || !kinds.has(EventKind.SockSend) || (kinds.has(EventKind.DbQueryStart) && !kinds.has(EventKind.PgPhase));
     });
     expect(lacking).toEqual([]);
+  });
+
+  it('on one keep-alive connection, sampled → unsampled → sampled: nginx keeps exactly the sampled requests\' records', async () => {
+    // Heads below 0x40000000 are sampled at 0.25.
+    const ids = ['1a2b3c4d000000000000000000000001', 'c0ffee00000000000000000000000002', '2b3c4d5e000000000000000000000003', 'd00dfeed000000000000000000000004', 'e1e2e3e4000000000000000000000005', '3c4d5e6f000000000000000000000006'];
+    const wanted = ids.filter((id) => isSampled(id, RATE));
+    expect(wanted).toEqual([ids[0], ids[2], ids[5]]);
+    const dir = join(out, 'keepalive');
+    let sent: Promise<number> | null = null;
+    const r = await runLabCli(lab, ['trace', '--out', dir, '--no-load', '--duration', '3', '--sample', String(RATE)], {
+      timeoutMs: 30_000,
+      onStderr: (text) => {
+        if (sent === null && text.includes('tracing whatever arrives')) sent = getOnOneConnection(lab.url('/api/users'), ids);
+      },
+    });
+    expect(r.code).toBe(0);
+    expect(sent).not.toBeNull();
+    const port = await (sent as unknown as Promise<number>);
+    const c = await readCapture(dir);
+    const mine = c.events.filter((e): e is SockIo => isSockIo(e) && e.bytes > 0n && e.tuple.localPort === c.meta.ports.proxy && e.tuple.remotePort === port);
+    const owners = clientSideOwners(c);
+    expect(mine.map((e) => owners.get(e)).filter((id) => id === undefined || !wanted.includes(id))).toEqual([]);
+    for (const id of wanted) {
+      const kinds = mine.filter((e) => owners.get(e) === id).map((e) => e.kind);
+      expect(kinds, id).toContain(EventKind.SockRecv);
+      expect(kinds, id).toContain(EventKind.SockSend);
+    }
+    // The sampled have both nginx spans from kernel records, whole; the rest none (their spans,
+    // if the access log leaves room for any, are estimated).
+    const traces = new Map(assembleCapture(c).traces.map((t) => [t.traceId, t]));
+    for (const id of ids) {
+      const nginxSpans = traces.get(id)?.spans.filter((s) => s.name === 'nginx processing' || s.name === 'nginx response') ?? [];
+      const measured = nginxSpans.filter((s) => s.tags.estimated !== true);
+      if (!wanted.includes(id)) {
+        expect(measured.map((s) => s.name), id).toEqual([]);
+        continue;
+      }
+      expect(measured.map((s) => s.name).sort(), id).toEqual(['nginx processing', 'nginx response']);
+      expect(measured.flatMap((s) => s.warnings), id).toEqual([]);
+    }
   });
 
   it('emits well under half the records of the same load at rate 1', () => {

@@ -12,10 +12,12 @@
  * is not emitted at all (still untagged when it is: user space joins it as before):
  *  - a backend's current request is the one in its last statement (pg_current, from the
  *    postgres family); the read carrying a statement waits in recv_stash until its parse;
- *  - nginx names the request in its upstream write (`X-Request-ID: <32 hex>` right after the
- *    request line, lab/nginx/nginx.conf.template): that binds the upstream fd and the client fd
- *    the worker read last, whose reads wait in recv_stash until then. A write whose head does
- *    not parse leaves everything emitted, as at --sample 1.
+ *  - nginx names the request in the head of each connection's own writes (`X-Request-ID: <32
+ *    hex>`, lab/nginx/nginx.conf.template): the upstream request binds the upstream fd, the
+ *    response header binds the client fd, whose request reads wait in recv_stash until then.
+ *    Each side is decided on its own fd: a worker interleaves clients (an upstream connect in
+ *    progress lets it read the next client first), so no fd is bound by what the worker did
+ *    last. A head that does not parse leaves its fd's records emitted, as at --sample 1.
  */
 #include "fd.bpf.h"
 
@@ -51,16 +53,11 @@ struct {
 
 #define TCP_LISTEN 10
 
-/* nginx, while sampling: the request an fd of a worker serves, from its last upstream write. */
-enum nginx_side {
-	NGX_UPSTREAM = 1,
-	NGX_CLIENT = 2,
-};
-
+/* nginx, while sampling: the request an fd of a worker serves, from the fd's last head write. */
 struct nginx_binding {
 	__u8 request_id[16];
-	__u32 side;   /* enum nginx_side */
 	__u32 wanted; /* request_sampled() */
+	__u32 _pad;
 };
 
 struct {
@@ -70,16 +67,10 @@ struct {
 	__type(value, struct nginx_binding);
 } nginx_req SEC(".maps");
 
-/* tgid → the client fd whose request bytes the worker read last and has not forwarded yet. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, MAX_TRACED_PROCS);
-	__type(key, __u32);
-	__type(value, __s32);
-} nginx_pending SEC(".maps");
-
-/* The head of an nginx write: request line, then the id header. Power of two (index masks). */
-#define NGX_HEAD_LEN 256
+/* The head of an nginx write searched for the id header: an upstream request has it right
+ * after the request line, a response after nginx's own and the app's headers (~160 bytes in the
+ * lab). Power of two (index masks). */
+#define NGX_HEAD_LEN 512
 #define NGX_ID_NAME "X-Request-ID: "
 #define NGX_ID_NAME_LEN 14
 #define NGX_ID_LINE_LEN (NGX_ID_NAME_LEN + 32)
@@ -129,29 +120,47 @@ static __always_inline int write_buffer(__u64 nr, __u64 arg1, __u64 arg2, const 
 }
 
 /*
- * The request id of an upstream request nginx writes: `X-Request-ID: <32 hex>` as the line
- * after the request line, within the first NGX_HEAD_LEN bytes; left in the scratch's `id`. Only
- * the id is read out. 0 when found. A global function: verified once, not in every program.
+ * The request id in the head nginx writes on a connection: the first line `X-Request-ID: <32
+ * hex>` within the first NGX_HEAD_LEN bytes, left in the scratch's `id`. `response`: the head
+ * must be a response's ("HTTP/..."), else it must not be (an upstream request). Only the id is
+ * read out. 0 when found. A global function: verified once, not in every program.
  */
-struct line_scan {
+struct id_scan {
 	struct nginx_scratch *sc;
-	__u32 end;
+	__u32 found;
 };
 
-static long find_line_end(__u64 i, struct line_scan *scan)
+static long find_id_line(__u64 i, struct id_scan *scan)
 {
-	if (scan->sc->head[i & (NGX_HEAD_LEN - 1)] != '\n')
+	const char name[] = NGX_ID_NAME;
+	struct nginx_scratch *sc = scan->sc;
+	__u32 k, off;
+
+	if (sc->head[i & (NGX_HEAD_LEN - 1)] != '\n')
 		return 0;
-	scan->end = i;
+	off = i + 1;
+	for (k = 0; k < NGX_ID_NAME_LEN; k++)
+		if (sc->head[(off + k) & (NGX_HEAD_LEN - 1)] != name[k])
+			return 0;
+	off += NGX_ID_NAME_LEN;
+	for (k = 0; k < 16; k++) {
+		int hi = hex_digit(sc->head[(off + 2 * k) & (NGX_HEAD_LEN - 1)]);
+		int lo = hex_digit(sc->head[(off + 2 * k + 1) & (NGX_HEAD_LEN - 1)]);
+
+		if (hi < 0 || lo < 0)
+			return 1;
+		sc->id[k] = (hi << 4) | lo;
+	}
+	scan->found = 1;
 	return 1;
 }
 
-__noinline int nginx_head_id(__u64 buf, __u64 len)
+__noinline int nginx_head_id(__u64 buf, __u64 len, __u32 response)
 {
-	const char name[] = NGX_ID_NAME;
-	__u32 zero = 0, i, off;
+	__u32 zero = 0;
 	struct nginx_scratch *sc = bpf_map_lookup_elem(&nginx_head, &zero);
-	struct line_scan scan;
+	struct id_scan scan;
+	int is_response;
 
 	if (!sc || len < 16 + NGX_ID_LINE_LEN)
 		return -1;
@@ -159,38 +168,26 @@ __noinline int nginx_head_id(__u64 buf, __u64 len)
 		len = NGX_HEAD_LEN;
 	if (bpf_probe_read_user(sc->head, len, (const void *)buf))
 		return -1;
-	/* A response ("HTTP/1.1 ...") is not a request. */
-	if (sc->head[0] == 'H' && sc->head[1] == 'T' && sc->head[2] == 'T' && sc->head[3] == 'P')
+	is_response = sc->head[0] == 'H' && sc->head[1] == 'T' && sc->head[2] == 'T' &&
+		      sc->head[3] == 'P' && sc->head[4] == '/';
+	if (is_response != !!response)
 		return -1;
 	/* bpf_loop: its callback is verified once, and the verifier goes on with one unknown
-	 * offset rather than with each of a loop's exits. */
+	 * offset rather than with each of a loop's exits. A newline at index i needs the whole
+	 * id line, i + 1 .. i + NGX_ID_LINE_LEN, inside the bytes read. */
 	scan.sc = sc;
-	scan.end = NGX_HEAD_LEN;
-	bpf_loop(NGX_HEAD_LEN - NGX_ID_LINE_LEN, find_line_end, &scan, 0);
-	off = scan.end + 1;
-	if (off + NGX_ID_LINE_LEN > len)
-		return -1;
-	for (i = 0; i < NGX_ID_NAME_LEN; i++)
-		if (sc->head[(off + i) & (NGX_HEAD_LEN - 1)] != name[i])
-			return -1;
-	off += NGX_ID_NAME_LEN;
-	for (i = 0; i < 16; i++) {
-		int hi = hex_digit(sc->head[(off + 2 * i) & (NGX_HEAD_LEN - 1)]);
-		int lo = hex_digit(sc->head[(off + 2 * i + 1) & (NGX_HEAD_LEN - 1)]);
-
-		if (hi < 0 || lo < 0)
-			return -1;
-		sc->id[i] = (hi << 4) | lo;
-	}
-	return 0;
+	scan.found = 0;
+	bpf_loop(len - NGX_ID_LINE_LEN, find_id_line, &scan, 0);
+	return scan.found ? 0 : -1;
 }
 
-static __always_inline int upstream_request_id(const void *buf, __u64 len, __u8 id[16])
+static __always_inline int head_request_id(const void *buf, __u64 len, __u32 response,
+					   __u8 id[16])
 {
 	__u32 zero = 0;
 	struct nginx_scratch *sc;
 
-	if (nginx_head_id((__u64)buf, len))
+	if (nginx_head_id((__u64)buf, len, response))
 		return -1;
 	sc = bpf_map_lookup_elem(&nginx_head, &zero);
 	if (!sc)
@@ -206,65 +203,49 @@ static __always_inline int on_lab_port(const struct fd_info *fi)
 	return bpf_map_lookup_elem(&lab_ports, &port) != NULL;
 }
 
-static __always_inline void nginx_bind(__u32 tgid, __s32 fd, const __u8 id[16], __u32 side,
-				       __u32 wanted)
+static __always_inline void nginx_bind(struct fd_key *key, const __u8 id[16], __u32 wanted)
 {
-	struct fd_key key = { .tgid = tgid, .fd = fd };
-	struct nginx_binding nb = { .side = side, .wanted = wanted };
+	struct nginx_binding nb = { .wanted = wanted };
 
 	copy_id(nb.request_id, id);
-	if (bpf_map_update_elem(&nginx_req, &key, &nb, BPF_ANY))
+	if (bpf_map_update_elem(&nginx_req, key, &nb, BPF_ANY))
 		count_drop(DROP_BIND_FULL);
 }
 
-/* The client fd read last, no longer waiting: its stashed reads go out (`emit`) or not. */
-static __always_inline void nginx_release_pending(__u32 tgid, __s32 *only_fd, int emit)
-{
-	__s32 *pending = bpf_map_lookup_elem(&nginx_pending, &tgid);
-	__s32 fd;
-
-	if (!pending || (only_fd && *pending != *only_fd))
-		return;
-	fd = *pending;
-	bpf_map_delete_elem(&nginx_pending, &tgid);
-	flush_recv_stash(tgid, fd, NULL, emit);
-}
-
-/* Whether an nginx write on `fd` is wanted, binding the request when it is an upstream one. */
+/*
+ * Whether an nginx write on `fd` is wanted. A head naming a request (the upstream request, or
+ * the response header on a client connection) binds the fd, and a client fd's held request
+ * reads go out with it or not. Other writes (bodies, heads that do not parse) follow the fd's
+ * binding.
+ */
 static __always_inline int nginx_send_wanted(struct trace_event_raw_sys_enter *ctx, __u32 tgid,
 					     __s32 fd, const struct fd_info *fi)
 {
 	struct fd_key key = { .tgid = tgid, .fd = fd };
+	__u32 client = on_lab_port(fi);
 	struct nginx_binding *nb;
 	const void *buf;
 	__u64 len;
 	__u32 wanted;
-	__s32 *pending;
 	__u8 id[16];
-	/* Loaded at fixed offsets: the verifier refuses ctx loads through a computed pointer. */
-	__u64 nr = ctx->id, arg1 = ctx->args[1], arg2 = ctx->args[2];
+	/* Loaded at fixed offsets: the verifier refuses ctx loads through a computed pointer. The
+	 * kernel's context holds the syscall number as an int followed by uninitialized padding
+	 * (perf_call_bpf_enter's syscall_tp_t), so only the low 32 bits of `id` are meaningful. */
+	__u64 nr = (__u32)ctx->id, arg1 = ctx->args[1], arg2 = ctx->args[2];
 
 	asm volatile("" : "+r"(nr), "+r"(arg1), "+r"(arg2));
 
-	if (on_lab_port(fi)) {
-		/* The response: a request whose upstream write never parsed is kept. */
-		nginx_release_pending(tgid, &key.fd, 1);
-		nb = bpf_map_lookup_elem(&nginx_req, &key);
-		return nb ? nb->wanted : 1;
-	}
-	if (write_buffer(nr, arg1, arg2, &buf, &len) || upstream_request_id(buf, len, id)) {
+	if (write_buffer(nr, arg1, arg2, &buf, &len) || head_request_id(buf, len, client, id)) {
+		/* A response that names no request: its request is kept. */
+		if (client)
+			flush_recv_stash(tgid, fd, NULL, 1);
 		nb = bpf_map_lookup_elem(&nginx_req, &key);
 		return nb ? nb->wanted : 1;
 	}
 	wanted = request_sampled(id);
-	nginx_bind(tgid, fd, id, NGX_UPSTREAM, wanted);
-	pending = bpf_map_lookup_elem(&nginx_pending, &tgid);
-	if (pending) {
-		__s32 client = *pending;
-
-		nginx_bind(tgid, client, id, NGX_CLIENT, wanted);
-		nginx_release_pending(tgid, NULL, wanted);
-	}
+	nginx_bind(&key, id, wanted);
+	if (client)
+		flush_recv_stash(tgid, fd, NULL, wanted);
 	return wanted;
 }
 
@@ -398,16 +379,10 @@ static __always_inline int io_exit(struct trace_event_raw_sys_exit *ctx)
 			struct nginx_binding *nb = bpf_map_lookup_elem(&nginx_req, &key);
 
 			if (ret > 0) {
-				/* A request's bytes: held until its upstream write names it. Another
-				 * client's held reads, never forwarded, are kept. */
-				__s32 *pending = bpf_map_lookup_elem(&nginx_pending, &key.tgid);
-
-				if (pending && *pending != key.fd)
-					nginx_release_pending(key.tgid, NULL, 1);
+				/* A request's bytes: held until its response header names it. */
 				if (nb)
 					bpf_map_delete_elem(&nginx_req, &key);
 				stash_recv(&key, now, duration, ret, arrival, nr, tid);
-				bpf_map_update_elem(&nginx_pending, &key.tgid, &key.fd, BPF_ANY);
 				return 0;
 			}
 			if (nb && !nb->wanted)
@@ -586,7 +561,8 @@ int enter_close(struct trace_event_raw_sys_enter *ctx)
 		bpf_map_delete_elem(&req_by_fd, &key);
 	}
 	if (role == ROLE_NGINX && sampling()) {
-		nginx_release_pending(tgid, &key.fd, 1);
+		/* A request closed before a response named it is kept. */
+		flush_recv_stash(tgid, key.fd, NULL, 1);
 		bpf_map_delete_elem(&nginx_req, &key);
 	}
 	bpf_map_delete_elem(&recv_stash, &key);
