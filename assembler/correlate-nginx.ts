@@ -13,9 +13,10 @@
  * nginx's client side (local port = the proxy port) is found on the client connection the
  * access log names (remote_addr, remote_port, server_port), by order on that connection.
  *
- * While sampling, the kernel drops most of nginx's I/O for unsampled requests but not all of it
- * (its filter keys on the upstream write, and a worker juggling several clients lets some
- * through), so nginx's records on a connection are not just the sampled requests' in order.
+ * While sampling, the kernel drops nginx's I/O of unsampled requests, deciding each connection
+ * by the X-Request-ID of the request nginx forwards and of the response it returns; a request
+ * whose headers it cannot read keeps all its records, as at sample 1. So a connection can still
+ * carry records of unsampled requests.
  * Unsampled requests therefore still take part as anchors (`sampled: false`): they claim the
  * records that fall on them, which are then ignored, and on the client connection the access
  * log's neighbours (`ClientConnection.afterNs`/`beforeNs`) fence each request's records in.
@@ -54,7 +55,7 @@ export interface NginxCorrelation {
   readonly unmatchedEvents: number;
   /** Requests whose client side was matched by time on the worker (no client connection known). */
   readonly clientSideByTime: number;
-  /** nginx upstream syscalls that fell on unsampled requests (let through by the kernel), ignored. */
+  /** nginx upstream syscalls that fell on unsampled requests (kept by the kernel), ignored. */
   readonly unsampledEvents: number;
 }
 
