@@ -11,18 +11,18 @@ import { join } from 'node:path';
 import { CAPTURE_VERSION, type CaptureMeta } from '../tracer/capture-types.ts';
 import { encodeEvent } from '../tracer/encode-event.ts';
 import { CAPTURE_FILES, readCapture } from '../tracer/read-capture.ts';
+import { parseBenchArgs } from './bench-args.ts';
 import { labLikeEvents } from './lab-like-events.ts';
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(name);
-  if (i < 0) return fallback;
-  const v = Number(process.argv[i + 1]);
-  if (!Number.isInteger(v) || v < 1) throw new Error(`${name} must be a positive whole number`);
-  return v;
+const args = parseBenchArgs(process.argv.slice(2), [
+  { name: 'events', min: 1, max: 10_000_000, default: 300_000, integer: true },
+  { name: 'rounds', min: 1, max: 100, default: 5, integer: true },
+]);
+if (!args.ok) {
+  process.stderr.write(`${args.error}\n`);
+  process.exit(2);
 }
-
-const EVENTS = arg('--events', 300_000);
-const ROUNDS = arg('--rounds', 5);
+const { events: EVENTS, rounds: ROUNDS } = args.values;
 
 const meta: CaptureMeta = {
   version: CAPTURE_VERSION,
