@@ -75,7 +75,7 @@ describe('reqtrace on the lab', () => {
     sent.push(await send('GET', '/api/feed?items=3'));
     sent.push(await send('GET', '/api/report'));
     sent.push(await send('GET', '/healthz'));
-    const delays = Array.from({ length: 24 }, (_, i) => 20 + 25 * i);
+    const delays = Array.from({ length: 24 }, (_, i) => 20 + 50 * i);
     const results = await Promise.all(delays.map((d) => send('GET', `/api/users?db_delay_ms=${d}`)));
     results.forEach((r, i) => concurrent.push({ ...r, delay: delays[i]! }));
     semsWhileAttached = usdtSemaphores(lab.pids.app, DEFAULT_ADDON_PATH, 'reqtrace');
@@ -144,9 +144,10 @@ describe('reqtrace on the lab', () => {
       const firstSend = only(onPg, EventKind.SockSend)[0]!;
       const lastRecv = only(onPg, EventKind.SockRecv).at(-1)!;
       const rtt = lastRecv.tsNs - firstSend.tsNs;
-      // Delays are 25 ms apart: a result counted for the wrong request falls outside this window.
+      // Delays are 50 ms apart: a result counted for the wrong request falls outside this window,
+      // while a busy machine's scheduling lateness stays inside it.
       expect(rtt, `${r.target}`).toBeGreaterThanOrEqual(BigInt(r.delay) * MS);
-      expect(rtt, `${r.target}`).toBeLessThan(BigInt(r.delay + 25) * MS);
+      expect(rtt, `${r.target}`).toBeLessThan(BigInt(r.delay + 45) * MS);
     }
   });
 
