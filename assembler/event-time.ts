@@ -43,10 +43,7 @@ export function isSockConn(e: TraceEvent): e is SockConn {
   return e.kind === EventKind.SockAccept || e.kind === EventKind.SockConnect || e.kind === EventKind.SockClose;
 }
 
-/** `local>remote` as `addr:port>addr:port`: one direction of one TCP connection. */
-export function tupleKey(t: Tuple): string {
-  return `${t.localAddress}:${t.localPort}>${t.remoteAddress}:${t.remotePort}`;
-}
+export { tupleKey } from '../tracer/tuple-key.ts';
 
 /** The same connection seen from its other end. */
 export function peerTupleKey(t: Tuple): string {

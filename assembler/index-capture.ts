@@ -1,10 +1,12 @@
 /**
- * One pass over a capture's events into the lookups the assembler needs: tagged events per
- * request, untagged socket I/O per connection, run-queue delays per thread, retransmits per
- * connection, file opens per (pid, fd). Inputs are not modified; arrays are sorted copies.
+ * The lookups the assembler needs, as lists of events: tagged events per request, untagged
+ * socket I/O per connection, run-queue delays per thread, retransmits per connection, file opens
+ * per (pid, fd). The grouping itself is done on columns (correlate-rows.ts); inputs are not modified.
  */
-import { EventKind, type EventOf, type TraceEvent, type Tuple } from '../tracer/event-types.ts';
-import { compareEvents, tupleKey, type SockConn, type SockIo } from './event-time.ts';
+import { columnsOf, tableFor, type EventColumns } from '../tracer/event-table.ts';
+import { EventKind, type EventOf, type TraceEvent } from '../tracer/event-types.ts';
+import { correlateRows, type RowGroup, type RowPairGroup } from './correlate-rows.ts';
+import type { SockConn, SockIo } from './event-time.ts';
 
 export type RunqDelayEvent = EventOf<typeof EventKind.RunqDelay>;
 export type RetransmitEvent = EventOf<typeof EventKind.TcpRetransmit>;
@@ -35,143 +37,38 @@ export interface CaptureIndex {
   readonly closesByFd: ReadonlyMap<string, readonly SockConnEvent[]>;
 }
 
-/** Names a proxy-side client connection by what the access log knows of it. */
-export function proxyPeerKey(proxyPort: number, remoteAddress: string, remotePort: number): string {
-  return `${proxyPort}>${remoteAddress}:${remotePort}`;
-}
-
-function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
-  const list = m.get(k);
-  if (list) list.push(v);
-  else m.set(k, [v]);
-}
-
-// Kinds as plain constants: read through the module's exports, each use in the loop is a call.
-const RUNQ_DELAY = EventKind.RunqDelay;
-const TCP_RETRANSMIT = EventKind.TcpRetransmit;
-const FILE_OPEN = EventKind.FileOpen;
-const SOCK_ACCEPT = EventKind.SockAccept;
-const SOCK_CLOSE = EventKind.SockClose;
-const SOCK_RECV = EventKind.SockRecv;
-const SOCK_SEND = EventKind.SockSend;
-
-/** Lists by two numbers (pid and tid, pid and fd): small-integer keys, no string per event. */
-type NumberPairLists<V> = Map<number, Map<number, V[]>>;
+export { proxyPeerKey } from './correlate-rows.ts';
 
 /**
- * Appends `v` to the list for (`a`, `b`); a new list is also added to `named` under `a:b`, so
- * `named` holds the same lists, with keys in order of first appearance.
- */
-function pushByPair<V>(lists: NumberPairLists<V>, named: Map<string, V[]>, a: number, b: number, v: V): void {
-  let inner = lists.get(a);
-  if (inner === undefined) lists.set(a, (inner = new Map()));
-  const list = inner.get(b);
-  if (list !== undefined) list.push(v);
-  else {
-    const fresh = [v];
-    inner.set(b, fresh);
-    named.set(`${a}:${b}`, fresh);
-  }
-}
-
-/** Whether `events` is already in `compareEvents` order, so a stable sort would leave it as is. */
-function inEventOrder(events: readonly TraceEvent[]): boolean {
-  if (events.length === 0) return true;
-  // Times nearly always differ: one BigInt compare per event, the full comparison only on ties.
-  let prevNs = events[0]!.tsNs;
-  for (let i = 1; i < events.length; i++) {
-    const ns = events[i]!.tsNs;
-    if (ns > prevNs) prevNs = ns;
-    else if (ns < prevNs || compareEvents(events[i - 1]!, events[i]!) > 0) return false;
-  }
-  return true;
-}
-
-/** A connection's keys, built once per Tuple object: decoded events share one frozen Tuple per connection. */
-interface TupleKeys {
-  readonly key: string;
-  /** `proxyPeerKey` of the tuple's local port, for sockets on the proxy port. */
-  peer: string | undefined;
-}
-
-/**
- * Indexes `events` (any order; a capture already in time order is read in place). `proxyPort`
- * picks nginx's client-side sockets.
+ * Indexes `events` (any order). `proxyPort` picks nginx's client-side sockets. Events decoded
+ * from events.bin are correlated on the table they came from; other events' columns are built first.
  */
 export function indexCapture(events: readonly TraceEvent[], proxyPort: number): CaptureIndex {
-  const sorted = inEventOrder(events) ? events : [...events].sort(compareEvents);
-  const byRequest = new Map<string, TraceEvent[]>();
-  const untaggedSockByKey = new Map<string, SockIo[]>();
-  const untaggedRecvByPidOnPort = new Map<number, SockIo[]>();
-  const proxyConnKeyByPeer = new Map<string, string>();
-  const runqByThread = new Map<string, RunqDelayEvent[]>();
-  const runqByPid = new Map<number, RunqDelayEvent[]>();
-  const retransmitsByKey = new Map<string, RetransmitEvent[]>();
-  const fileOpensByFd = new Map<string, FileOpenEvent[]>();
-  const acceptsByFd = new Map<string, SockConnEvent[]>();
-  const closesByFd = new Map<string, SockConnEvent[]>();
-  let maxRunqDelayNs = 0n;
-
-  // Per-event string keys cost more than the rest of the pass (building and hashing a new string
-  // each time), so lists are found through numeric or object-keyed maps, and each string key is
-  // built once, when its list is created; both maps gain keys in the same order.
-  const keysByTuple = new Map<Tuple, TupleKeys>();
-  const keysOf = (t: Tuple): TupleKeys => {
-    let k = keysByTuple.get(t);
-    if (k === undefined) {
-      k = { key: tupleKey(t), peer: undefined };
-      keysByTuple.set(t, k);
-    }
-    return k;
+  const cols: EventColumns = tableFor(events) ?? columnsOf(events);
+  const rows = correlateRows(cols, proxyPort);
+  // Filled by push, not map: map's preallocated result is a holey array, slower to read.
+  const list = <E extends TraceEvent>(rowList: readonly number[]): E[] => {
+    const out: E[] = [];
+    for (let i = 0; i < rowList.length; i++) out.push(events[rowList[i]!] as E);
+    return out;
   };
-  const runqLists: NumberPairLists<RunqDelayEvent> = new Map();
-  const fileOpenLists: NumberPairLists<FileOpenEvent> = new Map();
-  const acceptLists: NumberPairLists<SockConnEvent> = new Map();
-  const closeLists: NumberPairLists<SockConnEvent> = new Map();
-
-  for (let i = 0; i < sorted.length; i++) {
-    const e = sorted[i]!;
-    const kind = e.kind;
-    if (kind === RUNQ_DELAY) {
-      pushByPair(runqLists, runqByThread, e.pid, e.tid, e);
-      push(runqByPid, e.pid, e);
-      if (e.delayNs > maxRunqDelayNs) maxRunqDelayNs = e.delayNs;
-      continue;
-    }
-    if (kind === TCP_RETRANSMIT) {
-      push(retransmitsByKey, keysOf(e.tuple).key, e);
-      continue;
-    }
-    if (kind === FILE_OPEN) pushByPair(fileOpenLists, fileOpensByFd, e.pid, e.fd, e);
-    else if (kind === SOCK_ACCEPT || kind === SOCK_CLOSE) {
-      const fd = e.fd;
-      if (fd >= 0) pushByPair(kind === SOCK_ACCEPT ? acceptLists : closeLists, kind === SOCK_ACCEPT ? acceptsByFd : closesByFd, e.pid, fd, e);
-    }
-    const requestId = e.requestId;
-    if (requestId !== '') {
-      push(byRequest, requestId, e);
-    } else if ((kind === SOCK_RECV || kind === SOCK_SEND) && e.bytes > 0n) {
-      const t = e.tuple;
-      const keys = keysOf(t);
-      push(untaggedSockByKey, keys.key, e);
-      if (t.localPort === proxyPort) {
-        proxyConnKeyByPeer.set((keys.peer ??= proxyPeerKey(proxyPort, t.remoteAddress, t.remotePort)), keys.key);
-        if (kind === SOCK_RECV) push(untaggedRecvByPidOnPort, e.pid, e);
-      }
-    }
-  }
-  // Run-queue lookups scan by end time; sorted input keeps them sorted.
+  const byKey = <E extends TraceEvent>(groups: readonly RowGroup[], name: (key: number) => string): Map<string, E[]> =>
+    new Map(groups.map((g) => [name(g.key), list<E>(g.rows)]));
+  const byNumber = <E extends TraceEvent>(groups: readonly RowGroup[]): Map<number, E[]> => new Map(groups.map((g) => [g.key, list<E>(g.rows)]));
+  const byPair = <E extends TraceEvent>(groups: readonly RowPairGroup[]): Map<string, E[]> => new Map(groups.map((g) => [`${g.a}:${g.b}`, list<E>(g.rows)]));
+  const connKey = (c: number): string => cols.connKeys[c]!;
+  const maxRunq = rows.maxRunqDelayRow < 0 ? undefined : (events[rows.maxRunqDelayRow] as RunqDelayEvent);
   return {
-    byRequest,
-    untaggedSockByKey,
-    untaggedRecvByPidOnPort,
-    proxyConnKeyByPeer,
-    runqByThread,
-    runqByPid,
-    maxRunqDelayNs,
-    retransmitsByKey,
-    fileOpensByFd,
-    acceptsByFd,
-    closesByFd,
+    byRequest: byKey(rows.byRequest, (r) => cols.requestIds[r]!),
+    untaggedSockByKey: byKey<SockIo>(rows.untaggedSockByConn, connKey),
+    untaggedRecvByPidOnPort: byNumber<SockIo>(rows.untaggedRecvByPidOnPort),
+    proxyConnKeyByPeer: new Map([...rows.proxyConnByPeer].map(([peer, c]) => [peer, connKey(c)])),
+    runqByThread: byPair<RunqDelayEvent>(rows.runqByThread),
+    runqByPid: byNumber<RunqDelayEvent>(rows.runqByPid),
+    maxRunqDelayNs: maxRunq?.delayNs ?? 0n,
+    retransmitsByKey: byKey<RetransmitEvent>(rows.retransmitsByConn, connKey),
+    fileOpensByFd: byPair<FileOpenEvent>(rows.fileOpensByFd),
+    acceptsByFd: byPair<SockConnEvent>(rows.acceptsByFd),
+    closesByFd: byPair<SockConnEvent>(rows.closesByFd),
   };
 }

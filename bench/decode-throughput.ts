@@ -1,16 +1,26 @@
 /**
- * Decoder throughput: events per second that tracer/decode-events.ts turns from loader records
- * into TraceEvents, for a lab-like mix (bench/lab-like-events.ts) and per group of record kinds,
- * and decoding followed by correlation: indexing every event by request, connection and thread
- * (assembler/index-capture.ts), the step before span trees are built.
+ * Decoder and correlation throughput, events per second, for a lab-like mix
+ * (bench/lab-like-events.ts) and per group of record kinds:
+ *   decode      records → columns (tracer/event-table.ts): what `lab` reads a capture into
+ *   + correlate columns → every row filed under its request, connection, thread, (pid, fd)
+ *               (assembler/correlate-rows.ts): the step before span trees are built
+ *   objects     records → one TraceEvent per row (tracer/decode-events.ts), what the span-tree
+ *               builder reads, for comparison
+ *   + index     objects plus the assembler's lookups as lists of events (assembler/index-capture.ts)
  * Reports per wall second and per CPU second of this process (another process's load stretches
  * wall time, not CPU time; CPU time includes V8's helper threads, so pin the process with
- * `taskset -c N` for a one-core figure).
+ * `taskset -c N` for a one-core figure), best round and mean over rounds.
  *
- *   npx tsx bench/decode-throughput.ts [--events N] [--rounds R]
+ *   node --expose-gc --import tsx bench/decode-throughput.ts [--events N] [--rounds R]
+ *
+ * Writes bench/results/decode-throughput.json.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { correlateRows } from '../assembler/correlate-rows.ts';
 import { indexCapture } from '../assembler/index-capture.ts';
 import { decodeEvents } from '../tracer/decode-events.ts';
+import { decodeTable } from '../tracer/event-table.ts';
 import { encodeEvent } from '../tracer/encode-event.ts';
 import { EventKind, type TraceEvent } from '../tracer/event-types.ts';
 import { parseBenchArgs } from './bench-args.ts';
@@ -33,17 +43,25 @@ const GROUPS: Record<string, (e: TraceEvent) => boolean> = {
   'runq delay': (e) => e.kind === EventKind.RunqDelay,
 };
 
-const decodeOnly = (buf: Buffer): number => decodeEvents(buf).events.length;
+const PROXY_PORT = 18080;
+const decodeColumns = (buf: Buffer): number => decodeTable(buf).table.length;
+const decodeAndCorrelate = (buf: Buffer): number => {
+  const { table } = decodeTable(buf);
+  correlateRows(table, PROXY_PORT);
+  return table.length;
+};
+const decodeObjects = (buf: Buffer): number => decodeEvents(buf).events.length;
 const decodeAndIndex = (buf: Buffer): number => {
   const { events } = decodeEvents(buf);
-  indexCapture(events, 18080);
+  indexCapture(events, PROXY_PORT);
   return events.length;
 };
 
-function measure(name: string, events: readonly TraceEvent[], work: (buf: Buffer) => number = decodeOnly): void {
-  const buf = Buffer.concat(events.map((e) => encodeEvent(e)));
-  const n = events.length;
-  work(buf); // warm-up
+function measure(name: string, input: { buf: Buffer; n: number }, work: (buf: Buffer) => number): void {
+  const { buf, n } = input;
+  const c = process.cpuUsage();
+  work(buf); // warm-up; the first call of a process is reported for the first row
+  const firstCpu = process.cpuUsage(c);
   let bestWall = 0;
   let bestCpu = 0;
   let totalCpu = 0;
@@ -61,15 +79,37 @@ function measure(name: string, events: readonly TraceEvent[], work: (buf: Buffer
   }
   const bytesPerEvent = buf.length / n;
   const mean = (n * ROUNDS) / totalCpu;
+  const firstRate = n / ((firstCpu.user + firstCpu.system) / 1e6);
+  const first = firstCall ? `, ${(firstRate / 1e6).toFixed(2)} first call` : '';
+  rows.push({ name, events: n, bytesPerEvent, bestPerWallS: bestWall, bestPerCpuS: bestCpu, meanPerCpuS: mean, ...(firstCall && { firstCallPerCpuS: firstRate }) });
+  firstCall = false;
   // Best round and mean: a round that happens to see no young-generation GC flatters the best.
   console.log(
-    `${name.padEnd(11)} ${(bestWall / 1e6).toFixed(2)} M events/s wall  ${((bestWall * bytesPerEvent) / 1e6).toFixed(0).padStart(4)} MB/s wall  ` +
-      `${(bestCpu / 1e6).toFixed(2)} M events/CPU-s best, ${(mean / 1e6).toFixed(2)} mean  ` +
+    `${name.padEnd(22)} ${(bestWall / 1e6).toFixed(2)} M events/s wall  ${((bestWall * bytesPerEvent) / 1e6).toFixed(0).padStart(4)} MB/s wall  ` +
+      `${(bestCpu / 1e6).toFixed(2)} M events/CPU-s best, ${(mean / 1e6).toFixed(2)} mean${first}  ` +
       `(${n} events, ${bytesPerEvent.toFixed(0)} B/event, ${ROUNDS} rounds)`,
   );
 }
+let firstCall = true;
+const rows: object[] = [];
 
-const mix = labLikeEvents(EVENTS);
-measure('lab mix', mix);
-for (const [name, keep] of Object.entries(GROUPS)) measure(name, mix.filter(keep));
-measure('+ index', mix, decodeAndIndex);
+// Records only: a capture is read from a file, with no event objects in the heap beforehand
+// (their garbage-collection cost would otherwise land on whichever row runs next).
+const inputs = (() => {
+  const mix = labLikeEvents(EVENTS);
+  const input = (events: readonly TraceEvent[]) => ({ buf: Buffer.concat(events.map((e) => encodeEvent(e))), n: events.length });
+  return { mix: input(mix), groups: Object.entries(GROUPS).map(([name, keep]) => [name, input(mix.filter(keep))] as const) };
+})();
+(globalThis as { gc?: () => void }).gc?.();
+
+measure('decode + correlate', inputs.mix, decodeAndCorrelate);
+measure('decode', inputs.mix, decodeColumns);
+for (const [name, input] of inputs.groups) measure(`decode ${name}`, input, decodeColumns);
+measure('objects', inputs.mix, decodeObjects);
+measure('objects + index', inputs.mix, decodeAndIndex);
+
+mkdirSync(join(import.meta.dirname, 'results'), { recursive: true });
+writeFileSync(
+  join(import.meta.dirname, 'results', 'decode-throughput.json'),
+  JSON.stringify({ measuredAt: new Date().toISOString(), rounds: ROUNDS, rows }, null, 2) + '\n',
+);

@@ -7,7 +7,8 @@
 import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CAPTURE_VERSION, type Capture, type CaptureMeta, type ClientObservation, type NginxAccessEntry } from './capture-types.ts';
-import { decodeEvents, MAX_RECORD_BYTES, truncatedTailWarning } from './decode-events.ts';
+import { truncatedTailWarning } from './decode-events.ts';
+import { EventTableBuilder, tableEvents, type EventTable } from './event-table.ts';
 import { EventKind, type TraceEvent } from './event-types.ts';
 
 export const CAPTURE_FILES = {
@@ -149,11 +150,11 @@ export function eventFromJson(v: unknown): TraceEvent | string {
 const CHUNK_BYTES = 16 * 1024 * 1024;
 
 /**
- * Decodes events.bin chunk by chunk, appending to `events`; null when the file does not exist.
- * One buffer serves every chunk: a record cut at a chunk's end is moved to the buffer's front and
- * the next read lands after it (decoded events hold no reference to the buffer).
+ * Decodes events.bin chunk by chunk into one table; null when the file does not exist. Each chunk
+ * is read into a buffer of its own, which the table keeps; a record cut at a chunk's end is
+ * copied to the front of the next one.
  */
-async function readEventsBin(path: string, events: TraceEvent[]): Promise<string[] | null> {
+async function readEventsBin(path: string): Promise<{ table: EventTable; warnings: string[] } | null> {
   let fh;
   try {
     fh = await open(path, 'r');
@@ -162,27 +163,29 @@ async function readEventsBin(path: string, events: TraceEvent[]): Promise<string
     throw err;
   }
   const warnings: string[] = [];
-  const before = events.length;
+  const builder = new EventTableBuilder();
   try {
-    const buf = Buffer.allocUnsafe(CHUNK_BYTES + MAX_RECORD_BYTES);
-    let kept = 0;
+    const { size } = await fh.stat();
+    let carry = Buffer.alloc(0);
     let offset = 0;
-    for (;;) {
-      const { bytesRead } = await fh.read(buf, kept, CHUNK_BYTES, null);
+    while (offset < size) {
+      const want = Math.min(CHUNK_BYTES, size - offset);
+      const buf = Buffer.allocUnsafe(carry.length + want);
+      carry.copy(buf);
+      const { bytesRead } = await fh.read(buf, carry.length, want, null);
       if (bytesRead === 0) break;
-      const r = decodeEvents(buf.subarray(0, kept + bytesRead), { streamOffset: offset - kept, into: events });
+      const r = builder.append(buf.subarray(0, carry.length + bytesRead), offset - carry.length);
       for (const w of r.warnings) warnings.push(w);
       offset += bytesRead;
-      if (r.corrupt) return warnings;
-      kept = r.remainder.length;
-      buf.copyWithin(0, r.remainder.byteOffset - buf.byteOffset, r.remainder.byteOffset - buf.byteOffset + kept);
+      if (r.corrupt) return { table: builder.finish(), warnings };
+      carry = Buffer.from(r.remainder);
     }
-    const tail = truncatedTailWarning(buf.subarray(0, kept), offset - kept);
-    if (tail) warnings.push(`${tail} (${events.length - before} complete records read)`);
+    const tail = truncatedTailWarning(carry, offset - carry.length);
+    if (tail) warnings.push(`${tail} (${builder.length} complete records read)`);
   } finally {
     await fh.close();
   }
-  return warnings;
+  return { table: builder.finish(), warnings };
 }
 
 /** Reads a capture directory. Throws only when meta.json is missing, unreadable or too new. */
@@ -193,18 +196,19 @@ export async function readCapture(dir: string): Promise<Capture> {
   }
   const meta = parseMeta(metaBytes.toString('utf8'), join(dir, CAPTURE_FILES.meta));
   const warnings: string[] = [...(meta.warnings ?? []).map((w) => `capture: ${w}`)];
-  const events: TraceEvent[] = [];
-
-  const binWarnings = await readEventsBin(join(dir, CAPTURE_FILES.events), events);
-  if (binWarnings !== null) for (const w of binWarnings) warnings.push(`${CAPTURE_FILES.events}: ${w}`);
+  const bin = await readEventsBin(join(dir, CAPTURE_FILES.events));
+  if (bin !== null) for (const w of bin.warnings) warnings.push(`${CAPTURE_FILES.events}: ${w}`);
+  let events: TraceEvent[] = bin === null ? [] : tableEvents(bin.table);
   const jsonEvents = await readOptional(join(dir, CAPTURE_FILES.eventsJson));
   if (jsonEvents !== null) {
     const parsed = parseJsonLines(jsonEvents.toString('utf8'), CAPTURE_FILES.eventsJson, eventFromJson);
-    // A loop, not push(...values): spreading hundreds of thousands of arguments overflows the stack.
+    // A new array (events.bin's stays paired with its table), filled by a loop: push(...values)
+    // overflows the stack with hundreds of thousands of arguments.
+    events = events.slice();
     for (const e of parsed.values) events.push(e);
     for (const w of parsed.warnings) warnings.push(w);
   }
-  if (binWarnings === null && jsonEvents === null) {
+  if (bin === null && jsonEvents === null) {
     const expected = meta.source === 'bpf' ? CAPTURE_FILES.events : CAPTURE_FILES.eventsJson;
     warnings.push(`${expected} is missing: the capture has no events`);
   }

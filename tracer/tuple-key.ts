@@ -1,0 +1,6 @@
+import type { Tuple } from './event-types.ts';
+
+/** `local>remote` as `addr:port>addr:port`: one direction of one TCP connection. */
+export function tupleKey(t: Tuple): string {
+  return `${t.localAddress}:${t.localPort}>${t.remoteAddress}:${t.remotePort}`;
+}
