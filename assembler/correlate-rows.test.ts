@@ -1,11 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { labLikeEvents } from '../bench/lab-like-events.ts';
-import { encodeEvent } from '../tracer/encode-event.ts';
-import { columnsOf, decodeTable, tableEvents, tableFor } from '../tracer/event-table.ts';
+import { columnsOf } from '../tracer/event-table.ts';
 import { EventKind, type TraceEvent, type Tuple } from '../tracer/event-types.ts';
 import { compareRows, correlateRows, eventOrder, proxyPeerKey } from './correlate-rows.ts';
 import { compareEvents } from './event-time.ts';
-import { indexCapture, type CaptureIndex } from './index-capture.ts';
 
 const PROXY_PORT = 18080;
 const t = (localPort: number, remotePort: number): Tuple => ({ localAddress: '127.0.0.1', localPort, remoteAddress: '127.0.0.1', remotePort, family: 'ipv4' });
@@ -22,21 +19,6 @@ const sock = (kind: typeof EventKind.SockRecv | typeof EventKind.SockSend, tsNs:
   syscallNr: 0,
   tuple,
 });
-
-/** Every map as its entries in iteration order, so key order is compared too. */
-const entries = (index: CaptureIndex) =>
-  Object.fromEntries(Object.entries(index).map(([name, value]) => [name, value instanceof Map ? [...value.entries()] : value]));
-
-function shuffled<T>(xs: readonly T[]): T[] {
-  const out = [...xs];
-  let seed = 99;
-  for (let i = out.length - 1; i > 0; i--) {
-    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-    const j = seed % (i + 1);
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
-}
 
 describe('compareRows', () => {
   it('orders rows as compareEvents orders their events, ties included', () => {
@@ -91,14 +73,4 @@ describe('correlateRows', () => {
     expect(rows.maxRunqDelayRow).toBe(5);
   });
 
-  it('indexes a decoded capture on its table exactly as on the same events as plain objects, in any order', () => {
-    const { table } = decodeTable(Buffer.concat(labLikeEvents(20_000, 5).map((e) => encodeEvent(e))));
-    const events = tableEvents(table);
-    expect(tableFor(events)?.kind).toBe(table.kind);
-    const onTable = indexCapture(events, PROXY_PORT);
-    expect(entries(indexCapture([...events], PROXY_PORT))).toEqual(entries(onTable));
-    expect(entries(indexCapture(shuffled(events), PROXY_PORT))).toEqual(entries(onTable));
-    expect(onTable.byRequest.size).toBeGreaterThan(100);
-    expect(onTable.untaggedSockByKey.size).toBeGreaterThan(5);
-  });
 });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { labLikeEvents } from '../bench/lab-like-events.ts';
 import { decodeEvents } from '../tracer/decode-events.ts';
 import { encodeEvent } from '../tracer/encode-event.ts';
+import { decodeTable, tableEvents, tableFor } from '../tracer/event-table.ts';
 import { EventKind, type TraceEvent, type Tuple } from '../tracer/event-types.ts';
 import { compareEvents, tupleKey } from './event-time.ts';
 import { indexCapture, proxyPeerKey, type CaptureIndex } from './index-capture.ts';
@@ -94,5 +95,16 @@ describe('indexCapture', () => {
     expect(fromOrdered.byRequest.size).toBeGreaterThan(100);
     expect(fromOrdered.untaggedSockByKey.size).toBeGreaterThan(5);
     expect(fromOrdered.runqByThread.size).toBeGreaterThan(1);
+  });
+
+  it('indexes a decoded capture on its table exactly as on the same events as plain objects, in any order', () => {
+    const { table } = decodeTable(Buffer.concat(labLikeEvents(20_000, 5).map((e) => encodeEvent(e))));
+    const events = tableEvents(table);
+    expect(tableFor(events)?.kind).toBe(table.kind);
+    const onTable = indexCapture(events, PROXY_PORT);
+    expect(entries(indexCapture([...events], PROXY_PORT))).toEqual(entries(onTable));
+    expect(entries(indexCapture(shuffled(events), PROXY_PORT))).toEqual(entries(onTable));
+    expect(onTable.byRequest.size).toBeGreaterThan(100);
+    expect(onTable.untaggedSockByKey.size).toBeGreaterThan(5);
   });
 });
