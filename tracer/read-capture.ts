@@ -6,6 +6,7 @@
  */
 import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { parseJsonLines } from '../lab/json-lines.ts';
 import { CAPTURE_VERSION, type Capture, type CaptureMeta, type ClientObservation, type NginxAccessEntry } from './capture-types.ts';
 import { truncatedTailWarning } from './decode-events.ts';
 import { EventTableBuilder, tableEvents, type EventTable } from './event-table.ts';
@@ -67,28 +68,6 @@ export function parseMeta(text: string, where = 'meta.json'): CaptureMeta {
   need('proxy', (x) => x === 'nginx' || x === 'node', "'nginx' or 'node'");
   if (problems.length) throw new Error(`${where} is missing or has bad ${problems.join(', ')}: not a readable capture`);
   return raw as unknown as CaptureMeta;
-}
-
-/** Parses JSON lines, one value per line; bad lines become warnings naming file and line. */
-export function parseJsonLines<T>(text: string, file: string, convert: (v: unknown) => T | string): { values: T[]; warnings: string[] } {
-  const values: T[] = [];
-  const warnings: string[] = [];
-  const lines = text.split('\n');
-  lines.forEach((line, i) => {
-    if (line.trim() === '') return;
-    let json: unknown;
-    try {
-      json = JSON.parse(line);
-    } catch {
-      const truncated = i === lines.length - 1;
-      warnings.push(`${file} line ${i + 1}: ${truncated ? 'truncated (no newline), skipped' : 'not JSON, skipped'}`);
-      return;
-    }
-    const v = convert(json);
-    if (typeof v === 'string') warnings.push(`${file} line ${i + 1}: ${v}, skipped`);
-    else values.push(v);
-  });
-  return { values, warnings };
 }
 
 export function toClientObservation(v: unknown): ClientObservation | string {

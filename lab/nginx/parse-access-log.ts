@@ -1,4 +1,5 @@
 import type { NginxAccessEntry } from '../../tracer/capture-types.ts';
+import { parseJsonLines } from '../json-lines.ts';
 
 /** An access-log entry with the fields the proxy logs beyond `NginxAccessEntry`. */
 export interface ProxyAccessEntry extends NginxAccessEntry {
@@ -75,23 +76,6 @@ export function toAccessEntry(raw: unknown): ProxyAccessEntry | string {
 
 /** Parses the proxy's JSON-lines access log. Never throws: bad lines become warnings. */
 export function parseAccessLog(content: string): ParsedAccessLog {
-  const entries: ProxyAccessEntry[] = [];
-  const warnings: string[] = [];
-  const lines = content.split('\n');
-  lines.forEach((line, i) => {
-    if (line.trim() === '') return;
-    let json: unknown;
-    try {
-      json = JSON.parse(line);
-    } catch {
-      // A last line without its newline is a write in progress, not corruption.
-      const last = i === lines.length - 1;
-      warnings.push(`access log line ${i + 1}: ${last ? 'truncated' : 'not JSON'}: ${line.slice(0, 60)}`);
-      return;
-    }
-    const entry = toAccessEntry(json);
-    if (typeof entry === 'string') warnings.push(`access log line ${i + 1}: ${entry}`);
-    else entries.push(entry);
-  });
-  return { entries, warnings };
+  const { values, warnings } = parseJsonLines(content, 'access log', toAccessEntry);
+  return { entries: values, warnings };
 }
