@@ -350,9 +350,11 @@ describe(`correlation with a pool of ${SMALL_POOL} pg connections`, () => {
     const waits = bufferWaits(control);
     for (const w of waits) {
       expect(w.waitNs, w.id).toBeGreaterThanOrEqual(0n);
-      // Queued behind the burst's other requests at most (each ~1-2 ms of app time here).
-      expect(ms(w.waitNs), w.id).toBeLessThan(50);
-      expect(ms(unexplainedWaitNs(w, waits)), w.id).toBeLessThan(5);
+      // Queued behind the burst's other requests at most (each ~1-2 ms of app time on a quiet
+      // machine); what they and the run queue do not cover stays far under the blocked ones' 100 ms
+      // (a garbage-collection pause in the app is the one thing left uncovered).
+      expect(ms(w.waitNs), w.id).toBeLessThan(90);
+      expect(ms(unexplainedWaitNs(w, waits)), w.id).toBeLessThan(20);
     }
   });
 
