@@ -272,11 +272,14 @@ describe.skipIf(!BUILT && !CI)('anomaly detection on real captures (BPF)', () =>
     const lines = r.stdout.split('\n');
     expect(lines[0]).toMatch(new RegExp(`^A: ${ids.dbDelay[0]} GET /api/users \\d+\\.\\dms$`));
     expect(lines[1]).toMatch(/^B: [0-9a-f]{32} GET \/api\/users \d+\.\d+ms \(-\d+\.\dms, ×0\.\d\d\)$/);
-    const marked = lines.filter((l) => l.startsWith('>> '));
-    expect(marked[0]).toMatch(/^>> {5}DB query 1 \(SELECT\) +\d+\.\dms +— +-\d+\.\dms +only A$/);
-    const most = /^Differs most: DB query 1 \(SELECT\) -(\d+\.\d)ms/m.exec(r.stdout);
+    // The delayed statement differs in text from the normal one, yet the two line up as one row.
+    const firstQuery = lines.filter((l) => / DB query 1 \(SELECT\) /.test(l));
+    expect(firstQuery, r.stdout).toHaveLength(1);
+    expect(firstQuery[0]).not.toMatch(/only [AB]$/);
+    // The difference sits where PostgreSQL slept: the query's execute phase (or the query itself).
+    const most = /^Differs most: (execute|DB processing|DB query 1 \(SELECT\)) -(\d+\.\d)ms/m.exec(r.stdout);
     expect(most, r.stdout).not.toBeNull();
-    expect(Number(most?.[1])).toBeGreaterThanOrEqual(DB_DELAY_MS);
+    expect(Number(most?.[2])).toBeGreaterThanOrEqual(DB_DELAY_MS);
   });
 
   it('compare: a blocked request against a median one names its socket buffer wait', async () => {

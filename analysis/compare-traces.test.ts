@@ -4,7 +4,8 @@ import { buildCapture } from '../assembler/fixtures/scenario-builder.ts';
 import { buildBaseline } from './build-baseline.ts';
 import { compareBaselines, compareTraces } from './compare-traces.ts';
 import { seededRandom } from '../lab/seeded-random.ts';
-import { feedRequest, usersPopulation } from './fixtures/populations.ts';
+import { feedRequest, SQL, usersPopulation } from './fixtures/populations.ts';
+import type { RequestPlan } from '../assembler/fixtures/scenario-builder.ts';
 
 const FEED_A = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
 const FEED_B = 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb';
@@ -46,6 +47,35 @@ describe('compareTraces', () => {
     const before = JSON.stringify([a, b], (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
     compareTraces(a, b);
     expect(JSON.stringify([a, b], (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))).toBe(before);
+  });
+
+  it('lines a query up with the same operation on the same table when B ran it with a different statement', () => {
+    const users = (id: string, atUs: number, first: string, executeUs: number, extra: string[] = []): RequestPlan => ({
+      id,
+      path: '/api/users',
+      atUs,
+      steps: [
+        { kind: 'query', plan: { sql: first, executeUs, rows: 20 } },
+        ...extra.map((sql) => ({ kind: 'query' as const, plan: { sql, executeUs: 1500, rows: 20 } })),
+        { kind: 'query', plan: { sql: SQL.usersSeen, executeUs: 2600, rows: 1 } },
+      ],
+    });
+    const delayed = 'SELECT id, name, email FROM users WHERE (SELECT pg_sleep($2)) IS NOT NULL ORDER BY id LIMIT $1';
+    const [x, y, z] = assembleCapture(
+      buildCapture('variants', [users(FEED_A, 0, SQL.usersList, 1800), users(FEED_B, 50_000, delayed, 250_000), users('c'.repeat(32), 400_000, delayed, 250_000, [SQL.usersList])]),
+    ).traces;
+    if (!x || !y || !z) throw new Error('fixture lost a trace');
+    const first = compareTraces(x, y).rows.filter((r) => r.name === 'DB query 1 (SELECT)');
+    expect(first).toHaveLength(1);
+    expect(first[0]?.deltaMs).toBeGreaterThan(245);
+    expect(compareTraces(x, y).rows.find((r) => r.highlight)?.name).toBe('execute');
+    // B ran A's statement as well: that one is the match, the other statement is B's own.
+    const both = compareTraces(x, z).rows.filter((r) => r.depth === 2 && r.name.startsWith('DB query'));
+    expect(both.map((r) => [r.aMs !== undefined, r.bMs !== undefined])).toEqual([
+      [false, true],
+      [true, true],
+      [true, true],
+    ]);
   });
 });
 

@@ -55,23 +55,64 @@ interface PathedSpan {
   readonly depth: number;
 }
 
-function pathed(trace: Trace): PathedSpan[] {
+/** Picks the type key a span is aligned by (its own, or the other trace's for the same query). */
+type KeyFor = (parentPath: string | null, span: Span, key: string, labelSlot: string) => string;
+
+interface Pathed {
+  readonly spans: PathedSpan[];
+  /** `parentPath/key` of every span (no occurrence number). */
+  readonly bases: ReadonlySet<string>;
+  /** `parentPath/label#n` → the key of the n-th span of that label under that parent. */
+  readonly keyByLabelSlot: ReadonlyMap<string, string>;
+}
+
+function pathed(trace: Trace, keyFor: KeyFor = (_p, _s, key) => key): Pathed {
   const pathOf = new Map<string, string>();
   const depthOf = new Map<string, number>();
   const seen = new Map<string, number>();
-  const out: PathedSpan[] = [];
+  const labelsSeen = new Map<string, number>();
+  const spans: PathedSpan[] = [];
+  const bases = new Set<string>();
+  const keyByLabelSlot = new Map<string, string>();
   for (const s of trace.spans) {
     const parentPath = s.parentId === null ? null : (pathOf.get(s.parentId) ?? null);
-    const base = `${parentPath ?? ''}/${localSpanType(s).key}`;
+    const local = localSpanType(s);
+    const labelBase = `${parentPath ?? ''}/${local.label}`;
+    const labelSlot = `${labelBase}#${(labelsSeen.get(labelBase) ?? 0) + 1}`;
+    labelsSeen.set(labelBase, (labelsSeen.get(labelBase) ?? 0) + 1);
+    const key = keyFor(parentPath, s, local.key, labelSlot);
+    const base = `${parentPath ?? ''}/${key}`;
     const n = (seen.get(base) ?? 0) + 1;
     seen.set(base, n);
+    bases.add(base);
+    keyByLabelSlot.set(labelSlot, key);
     const path = `${base}#${n}`;
     const depth = s.parentId === null ? 0 : (depthOf.get(s.parentId) ?? 0) + 1;
     pathOf.set(s.id, path);
     depthOf.set(s.id, depth);
-    out.push({ span: s, path, parentPath, depth });
+    spans.push({ span: s, path, parentPath, depth });
   }
-  return out;
+  return { spans, bases, keyByLabelSlot };
+}
+
+/**
+ * B's spans aligned to A's: a DB query whose statement A never ran under that parent (the same
+ * query with one more condition, say) meets A's query of the same operation and table in the
+ * same place among its siblings, unless B also ran A's statement there.
+ */
+function pathedAgainst(b: Trace, a: Pathed): PathedSpan[] {
+  const keysUnder = new Map<string | null, Set<string>>();
+  for (const s of b.spans) {
+    const set = keysUnder.get(s.parentId) ?? new Set<string>();
+    set.add(localSpanType(s).key);
+    keysUnder.set(s.parentId, set);
+  }
+  return pathed(b, (parentPath, span, key, labelSlot) => {
+    if (!key.startsWith('DB query') || a.bases.has(`${parentPath ?? ''}/${key}`)) return key;
+    const theirs = a.keyByLabelSlot.get(labelSlot);
+    if (theirs === undefined || !theirs.startsWith('DB query') || keysUnder.get(span.parentId)?.has(theirs)) return key;
+    return theirs;
+  }).spans;
 }
 
 /** Aligns the spans of `a` and `b` and marks the rows that differ most. Pure. */
@@ -79,8 +120,9 @@ export function compareTraces(a: Trace, b: Trace, options: CompareTraceOptions =
   const maxHighlights = options.maxHighlights ?? 3;
   const minMs = options.minHighlightMs ?? 0.1;
   const minShare = options.minHighlightShare ?? 0.1;
-  const pa = pathed(a);
-  const pb = pathed(b);
+  const aPathed = pathed(a);
+  const pa = aPathed.spans;
+  const pb = pathedAgainst(b, aPathed);
   const byA = new Map(pa.map((p) => [p.path, p]));
   const byB = new Map(pb.map((p) => [p.path, p]));
   const order = pa.map((p) => p.path);
