@@ -9,17 +9,24 @@ export const detectRunqueueDelay: Detector = (trace, baseline, thresholds) => {
   if (!rb) return [];
   const t = thresholds.runqDelay;
   const d = f.runqDelayMs;
-  if (d < t.minMs || d <= rb.runqDelayMs.p99 * (1 + t.p99Margin)) return [];
   const app = trace.spans.find((s) => s.parentId === f.root.id && s.name === 'app processing');
+  // The thread's waits add up over the whole time the request is in flight, most of it spent
+  // serving other requests while this one waits on the database: a request in flight n times as
+  // long as the route's usual one is judged against n times the usual waits.
+  const typicalAppMs = rb.spanTypes['app processing']?.durationMs.p50 ?? 0;
+  const inFlight = app && typicalAppMs > 0 ? Math.max(1, (f.spanMs.get(app.id) ?? 0) / typicalAppMs) : 1;
+  const p99 = rb.runqDelayMs.p99 * inFlight;
+  if (d < t.minMs || d <= p99 * (1 + t.p99Margin)) return [];
   const count = app ? tagNumber(app, 'kernel.runq_delays') : 0;
-  const expectedMs = rb.runqDelayMs.p50;
+  const expectedMs = rb.runqDelayMs.p50 * inFlight;
+  const scaled = inFlight > 1 ? ` for a request ${inFlight.toFixed(1)}× as long in flight` : '';
   return [
     {
       requestId: trace.traceId,
       route: f.route,
       kind: 'runqueue-delay',
       severity: severityOf(d - expectedMs, rb.latencyMs.p99, thresholds),
-      message: `The app thread waited ${fmtMs(d)} for a CPU while the request was in flight (${count} run-queue delay${count === 1 ? '' : 's'}; p99 is ${fmtMs(rb.runqDelayMs.p99)})`,
+      message: `The app thread waited ${fmtMs(d)} for a CPU while the request was in flight (${count} run-queue delay${count === 1 ? '' : 's'}; p99 is ${fmtMs(p99)}${scaled})`,
       ...(app ? { spanId: app.id } : {}),
       observedMs: d,
       expectedMs,
