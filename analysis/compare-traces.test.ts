@@ -43,6 +43,11 @@ describe('compareTraces', () => {
     expect(c.rows.filter((r) => r.highlight).map((r) => r.name)).toEqual(['DB query 4 (SELECT)', 'DB query 5 (SELECT)']);
   });
 
+  it('counts repeated spans on one side only as one difference: the extra queries of an N+1', () => {
+    const extra = c.rows.filter((r) => r.name === 'DB query 4 (SELECT)' || r.name === 'DB query 5 (SELECT)');
+    expect(c.differences[0]).toEqual({ name: 'DB query (SELECT … items)', count: 2, onlyIn: 'B', deltaMs: extra.reduce((sum, r) => sum + r.deltaMs, 0) });
+  });
+
   it('does not modify its inputs', () => {
     const before = JSON.stringify([a, b], (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
     compareTraces(a, b);

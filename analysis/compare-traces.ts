@@ -32,11 +32,23 @@ export interface TraceSide {
   readonly totalMs: number;
 }
 
+/** One of the differences the highlighted rows stand for, largest first. */
+export interface Difference {
+  /** The span's name, or for several spans of one type present on one side only, the type's label. */
+  readonly name: string;
+  /** How many spans: more than 1 when the difference is repeated spans (extra queries, say). */
+  readonly count: number;
+  /** Present on this side only, for a group of one-sided spans. */
+  readonly onlyIn?: 'A' | 'B';
+  readonly deltaMs: number;
+}
+
 export interface TraceComparison {
   readonly a: TraceSide;
   readonly b: TraceSide;
   /** A's spans depth-first, with B-only spans placed after their previous sibling in B. */
   readonly rows: readonly AlignedRow[];
+  readonly differences: readonly Difference[];
 }
 
 export interface CompareTraceOptions {
@@ -147,13 +159,30 @@ export function compareTraces(a: Trace, b: Trace, options: CompareTraceOptions =
   const parentOf = (path: string): string | null => byA.get(path)?.parentPath ?? byB.get(path)?.parentPath ?? null;
   const oneSided = (path: string | null): boolean => path !== null && byA.has(path) !== byB.has(path);
   const selfDelta = new Map(order.map((path) => [path, oneSided(path) ? (delta.get(path) as number) : (delta.get(path) as number) - (childDelta.get(path) ?? 0)]));
-  const candidates = order.filter((path) => !oneSided(parentOf(path)));
+  // Spans of one type under one parent on one side only (an N+1's extra queries) are one
+  // difference together; every other row is a difference of its own.
+  const groups = new Map<string, { paths: string[]; name: string; onlyIn: 'A' | 'B' }>();
+  for (const path of order.filter((p) => !oneSided(parentOf(p)))) {
+    const span = (byA.get(path) ?? byB.get(path)) as PathedSpan;
+    const onlyIn = oneSided(path) ? (byA.has(path) ? 'A' : 'B') : undefined;
+    const key = onlyIn ? `${parentOf(path)}\u0000${onlyIn}\u0000${localSpanType(span.span).label}` : path;
+    const g = groups.get(key);
+    if (g) g.paths.push(path);
+    else groups.set(key, { paths: [path], name: onlyIn ? localSpanType(span.span).label : span.span.name, onlyIn: onlyIn ?? 'A' });
+  }
+  const candidates = [...groups.values()].map((g) => ({
+    ...g,
+    deltaMs: g.paths.reduce((sum, p) => sum + (selfDelta.get(p) as number), 0),
+    first: order.indexOf(g.paths[0] as string),
+  }));
   const totalDelta = Math.abs(delta.get(order[0] ?? '') ?? 0);
-  const highlighted = new Set(
-    candidates
-      .filter((p) => Math.abs(selfDelta.get(p) as number) >= Math.max(minMs, minShare * totalDelta))
-      .sort((x, y) => Math.abs(selfDelta.get(y) as number) - Math.abs(selfDelta.get(x) as number) || order.indexOf(x) - order.indexOf(y))
-      .slice(0, maxHighlights),
+  const chosen = candidates
+    .filter((c) => Math.abs(c.deltaMs) >= Math.max(minMs, minShare * totalDelta))
+    .sort((x, y) => Math.abs(y.deltaMs) - Math.abs(x.deltaMs) || x.first - y.first)
+    .slice(0, maxHighlights);
+  const highlighted = new Set(chosen.flatMap((c) => c.paths));
+  const differences: Difference[] = chosen.map((c) =>
+    c.paths.length > 1 ? { name: c.name, count: c.paths.length, onlyIn: c.onlyIn, deltaMs: c.deltaMs } : { name: ((byA.get(c.paths[0] as string) ?? byB.get(c.paths[0] as string)) as PathedSpan).span.name, count: 1, deltaMs: c.deltaMs },
   );
   const rows: AlignedRow[] = order.map((path) => {
     const x = byA.get(path);
@@ -172,7 +201,7 @@ export function compareTraces(a: Trace, b: Trace, options: CompareTraceOptions =
     };
   });
   const side = (t: Trace): TraceSide => ({ traceId: t.traceId, route: routeOfTrace(t), totalMs: ms(durationNs(t.spans[0] as Span)) });
-  return { a: side(a), b: side(b), rows };
+  return { a: side(a), b: side(b), rows, differences };
 }
 
 export interface TypeDelta {

@@ -5,7 +5,8 @@ import { SCENARIOS } from '../assembler/fixtures/scenarios.ts';
 import type { Capture } from '../tracer/capture-types.ts';
 import { buildBaseline } from './build-baseline.ts';
 import { compareBaselines, compareTraces } from './compare-traces.ts';
-import { usersPopulation } from './fixtures/populations.ts';
+import { seededRandom } from '../lab/seeded-random.ts';
+import { feedRequest, usersPopulation } from './fixtures/populations.ts';
 import { renderCaptureComparison, renderTraceComparison } from './render-comparison.ts';
 
 const only = (name: string) => {
@@ -17,6 +18,16 @@ const only = (name: string) => {
 describe('renderTraceComparison', () => {
   it('users-two-queries vs kernel-findings: the socket buffer wait is the difference', () => {
     expect(renderTraceComparison(compareTraces(only('users-two-queries'), only('kernel-findings')))).toBe(EXPECTED_TRACE);
+  });
+});
+
+describe('renderTraceComparison of an N+1', () => {
+  it('sums the extra queries into one difference in its footer', () => {
+    const [a, b] = assembleCapture(buildCapture('feeds', [feedRequest('a'.repeat(32), 0, 3, seededRandom(1)), feedRequest('b'.repeat(32), 50_000, 12, seededRandom(1))])).traces;
+    if (!a || !b) throw new Error('fixture lost a trace');
+    const text = renderTraceComparison(compareTraces(a, b));
+    expect(text.trim().split('\n').at(-1)).toMatch(/^Differs most: 9 × DB query \(SELECT … items\) only in B \+\d+\.\dms/);
+    expect(text.split('\n').filter((l) => l.startsWith('>> '))).toHaveLength(9);
   });
 });
 

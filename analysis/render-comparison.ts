@@ -1,5 +1,5 @@
 /** Text renderings of trace and capture comparisons (`lab compare`). Pure. */
-import type { CaptureComparison, RouteComparison, TraceComparison } from './compare-traces.ts';
+import type { CaptureComparison, Difference, RouteComparison, TraceComparison } from './compare-traces.ts';
 import { fmtMs } from './finding.ts';
 
 /** Longest span label (indent included) before it is cut with an ellipsis. */
@@ -32,8 +32,8 @@ export function renderTraceComparison(c: TraceComparison): string {
     const b = r.bMs !== undefined ? fmtMs(r.bMs) : '—';
     lines.push(`${r.highlight ? '>> ' : '   '}${(labels[i] as string).padEnd(w)}  ${a.padStart(9)}  ${b.padStart(9)}  ${signed(r.deltaMs).padStart(9)}  ${ratioText(r.aMs, r.bMs).padStart(6)}`);
   });
-  const marked = c.rows.filter((r) => r.highlight);
-  const foot = marked.length > 0 ? ['', `Differs most: ${marked.map((r) => `${r.name} ${signed(r.selfDeltaMs)}`).join(', ')}`] : ['', 'No span differs by more than 0.1ms.'];
+  const difference = (d: Difference): string => (d.count > 1 ? `${d.count} × ${d.name} only in ${d.onlyIn} ${signed(d.deltaMs)}` : `${d.name} ${signed(d.deltaMs)}`);
+  const foot = c.differences.length > 0 ? ['', `Differs most: ${c.differences.map(difference).join(', ')}`] : ['', 'No span differs by more than 0.1ms.'];
   return [...head, ...lines, ...foot].join('\n') + '\n';
 }
 
