@@ -1,4 +1,5 @@
 /** Interval helpers for decoded events: `tsNs` is an event's end, its duration field its length. */
+import { eventStartNs } from '../tracer/event-start.ts';
 import { EventKind, type TraceEvent, type Tuple } from '../tracer/event-types.ts';
 
 // Kinds that share one payload are one union member, so `EventOf` of a single kind is never.
@@ -9,27 +10,7 @@ export type SockConn = Extract<
   { readonly kind: typeof EventKind.SockAccept | typeof EventKind.SockConnect | typeof EventKind.SockClose }
 >;
 
-/** Start of an event in CLOCK_MONOTONIC ns (its end minus its duration; instants start at their end). */
-export function eventStartNs(e: TraceEvent): bigint {
-  switch (e.kind) {
-    case EventKind.SockRecv:
-    case EventKind.SockSend:
-    case EventKind.FileRead:
-    case EventKind.FileWrite:
-    case EventKind.SockAccept:
-    case EventKind.SockConnect:
-    case EventKind.SockClose:
-    case EventKind.PgPhase:
-      return e.tsNs - (e.durationNs > 0n ? e.durationNs : 0n);
-    case EventKind.RunqDelay:
-      return e.tsNs - (e.delayNs > 0n ? e.delayNs : 0n);
-    case EventKind.RequestEnd:
-    case EventKind.DbQueryEnd:
-      return e.tsNs - (e.durationUs > 0n ? e.durationUs * 1000n : 0n);
-    default:
-      return e.tsNs;
-  }
-}
+export { eventStartNs };
 
 export function isSockIo(e: TraceEvent): e is SockIo {
   return e.kind === EventKind.SockRecv || e.kind === EventKind.SockSend;

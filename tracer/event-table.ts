@@ -6,6 +6,7 @@
  * ~50 bytes a record and no garbage-collector work until rows are turned into objects.
  */
 import { decodeRecord, readTuple } from './decode-record.ts';
+import { eventStartNs } from './event-start.ts';
 import { EventKind, type TraceEvent, type Tuple } from './event-types.ts';
 import { EVENT_LAYOUT, HEADER_SIZE as HEADER_BYTES, KIND_STRUCT } from './event-layout.ts';
 import { tupleKey } from './tuple-key.ts';
@@ -163,7 +164,7 @@ class Interner {
     if (index[alt]! >= 0 && words[ka] === w0 && words[ka + 1] === w1 && words[ka + 2] === w2 && words[ka + 3] === w3) return index[alt]!;
     words.copyWithin(ka, k, k + 4);
     index[alt] = index[slot]!;
-    const i = this.#internRequest(buf.toString('hex', o, o + 16));
+    const i = this.requestIndexOf(buf.toString('hex', o, o + 16));
     words[k] = w0;
     words[k + 1] = w1;
     words[k + 2] = w2;
@@ -199,7 +200,8 @@ class Interner {
     return c;
   }
 
-  #internRequest(id: string): number {
+  /** The index of request id `id`, a new one the first time it is seen. */
+  requestIndexOf(id: string): number {
     let i = this.#requestIndex.get(id);
     if (i === undefined) {
       i = this.requestIds.length;
@@ -220,10 +222,6 @@ class Interner {
       this.#connIndex.set(key, c);
     }
     return c;
-  }
-
-  requestIndexOf(id: string): number {
-    return this.#internRequest(id);
   }
 
   #slotHolds(slot: number): boolean {
@@ -507,42 +505,26 @@ export function columnsOf(events: readonly TraceEvent[]): EventColumns {
     cols.request[i] = e.requestId === '' ? -1 : ids.requestIndexOf(e.requestId);
     let c = -1;
     let b = 0;
-    let d = 0;
     switch (e.kind) {
       case SOCK_RECV:
       case SOCK_SEND:
         c = conns.indexOf(e.tuple);
         b = Number(e.bytes);
-        d = Number(e.durationNs);
         break;
       case FILE_READ:
       case FILE_WRITE:
         b = Number(e.bytes);
-        d = Number(e.durationNs);
         break;
       case SOCK_ACCEPT:
       case SOCK_CONNECT:
       case SOCK_CLOSE:
-        c = conns.indexOf(e.tuple);
-        d = Number(e.durationNs);
-        break;
       case TCP_RETRANSMIT:
         c = conns.indexOf(e.tuple);
-        break;
-      case RUNQ_DELAY:
-        d = Number(e.delayNs);
-        break;
-      case PG_PHASE:
-        d = Number(e.durationNs);
-        break;
-      case REQUEST_END:
-      case DB_QUERY_END:
-        d = Number(e.durationUs) * 1000;
         break;
     }
     cols.conn[i] = c;
     cols.bytes[i] = b;
-    cols.lead[i] = d > 0 ? d : 0;
+    cols.lead[i] = Number(e.tsNs - eventStartNs(e));
   }
   const { kind, ts, lead, pid, tid, fd, request, conn, bytes } = cols;
   const { requestIds, tuples, connKeys } = ids;
