@@ -165,10 +165,13 @@ describe.each([
     expect(PROBE_NAMES.filter((p) => during.sems[p] === 0)).toEqual([]);
     expect(Object.values(during.enabled)).toEqual(PROBE_NAMES.map(() => true));
 
-    child.stdin!.write(`fire ${N}\n`);
-    await childOut.next((l) => l === `fired ${N}`, 10_000);
+    // Both waits start before the burst: bpftrace may print its last line before the child says it is done.
     const last = `request_end ${requestIdOf(N - 1)}`;
-    await tracerOut.next((l) => l.startsWith(last), 20_000).catch((e: Error) => {
+    const lastTraced = tracerOut.next((l) => l.startsWith(last), 30_000);
+    const fired = childOut.next((l) => l === `fired ${N}`, 10_000);
+    child.stdin!.write(`fire ${N}\n`);
+    await fired;
+    await lastTraced.catch((e: Error) => {
       throw new Error(`${e.message}; bpftrace stderr: ${tracerErr}`);
     });
 
