@@ -23,7 +23,7 @@ import { loadTraces } from '../assembler/load-traces.ts';
 import { durationNs, type Trace } from '../assembler/span.ts';
 import { DEFAULT_ADDON } from '../cli/commands/trace.ts';
 import { FEED_ITEMS, HOT_USERS, USER_IDS } from '../lab/load/mixes.ts';
-import { runLabCli, startLab, type RunningLab } from '../test/lab-fixture.ts';
+import { type RunningLab, runLabCli, startLab, testPortBase } from '../test/lab-fixture.ts';
 import { LOADER_PATH } from '../tracer/spawn-loader.ts';
 import type { AnalysisReport } from './analyze-capture.ts';
 import { parseBaseline } from './baseline-json.ts';
@@ -32,7 +32,7 @@ import type { Finding, FindingKind } from './finding.ts';
 
 const CI = process.env.CI === 'true';
 const BUILT = existsSync(LOADER_PATH) && existsSync(DEFAULT_ADDON);
-const PORT_BASE = 35200;
+const PORT_BASE = testPortBase(35200);
 const NORMAL_REQUESTS = 1200;
 const DB_DELAY_MS = 250;
 const CPU_MS = 400;

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_ADDON } from '../cli/commands/trace.ts';
-import { runLabCli, startLab, type RunningLab } from '../test/lab-fixture.ts';
+import { type RunningLab, runLabCli, startLab, testPortBase } from '../test/lab-fixture.ts';
 import { readCapture } from '../tracer/read-capture.ts';
 import { LOADER_PATH } from '../tracer/spawn-loader.ts';
 import { assembleCapture } from './build-span-tree.ts';
@@ -17,7 +17,7 @@ import type { JaegerDocument } from './to-jaeger-trace.ts';
 
 const CI = process.env.CI === 'true';
 const BUILT = existsSync(LOADER_PATH) && existsSync(DEFAULT_ADDON);
-const PORT_BASE = 27140;
+const PORT_BASE = testPortBase(27140);
 const REQUESTS = 150;
 const SLOW_ID = 'dbd1a7dbd1a7dbd1a7dbd1a7dbd1a700';
 const out = mkdtempSync(join(tmpdir(), 'lab-assemble-e2e-'));

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 /**
  * Kernel correlation on the real lab (nginx → app with the USDT addon → PostgreSQL) with every
  * probe family loaded: one request tagged at every layer, socket-buffer wait behind a blocked
@@ -7,7 +8,7 @@
  */
 import { rmSync } from 'node:fs';
 import http from 'node:http';
-import { release } from 'node:os';
+import { release, tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assembleCapture } from '../assembler/build-span-tree.ts';
 import type { Span, Trace } from '../assembler/span.ts';
@@ -16,11 +17,11 @@ import { stopApp } from '../lab/lifecycle/app-tier.ts';
 import { CAPTURE_VERSION, type Capture } from '../tracer/capture-types.ts';
 import { clockToMeta, sampleClock } from '../tracer/clock.ts';
 import { EventKind, PgPhase, type TraceEvent } from '../tracer/event-types.ts';
-import { startLab, type RunningLab } from '../test/lab-fixture.ts';
+import { type RunningLab, startLab, testPortBase } from '../test/lab-fixture.ts';
 import { buildProbes, startLoader, type LoaderExit, type RunningLoader } from './run-reqtrace.ts';
 
-const PORT_BASE = 29110;
-const STATE_DIR = '/tmp/lab-f3/correlation-e2e';
+const PORT_BASE = testPortBase(29110);
+const STATE_DIR = join(tmpdir(), `lab-correlation-e2e-${PORT_BASE}`);
 const MS = 1_000_000n;
 /** Pool size while the pool-reuse scenario runs: few connections, many requests on each. */
 const SMALL_POOL = '2';

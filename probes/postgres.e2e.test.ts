@@ -1,3 +1,5 @@
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
 /**
  * The postgres and sched families against a private PostgreSQL 15 cluster: phases of a
  * statement on a backend forked after the loader started, a row-lock wait, and buffer misses
@@ -10,8 +12,10 @@ import { labConfig } from '../lab/config.ts';
 import { pgAdminConnectionConfig, pgConnectionConfig, startPostgres, stopPostgres } from '../lab/db/postgres.ts';
 import { EventKind, PgPhase, type EventOf, type TraceEvent } from '../tracer/event-types.ts';
 import { bpfObjectIds, bpfObjectsHeldBy, buildProbes, startLoader, type LoaderExit } from './run-reqtrace.ts';
+import { testPortBase } from '../test/lab-fixture.ts';
 
-const cfg = labConfig({ LAB_PORT_BASE: '24110', LAB_STATE_DIR: '/tmp/lab-h4/e2e-pg' });
+const PG_PORT_BASE = testPortBase(24110);
+const cfg = labConfig({ LAB_PORT_BASE: String(PG_PORT_BASE), LAB_STATE_DIR: join(tmpdir(), `lab-pg-e2e-${PG_PORT_BASE}`) });
 const MS = 1_000_000n;
 
 const ID_NEW_BACKEND = 'a1'.repeat(16);

@@ -1,3 +1,5 @@
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
 /**
  * The loader against the real lab (nginx → app with the USDT addon → PostgreSQL): the app's
  * probes, its inbound and pg socket I/O tagged in the kernel, worker-thread file I/O, and a
@@ -7,10 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_ADDON_PATH } from '../lab/app/native/usdt-addon.ts';
 import { endpoint } from '../lab/app/endpoints.ts';
 import { EventKind, type TraceEvent } from '../tracer/event-types.ts';
-import { startLab, type RunningLab } from '../test/lab-fixture.ts';
+import { type RunningLab, startLab, testPortBase } from '../test/lab-fixture.ts';
 import { bpfObjectIds, buildProbes, startLoader, usdtSemaphores, type LoaderExit } from './run-reqtrace.ts';
 
-const PORT_BASE = 23120;
+const PORT_BASE = testPortBase(23120);
 const MS = 1_000_000n;
 
 type OfKind<K extends EventKind, E = TraceEvent> = E extends { kind: infer EK } ? (K extends EK ? E : never) : never;
@@ -44,7 +46,7 @@ async function send(method: 'GET' | 'POST', target: string, body?: unknown): Pro
 
 beforeAll(async () => {
   buildProbes();
-  lab = await startLab({ portBase: PORT_BASE, stateDir: '/tmp/lab-h3/lab-e2e', usdt: 'native' });
+  lab = await startLab({ portBase: PORT_BASE, stateDir: join(tmpdir(), `lab-reqtrace-e2e-${PORT_BASE}`), usdt: 'native' });
 });
 
 afterAll(async () => {

@@ -11,8 +11,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventKind, type TraceEvent } from '../tracer/event-types.ts';
 import { bpfObjectIds, buildProbes, PROBES_DIR, REQTRACE, startLoader, usdtSemaphores, type LoaderExit } from './run-reqtrace.ts';
+import { testPortBase } from '../test/lab-fixture.ts';
 
-const PORT = 23110;
+const PORT = testPortBase(23110);
 const FIXTURE = join(PROBES_DIR, 'build/sdt-fixture');
 const MS = 1_000_000n;
 // Concurrent requests' database delays differ by this much: a result counted for the wrong

@@ -17,7 +17,7 @@ import { isSockIo, type SockIo } from '../assembler/event-time.ts';
 import { rootOf } from '../assembler/span.ts';
 import type { CheckResult } from '../assembler/validate-trace.ts';
 import { DEFAULT_ADDON } from '../cli/commands/trace.ts';
-import { runLabCli, startLab, type RunningLab } from '../test/lab-fixture.ts';
+import { type RunningLab, runLabCli, startLab, testPortBase } from '../test/lab-fixture.ts';
 import type { Capture } from '../tracer/capture-types.ts';
 import { EventKind } from '../tracer/event-types.ts';
 import { readCapture } from '../tracer/read-capture.ts';
@@ -89,7 +89,8 @@ describe.skipIf(!BUILT && !CI)('head sampling in the kernel (real lab, real load
   beforeAll(async () => {
     if (!BUILT) throw new Error(`the loader or the USDT addon is not built (${LOADER_PATH}, ${DEFAULT_ADDON}): run \`npm run build\``);
     if (process.getuid?.() !== 0) throw new Error('head sampling is applied by BPF programs: run this test as root');
-    lab = await startLab({ portBase: 33100, stateDir: join(tmpdir(), 'lab-sampling-e2e-33100'), usdt: 'native' });
+    const base = testPortBase(33100);
+    lab = await startLab({ portBase: base, stateDir: join(tmpdir(), `lab-sampling-e2e-${base}`), usdt: 'native' });
     for (const [dir, extra] of [
       [dirs.sampled, ['--sample', String(RATE)]],
       [dirs.full, []],

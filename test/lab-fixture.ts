@@ -37,6 +37,19 @@ export interface RunningLab {
   stop(): Promise<void>;
 }
 
+/**
+ * A test's port base moved by LAB_TEST_PORT_OFFSET (default 0), so two checkouts can run their
+ * end-to-end tests side by side; each test derives its state directory from the result.
+ */
+export function testPortBase(base: number, env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.LAB_TEST_PORT_OFFSET ?? '0';
+  const offset = Number(raw);
+  if (!Number.isInteger(offset) || offset < 0 || offset > 20_000 || base + offset > 65_530) {
+    throw new Error(`LAB_TEST_PORT_OFFSET must be a whole number from 0 to 20000 that keeps ports below 65530, got '${raw}'`);
+  }
+  return base + offset;
+}
+
 const running = new Set<RunningLab>();
 
 // Last resort when a test process exits without calling stop(): signal what we started.

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runLabCli, startLab, type RunningLab } from '../../test/lab-fixture.ts';
+import { type RunningLab, runLabCli, startLab, testPortBase } from '../../test/lab-fixture.ts';
 import type { Capture, PgStatStatementsSnapshot } from '../../tracer/capture-types.ts';
 import { EventKind, type TraceEvent } from '../../tracer/event-types.ts';
 import { readCapture } from '../../tracer/read-capture.ts';
@@ -49,7 +49,8 @@ describe.skipIf(!BUILT && !CI)('lab trace with BPF (real loader)', () => {
   let running: RunningLab;
   beforeAll(async () => {
     if (!BUILT) throw new Error(`the loader or the USDT addon is not built (${LOADER_PATH}, ${DEFAULT_ADDON}): run \`npm run build\``);
-    running = await startLab({ portBase: 26100, stateDir: join(tmpdir(), 'lab-trace-e2e-26100'), usdt: 'native' });
+    const base = testPortBase(26100);
+    running = await startLab({ portBase: base, stateDir: join(tmpdir(), `lab-trace-e2e-${base}`), usdt: 'native' });
   });
   afterAll(async () => {
     await running?.stop();
@@ -94,7 +95,8 @@ describe.skipIf(!BUILT && !CI)('lab trace with BPF (real loader)', () => {
 describe('lab trace without BPF (app file probes)', () => {
   let running: RunningLab;
   beforeAll(async () => {
-    running = await startLab({ portBase: 26110, stateDir: join(tmpdir(), 'lab-trace-e2e-26110'), usdt: 'file' });
+    const base = testPortBase(26110);
+    running = await startLab({ portBase: base, stateDir: join(tmpdir(), `lab-trace-e2e-${base}`), usdt: 'file' });
   });
   afterAll(async () => {
     await running?.stop();
@@ -144,7 +146,7 @@ describe('lab trace refusals', () => {
     const state = mkdtempSync(join(tmpdir(), 'lab-trace-down-'));
     const dir = join(out, 'down');
     try {
-      const r = await runLabCli({ config: { proxyPort: 26120, stateDir: state } }, ['trace', '--out', dir, '--requests', '5']);
+      const r = await runLabCli({ config: { proxyPort: testPortBase(26120), stateDir: state } }, ['trace', '--out', dir, '--requests', '5']);
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(/the lab is not running \(proxy, app, postgres stopped\): run `lab up` first/);
       expect(existsSync(dir)).toBe(false);
@@ -154,7 +156,7 @@ describe('lab trace refusals', () => {
   });
 
   it('refuses --no-load without --duration', async () => {
-    const r = await runLabCli({ config: { proxyPort: 26120, stateDir: out } }, ['trace', '--no-load']);
+    const r = await runLabCli({ config: { proxyPort: testPortBase(26120), stateDir: out } }, ['trace', '--no-load']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--no-load needs --duration S/);
   });

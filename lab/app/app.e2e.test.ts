@@ -14,12 +14,14 @@ import { endpoint, type EndpointInput, type EndpointName } from './endpoints.ts'
 import type { AppProbes } from './probes.ts';
 import { systemClock } from './request-context.ts';
 import { SQL_COMMENT_LENGTH, SQL_COMMENT_PREFIX, requestIdFromSql } from './sql-comment.ts';
+import { testPortBase } from '../../test/lab-fixture.ts';
 
 // Ports 20100..20119 belong to this file: PostgreSQL on 20102, the child server on 20101.
 const REPO = resolve(import.meta.dirname, '../..');
 const stateDir = mkdtempSync(join(tmpdir(), 'reqtrace-app-e2e-'));
 chmodSync(stateDir, 0o755);
-const cfg = labConfig({ LAB_PORT_BASE: '20100', LAB_STATE_DIR: stateDir });
+const PORT_BASE = String(testPortBase(20100));
+const cfg = labConfig({ LAB_PORT_BASE: PORT_BASE, LAB_STATE_DIR: stateDir });
 
 type ProbeCall = { readonly probe: string; readonly args: readonly (string | number)[] };
 
@@ -269,7 +271,7 @@ describe('server.ts as a process', () => {
   it('serves on the app port and exits 0 on SIGTERM', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'lab/app/server.ts'], {
       cwd: REPO,
-      env: { ...process.env, LAB_PORT_BASE: '20100', LAB_STATE_DIR: stateDir, LAB_USDT: 'off', LAB_PG_POOL: '2' },
+      env: { ...process.env, LAB_PORT_BASE: PORT_BASE, LAB_STATE_DIR: stateDir, LAB_USDT: 'off', LAB_PG_POOL: '2' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
@@ -299,7 +301,7 @@ describe('server.ts as a process', () => {
   it('refuses a bad LAB_PG_POOL with a one-line reason', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'lab/app/server.ts'], {
       cwd: REPO,
-      env: { ...process.env, LAB_PORT_BASE: '20100', LAB_STATE_DIR: stateDir, LAB_PG_POOL: '0' },
+      env: { ...process.env, LAB_PORT_BASE: PORT_BASE, LAB_STATE_DIR: stateDir, LAB_PG_POOL: '0' },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';

@@ -3,7 +3,7 @@ import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readF
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runLabCli, startLab, type RunningLab } from '../../test/lab-fixture.ts';
+import { type RunningLab, runLabCli, startLab, testPortBase } from '../../test/lab-fixture.ts';
 import { EventKind } from '../../tracer/event-types.ts';
 import { readCapture } from '../../tracer/read-capture.ts';
 import { labConfig, type LabConfig } from '../config.ts';
@@ -21,7 +21,7 @@ function tempDir(tag: string): string {
   dirs.push(dir);
   return dir;
 }
-const tempCfg = (base: number): LabConfig => labConfig({ LAB_PORT_BASE: String(base), LAB_STATE_DIR: tempDir(`pg${base}`) });
+const tempCfg = (base: number): LabConfig => labConfig({ LAB_PORT_BASE: String(testPortBase(base)), LAB_STATE_DIR: tempDir(`pg${base}`) });
 
 async function scalar<T>(config: pg.ClientConfig, sql: string): Promise<T> {
   const c = new pg.Client(config);
@@ -190,7 +190,7 @@ describe('the lab from npm alone: embedded PostgreSQL behind the Node proxy', ()
   let lab: RunningLab;
 
   beforeAll(async () => {
-    lab = await startLab({ portBase: 32120, stateDir: tempDir('lab'), proxy: 'node', postgres: 'embedded' });
+    lab = await startLab({ portBase: testPortBase(32120), stateDir: tempDir('lab'), proxy: 'node', postgres: 'embedded' });
   });
 
   afterAll(async () => {
@@ -202,7 +202,7 @@ describe('the lab from npm alone: embedded PostgreSQL behind the Node proxy', ()
     expect(status.proxy.kind).toBe('node');
     expect(status.postgres).toMatchObject({ pid: lab.pids.postgres, kind: 'embedded', usdt: false, pgStatStatements: true });
     expect(status.postgres.version).toMatch(/^15\.\d+/);
-    expect(formatLabStatus(status)).toMatch(/^postgres\s+pid \d+\s+127\.0\.0\.1:32122\s+PostgreSQL 15\.\d+ \(embedded, no USDT probes\)$/m);
+    expect(formatLabStatus(status)).toMatch(new RegExp(`^postgres\\s+pid \\d+\\s+127\\.0\\.0\\.1:${testPortBase(32122)}\\s+PostgreSQL 15\\.\\d+ \\(embedded, no USDT probes\\)$`, 'm'));
   });
 
   it('answers every endpoint through the proxy', async () => {

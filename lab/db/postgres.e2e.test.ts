@@ -6,6 +6,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labConfig, type LabConfig } from '../config.ts';
 import { pgAdminConnectionConfig, pgConnectionConfig, postgresPid, postgresVersion, startPostgres, stopPostgres } from './postgres.ts';
+import { testPortBase } from '../../test/lab-fixture.ts';
 
 // Ports 20120..20139 belong to this file.
 const dirs: string[] = [];
@@ -13,7 +14,7 @@ function tempCfg(base: number): LabConfig {
   const dir = mkdtempSync(join(tmpdir(), 'reqtrace-pg-e2e-'));
   chmodSync(dir, 0o755); // the postgres user must be able to enter it
   dirs.push(dir);
-  return labConfig({ LAB_PORT_BASE: String(base), LAB_STATE_DIR: dir });
+  return labConfig({ LAB_PORT_BASE: String(testPortBase(base)), LAB_STATE_DIR: dir });
 }
 
 async function scalar<T>(config: pg.ClientConfig, sql: string): Promise<T> {

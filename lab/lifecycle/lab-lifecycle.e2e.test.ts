@@ -5,7 +5,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLab, type RunningLab } from '../../test/lab-fixture.ts';
+import { type RunningLab, startLab, testPortBase } from '../../test/lab-fixture.ts';
 import { labConfig } from '../config.ts';
 import { parseAccessLog, type ProxyAccessEntry } from '../nginx/parse-access-log.ts';
 import { REPO_ROOT } from './app-tier.ts';
@@ -15,7 +15,7 @@ import type { LabStatus } from './lab-status.ts';
 import { isAlive, processCmdline, waitUntil } from './processes.ts';
 import { labPaths } from './state-paths.ts';
 
-const BASE = 21100;
+const BASE = testPortBase(21100);
 const STATE = join(tmpdir(), `reqtrace-lab-${BASE}`);
 const KEPT = '0123456789abcdef0123456789abcdef';
 const UUID = '123e4567-e89b-12d3-a456-426614174000';
@@ -161,7 +161,7 @@ describe('lab lifecycle through nginx', () => {
 
 describe('lab up with a busy port', () => {
   it('fails fast naming the port and its holder, and starts nothing', async () => {
-    const base = 21130;
+    const base = testPortBase(21130);
     const holder = net.createServer();
     await new Promise<void>((r) => holder.listen(base, '127.0.0.1', () => r()));
     const cfg = labConfig({ LAB_PORT_BASE: String(base), LAB_STATE_DIR: join(tmpdir(), `reqtrace-lab-${base}`) });

@@ -2,13 +2,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClientObservation } from '../../tracer/capture-types.ts';
-import { startLab, type RunningLab } from '../../test/lab-fixture.ts';
+import { type RunningLab, startLab, testPortBase } from '../../test/lab-fixture.ts';
 import { waitUntil } from '../lifecycle/processes.ts';
 import { labPaths } from '../lifecycle/state-paths.ts';
 import { parseAccessLog } from '../nginx/parse-access-log.ts';
 import { runLoad, type LoadSummary } from './run-load.ts';
 
-const BASE = 21120;
+const BASE = testPortBase(21120);
 const REQUESTS = 400;
 
 describe('runLoad through nginx', () => {

@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLab, type RunningLab } from '../../test/lab-fixture.ts';
+import { type RunningLab, startLab, testPortBase } from '../../test/lab-fixture.ts';
 import { httpRequest } from '../lifecycle/http-get.ts';
 import { labStatus } from '../lifecycle/lab-status.ts';
 import { isAlive, processCmdline, waitUntil } from '../lifecycle/processes.ts';
 import { labPaths } from '../lifecycle/state-paths.ts';
 import { parseAccessLog, type ProxyAccessEntry } from './parse-access-log.ts';
 
-const BASE = 21110;
+const BASE = testPortBase(21110);
 const KEPT = 'abcdefabcdefabcdefabcdefabcdef01';
 
 describe('the Node proxy tier', () => {
