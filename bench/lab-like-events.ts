@@ -114,7 +114,7 @@ export function labLikeEvents(n: number, seed = 1): TraceEvent[] {
         break;
       case EventKind.SockRecv:
       case EventKind.SockSend:
-        out.push({ ...h, kind, durationNs: small(20_000), bytes: small(4096), arrivalNs: kind === EventKind.SockRecv ? ts - small(100_000) : 0n, syscallNr: 45, tuple });
+        out.push({ ...h, kind, durationNs: small(20_000), bytes: small(4096), arrivalNs: kind === EventKind.SockRecv ? ts - small(100_000) : 0n, syscallNr: 45, syscalls: 1, tuple });
         break;
       case EventKind.FileRead:
       case EventKind.FileWrite:

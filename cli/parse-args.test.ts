@@ -26,7 +26,8 @@ describe('parseArguments', () => {
       ok: true,
       value: { command: 'show', positionals: { dir: 'captures/a' }, options: { slowest: 3 } },
     });
-    expect(parseArguments(['bench'])).toMatchObject({ ok: true, value: { command: 'bench', positionals: {} } });
+    expect(parseArguments(['bench', 'overhead'])).toMatchObject({ ok: true, value: { command: 'bench', positionals: { name: 'overhead' } } });
+    expect(parseArguments(['bench'])).toEqual({ ok: false, error: "'lab bench' needs name" });
   });
 
   it('treats no arguments and --help as help', () => {
@@ -43,7 +44,7 @@ describe('parseArguments', () => {
     [['load', '--connections', '2.5'], "--connections expects a whole number, got '2.5'"],
     [['load', '--duration', 'abc'], "--duration expects a number, got 'abc'"],
     [['load', '--duration', ''], "--duration expects a number, got ''"],
-    [['load', '--mix', 'nope'], "--mix must be one of default, users, orders, report, feed, health, all, got 'nope'"],
+    [['load', '--mix', 'nope'], "--mix must be one of default, users, light, orders, report, feed, health, all, got 'nope'"],
     [['load', '--requests'], '--requests needs a value'],
     [['load', '--bogus'], "'lab load' has no option --bogus"],
     [['load', '--json=yes'], '--json takes no value'],

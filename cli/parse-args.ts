@@ -29,7 +29,7 @@ const num = (min: number, max: number): OptionKind => ({ kind: 'number', min, ma
 const str = (choices?: readonly string[]): OptionKind => (choices ? { kind: 'string', choices } : { kind: 'string' });
 const flag: OptionKind = { kind: 'flag' };
 
-export const MIXES = ['default', 'users', 'orders', 'report', 'feed', 'health', 'all'] as const;
+export const MIXES = ['default', 'users', 'light', 'orders', 'report', 'feed', 'health', 'all'] as const;
 export const EXPORT_FORMATS = ['text', 'svg', 'jaeger', 'otlp', 'chrome'] as const;
 
 const loadOptions: readonly OptionSpec[] = [
@@ -122,7 +122,24 @@ export const COMMANDS: readonly CommandSpec[] = [
     positionals: ['dir'],
     options: [{ name: 'json', type: flag, help: 'JSON on stdout' }],
   },
-  { name: 'bench', summary: 'run a benchmark from bench/', positionals: ['name?'], options: [] },
+  {
+    name: 'bench',
+    summary: 'run a benchmark: overhead (tracing cost, interleaved at a fixed rate)',
+    positionals: ['name'],
+    options: [
+      { name: 'rounds', type: int(1, 50), help: 'interleaved rounds of every condition (default 5; 2 with --quick)' },
+      { name: 'duration', type: num(1, 600), help: 'seconds of each fixed-rate run (default 15; 5 with --quick)' },
+      { name: 'rate', type: int(1, 100_000), help: 'requests per second of the default-mix workload', default: 200 },
+      { name: 'light-rate', type: int(1, 100_000), help: 'requests per second of the light workload (GET /api/users/7)', default: 800 },
+      { name: 'saturate', type: num(0, 600), help: 'seconds of the saturated run after each fixed-rate run, 0: none (default 5; 2 with --quick)' },
+      { name: 'conditions', type: str(), help: 'comma-separated condition keys (untraced, usdt, full, 0.1, 0.01, usdt+<family>)' },
+      { name: 'workloads', type: str(), help: 'comma-separated workloads (mix, light)' },
+      { name: 'breakdown', type: flag, help: "add a condition per family (the app's probes plus that family)" },
+      { name: 'quick', type: flag, help: 'a short run: 2 rounds of 5 s, 2 s saturated' },
+      { name: 'budget', type: int(10, 86_400), help: 'stop starting rounds after this many seconds', default: 3600 },
+      { name: 'out', type: str(), help: 'results folder (default bench/results/overhead)' },
+    ],
+  },
   { name: 'demo', summary: 'bring the lab up, trace a demo load, show a trace', positionals: [], options: [] },
   { name: 'help', summary: 'this help', positionals: ['command?'], options: [] },
 ];

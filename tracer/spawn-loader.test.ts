@@ -161,7 +161,11 @@ describe('parseLoaderLine', () => {
       schema: 1,
       sample: 0.5,
       hooks: { usdt: 'usdt' },
+      progs: {},
     });
+    expect(
+      parseStatusLine('{"event":"attached","schema":1,"sample":1,"hooks":{"usdt":"usdt"},"progs":{"usdt":[{"id":41,"name":"request_start"},{"id":"x"}],"core":7}}'),
+    ).toMatchObject({ progs: { usdt: [{ id: 41, name: 'request_start' }] } });
     expect(parseStatusLine('{"event":"exit","stop":"duration","records":3,"bytes":9,"malformed":0,"drops":{"ringbuf":0}}')).toMatchObject({
       event: 'exit',
       stop: 'duration',

@@ -56,16 +56,25 @@ export function parseLoaderLine(line: string, afterSummary = false): LoaderLine 
 }
 
 /** Counters of the loader's summary that are not losses. */
-const NOT_DROPS = new Set(['records', 'bytes', 'events']);
+const NOT_DROPS = new Set(['records', 'bytes', 'events', 'drained']);
 
 /** The summary's loss counters: everything but the record and byte totals. */
 export function dropCounters(counters: Readonly<Record<string, number>>): Record<string, number> {
   return Object.fromEntries(Object.entries(counters).filter(([k]) => !NOT_DROPS.has(k)));
 }
 
+/** A loaded BPF program: its kernel id (as bpftool and bpf_stats name it) and its name in the family's object. */
+export interface LoaderProgram {
+  readonly id: number;
+  readonly name: string;
+}
+
+/** Family → its loaded programs. */
+export type LoaderPrograms = Readonly<Record<string, readonly LoaderProgram[]>>;
+
 /** One JSON line of the loader's --status-fd stream. */
 export type LoaderStatus =
-  | { readonly event: 'attached'; readonly schema: number; readonly sample: number; readonly hooks: HookSet }
+  | { readonly event: 'attached'; readonly schema: number; readonly sample: number; readonly hooks: HookSet; readonly progs: LoaderPrograms }
   | {
       readonly event: 'exit';
       readonly stop: string;
@@ -90,7 +99,7 @@ export function parseStatusLine(line: string): LoaderStatus | null {
   const numRecord = (x: unknown): x is Record<string, number> =>
     typeof x === 'object' && x !== null && Object.values(x).every((n) => typeof n === 'number');
   if (o.event === 'attached' && typeof o.hooks === 'object' && o.hooks !== null) {
-    return { event: 'attached', schema: Number(o.schema), sample: Number(o.sample), hooks: o.hooks as HookSet };
+    return { event: 'attached', schema: Number(o.schema), sample: Number(o.sample), hooks: o.hooks as HookSet, progs: parsePrograms(o.progs) };
   }
   if (o.event === 'exit' && numRecord(o.drops)) {
     return {
@@ -106,6 +115,19 @@ export function parseStatusLine(line: string): LoaderStatus | null {
   return null;
 }
 
+function parsePrograms(v: unknown): LoaderPrograms {
+  if (typeof v !== 'object' || v === null) return {};
+  const out: Record<string, LoaderProgram[]> = {};
+  for (const [family, list] of Object.entries(v)) {
+    if (!Array.isArray(list)) continue;
+    out[family] = list.flatMap((p: unknown) => {
+      const q = p as { id?: unknown; name?: unknown } | null;
+      return q && typeof q.id === 'number' && typeof q.name === 'string' ? [{ id: q.id, name: q.name }] : [];
+    });
+  }
+  return out;
+}
+
 export interface LoaderTargets {
   readonly appPid: number;
   readonly addonPath: string;
@@ -116,6 +138,8 @@ export interface LoaderTargets {
   /** The loader's own upper bound on its run time (a safety net: normally it is stopped by signal). */
   readonly maxSeconds: number;
   readonly families?: readonly string[];
+  /** Keep an app-level trace of unsampled requests slower than this, ms (and of 5xx ones). */
+  readonly keepSlowerThanMs?: number;
   readonly verbose?: boolean;
 }
 
@@ -126,6 +150,7 @@ export function loaderArgs(t: LoaderTargets): string[] {
   if (t.pgPid !== null) args.push('--pg-pid', String(t.pgPid));
   if (t.families && t.families.length) args.push('--families', t.families.join(','));
   args.push('--sample', String(t.sample), '-d', String(Math.ceil(t.maxSeconds)));
+  if (t.keepSlowerThanMs !== undefined) args.push('--keep-slower-than', String(t.keepSlowerThanMs));
   if (t.verbose) args.push('-v');
   return args;
 }
@@ -194,6 +219,8 @@ export interface LoaderHandle {
   readonly pid: number;
   /** Resolves with the hook set once the loader reports it attached; rejects (LoaderError) if it exits or times out first. */
   readonly attached: Promise<HookSet>;
+  /** The programs each family loaded, from the attach status ({} when the loader never reported them). */
+  readonly programs: Promise<LoaderPrograms>;
   /** Resolves when the loader has exited and events.bin is complete. */
   readonly exited: Promise<LoaderResult>;
   /**
@@ -249,6 +276,8 @@ export function spawnLoader(opts: SpawnLoaderOptions): LoaderHandle {
   let schema: number | null = null;
   const families: Record<string, Record<string, number>> = {};
   const diagnostics: string[] = [];
+  let resolvePrograms!: (p: LoaderPrograms) => void;
+  const programs = new Promise<LoaderPrograms>((res) => (resolvePrograms = res));
   let resolveAttached!: (h: HookSet) => void;
   let rejectAttached!: (e: Error) => void;
   const attached = new Promise<HookSet>((res, rej) => {
@@ -299,12 +328,16 @@ export function spawnLoader(opts: SpawnLoaderOptions): LoaderHandle {
 
   const statusPipe = child.stdio[3];
   const statusDone = new Promise<void>((res) => {
-    if (!statusPipe || !('on' in statusPipe)) return res();
+    if (!statusPipe || !('on' in statusPipe)) {
+      resolvePrograms({});
+      return res();
+    }
     const srl = createInterface({ input: statusPipe as NodeJS.ReadableStream });
     srl.on('line', (raw) => {
       const st = parseStatusLine(raw);
       if (st?.event === 'attached') {
         schema = st.schema;
+        resolvePrograms(st.progs);
         if (hooks === null) {
           hooks = st.hooks;
           resolveAttached(st.hooks);
@@ -313,7 +346,10 @@ export function spawnLoader(opts: SpawnLoaderOptions): LoaderHandle {
         exitStatus = st;
       }
     });
-    srl.once('close', res);
+    srl.once('close', () => {
+      resolvePrograms({});
+      res();
+    });
   });
   const stderrDone = Promise.all([new Promise<void>((res) => rl.once('close', res)), statusDone]);
   const exited = new Promise<LoaderResult>((resolve) => {
@@ -371,7 +407,7 @@ export function spawnLoader(opts: SpawnLoaderOptions): LoaderHandle {
     return stopping;
   };
 
-  return { pid: child.pid ?? -1, attached, exited, stop };
+  return { pid: child.pid ?? -1, attached, programs, exited, stop };
 }
 
 function lastWords(diagnostics: readonly string[]): string {

@@ -52,6 +52,11 @@ describe('buildRequest', () => {
     expect([1, 2, 3]).toContain(body.quantity);
   });
 
+  it('asks the light mix for one user only', () => {
+    const rand = seededRandom(3);
+    expect(new Set(Array.from({ length: 20 }, () => nextRequest(MIX_TABLE.light, rand).path))).toEqual(new Set(['/api/users/7']));
+  });
+
   it('draws user ids from the hot set, both ends included', () => {
     expect(buildRequest('user', () => 0).path).toBe('/api/users/1');
     expect(buildRequest('user', () => 0.99999999).path).toBe('/api/users/500');

@@ -5,7 +5,7 @@
 import type { MIXES } from '../../cli/parse-args.ts';
 
 export type MixName = (typeof MIXES)[number];
-export type TargetName = 'users' | 'user' | 'orders' | 'report' | 'feed' | 'healthz';
+export type TargetName = 'users' | 'user' | 'user7' | 'orders' | 'report' | 'feed' | 'healthz';
 
 /** One request to send. */
 export interface LoadRequest {
@@ -26,6 +26,8 @@ export type Mix = Readonly<Partial<Record<TargetName, number>>>;
 export const MIX_TABLE: Readonly<Record<MixName, Mix>> = {
   default: { users: 25, user: 35, orders: 10, report: 10, feed: 10, healthz: 10 },
   users: { users: 50, user: 50 },
+  /** One cached user, over and over: the lab's lightest request through every tier but the database. */
+  light: { user7: 1 },
   orders: { orders: 1 },
   report: { report: 1 },
   feed: { feed: 1 },
@@ -61,6 +63,8 @@ export function buildRequest(target: TargetName, rand: () => number): LoadReques
       return { target, method: 'GET', path: '/api/users' };
     case 'user':
       return { target, method: 'GET', path: `/api/users/${between(rand(), 1, HOT_USERS)}` };
+    case 'user7':
+      return { target, method: 'GET', path: '/api/users/7' };
     case 'orders':
       return {
         target,

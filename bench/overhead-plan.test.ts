@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { breakdownConditions, defaultWorkloads, OVERHEAD_CONDITIONS, overheadSchedule, selectConditions, UNTRACED } from './overhead-plan.ts';
+
+describe('selectConditions', () => {
+  it('keeps the order asked for and always measures the untraced baseline first', () => {
+    const got = selectConditions(OVERHEAD_CONDITIONS, ['0.01', 'full', '0.01']);
+    expect(typeof got === 'string' ? got : got.map((c) => c.key)).toEqual(['untraced', '0.01', 'full']);
+  });
+  it('names the known keys for an unknown one', () => {
+    expect(selectConditions(OVERHEAD_CONDITIONS, ['fast'])).toBe("unknown condition 'fast' (known: untraced, usdt, full, 0.1, 0.01)");
+  });
+  it('gives every default condition when none is asked for', () => {
+    expect(selectConditions(OVERHEAD_CONDITIONS, undefined)).toEqual([...OVERHEAD_CONDITIONS]);
+  });
+});
+
+describe('breakdownConditions', () => {
+  it('pairs the app probes with one family each', () => {
+    expect(breakdownConditions().map((c) => c.trace?.families)).toEqual([
+      ['usdt', 'sockets'],
+      ['usdt', 'files'],
+      ['usdt', 'sched'],
+      ['usdt', 'postgres'],
+      ['usdt', 'tcp'],
+    ]);
+  });
+});
+
+describe('overheadSchedule', () => {
+  it('interleaves: every workload and condition once per round, round after round', () => {
+    const [mix, light] = defaultWorkloads(200, 800);
+    const full = OVERHEAD_CONDITIONS[2]!;
+    const steps = overheadSchedule([mix!, light!], [UNTRACED, full], 2).map((s) => `${s.round}:${s.workload.key}:${s.condition.key}`);
+    expect(steps).toEqual(['1:mix:untraced', '1:mix:full', '1:light:untraced', '1:light:full', '2:mix:untraced', '2:mix:full', '2:light:untraced', '2:light:full']);
+  });
+});

@@ -1,0 +1,80 @@
+/**
+ * What `lab bench overhead` compares: tracing conditions (untraced, the app's USDT probes only,
+ * every default family at several head-sampling rates, tail keeping) on workloads at a fixed
+ * request rate below saturation, interleaved round by round. Pure.
+ */
+import type { MixName } from '../lab/load/mixes.ts';
+
+export interface TraceSetup {
+  /** Families to load; absent: the loader's default set. */
+  readonly families?: readonly string[];
+  readonly sample: number;
+  /** Tail keeping: unsampled requests slower than this (or 5xx) keep an app-level trace. */
+  readonly keepSlowerThanMs?: number;
+}
+
+export interface OverheadCondition {
+  /** Short name for --conditions. */
+  readonly key: string;
+  readonly name: string;
+  /** Absent: no loader at all. */
+  readonly trace?: TraceSetup;
+}
+
+export const UNTRACED: OverheadCondition = { key: 'untraced', name: 'untraced' };
+
+export const OVERHEAD_CONDITIONS: readonly OverheadCondition[] = [
+  UNTRACED,
+  { key: 'usdt', name: 'USDT only', trace: { families: ['usdt'], sample: 1 } },
+  { key: 'full', name: 'full, sample 1', trace: { sample: 1 } },
+  { key: '0.1', name: 'full, sample 0.1', trace: { sample: 0.1 } },
+  { key: '0.01', name: 'full, sample 0.01', trace: { sample: 0.01 } },
+];
+
+/** `--breakdown`: the app's probes with one more family each, so each family's own cost shows. */
+export const BREAKDOWN_FAMILIES = ['sockets', 'files', 'sched', 'postgres', 'tcp'] as const;
+
+export function breakdownConditions(): OverheadCondition[] {
+  return BREAKDOWN_FAMILIES.map((f) => ({ key: `usdt+${f}`, name: `USDT + ${f}`, trace: { families: ['usdt', f], sample: 1 } }));
+}
+
+export interface Workload {
+  readonly key: string;
+  readonly name: string;
+  readonly mix: MixName;
+  /** Requests per second over all connections, below the lab's saturation. */
+  readonly rate: number;
+}
+
+export function defaultWorkloads(mixRate: number, lightRate: number): Workload[] {
+  return [
+    { key: 'mix', name: `default mix at ${mixRate} req/s`, mix: 'default', rate: mixRate },
+    { key: 'light', name: `GET /api/users/7 at ${lightRate} req/s`, mix: 'light', rate: lightRate },
+  ];
+}
+
+/** Picks conditions by key, in the order given; an unknown key is an error naming the known ones. */
+export function selectConditions(all: readonly OverheadCondition[], keys: readonly string[] | undefined): OverheadCondition[] | string {
+  if (!keys) return [...all];
+  const out: OverheadCondition[] = [];
+  for (const k of keys) {
+    const c = all.find((x) => x.key === k);
+    if (!c) return `unknown condition '${k}' (known: ${all.map((x) => x.key).join(', ')})`;
+    if (!out.includes(c)) out.push(c);
+  }
+  if (!out.includes(UNTRACED)) out.unshift(UNTRACED);
+  return out;
+}
+
+export interface Step {
+  readonly round: number;
+  readonly workload: Workload;
+  readonly condition: OverheadCondition;
+}
+
+/** Round 1: every workload's conditions A B C …, then round 2 the same, and so on. */
+export function overheadSchedule(workloads: readonly Workload[], conditions: readonly OverheadCondition[], rounds: number): Step[] {
+  const out: Step[] = [];
+  for (let round = 1; round <= rounds; round++) for (const workload of workloads) for (const condition of conditions) out.push({ round, workload, condition });
+  return out;
+}

@@ -1,0 +1,118 @@
+import { describe, expect, it } from 'vitest';
+import type { FamilyCost } from './bpf-prog-stats.ts';
+import { cpuPerRequest, median, overheadTargets, renderOverheadMarkdown, renderOverheadSvg, summarizeOverheadRuns, type OverheadRun } from './overhead-report.ts';
+
+const MIX = 'default mix at 200 req/s';
+
+function run(condition: string, round: number, cpuUs: number, bpf: FamilyCost[] = [], extra: Partial<OverheadRun> = {}): OverheadRun {
+  return {
+    workload: MIX,
+    condition,
+    round,
+    responses: 1000,
+    durationS: 5,
+    failures: 0,
+    p50Ms: 10,
+    p99Ms: 40,
+    // 1000 responses: cpuUs per request once the load generator's 500 ms are taken off.
+    machineBusyUs: cpuUs * 1000 + 500_000,
+    loadgenCpuUs: 500_000,
+    labCpuUs: cpuUs * 900,
+    loaderCpuUs: bpf.length ? 20_000 : 0,
+    bpf,
+    records: bpf.length ? 40_000 : 0,
+    bytes: bpf.length ? 4_000_000 : 0,
+    drops: {},
+    saturatedRps: 400,
+    ...extra,
+  };
+}
+
+const fam = (family: string, us: number, runs: number): FamilyCost => ({
+  family,
+  runTimeNs: us * 1000 * 1000,
+  runCnt: runs * 1000,
+  programs: [{ family, name: `${family}_prog`, runTimeNs: us * 1000 * 1000, runCnt: runs * 1000 }],
+});
+
+describe('median', () => {
+  it('takes the middle value, or the mean of the middle two', () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(median([])).toBeNaN();
+  });
+});
+
+describe('summarizeOverheadRuns', () => {
+  const runs = [
+    run('untraced', 1, 3000),
+    run('full, sample 1', 1, 3060, [fam('sockets', 20, 30), fam('usdt', 10, 8)]),
+    run('untraced', 2, 3300),
+    run('full, sample 1', 2, 3399, [fam('sockets', 22, 30), fam('usdt', 10, 8)]),
+    run('untraced', 3, 2900),
+    run('full, sample 1', 3, 2929, [fam('sockets', 18, 30), fam('usdt', 10, 8)]),
+  ];
+  const rows = summarizeOverheadRuns(runs, 'untraced');
+
+  it('measures CPU per request as the machine less the load generator', () => {
+    expect(cpuPerRequest(runs[0]!)).toBe(3000);
+  });
+
+  it('pairs each traced run with the untraced run of its round', () => {
+    const full = rows.find((r) => r.condition === 'full, sample 1')!;
+    // Rounds: +2%, +3%, +1% → median 2%.
+    expect(full.overheadPct!.median).toBeCloseTo(2, 6);
+    expect(full.overheadPct!.min).toBeCloseTo(1, 6);
+    expect(full.overheadPct!.max).toBeCloseTo(3, 6);
+    expect(rows.find((r) => r.condition === 'untraced')!.overheadPct).toBeNull();
+  });
+
+  it('divides BPF time, runs, records and bytes by the responses, by family, most expensive first', () => {
+    const full = rows.find((r) => r.condition === 'full, sample 1')!;
+    expect(full.bpfPerRequestUs).toBeCloseTo(30, 6);
+    expect(full.bpfByFamily.map((f) => [f.family, f.usPerRequest, f.runsPerRequest])).toEqual([
+      ['sockets', 20, 30],
+      ['usdt', 10, 8],
+    ]);
+    expect(full.usdtHitsPerRequest).toBe(8);
+    expect(full.recordsPerRequest).toBe(40);
+    expect(full.bytesPerRequest).toBe(4000);
+    expect(full.loaderCpuPerRequestUs).toBe(20);
+    expect(full.statsOverheadPerRequestUs).toBeCloseTo((38 * 40) / 1000, 6);
+  });
+
+  it('reads the targets: overhead against 3% and 0.5%, BPF share against 15%, drops against 0', () => {
+    const low = [run('full, sample 0.01', 1, 3003, [fam('sockets', 3, 30)]), run('full, sample 0.01', 2, 3310, [fam('sockets', 3, 30)]), run('full, sample 0.01', 3, 2900, [fam('sockets', 3, 30)], { drops: { ringbuf: 2 } })];
+    const t = overheadTargets(summarizeOverheadRuns([...runs, ...low], 'untraced'), MIX);
+    expect(t.map((x) => [x.name.split(':')[0], x.met])).toEqual([
+      ['full tracing, sample 1', true],
+      ['sample 0.01', true],
+      ['sample 0.01', true],
+      ['records dropped, at the fixed rate and saturated', false],
+    ]);
+    expect(t[1]!.value).toBeCloseTo(0.1, 6);
+    expect(t[2]!.value).toBeCloseTo(10, 6);
+    expect(t[3]!.value).toBe(2);
+  });
+
+  it('says a target was not measured when its condition did not run', () => {
+    expect(overheadTargets(rows, MIX).map((t) => t.met)).toEqual([true, null, null, true]);
+  });
+
+  it('renders a Markdown table per workload with the family breakdown and the targets', () => {
+    const md = renderOverheadMarkdown({ measuredAt: 'now', settings: {}, machine: {}, rows, targets: overheadTargets(rows, MIX), warnings: ['w1'] });
+    expect(md).toContain(`## ${MIX}`);
+    expect(md).toMatch(/\| full, sample 1 \| 3 \| .* \| \+2\.0% \(1\.0\.\.3\.0\) \| 30\.00 \|/);
+    expect(md).toContain('| full, sample 1 | 20.00 (30.0×, 667 ns) | 10.00 (8.0×, 1250 ns) |');
+    expect(md).toContain('| sample 0.01: CPU per request over untraced | – | 0.5 % | not measured |');
+    expect(md).toContain('- w1');
+  });
+
+  it('draws one bar per traced condition and one stacked column of BPF time', () => {
+    const svg = renderOverheadSvg(rows);
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(svg).toContain('<title>default mix at 200 req/s, full, sample 1: 2.00%</title>');
+    expect(svg).toContain('<title>full, sample 1: sockets 20.00 µs</title>');
+    expect(svg).toContain('3% (sample 1)');
+  });
+});

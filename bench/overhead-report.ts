@@ -1,0 +1,337 @@
+/**
+ * `lab bench overhead` runs → per workload and condition: CPU per request (the whole machine
+ * minus the load generator) and its overhead over the untraced runs of the same round, BPF time
+ * per request by family and program, probe hits, the loader's CPU, records and bytes, client
+ * latency at the fixed rate, drops and saturated throughput; then the targets, a Markdown report
+ * and an SVG chart. Pure.
+ */
+import type { FamilyCost } from './bpf-prog-stats.ts';
+import { STATS_OVERHEAD_NS_PER_RUN } from './bpf-prog-stats.ts';
+
+/** One fixed-rate run of one condition, then a short saturated run with the same tracer. */
+export interface OverheadRun {
+  readonly workload: string;
+  readonly condition: string;
+  readonly round: number;
+  readonly responses: number;
+  readonly durationS: number;
+  readonly failures: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  /** Busy CPU of the whole machine over the run, µs. */
+  readonly machineBusyUs: number;
+  /** The load generator's own CPU (this process), µs. */
+  readonly loadgenCpuUs: number;
+  /** nginx, the app and PostgreSQL processes (the loader not included), µs. */
+  readonly labCpuUs: number;
+  /** The loader, which is also the capture writer (events.bin), µs; 0 untraced. */
+  readonly loaderCpuUs: number;
+  /** Per family, from bpf_stats; empty untraced. */
+  readonly bpf: readonly FamilyCost[];
+  readonly records: number;
+  readonly bytes: number;
+  /** Loader loss counters over the whole run (fixed rate and saturated). */
+  readonly drops: Readonly<Record<string, number>>;
+  readonly saturatedRps: number | null;
+}
+
+export interface Spread {
+  readonly median: number;
+  readonly min: number;
+  readonly max: number;
+}
+
+export interface ConditionSummary {
+  readonly workload: string;
+  readonly condition: string;
+  readonly runs: number;
+  /** (machine busy − load generator) / responses, µs. */
+  readonly cpuPerRequestUs: Spread;
+  /** Against the untraced run of the same workload and round, %; null for the untraced rows. */
+  readonly overheadPct: Spread | null;
+  readonly labCpuPerRequestUs: number;
+  readonly loaderCpuPerRequestUs: number;
+  readonly bpfPerRequestUs: number;
+  /** Of bpfPerRequestUs, what bpf_stats' own accounting adds (estimate). */
+  readonly statsOverheadPerRequestUs: number;
+  readonly bpfByFamily: readonly { readonly family: string; readonly usPerRequest: number; readonly runsPerRequest: number; readonly nsPerRun: number }[];
+  readonly topPrograms: readonly { readonly family: string; readonly name: string; readonly usPerRequest: number; readonly runsPerRequest: number; readonly nsPerRun: number }[];
+  /** Program runs of the app's USDT probes per request (the usdt family). */
+  readonly usdtHitsPerRequest: number;
+  /** PostgreSQL USDT hits per request (the postgres family). */
+  readonly pgHitsPerRequest: number;
+  readonly recordsPerRequest: number;
+  readonly bytesPerRequest: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly failures: number;
+  readonly drops: number;
+  readonly saturatedRps: number | null;
+}
+
+/** Median of `values` (mean of the middle two for an even count); NaN when empty. */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return NaN;
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+}
+
+function spread(values: readonly number[]): Spread {
+  return { median: median(values), min: Math.min(...values), max: Math.max(...values) };
+}
+
+const perRequest = (r: OverheadRun, x: number): number => (r.responses > 0 ? x / r.responses : NaN);
+/** CPU per request of one run, µs. */
+export const cpuPerRequest = (r: OverheadRun): number => perRequest(r, r.machineBusyUs - r.loadgenCpuUs);
+const sumDrops = (d: Readonly<Record<string, number>>): number => Object.values(d).reduce((a, b) => a + b, 0);
+
+/** One summary per workload and condition, in the order they first appear in `runs`. */
+export function summarizeOverheadRuns(runs: readonly OverheadRun[], baseline: string): ConditionSummary[] {
+  const keys = [...new Set(runs.map((r) => `${r.workload}\u0000${r.condition}`))];
+  return keys.map((key) => {
+    const [workload, condition] = key.split('\u0000') as [string, string];
+    const mine = runs.filter((r) => r.workload === workload && r.condition === condition);
+    const paired = mine.flatMap((r) => {
+      const base = runs.find((b) => b.workload === workload && b.condition === baseline && b.round === r.round);
+      if (!base) return [];
+      const u = cpuPerRequest(base);
+      return [((cpuPerRequest(r) - u) / u) * 100];
+    });
+    const families = new Map<string, { us: number[]; runs: number[]; ns: number; cnt: number }>();
+    const programs = new Map<string, { family: string; name: string; us: number[]; runs: number[]; ns: number; cnt: number }>();
+    for (const r of mine) {
+      for (const f of r.bpf) {
+        const e = families.get(f.family) ?? { us: [], runs: [], ns: 0, cnt: 0 };
+        e.us.push(perRequest(r, f.runTimeNs / 1000));
+        e.runs.push(perRequest(r, f.runCnt));
+        e.ns += f.runTimeNs;
+        e.cnt += f.runCnt;
+        families.set(f.family, e);
+        for (const p of f.programs) {
+          const k = `${p.family}/${p.name}`;
+          const q = programs.get(k) ?? { family: p.family, name: p.name, us: [], runs: [], ns: 0, cnt: 0 };
+          q.us.push(perRequest(r, p.runTimeNs / 1000));
+          q.runs.push(perRequest(r, p.runCnt));
+          q.ns += p.runTimeNs;
+          q.cnt += p.runCnt;
+          programs.set(k, q);
+        }
+      }
+    }
+    const familyRuns = (name: string): number => median(mine.map((r) => perRequest(r, r.bpf.find((f) => f.family === name)?.runCnt ?? 0)));
+    const totalRuns = median(mine.map((r) => perRequest(r, r.bpf.reduce((s, f) => s + f.runCnt, 0))));
+    const sat = mine.map((r) => r.saturatedRps).filter((x): x is number => x !== null);
+    return {
+      workload,
+      condition,
+      runs: mine.length,
+      cpuPerRequestUs: spread(mine.map(cpuPerRequest)),
+      overheadPct: condition === baseline || paired.length === 0 ? null : spread(paired),
+      labCpuPerRequestUs: median(mine.map((r) => perRequest(r, r.labCpuUs))),
+      loaderCpuPerRequestUs: median(mine.map((r) => perRequest(r, r.loaderCpuUs))),
+      bpfPerRequestUs: median(mine.map((r) => perRequest(r, r.bpf.reduce((s, f) => s + f.runTimeNs, 0) / 1000))),
+      statsOverheadPerRequestUs: ((Number.isFinite(totalRuns) ? totalRuns : 0) * STATS_OVERHEAD_NS_PER_RUN) / 1000,
+      bpfByFamily: [...families.entries()]
+        .map(([family, e]) => ({ family, usPerRequest: median(e.us), runsPerRequest: median(e.runs), nsPerRun: e.cnt > 0 ? e.ns / e.cnt : 0 }))
+        .sort((a, b) => b.usPerRequest - a.usPerRequest),
+      topPrograms: [...programs.values()]
+        .map((p) => ({ family: p.family, name: p.name, usPerRequest: median(p.us), runsPerRequest: median(p.runs), nsPerRun: p.cnt > 0 ? p.ns / p.cnt : 0 }))
+        .sort((a, b) => b.usPerRequest - a.usPerRequest)
+        .slice(0, 12),
+      usdtHitsPerRequest: familyRuns('usdt'),
+      pgHitsPerRequest: familyRuns('postgres'),
+      recordsPerRequest: median(mine.map((r) => perRequest(r, r.records))),
+      bytesPerRequest: median(mine.map((r) => perRequest(r, r.bytes))),
+      p50Ms: median(mine.map((r) => r.p50Ms)),
+      p99Ms: median(mine.map((r) => r.p99Ms)),
+      failures: mine.reduce((n, r) => n + r.failures, 0),
+      drops: mine.reduce((n, r) => n + sumDrops(r.drops), 0),
+      saturatedRps: sat.length > 0 ? median(sat) : null,
+    };
+  });
+}
+
+export interface Target {
+  readonly name: string;
+  /** The measured figure, in `unit`; null when the bench did not run what it needs. */
+  readonly value: number | null;
+  readonly limit: number;
+  readonly unit: string;
+  readonly met: boolean | null;
+}
+
+/** The cost issue's targets, read off the summaries of one workload. Pure. */
+export function overheadTargets(rows: readonly ConditionSummary[], workload: string): Target[] {
+  const row = (c: string): ConditionSummary | undefined => rows.find((r) => r.workload === workload && r.condition === c);
+  const full = row('full, sample 1');
+  const low = row('full, sample 0.01');
+  const target = (name: string, value: number | null | undefined, limit: number, unit: string): Target => {
+    const v = value === undefined || value === null || !Number.isFinite(value) ? null : value;
+    return { name, value: v, limit, unit, met: v === null ? null : v <= limit };
+  };
+  const allRows = rows.filter((r) => r.workload === workload && r.condition !== 'untraced');
+  return [
+    target('full tracing, sample 1: CPU per request over untraced', full?.overheadPct?.median, 3, '%'),
+    target('sample 0.01: CPU per request over untraced', low?.overheadPct?.median, 0.5, '%'),
+    target('sample 0.01: BPF time per request as a share of sample 1', full && low && full.bpfPerRequestUs > 0 ? (low.bpfPerRequestUs / full.bpfPerRequestUs) * 100 : null, 15, '%'),
+    target('records dropped, at the fixed rate and saturated', allRows.length > 0 ? allRows.reduce((n, r) => n + r.drops, 0) : null, 0, 'records'),
+  ];
+}
+
+const f1 = (n: number): string => (Number.isFinite(n) ? n.toFixed(1) : '–');
+const f2 = (n: number): string => (Number.isFinite(n) ? n.toFixed(2) : '–');
+const pct = (s: Spread | null): string => (s ? `${s.median >= 0 ? '+' : ''}${f1(s.median)}% (${f1(s.min)}..${f1(s.max)})` : '–');
+
+function table(header: readonly string[], body: readonly (readonly string[])[]): string[] {
+  return [`| ${header.join(' | ')} |`, `|${header.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`, ...body.map((r) => `| ${r.join(' | ')} |`)];
+}
+
+export interface OverheadReportInput {
+  readonly measuredAt: string;
+  readonly settings: Readonly<Record<string, unknown>>;
+  readonly machine: Readonly<Record<string, unknown>>;
+  readonly rows: readonly ConditionSummary[];
+  readonly targets: readonly Target[];
+  readonly warnings: readonly string[];
+}
+
+/** The report as Markdown: one table per workload, BPF cost by family and program, the targets. */
+export function renderOverheadMarkdown(r: OverheadReportInput): string {
+  const out: string[] = ['# Tracing overhead', '', `Measured ${r.measuredAt}. Settings: ${JSON.stringify(r.settings)}.`, `Machine: ${JSON.stringify(r.machine)}.`, ''];
+  out.push(
+    'CPU per request is the whole machine\'s busy time (idle and steal subtracted) minus the load generator\'s own, divided by the responses; ' +
+      'overhead is against the untraced run of the same round (median over rounds, min..max in brackets). ' +
+      `BPF time comes from the kernel's bpf_stats, which itself adds ~${STATS_OVERHEAD_NS_PER_RUN} ns per program run to the traced runs (included in their CPU).`,
+    '',
+  );
+  for (const workload of [...new Set(r.rows.map((x) => x.workload))]) {
+    const rows = r.rows.filter((x) => x.workload === workload);
+    out.push(`## ${workload}`, '');
+    out.push(
+      ...table(
+        ['condition', 'runs', 'CPU/request µs', 'overhead', 'BPF µs/req', 'loader µs/req', 'USDT hits/req', 'PG hits/req', 'records/req', 'bytes/req', 'p50 ms', 'p99 ms', 'drops', 'saturated req/s'],
+        rows.map((x) => [
+          x.condition,
+          String(x.runs),
+          `${f1(x.cpuPerRequestUs.median)} (${f1(x.cpuPerRequestUs.min)}..${f1(x.cpuPerRequestUs.max)})`,
+          pct(x.overheadPct),
+          f2(x.bpfPerRequestUs),
+          f2(x.loaderCpuPerRequestUs),
+          f1(x.usdtHitsPerRequest),
+          f1(x.pgHitsPerRequest),
+          f1(x.recordsPerRequest),
+          f1(x.bytesPerRequest),
+          f2(x.p50Ms),
+          f2(x.p99Ms),
+          String(x.drops),
+          x.saturatedRps === null ? '–' : f1(x.saturatedRps),
+        ]),
+      ),
+      '',
+    );
+    const traced = rows.filter((x) => x.bpfByFamily.length > 0);
+    const fams = [...new Set(traced.flatMap((x) => x.bpfByFamily.map((f) => f.family)))];
+    if (fams.length > 0) {
+      out.push('BPF µs per request by family (runs per request, ns per run):', '');
+      out.push(
+        ...table(
+          ['condition', ...fams],
+          traced.map((x) => [
+            x.condition,
+            ...fams.map((fam) => {
+              const f = x.bpfByFamily.find((y) => y.family === fam);
+              return f ? `${f2(f.usPerRequest)} (${f1(f.runsPerRequest)}×, ${Math.round(f.nsPerRun)} ns)` : '–';
+            }),
+          ]),
+        ),
+        '',
+      );
+      for (const x of traced) {
+        out.push(`Most expensive programs, ${x.condition}:`, '');
+        out.push(...table(['program', 'µs/req', 'runs/req', 'ns/run'], x.topPrograms.map((p) => [`${p.family}/${p.name}`, f2(p.usPerRequest), f1(p.runsPerRequest), String(Math.round(p.nsPerRun))])), '');
+      }
+    }
+  }
+  out.push('## Targets', '');
+  out.push(...table(['target', 'measured', 'limit', 'met'], r.targets.map((t) => [t.name, t.value === null ? '–' : `${f2(t.value)} ${t.unit}`, `${t.limit} ${t.unit}`, t.met === null ? 'not measured' : t.met ? 'yes' : 'no'])), '');
+  if (r.warnings.length > 0) out.push('## Warnings', '', ...r.warnings.map((w) => `- ${w}`), '');
+  return out.join('\n');
+}
+
+const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/**
+ * Bars of the overhead per condition (one group per condition, one bar per workload, min..max
+ * whiskers, the 3% and 0.5% targets as lines), and beside them the BPF time per request of the
+ * first workload stacked by family.
+ */
+export function renderOverheadSvg(rows: readonly ConditionSummary[]): string {
+  const workloads = [...new Set(rows.map((r) => r.workload))];
+  const conditions = [...new Set(rows.map((r) => r.condition))].filter((c) => rows.some((r) => r.condition === c && r.overheadPct));
+  const W = 980;
+  const H = 420;
+  const left = { x: 60, y: 40, w: 520, h: 300 };
+  const right = { x: 660, y: 40, w: 280, h: 300 };
+  const colors = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#edc948', '#b07aa1', '#ff9da7'];
+  const parts: string[] = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`, `<rect width="${W}" height="${H}" fill="white"/>`];
+  parts.push(`<text x="${left.x}" y="20" font-size="13" font-weight="bold">CPU per request over untraced (%)</text>`);
+  const vals = rows.flatMap((r) => (r.overheadPct ? [r.overheadPct.max, r.overheadPct.min] : []));
+  const top = Math.max(4, ...vals.filter(Number.isFinite)) * 1.1;
+  const bottom = Math.min(0, ...vals.filter(Number.isFinite));
+  const y = (v: number): number => left.y + left.h - ((v - bottom) / (top - bottom)) * left.h;
+  parts.push(`<line x1="${left.x}" y1="${y(0)}" x2="${left.x + left.w}" y2="${y(0)}" stroke="#333"/>`);
+  for (const [limit, label] of [
+    [3, '3% (sample 1)'],
+    [0.5, '0.5% (sample 0.01)'],
+  ] as const) {
+    parts.push(`<line x1="${left.x}" y1="${y(limit)}" x2="${left.x + left.w}" y2="${y(limit)}" stroke="#c00" stroke-dasharray="4 3"/>`);
+    parts.push(`<text x="${left.x + left.w + 4}" y="${y(limit) + 4}" fill="#c00">${label}</text>`);
+  }
+  for (let t = Math.ceil(bottom); t <= top; t += Math.max(1, Math.ceil((top - bottom) / 8))) {
+    parts.push(`<text x="${left.x - 6}" y="${y(t) + 4}" text-anchor="end">${t}</text>`);
+  }
+  const group = conditions.length > 0 ? left.w / conditions.length : left.w;
+  const barW = Math.min(28, (group * 0.7) / Math.max(1, workloads.length));
+  conditions.forEach((c, i) => {
+    const gx = left.x + i * group + group / 2;
+    workloads.forEach((w, j) => {
+      const r = rows.find((x) => x.condition === c && x.workload === w);
+      if (!r?.overheadPct) return;
+      const x = gx - (workloads.length * barW) / 2 + j * barW;
+      const v = r.overheadPct.median;
+      parts.push(`<rect x="${x.toFixed(1)}" y="${Math.min(y(v), y(0)).toFixed(1)}" width="${(barW - 2).toFixed(1)}" height="${Math.abs(y(v) - y(0)).toFixed(1)}" fill="${colors[j % colors.length]}"><title>${esc(`${w}, ${c}: ${v.toFixed(2)}%`)}</title></rect>`);
+      const cx = x + (barW - 2) / 2;
+      parts.push(`<line x1="${cx.toFixed(1)}" y1="${y(r.overheadPct.min).toFixed(1)}" x2="${cx.toFixed(1)}" y2="${y(r.overheadPct.max).toFixed(1)}" stroke="#222"/>`);
+    });
+    parts.push(`<text x="${gx.toFixed(1)}" y="${left.y + left.h + 16}" text-anchor="middle">${esc(c)}</text>`);
+  });
+  workloads.forEach((w, j) => {
+    parts.push(`<rect x="${left.x + j * 260}" y="${H - 30}" width="10" height="10" fill="${colors[j % colors.length]}"/><text x="${left.x + j * 260 + 14}" y="${H - 21}">${esc(w)}</text>`);
+  });
+
+  const first = workloads[0];
+  const traced = rows.filter((r) => r.workload === first && r.bpfByFamily.length > 0);
+  parts.push(`<text x="${right.x}" y="20" font-size="13" font-weight="bold">BPF µs per request by family (${esc(first ?? '')})</text>`);
+  const fams = [...new Set(traced.flatMap((r) => r.bpfByFamily.map((f) => f.family)))];
+  const maxBpf = Math.max(1, ...traced.map((r) => r.bpfPerRequestUs)) * 1.1;
+  const bw = traced.length > 0 ? Math.min(44, (right.w / traced.length) * 0.7) : 0;
+  traced.forEach((r, i) => {
+    const x = right.x + (i + 0.5) * (right.w / traced.length) - bw / 2;
+    let acc = 0;
+    for (const f of r.bpfByFamily) {
+      const h = (f.usPerRequest / maxBpf) * right.h;
+      const y0 = right.y + right.h - ((acc + f.usPerRequest) / maxBpf) * right.h;
+      parts.push(`<rect x="${x.toFixed(1)}" y="${y0.toFixed(1)}" width="${bw.toFixed(1)}" height="${Math.max(0, h).toFixed(1)}" fill="${colors[fams.indexOf(f.family) % colors.length]}"><title>${esc(`${r.condition}: ${f.family} ${f.usPerRequest.toFixed(2)} µs`)}</title></rect>`);
+      acc += f.usPerRequest;
+    }
+    parts.push(`<text x="${(x + bw / 2).toFixed(1)}" y="${(right.y + right.h - (acc / maxBpf) * right.h - 4).toFixed(1)}" text-anchor="middle">${acc.toFixed(1)}</text>`);
+    parts.push(`<text x="${(x + bw / 2).toFixed(1)}" y="${right.y + right.h + 16}" text-anchor="middle" font-size="9">${esc(r.condition.replace('full, ', ''))}</text>`);
+  });
+  parts.push(`<line x1="${right.x}" y1="${right.y + right.h}" x2="${right.x + right.w}" y2="${right.y + right.h}" stroke="#333"/>`);
+  fams.forEach((f, j) => {
+    parts.push(`<rect x="${right.x + (j % 3) * 95}" y="${H - 45 + Math.floor(j / 3) * 14}" width="10" height="10" fill="${colors[j % colors.length]}"/><text x="${right.x + (j % 3) * 95 + 14}" y="${H - 36 + Math.floor(j / 3) * 14}">${esc(f)}</text>`);
+  });
+  parts.push('</svg>');
+  return parts.join('\n') + '\n';
+}

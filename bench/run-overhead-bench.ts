@@ -1,0 +1,245 @@
+/**
+ * `lab bench overhead`: the lab at fixed request rates below saturation, untraced and under each
+ * tracing condition, interleaved round by round (A B C … A B C …), each fixed-rate run followed by
+ * a short saturated one with the same tracer. Measures, per run: the machine's busy CPU and the
+ * load generator's own (this process drives the load), the lab's processes and the loader,
+ * bpf_stats per program, the records and bytes the loader wrote during the fixed-rate window,
+ * client latency, drops and saturated req/s. Writes overhead.json, overhead.md and overhead.svg
+ * into one results folder; progress goes to `say`.
+ */
+import { closeSync, mkdirSync, openSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release } from 'node:os';
+import { join } from 'node:path';
+import { runLoad } from '../lab/load/run-load.ts';
+import { loaderArgs, spawnLoader, type LoaderHandle, type LoaderPrograms } from '../tracer/spawn-loader.ts';
+import { openBenchLab, type BenchLab } from './bench-lab.ts';
+import { enableBpfStats, familyCosts, readProgStats, type ProgStat } from './bpf-prog-stats.ts';
+import { childPids, machineBusyUs, processCpuUs, processesCpuUs, sampleMachineCpu, sampleProcesses } from './cpu-counters.ts';
+import { overheadSchedule, UNTRACED, type OverheadCondition, type Workload } from './overhead-plan.ts';
+import { overheadTargets, renderOverheadMarkdown, renderOverheadSvg, summarizeOverheadRuns, type OverheadRun } from './overhead-report.ts';
+
+export interface OverheadBenchOptions {
+  readonly rounds: number;
+  readonly durationS: number;
+  readonly saturateS: number;
+  readonly connections: number;
+  readonly saturateConnections: number;
+  readonly workloads: readonly Workload[];
+  readonly conditions: readonly OverheadCondition[];
+  readonly outDir: string;
+  /** Stop starting rounds once this many seconds have passed. */
+  readonly budgetS: number;
+  /** Set by a signal handler: finish the current run, then stop. */
+  readonly interrupted: () => boolean;
+}
+
+export interface OverheadBenchResult {
+  readonly files: readonly string[];
+  readonly runs: readonly OverheadRun[];
+  readonly targetsMet: boolean | null;
+  readonly warnings: readonly string[];
+}
+
+const WARMUP_S = 4;
+/** After attaching: uprobe registration and the first faults on new breakpoints settle. */
+const SETTLE_MS = 1000;
+/** After the load: the loader's poll (50 ms) writes what the window produced. */
+const DRAIN_MS = 300;
+const PAUSE_MS = 500;
+/** Offset of `size` in struct event_header (probes/events.h). */
+const HEADER_SIZE_OFFSET = 34;
+const HEADER_BYTES = 40;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const cpuUsUsed = (since: NodeJS.CpuUsage): number => {
+  const d = process.cpuUsage(since);
+  return d.user + d.system;
+};
+
+/** Records whose start lies in [from, to) of an events file, walking the size fields from 0. */
+export function countRecords(path: string, from: number, to: number): number {
+  const fd = openSync(path, 'r');
+  const head = Buffer.alloc(HEADER_BYTES);
+  let off = 0;
+  let n = 0;
+  try {
+    while (off + HEADER_BYTES <= to) {
+      if (readSync(fd, head, 0, HEADER_BYTES, off) < HEADER_BYTES) break;
+      const size = head.readUInt16LE(HEADER_SIZE_OFFSET);
+      if (size < HEADER_BYTES) break;
+      if (off >= from) n++;
+      off += size;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return n;
+}
+
+const fileSize = (path: string): number => {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+};
+
+function labPids(lab: BenchLab): number[] {
+  return [...lab.nginxPids, lab.appPid, lab.pgPid, ...childPids(lab.pgPid)];
+}
+
+async function measure(lab: BenchLab, workload: Workload, condition: OverheadCondition, round: number, opts: OverheadBenchOptions, scratch: string): Promise<OverheadRun> {
+  const eventsPath = join(scratch, 'events.bin');
+  const latencyOut = join(scratch, 'latency.jsonl');
+  let loader: LoaderHandle | null = null;
+  let programs: LoaderPrograms = {};
+  if (condition.trace) {
+    loader = spawnLoader({
+      args: loaderArgs({
+        appPid: lab.appPid,
+        addonPath: lab.addonPath,
+        nginxPids: lab.nginxPids,
+        pgPid: lab.pgPid,
+        sample: condition.trace.sample,
+        maxSeconds: opts.durationS + opts.saturateS + 120,
+        ...(condition.trace.families ? { families: condition.trace.families } : {}),
+        ...(condition.trace.keepSlowerThanMs !== undefined ? { keepSlowerThanMs: condition.trace.keepSlowerThanMs } : {}),
+      }),
+      eventsPath,
+      logPath: join(scratch, 'loader.log'),
+    });
+    await loader.attached;
+    programs = await loader.programs;
+    await sleep(SETTLE_MS);
+  }
+  try {
+    const pids = labPids(lab);
+    const progsBefore: Map<number, ProgStat> = loader ? readProgStats() : new Map();
+    const sizeBefore = fileSize(eventsPath);
+    const procsBefore = sampleProcesses(pids);
+    const loaderBefore = loader ? (processCpuUs(loader.pid) ?? 0) : 0;
+    const machineBefore = sampleMachineCpu();
+    const selfBefore = process.cpuUsage();
+    const load = await runLoad({ url: lab.url, durationS: opts.durationS, connections: opts.connections, mix: workload.mix, rate: workload.rate, latencyOut, seed: round });
+    const loadgenCpuUs = cpuUsUsed(selfBefore);
+    const machineAfter = sampleMachineCpu();
+    const loaderAfter = loader ? (processCpuUs(loader.pid) ?? loaderBefore) : 0;
+    const procsAfter = sampleProcesses(pids);
+    await sleep(loader ? DRAIN_MS : 0);
+    const sizeAfter = fileSize(eventsPath);
+    const progsAfter: Map<number, ProgStat> = loader ? readProgStats() : new Map();
+
+    let saturatedRps: number | null = null;
+    if (opts.saturateS > 0) {
+      const sat = await runLoad({ url: lab.url, durationS: opts.saturateS, connections: opts.saturateConnections, mix: workload.mix, latencyOut, seed: round + 1000 });
+      saturatedRps = sat.requestsPerSecond;
+    }
+    const result = loader ? await loader.stop() : null;
+    loader = null;
+    return {
+      workload: workload.name,
+      condition: condition.name,
+      round,
+      responses: load.responses,
+      durationS: load.durationS,
+      failures: load.errors + load.timeouts + load.non2xx,
+      p50Ms: load.latencyMs.p50,
+      p99Ms: load.latencyMs.p99,
+      machineBusyUs: machineBusyUs(machineBefore, machineAfter),
+      loadgenCpuUs,
+      labCpuUs: processesCpuUs(procsBefore, procsAfter),
+      loaderCpuUs: loaderAfter - loaderBefore,
+      bpf: familyCosts(progsBefore, progsAfter, programs),
+      records: result ? countRecords(eventsPath, sizeBefore, sizeAfter) : 0,
+      bytes: sizeAfter - sizeBefore,
+      drops: result ? result.drops : {},
+      saturatedRps,
+    };
+  } finally {
+    if (loader) await loader.stop();
+    rmSync(eventsPath, { force: true });
+  }
+}
+
+/** Runs the schedule and writes the results folder. */
+export async function runOverheadBench(opts: OverheadBenchOptions, say: (line: string) => void): Promise<OverheadBenchResult> {
+  const started = Date.now();
+  const warnings: string[] = [];
+  const loadAtStart = loadavg().map((x) => Math.round(x * 100) / 100);
+  mkdirSync(opts.outDir, { recursive: true });
+  const scratch = join(opts.outDir, '.scratch');
+  mkdirSync(scratch, { recursive: true });
+  const restoreStats = enableBpfStats();
+  const lab = await openBenchLab(say);
+  const runs: OverheadRun[] = [];
+  try {
+    for (const w of opts.workloads) {
+      say(`warm-up: ${w.name}, ${WARMUP_S} s`);
+      await runLoad({ url: lab.url, durationS: WARMUP_S, connections: opts.connections, mix: w.mix, rate: w.rate, latencyOut: join(scratch, 'latency.jsonl'), seed: 0 });
+    }
+    const schedule = overheadSchedule(opts.workloads, opts.conditions, opts.rounds);
+    let roundStarted = Date.now();
+    let roundSeconds = 0;
+    let lastRound = 1;
+    for (const step of schedule) {
+      if (opts.interrupted()) break;
+      if (step.round !== lastRound) {
+        roundSeconds = Math.max(roundSeconds, (Date.now() - roundStarted) / 1000);
+        if ((Date.now() - started) / 1000 + roundSeconds > opts.budgetS) {
+          warnings.push(`stopped after ${lastRound} of ${opts.rounds} rounds: another would pass the ${opts.budgetS} s budget`);
+          say(warnings.at(-1) as string);
+          break;
+        }
+        roundStarted = Date.now();
+        lastRound = step.round;
+      }
+      say(`round ${step.round}/${opts.rounds}: ${step.workload.name}: ${step.condition.name}`);
+      const r = await measure(lab, step.workload, step.condition, step.round, opts, scratch);
+      runs.push(r);
+      const cpu = r.responses > 0 ? (r.machineBusyUs - r.loadgenCpuUs) / r.responses : NaN;
+      const bpf = r.bpf.reduce((s, f) => s + f.runTimeNs, 0) / 1000 / Math.max(1, r.responses);
+      const drops = Object.values(r.drops).reduce((a, b) => a + b, 0);
+      say(
+        `  ${(r.responses / r.durationS).toFixed(0)} req/s, ${cpu.toFixed(1)} µs CPU/request` +
+          (r.bpf.length ? `, BPF ${bpf.toFixed(2)} µs/request, ${(r.records / Math.max(1, r.responses)).toFixed(1)} records/request, ${drops} dropped` : '') +
+          (r.saturatedRps !== null ? `, saturated ${r.saturatedRps.toFixed(0)} req/s` : '') +
+          (r.failures ? `, ${r.failures} failed` : ''),
+      );
+      if (r.failures > 0) warnings.push(`${r.workload}, ${r.condition}, round ${r.round}: ${r.failures} failed requests`);
+      await sleep(PAUSE_MS);
+    }
+  } finally {
+    await lab.close();
+    restoreStats();
+    rmSync(scratch, { recursive: true, force: true });
+  }
+  if (opts.interrupted()) warnings.push('interrupted by a signal: fewer runs than asked for');
+  const idleSource = sampleMachineCpu().idleSource;
+  if (idleSource !== 'cpuidle') warnings.push('no cpuidle counters here: machine idle time read from /proc/stat ticks (10 ms resolution)');
+
+  const rows = summarizeOverheadRuns(runs, UNTRACED.name);
+  const mixWorkload = opts.workloads[0]?.name ?? '';
+  const targets = overheadTargets(rows, mixWorkload);
+  const report = {
+    measuredAt: new Date().toISOString(),
+    settings: {
+      rounds: opts.rounds,
+      durationS: opts.durationS,
+      saturateS: opts.saturateS,
+      connections: opts.connections,
+      saturateConnections: opts.saturateConnections,
+      workloads: opts.workloads.map((w) => ({ name: w.name, mix: w.mix, rate: w.rate })),
+      conditions: opts.conditions.map((c) => ({ name: c.name, ...(c.trace ? { trace: c.trace } : {}) })),
+    },
+    machine: { cpus: cpus().length, kernel: release(), node: process.version, loadavgAtStart: loadAtStart, loadavgAtEnd: loadavg().map((x) => Math.round(x * 100) / 100), idleSource },
+    rows,
+    targets,
+    warnings,
+  };
+  const files = [join(opts.outDir, 'overhead.json'), join(opts.outDir, 'overhead.md'), join(opts.outDir, 'overhead.svg')];
+  writeFileSync(files[0] as string, JSON.stringify({ ...report, runs, elapsedS: Math.round((Date.now() - started) / 1000) }, null, 2) + '\n');
+  writeFileSync(files[1] as string, renderOverheadMarkdown(report));
+  writeFileSync(files[2] as string, renderOverheadSvg(rows));
+  const measured = targets.filter((t) => t.met !== null);
+  return { files, runs, targetsMet: measured.length === 0 ? null : measured.every((t) => t.met), warnings };
+}
