@@ -180,6 +180,9 @@ export function assignPhases(queries: readonly DbQuery[], phases: readonly PgPha
 /** Socket buffer wait below this is a tag only, not a span of its own. */
 export const BUFFER_WAIT_SPAN_NS = 50_000n;
 
+/** Socket calls behind some records: a record can stand for a run of calls merged in the kernel. */
+export const syscallCount = (io: readonly SockIo[]): number => io.reduce((n, e) => n + e.syscalls, 0);
+
 /** A kernel span for a run of reads: from when the first data became readable to the last read's end. */
 export function receiveSpan(name: string, recvs: readonly SockIo[], notBeforeNs: bigint): SpanDraft {
   const first = recvs[0] as SockIo;
@@ -187,7 +190,7 @@ export function receiveSpan(name: string, recvs: readonly SockIo[], notBeforeNs:
   const arrival = first.arrivalNs > 0n && first.arrivalNs <= firstStart && first.arrivalNs >= notBeforeNs ? first.arrivalNs : 0n;
   const bytes = recvs.reduce((s, r) => s + r.bytes, 0n);
   const d = draftSpan(name, 'kernel', arrival > 0n ? arrival : firstStart, (recvs.at(-1) as SockIo).tsNs, {
-    tags: { 'network.io.bytes': Number(bytes), 'kernel.syscalls': recvs.length },
+    tags: { 'network.io.bytes': Number(bytes), 'kernel.syscalls': syscallCount(recvs) },
   });
   if (arrival > 0n) {
     const wait = firstStart - arrival;
@@ -201,7 +204,7 @@ export function receiveSpan(name: string, recvs: readonly SockIo[], notBeforeNs:
 export function syscallRunSpan(name: string, sends: readonly SockIo[]): SpanDraft {
   const bytes = sends.reduce((s, r) => s + r.bytes, 0n);
   return draftSpan(name, 'kernel', eventStartNs(sends[0] as SockIo), (sends.at(-1) as SockIo).tsNs, {
-    tags: { 'network.io.bytes': Number(bytes), 'kernel.syscalls': sends.length },
+    tags: { 'network.io.bytes': Number(bytes), 'kernel.syscalls': syscallCount(sends) },
   });
 }
 

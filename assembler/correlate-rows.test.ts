@@ -17,6 +17,7 @@ const sock = (kind: typeof EventKind.SockRecv | typeof EventKind.SockSend, tsNs:
   bytes: o.bytes ?? 10n,
   arrivalNs: 0n,
   syscallNr: 0,
+  syscalls: 1,
   tuple,
 });
 

@@ -17,6 +17,7 @@ const recv = (tsNs: bigint, t: Tuple, bytes = 10n, requestId = ''): TraceEvent =
   bytes,
   arrivalNs: 0n,
   syscallNr: 0,
+  syscalls: 1,
   tuple: t,
 });
 const runq = (tsNs: bigint, pid: number, tid: number, delayNs: bigint): TraceEvent => ({ ...header(tsNs, pid, tid, -1), kind: EventKind.RunqDelay, delayNs });

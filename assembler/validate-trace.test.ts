@@ -54,7 +54,7 @@ describe('validateTraces', () => {
 
   it('compares loopback transit per ss connection with minrtt', () => {
     const sock = (kind: typeof EventKind.SockRecv | typeof EventKind.SockSend, pid: number, us: number, local: number, remote: number, arrivalUs = 0): TraceEvent => ({
-      kind, tsNs: atNs(us + 5), requestId: '', pid, tid: pid, fd: 5, durationNs: 5000n, bytes: 100n, arrivalNs: arrivalUs ? atNs(arrivalUs) : 0n, syscallNr: 0, tuple: tuple(local, remote),
+      kind, tsNs: atNs(us + 5), requestId: '', pid, tid: pid, fd: 5, durationNs: 5000n, bytes: 100n, arrivalNs: arrivalUs ? atNs(arrivalUs) : 0n, syscallNr: 0, syscalls: 1, tuple: tuple(local, remote),
     });
     // nginx → app: write starts at 0, data readable at 10 µs; app → nginx: write at 100, readable at 112.
     const near = [sock(EventKind.SockSend, 1, 0, 40000, 18081), sock(EventKind.SockRecv, 2, 50, 18081, 40000, 10), sock(EventKind.SockSend, 2, 100, 18081, 40000), sock(EventKind.SockRecv, 1, 150, 40000, 18081, 112)];

@@ -25,6 +25,7 @@ static int usdt_open(const struct env *env, struct bpf_object **obj)
 		return -errno;
 	skel->rodata->targ_sample_threshold = env->sample_threshold;
 	skel->rodata->targ_app_tgid = env->app_pid;
+	skel->rodata->targ_sock_hooks = strcmp(env->socket_hooks, "syscalls") != 0;
 	*obj = skel->obj;
 	return 0;
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* Core family: owns the shared maps and keeps `traced` following forks and exits. */
-#include "maps.bpf.h"
+/* The socket state maps too: every shared map is created here and reused by the others. */
+#include "sock_state.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 

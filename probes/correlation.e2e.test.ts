@@ -10,9 +10,11 @@ import { rmSync } from 'node:fs';
 import http from 'node:http';
 import { release, tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
 import { assembleCapture } from '../assembler/build-span-tree.ts';
 import type { Span, Trace } from '../assembler/span.ts';
 import { DEFAULT_ADDON_PATH } from '../lab/app/native/usdt-addon.ts';
+import { pgAdminConnectionConfig } from '../lab/db/postgres.ts';
 import { stopApp } from '../lab/lifecycle/app-tier.ts';
 import { CAPTURE_VERSION, type Capture } from '../tracer/capture-types.ts';
 import { clockToMeta, sampleClock } from '../tracer/clock.ts';
@@ -135,12 +137,22 @@ function expectCleanExit(exit: LoaderExit): void {
  * PostgreSQL backend pid serving an app pg connection, joined by 4-tuple: the backend's socket
  * I/O has the app connection's ports swapped.
  */
-function backendOf(events: readonly TraceEvent[], appLocalPort: number, pgPort: number, appPid: number): number[] {
-  const pids = new Set<number>();
-  for (const e of events) {
-    if (isSockIo(e) && e.pid !== appPid && e.tuple.localPort === pgPort && e.tuple.remotePort === appLocalPort) pids.add(e.pid);
+/** PostgreSQL's own view of who serves which connection: backend pid by the client's port. */
+async function backendsByClientPort(): Promise<Map<number, number>> {
+  const client = new pg.Client(pgAdminConnectionConfig(lab.config));
+  await client.connect();
+  try {
+    const r = await client.query<{ pid: number; client_port: number }>('SELECT pid, client_port FROM pg_stat_activity WHERE client_port IS NOT NULL');
+    return new Map(r.rows.map((row) => [row.client_port, row.pid]));
+  } finally {
+    await client.end();
   }
-  return [...pids];
+}
+
+/** The backend serving the app's pg connection from `appLocalPort`, as a list (empty: unknown). */
+function backendOf(backends: ReadonlyMap<number, number>, appLocalPort: number): number[] {
+  const pid = backends.get(appLocalPort);
+  return pid === undefined ? [] : [pid];
 }
 
 function spanNamed(trace: Trace, prefix: string): Span | undefined {
@@ -163,6 +175,7 @@ afterAll(async () => {
 
 describe(`correlation with a pool of ${SMALL_POOL} pg connections`, () => {
   let exit: LoaderExit;
+  let backends = new Map<number, number>();
   let report: Sent;
   const control: Sent[] = [];
   let blocker: Sent;
@@ -196,6 +209,7 @@ describe(`correlation with a pool of ${SMALL_POOL} pg connections`, () => {
       const delays = Array.from({ length: 40 }, (_, i) => (i % 4) * 5);
       pooled.push(...(await Promise.all(delays.map((d, i) => get(i % 2 ? `/api/users?db_delay_ms=${d}` : '/api/users/' + (i + 1), agent)))));
       await sleep(300);
+      backends = await backendsByClientPort();
     } finally {
       agent.destroy();
       single.destroy();
@@ -259,10 +273,10 @@ describe(`correlation with a pool of ${SMALL_POOL} pg connections`, () => {
     expect(only(pgIo, EventKind.SockSend).length).toBeGreaterThanOrEqual(2);
     expect(only(pgIo, EventKind.SockRecv).length).toBeGreaterThanOrEqual(2);
     expect(pgIo.every((e) => e.tuple.remotePort === lab.config.pgPort)).toBe(true);
-    const backends = backendOf(exit.events, pgIo[0]!.tuple.localPort, lab.config.pgPort, lab.pids.app);
-    expect(backends).toHaveLength(1);
+    const backend = backendOf(backends, pgIo[0]!.tuple.localPort);
+    expect(backend).toHaveLength(1);
     const phases = only(ev, EventKind.PgPhase);
-    expect(new Set(phases.map((p) => p.pid))).toEqual(new Set(backends));
+    expect(new Set(phases.map((p) => p.pid))).toEqual(new Set(backend));
     for (const phase of [PgPhase.Parse, PgPhase.Plan, PgPhase.Execute]) {
       expect(phases.filter((p) => p.phase === phase).length, `phase ${phase}`).toBeGreaterThanOrEqual(2);
     }
@@ -435,7 +449,7 @@ describe(`correlation with a pool of ${SMALL_POOL} pg connections`, () => {
       }
 
       // The backend behind the connection ran each statement inside its holder's query.
-      const [backend] = backendOf(exit.events, io[0]!.tuple.localPort, lab.config.pgPort, lab.pids.app);
+      const [backend] = backendOf(backends, io[0]!.tuple.localPort);
       const phases = only(exit.events, EventKind.PgPhase).filter((p) => p.pid === backend && ids.has(p.requestId) && p.phase === PgPhase.Execute);
       expect(phases.length).toBeGreaterThanOrEqual(holds.length);
       for (const p of phases) {
@@ -448,6 +462,7 @@ describe(`correlation with a pool of ${SMALL_POOL} pg connections`, () => {
 
 describe(`50 concurrent requests with a pool of ${WIDE_POOL}`, () => {
   let exit: LoaderExit;
+  let backends = new Map<number, number>();
   const delays = Array.from({ length: 50 }, (_, i) => 20 + 50 * i);
   const sent: Array<Sent & { delay: number }> = [];
 
@@ -463,6 +478,7 @@ describe(`50 concurrent requests with a pool of ${WIDE_POOL}`, () => {
       const results = await Promise.all(order.map(({ d }) => get(`/api/users?db_delay_ms=${d}`, agent)));
       results.forEach((r, i) => sent.push({ ...r, delay: order[i]!.d }));
       await sleep(300);
+      backends = await backendsByClientPort();
     } finally {
       agent.destroy();
       exit = await loader.stop();
@@ -506,11 +522,11 @@ describe(`50 concurrent requests with a pool of ${WIDE_POOL}`, () => {
       const fds = new Set([start.fd, ...queries.map((q) => q.fd)]);
       expect(ev.filter((e) => e.pid === lab.pids.app && e.fd >= 0 && !fds.has(e.fd)).map((e) => `${e.kind}@${e.fd}`), r.target).toEqual([]);
       const pgSend = ev.find((e): e is SockIo => isSockIo(e) && e.fd === queries[0]!.fd)!;
-      const backends = backendOf(exit.events, pgSend.tuple.localPort, lab.config.pgPort, lab.pids.app);
-      expect(backends).toHaveLength(1);
+      const backend = backendOf(backends, pgSend.tuple.localPort);
+      expect(backend).toHaveLength(1);
       const phases = only(ev, EventKind.PgPhase);
       expect(phases.length).toBeGreaterThan(0);
-      expect(phases.filter((p) => p.pid !== backends[0]).map((p) => `phase ${p.phase}@${p.pid}`), r.target).toEqual([]);
+      expect(phases.filter((p) => p.pid !== backend[0]).map((p) => `phase ${p.phase}@${p.pid}`), r.target).toEqual([]);
     }
   });
 });

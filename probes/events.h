@@ -11,7 +11,7 @@
 #ifndef REQTRACE_EVENTS_H
 #define REQTRACE_EVENTS_H
 
-#define REQTRACE_SCHEMA_VERSION 1
+#define REQTRACE_SCHEMA_VERSION 2
 
 #define METHOD_LEN 8
 #define PATH_LEN 120
@@ -131,14 +131,19 @@ struct ev_file_open {
 	char path[FILE_PATH_LEN];
 };
 
-/* EV_SOCK_RECV and EV_SOCK_SEND: one syscall's worth of socket I/O. */
+/*
+ * EV_SOCK_RECV and EV_SOCK_SEND: a run of socket I/O in one direction on one socket for one
+ * request, `syscalls` calls merged (with the syscall hooks often one call; schema 1 wrote 0 there,
+ * meaning one). ts_ns is the end of the last call, duration_ns back to the start of the first
+ * (a receive's start is its first call's end when the hook sees only ends).
+ */
 struct ev_sock_io {
 	struct event_header h;
-	__u64 duration_ns;  /* syscall entry to exit */
-	__s64 bytes;        /* return value: bytes moved, or -errno */
+	__u64 duration_ns;
+	__s64 bytes;        /* summed; a single call's -errno when it failed */
 	__u64 arrival_ns;   /* recv: first sk_data_ready since the previous read, 0 if unknown */
-	__u32 syscall_nr;
-	__u32 _pad;
+	__u32 syscall_nr;   /* the syscall, 0 when the socket tracepoints saw it */
+	__u32 syscalls;
 	struct tuple tuple; /* local = s*, remote = d* */
 };
 

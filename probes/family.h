@@ -5,7 +5,7 @@
  * FAMILIES. The loader (reqtrace.c) drives every selected family through the same lifecycle:
  *
  *   open → (loader: reuse the shared maps) → load → (loader: fill `traced`) → attach
- *        → on_event for every record → destroy
+ *        → on_event for every record → detach → drain → destroy
  *
  * Shared maps (maps.bpf.h: events, drops, traced, req_by_fd, recv_stash, fd_cache, sk_arrival,
  * lab_ports, pg_current, sampled_inflight) are created by the core family, which is always first; the loader calls bpf_map__reuse_fd on
@@ -38,6 +38,10 @@ struct env {
 	double sample;            /* 0 < sample <= 1 */
 	__u64 sample_threshold;   /* derived: requests with id head below it are followed */
 	bool pg_buffers;          /* attach PostgreSQL's per-buffer-access probes (costly) */
+	bool usdt_selected;       /* the usdt family will load (it counts sampled requests in flight) */
+	/* The sockets family's hooks, detected before any family loads (others bind sockets by it):
+	 * "tp_btf" or "raw_tp" (socket tracepoints), "syscalls" (the fallback). */
+	const char *socket_hooks;
 	bool verbose;
 };
 
@@ -61,6 +65,11 @@ struct family {
 	void (*on_event)(const struct event_header *h, size_t size);
 	/* Optional: lines of its own for the final summary, on stderr. */
 	void (*summary)(FILE *out);
+	/* Optional: detach, keeping the maps, so nothing changes them any more. */
+	void (*detach)(void);
+	/* Optional, after every family detached: records still held in maps, handed to `emit` in
+	 * the events.h format. Returns how many. */
+	int (*drain)(int (*emit)(const void *rec, size_t size));
 	/* Detach and free; safe after a failed open/load/attach. */
 	void (*destroy)(void);
 };

@@ -35,6 +35,26 @@ static inline bool tp_btf_loads(const char *tp)
 	return true;
 }
 
+/* Whether a raw tracepoint program attaches to `tp` (e.g. "sock_send_length") here. */
+static inline bool raw_tp_attaches(const char *tp)
+{
+	const struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	int fd = bpf_prog_load(BPF_PROG_TYPE_RAW_TRACEPOINT, "detect_raw_tp", "GPL", insns,
+			       sizeof(insns) / sizeof(insns[0]), NULL);
+	int link;
+
+	if (fd < 0)
+		return false;
+	link = bpf_raw_tracepoint_open(tp, fd);
+	if (link >= 0)
+		close(link);
+	close(fd);
+	return link >= 0;
+}
+
 /* Whether uprobe_multi links exist (Linux 6.6): one link attaches a program at many sites of
  * one process, and its detach costs one grace period instead of one per site. libbpf 1.1
  * predates the attach type, hence its number. */

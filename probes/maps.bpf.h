@@ -15,6 +15,8 @@
 #include "maps.h"
 #include "sizes.h"
 
+#define E2BIG 7
+
 /* (tgid, fd): how fds are named in every per-process map. */
 struct fd_key {
 	__u32 tgid;
@@ -33,6 +35,7 @@ struct binding {
 	__u32 _pad;
 	__u64 start_ns;
 	__u64 inode; /* BIND_FILE only */
+	__u64 sk;    /* the socket's struct sock (socket tracepoints), 0 if none or unknown */
 };
 
 /*
@@ -47,6 +50,8 @@ struct recv_stash {
 	__u64 arrival_ns;  /* first data-ready seen before the first read, 0 if unknown */
 	__u32 syscall_nr;
 	__u32 tid;
+	__u32 calls;
+	__u32 _pad;
 };
 
 /* What an open fd is, resolved once from the task's fd table and re-checked by file pointer. */
@@ -136,14 +141,19 @@ struct {
 	__type(value, struct pg_current);
 } pg_current SEC(".maps");
 
-/* app tgid → how many sampled requests it is serving (app_usdt: request_start/end). While
- * sampling, the sched family records the app's runqueue waits only when this is above zero. */
+/* How many sampled requests the app is serving (app_usdt: request_start/end), and since when
+ * that has been above zero. While sampling, the sched family looks at nothing while it is zero. */
+struct active_gate {
+	__s64 count;
+	__u64 opened_ns;
+};
+
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, MAX_TRACED_PROCS);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, __s64);
-} sampled_inflight SEC(".maps");
+	__type(value, struct active_gate);
+} sampled_active SEC(".maps");
 
 /* Head sampling: a request is followed when the first 32 bits of its id are below this.
  * 1 << 32 follows every request. Set by the loader from --sample. */
@@ -263,12 +273,44 @@ bad:
 	return -1;
 }
 
-/* The same rule tracer/ applies: big-endian first 32 bits of the id below the threshold. */
+/* The same rule tracer/ applies: the id's first 32 bits (big-endian) below the threshold. */
+static __always_inline int sampled_head(__u32 head)
+{
+	return head < targ_sample_threshold;
+}
+
 static __always_inline int request_sampled(const __u8 id[16])
 {
-	__u64 head = ((__u64)id[0] << 24) | ((__u64)id[1] << 16) | ((__u64)id[2] << 8) | id[3];
+	return sampled_head(((__u32)id[0] << 24) | ((__u32)id[1] << 16) | ((__u32)id[2] << 8) | id[3]);
+}
 
-	return head < targ_sample_threshold;
+/* The first 32 bits of a probe's request-id argument, from its first 8 hex digits: enough to
+ * decide sampling before reading the rest. 0 on success. */
+static __always_inline int read_request_head(const char *user_str, __u32 *head)
+{
+	char s[8];
+	__u32 h = 0;
+
+	if (bpf_probe_read_user(s, sizeof(s), user_str))
+		return -1;
+#pragma unroll
+	for (int i = 0; i < 8; i++) {
+		int d = hex_digit(s[i]);
+
+		if (d < 0)
+			return -1;
+		h = (h << 4) | d;
+	}
+	*head = h;
+	return 0;
+}
+
+/* Whether a probe's request id is one the kernel follows (a bad id is not). */
+static __always_inline int probe_id_sampled(const char *user_str)
+{
+	__u32 head;
+
+	return !read_request_head(user_str, &head) && sampled_head(head);
 }
 
 /* Wanted: sampled, or belonging to no known request (kept, as the unattributable work is). */
@@ -302,7 +344,7 @@ static __always_inline void flush_recv_stash(__u32 tgid, __s32 fd, const __u8 *i
 	e->bytes = st->bytes;
 	e->arrival_ns = st->arrival_ns;
 	e->syscall_nr = st->syscall_nr;
-	e->_pad = 0;
+	e->syscalls = st->calls;
 	fi = bpf_map_lookup_elem(&fd_cache, &key);
 	if (fi)
 		e->tuple = fi->tuple;

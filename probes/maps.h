@@ -20,6 +20,12 @@ enum drop_counter {
 	DROP_INFLIGHT_FULL = 2, /* a syscall entry could not be remembered: its exit is lost */
 	DROP_BAD_REQUEST_ID = 3,/* a probe carried an id that is not 32 lowercase hex: id left zero */
 	DROP_TRACED_FULL = 4,   /* a forked child of a traced process could not be followed */
+	DROP_SOCKETS_FULL = 5,  /* sockets: the per-socket state map was full: that socket untraced */
+	DROP_DECISIONS_FULL = 6,/* sockets: a connection's sampling decision could not be stored: the
+				   proxy's records of it kept, as without sampling */
+	DROP_PG_STATE_LOST = 7, /* postgres: a phase ended whose backend state was gone (evicted) */
+	DROP_RUNQ_LOST = 8,     /* sched: a thread's runnable time could not be stored */
+	DROP_FILES_FULL = 9,    /* files: a file syscall's entry could not be remembered */
 	DROP_COUNTERS = 16,     /* array size; room for other families' counters */
 };
 
@@ -27,6 +33,8 @@ enum drop_counter {
 #define DROP_COUNTER_NAMES                                                                   \
 	{ [DROP_RINGBUF] = "ringbuf", [DROP_BIND_FULL] = "bind_full",                       \
 	  [DROP_INFLIGHT_FULL] = "inflight_full", [DROP_BAD_REQUEST_ID] = "bad_request_id", \
-	  [DROP_TRACED_FULL] = "traced_full" }
+	  [DROP_TRACED_FULL] = "traced_full", [DROP_SOCKETS_FULL] = "sockets_full",           \
+	  [DROP_DECISIONS_FULL] = "decisions_full", [DROP_PG_STATE_LOST] = "pg_state_lost",     \
+	  [DROP_RUNQ_LOST] = "runq_lost", [DROP_FILES_FULL] = "files_full" }
 
 #endif /* REQTRACE_MAPS_H */

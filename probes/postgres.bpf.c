@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * PostgreSQL family: the backend's own USDT probes, attached per backend pid by postgres.c.
+ * PostgreSQL family: the backend's own USDT probes. postgres.c attaches them by binary path,
+ * for every process running it, so a backend forked later is traced from its first instruction;
+ * the filter is here: only processes in `traced` as PostgreSQL (the postmaster's tree, followed at
+ * fork by the core family) are looked at.
  *
  * A backend serves one statement at a time, so its current request is simply the id found in
  * the last statement text it parsed: the app starts every statement with the sqlcommenter
@@ -31,6 +34,8 @@ struct pg_backend {
 	__u64 start_ns[PG_PHASE_SLOTS];
 	__u64 lock_tag;  /* lock__wait__start's first lock tag field */
 	__u64 lock_mode;
+	__u32 skip;      /* the current statement belongs to a request outside the sample */
+	__u32 _pad;
 };
 
 /* tgid → the backend's current request and open phases. LRU: an exit missed by user space
@@ -44,94 +49,10 @@ struct {
 
 static const struct pg_backend empty_backend;
 
-/* The postmaster (--pg-pid): its children are the processes to attach to. */
-const volatile __u32 targ_postmaster = 0;
+/* The socket syscall hooks run (the fallback): they learn each backend's request from here. */
+const volatile __u32 targ_pg_current = 0;
 
-/*
- * Start gate for the postmaster's new children. Attaching the probes to a new backend takes
- * milliseconds (uprobe registration waits for RCU grace periods), while a client sends its
- * first statement a few milliseconds after the backend forks. So a new child stops itself (SIGSTOP) on its way out of fork, before
- * running any of its own code, and postgres.c continues it (SIGCONT) once the probes are in.
- * Only the child writes GATE_STOPPED, and only once; user space only reads and deletes.
- */
-#define SIGSTOP 19
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, MAX_PG_BACKENDS);
-	__type(key, __u32);
-	__type(value, __u32);
-} pg_gate SEC(".maps");
-
-static __always_inline void arm_gate(struct task_struct *parent, struct task_struct *child)
-{
-	__u32 tgid = BPF_CORE_READ(child, tgid);
-	__u32 state = GATE_FORKED;
-
-	if (BPF_CORE_READ(parent, tgid) != targ_postmaster || BPF_CORE_READ(child, pid) != tgid)
-		return;
-	if (bpf_map_update_elem(&pg_gate, &tgid, &state, BPF_ANY))
-		count_drop(DROP_TRACED_FULL);
-}
-
-SEC("tp_btf/sched_process_fork")
-int BPF_PROG(pg_fork_btf, struct task_struct *parent, struct task_struct *child)
-{
-	arm_gate(parent, child);
-	return 0;
-}
-
-SEC("raw_tp/sched_process_fork")
-int BPF_PROG(pg_fork_raw, struct task_struct *parent, struct task_struct *child)
-{
-	arm_gate(parent, child);
-	return 0;
-}
-
-/* syscalls:sys_exit_<name>, as in its tracefs format file. */
-struct syscall_exit_args {
-	__u64 common;
-	__s32 syscall_nr;
-	__s32 _pad;
-	__s64 ret;
-};
-
-/* The child returns from fork through the same syscall exit as its parent, with 0. */
-static __always_inline int close_gate(struct syscall_exit_args *ctx)
-{
-	__u32 tgid;
-	__u32 *state;
-
-	if (ctx->ret != 0)
-		return 0;
-	tgid = bpf_get_current_pid_tgid() >> 32;
-	state = bpf_map_lookup_elem(&pg_gate, &tgid);
-	if (!state || *state != GATE_FORKED)
-		return 0;
-	*state = GATE_STOPPED;
-	bpf_send_signal(SIGSTOP);
-	return 0;
-}
-
-/* glibc's fork() is clone(2); clone3 and fork(2) for other C libraries. */
-SEC("tracepoint/syscalls/sys_exit_clone")
-int pg_gate_clone(struct syscall_exit_args *ctx)
-{
-	return close_gate(ctx);
-}
-
-SEC("tracepoint/syscalls/sys_exit_clone3")
-int pg_gate_clone3(struct syscall_exit_args *ctx)
-{
-	return close_gate(ctx);
-}
-
-SEC("tracepoint/syscalls/sys_exit_fork")
-int pg_gate_fork(struct syscall_exit_args *ctx)
-{
-	return close_gate(ctx);
-}
-
+/* The current process's state, created for a traced PostgreSQL process only. */
 static __always_inline struct pg_backend *current_backend(void)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
@@ -139,6 +60,8 @@ static __always_inline struct pg_backend *current_backend(void)
 
 	if (b)
 		return b;
+	if (traced_role(tgid) != ROLE_POSTGRES)
+		return NULL;
 	bpf_map_update_elem(&pg_backends, &tgid, &empty_backend, BPF_NOEXIST);
 	return bpf_map_lookup_elem(&pg_backends, &tgid);
 }
@@ -152,15 +75,29 @@ static __always_inline void take_request_id(struct pg_backend *b, const char *sq
 {
 	const char prefix[] = ID_PREFIX;
 	char s[ID_READ_LEN];
+	__u32 head = 0;
 	__u8 id[16];
 	int i;
 
 	zero_id(b->request_id);
+	b->skip = 0;
 	if (bpf_probe_read_user_str(s, sizeof(s), sql) < ID_READ_LEN - 1)
 		return;
 	for (i = 0; i < ID_PREFIX_LEN; i++)
 		if (s[i] != prefix[i])
 			return;
+	/* The first 8 hex digits decide: a statement outside the sample is skipped right here. */
+	for (i = 0; i < 8; i++) {
+		int d = hex_digit(s[ID_PREFIX_LEN + i]);
+
+		if (d < 0)
+			goto bad;
+		head = (head << 4) | d;
+	}
+	if (!sampled_head(head)) {
+		b->skip = 1;
+		return;
+	}
 	for (i = 0; i < 16; i++) {
 		int hi = hex_digit(s[ID_PREFIX_LEN + 2 * i]);
 		int lo = hex_digit(s[ID_PREFIX_LEN + 2 * i + 1]);
@@ -211,7 +148,7 @@ static __always_inline int phase_start(__u32 phase)
 {
 	struct pg_backend *b = current_backend();
 
-	if (b && phase < PG_PHASE_SLOTS)
+	if (b && !b->skip && phase < PG_PHASE_SLOTS)
 		b->start_ns[phase] = bpf_ktime_get_ns();
 	return 0;
 }
@@ -223,7 +160,12 @@ static __always_inline int phase_done(__u32 phase, __u64 detail0, __u64 detail1)
 	struct pg_backend *b = bpf_map_lookup_elem(&pg_backends, &tgid);
 	__u64 start, now;
 
-	if (!b || phase >= PG_PHASE_SLOTS)
+	if (!b) {
+		if (traced_role(tgid) == ROLE_POSTGRES)
+			count_drop(DROP_PG_STATE_LOST);
+		return 0;
+	}
+	if (b->skip || phase >= PG_PHASE_SLOTS)
 		return 0;
 	start = b->start_ns[phase];
 	if (!start)
@@ -271,8 +213,10 @@ static __always_inline int take_statement(struct pt_regs *ctx, __u32 phase)
 	if (!b)
 		return 0;
 	take_request_id(b, (const char *)arg(ctx, 0));
-	if (sampling())
+	if (targ_pg_current && sampling())
 		publish_request(b->request_id);
+	if (b->skip)
+		return 0;
 	b->start_ns[phase] = bpf_ktime_get_ns();
 	return 0;
 }
@@ -319,7 +263,7 @@ int pg_probe(struct pt_regs *ctx)
 	case PGP_LOCK_WAIT_START:
 		/* A row lock wait is a wait on the holder's transaction id: lock tag field 1. */
 		b = current_backend();
-		if (!b)
+		if (!b || b->skip)
 			return 0;
 		b->lock_tag = (__u32)arg(ctx, 0);
 		b->lock_mode = (__u32)arg(ctx, 5);
@@ -328,7 +272,7 @@ int pg_probe(struct pt_regs *ctx)
 	case PGP_LOCK_WAIT_DONE:
 		tgid = bpf_get_current_pid_tgid() >> 32;
 		b = bpf_map_lookup_elem(&pg_backends, &tgid);
-		return b ? phase_done(PG_LOCK_WAIT, b->lock_tag, b->lock_mode) : 0;
+		return b && !b->skip ? phase_done(PG_LOCK_WAIT, b->lock_tag, b->lock_mode) : 0;
 	case PGP_BUFFER_READ_START:
 		/* Fires for every buffer access, hit or miss: the price of seeing the misses. */
 		return phase_start(PG_BUFFER_READ);
@@ -351,7 +295,7 @@ int pg_probe(struct pt_regs *ctx)
 	case PGP_TXN_COMMIT:
 		/* An instant: duration 0, detail0 = the local transaction id. */
 		b = current_backend();
-		if (b)
+		if (b && !b->skip)
 			emit_phase(b, PG_TXN_COMMIT, 0, bpf_ktime_get_ns(), (__u32)arg(ctx, 0), 0);
 		return 0;
 	default:

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Shared by postgres.bpf.c and postgres.c: which PostgreSQL probe fired, and the start gate. */
+/* Shared by postgres.bpf.c and postgres.c: which PostgreSQL probe fired. */
 #ifndef REQTRACE_POSTGRES_H
 #define REQTRACE_POSTGRES_H
 
@@ -30,9 +30,5 @@ enum pg_probe_kind {
 	PGP_COUNT,
 };
 
-enum gate_state {
-	GATE_FORKED = 1,  /* the postmaster forked it; it has not returned to user space yet */
-	GATE_STOPPED = 2, /* it sent itself SIGSTOP */
-};
 
 #endif /* REQTRACE_POSTGRES_H */

@@ -59,7 +59,7 @@ int main(void)
 	end();
 	begin("ev_sock_io", sizeof(struct ev_sock_io));
 	F(ev_sock_io, duration_ns); F(ev_sock_io, bytes); F(ev_sock_io, arrival_ns);
-	F(ev_sock_io, syscall_nr); F(ev_sock_io, tuple);
+	F(ev_sock_io, syscall_nr); F(ev_sock_io, syscalls); F(ev_sock_io, tuple);
 	end();
 	begin("ev_file_io", sizeof(struct ev_file_io));
 	F(ev_file_io, duration_ns); F(ev_file_io, bytes); F(ev_file_io, inode);

@@ -86,7 +86,12 @@ afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-describe('reqtrace on the sdt fixture', () => {
+// The socket tracepoints (what this kernel loads) and the syscall set they replace, which stays
+// the fallback for kernels without them: both must tell the same story.
+describe.each([
+  { socketHooks: 'auto', expected: 'tp_btf' },
+  { socketHooks: 'syscalls', expected: 'syscall-tracepoints' },
+])('reqtrace on the sdt fixture, socket hooks $socketHooks', ({ socketHooks, expected }) => {
   const sequential = [0, 1, 2, 3, 4].map((n) => ({ id: id(0x100 + n), delay: n === 2 ? 0 : 5 }));
   const concurrent = Array.from({ length: 24 }, (_, n) => ({ id: id(0x200 + n), delay: 20 + SPACING_MS * n }));
   let exit: LoaderExit;
@@ -96,7 +101,7 @@ describe('reqtrace on the sdt fixture', () => {
   let hooks: Record<string, string>;
 
   beforeAll(async () => {
-    const loader = await startLoader(['--app-pid', String(fixture.pid), '--addon', FIXTURE, '--families', 'usdt,sockets,files']);
+    const loader = await startLoader(['--app-pid', String(fixture.pid), '--addon', FIXTURE, '--families', 'usdt,sockets,files', '--socket-hooks', socketHooks]);
     ({ progIds, linkIds, hooks } = loader);
     const keepAlive = await LineClient.open();
     for (const r of sequential) expect(await keepAlive.ask(`GET /seq ${r.id} ${r.delay}`)).toBe(`200 ${r.id}`);
@@ -110,7 +115,7 @@ describe('reqtrace on the sdt fixture', () => {
   });
 
   it('attaches every family with the hook kinds this kernel allows, and exits 0 with no drops', () => {
-    expect(hooks).toEqual({ core: 'tp_btf', usdt: 'usdt', sockets: 'tracepoint', files: 'tracepoint' });
+    expect(hooks).toEqual({ core: 'tp_btf', usdt: 'usdt', sockets: expected, files: 'tracepoint' });
     expect(exit.code).toBe(0);
     expect(exit.warnings).toEqual([]);
     expect(exit.exitStatus).toMatchObject({ event: 'exit', stop: 'signal', malformed: 0 });
@@ -257,7 +262,7 @@ describe('reqtrace command line', () => {
   it('stops by itself after -d seconds with a summary', () => {
     const r = spawnSync(REQTRACE, ['-p', String(fixture.pid), '-d', '1', '--families', 'sockets'], { encoding: 'buffer', timeout: 20_000 });
     expect(r.status).toBe(0);
-    expect(r.stderr.toString()).toMatch(/^attached: core=tp_btf sockets=tracepoint$/m);
+    expect(r.stderr.toString()).toMatch(/^attached: core=tp_btf sockets=tp_btf$/m);
     expect(r.stderr.toString()).toMatch(/^summary: .* stop=duration$/m);
   });
 });

@@ -17,11 +17,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "family.h"
+#include "hook-detect.h"
 #include "lab-ports.h"
 #include "maps.h"
 
@@ -34,6 +36,7 @@
 static struct env env = {
 	.sample = 1.0,
 	.sample_threshold = 1ull << 32,
+	.socket_hooks = "auto",
 };
 
 static struct opts {
@@ -50,11 +53,11 @@ const char argp_program_doc[] =
 	"\n"
 	"USAGE: reqtrace --app-pid PID [--addon PATH] [--nginx-pid PID]... [--pg-pid PID]\n"
 	"                [--families LIST] [--sample RATE] [--pg-buffers] [-d SECONDS]\n"
-	"                [--status-fd FD] [-v]\n"
+	"                [--socket-hooks auto|tp_btf|raw_tp|syscalls] [--status-fd FD] [-v]\n"
 	"\n"
 	"Families: core (always), usdt (needs --addon and --app-pid), sockets, files (needs\n"
 	"--app-pid); others as registered. Children of --nginx-pid and --pg-pid processes, present\n"
-	"or forked later, are followed.\n"
+	"or forked later, are followed. The loader exits when its parent does.\n"
 	"\n"
 	"EXAMPLES:\n"
 	"    reqtrace -p 4242 -a probes/usdt-addon/build/Release/reqtrace_usdt.node > ev.bin\n"
@@ -65,6 +68,7 @@ const char argp_program_doc[] =
 enum {
 	OPT_STATUS_FD = 0x100,
 	OPT_PG_BUFFERS,
+	OPT_SOCKET_HOOKS,
 };
 
 static const struct argp_option argp_opts[] = {
@@ -76,6 +80,7 @@ static const struct argp_option argp_opts[] = {
 	{ "sample", 's', "RATE", 0, "Fraction of requests followed in the kernel, 0 < RATE <= 1 (default 1)", 0 },
 	{ "duration", 'd', "SECONDS", 0, "Stop after this many seconds (default: until SIGINT/SIGTERM or the app exits)", 0 },
 	{ "pg-buffers", OPT_PG_BUFFERS, NULL, 0, "Also time PostgreSQL's shared-buffer misses (PG_BUFFER_READ). Costly: its probes trap on every buffer access, hits included (~0.4 ms of CPU per request on the default mix)", 0 },
+	{ "socket-hooks", OPT_SOCKET_HOOKS, "KIND", 0, "Socket hooks: auto (default: the socket tracepoints as tp_btf, else raw_tp, else the syscall tracepoints), tp_btf, raw_tp, syscalls", 0 },
 	{ "status-fd", OPT_STATUS_FD, "FD", 0, "Write JSON status lines (attached, exit) to this fd", 0 },
 	{ "verbose", 'v', NULL, 0, "libbpf debug output on stderr", 0 },
 	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show the full help", 0 },
@@ -150,6 +155,13 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case OPT_PG_BUFFERS:
 		env.pg_buffers = true;
 		break;
+	case OPT_SOCKET_HOOKS:
+		if (strcmp(arg, "auto") && strcmp(arg, "tp_btf") && strcmp(arg, "raw_tp") && strcmp(arg, "syscalls")) {
+			fprintf(stderr, "reqtrace: --socket-hooks must be auto, tp_btf, raw_tp or syscalls, got '%s'\n", arg);
+			argp_usage(state);
+		}
+		env.socket_hooks = arg;
+		break;
 	case 'v':
 		env.verbose = true;
 		break;
@@ -167,6 +179,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 }
 
 static volatile sig_atomic_t exiting;
+static pid_t parent;
 
 static void on_signal(int sig)
 {
@@ -368,6 +381,35 @@ static int fill_traced(void)
 	return 0;
 }
 
+/* --- socket hooks ------------------------------------------------------------------------- */
+
+static const char *const socket_tracepoints[] = {
+	"sock_send_length", "sock_recv_length", "tcp_sendmsg_locked", "skb_copy_datagram_iovec",
+	"sk_data_ready", "inet_sock_set_state",
+};
+#define SOCKET_TRACEPOINTS (sizeof(socket_tracepoints) / sizeof(socket_tracepoints[0]))
+
+/* The socket hooks every family will use: asked for, or the best kind that loads for all five. */
+static int choose_socket_hooks(void)
+{
+	bool btf = true, raw = true;
+
+	for (size_t i = 0; i < SOCKET_TRACEPOINTS; i++) {
+		btf = btf && tp_btf_loads(socket_tracepoints[i]);
+		raw = raw && raw_tp_attaches(socket_tracepoints[i]);
+	}
+	if (!strcmp(env.socket_hooks, "auto")) {
+		env.socket_hooks = btf ? "tp_btf" : raw ? "raw_tp" : "syscalls";
+		return 0;
+	}
+	if ((!strcmp(env.socket_hooks, "tp_btf") && !btf) || (!strcmp(env.socket_hooks, "raw_tp") && !raw)) {
+		fprintf(stderr, "reqtrace: --socket-hooks %s: the socket tracepoints do not load as %s here\n",
+			env.socket_hooks, env.socket_hooks);
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
 /* --- privileges and tracefs --------------------------------------------------------------- */
 
 static bool has_bpf_caps(void)
@@ -433,6 +475,11 @@ static int on_record(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+static int emit_drained(const void *rec, size_t size)
+{
+	return on_record(NULL, (void *)rec, size);
+}
+
 static const char *const drop_names[DROP_COUNTERS] = DROP_COUNTER_NAMES;
 
 static void read_drops(unsigned long long out[DROP_COUNTERS])
@@ -450,7 +497,7 @@ static void read_drops(unsigned long long out[DROP_COUNTERS])
 	}
 }
 
-static void print_summary(const char *reason)
+static void print_summary(const char *reason, int drained)
 {
 	unsigned long long drops[DROP_COUNTERS];
 	FILE *status = NULL;
@@ -462,7 +509,7 @@ static void print_summary(const char *reason)
 	for (int k = 0; k < DROP_COUNTERS; k++)
 		if (drop_names[k])
 			fprintf(stderr, " %s=%llu", drop_names[k], drops[k]);
-	fprintf(stderr, " stop=%s\n", reason);
+	fprintf(stderr, " drained=%d stop=%s\n", drained, reason);
 	for (int i = 0; i < fam_count; i++)
 		if (fams[i].opened && fams[i].f->summary)
 			fams[i].f->summary(stderr);
@@ -470,8 +517,8 @@ static void print_summary(const char *reason)
 	if (opts.status_fd < 0 || !(status = fdopen(opts.status_fd, "w")))
 		return;
 	fprintf(status, "{\"event\":\"exit\",\"stop\":\"%s\",\"records\":%llu,\"bytes\":%llu,"
-			"\"malformed\":%llu,\"drops\":{", reason, stats.records, stats.bytes,
-		stats.malformed);
+			"\"malformed\":%llu,\"drained\":%d,\"drops\":{", reason, stats.records, stats.bytes,
+		stats.malformed, drained);
 	for (int k = 0; k < DROP_COUNTERS; k++) {
 		if (!drop_names[k])
 			continue;
@@ -490,6 +537,24 @@ static void print_summary(const char *reason)
 	fclose(status);
 }
 
+/* The kernel ids of a family's loaded programs, as JSON objects: what bpf_stats and bpftool name. */
+static void print_prog_ids(int fd, struct bpf_object *obj)
+{
+	struct bpf_program *prog;
+	int n = 0;
+
+	bpf_object__for_each_program(prog, obj) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+		int pfd = bpf_program__fd(prog);
+
+		if (pfd < 0 || bpf_obj_get_info_by_fd(pfd, &info, &len))
+			continue;
+		dprintf(fd, "%s{\"id\":%u,\"name\":\"%s\"}", n++ ? "," : "", info.id,
+			bpf_program__name(prog));
+	}
+}
+
 static void print_attached(void)
 {
 	char line[MAX_FAMILIES * (HOOK_LEN + 32)] = "attached:";
@@ -502,12 +567,19 @@ static void print_attached(void)
 					fams[i].hook);
 	fprintf(stderr, "%s\n", line);
 	if (opts.status_fd >= 0) {
-		dprintf(opts.status_fd, "{\"event\":\"attached\",\"schema\":%d,\"sample\":%g,\"hooks\":{",
-			REQTRACE_SCHEMA_VERSION, env.sample);
+		dprintf(opts.status_fd, "{\"event\":\"attached\",\"schema\":%d,\"sample\":%g,\"socket_hooks\":\"%s\",\"hooks\":{",
+			REQTRACE_SCHEMA_VERSION, env.sample, env.socket_hooks);
 		for (int i = 0, n = 0; i < fam_count; i++)
 			if (fams[i].opened)
 				dprintf(opts.status_fd, "%s\"%s\":\"%s\"", n++ ? "," : "",
 					fams[i].f->name, fams[i].hook);
+		dprintf(opts.status_fd, "},\"progs\":{");
+		for (int i = 0, n = 0; i < fam_count; i++)
+			if (fams[i].opened) {
+				dprintf(opts.status_fd, "%s\"%s\":[", n++ ? "," : "", fams[i].f->name);
+				print_prog_ids(opts.status_fd, fams[i].obj);
+				dprintf(opts.status_fd, "]");
+			}
 		dprintf(opts.status_fd, "}}\n");
 	}
 }
@@ -531,7 +603,7 @@ int main(int argc, char **argv)
 	const char *stop = "signal";
 	struct sigaction sa = { .sa_handler = on_signal };
 	double deadline;
-	int err;
+	int err, drained = 0;
 
 	err = argp_parse(&argp, argc, argv, 0, NULL, NULL);
 	if (err)
@@ -551,11 +623,22 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* Whatever ends the parent (lab trace), even SIGKILL, ends the trace: nothing keeps writing
+	 * into its capture, or tracing a later one. The check covers a parent gone before prctl. */
+	parent = getppid();
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) || getppid() != parent) {
+		fprintf(stderr, "reqtrace: the parent process is already gone\n");
+		return 1;
+	}
 	setvbuf(stdout, NULL, _IOFBF, STDOUT_BUF);
 
 	err = ensure_tracefs();
 	if (err)
 		goto cleanup;
+	err = choose_socket_hooks();
+	if (err)
+		goto cleanup;
+	env.usdt_selected = env.addon_path && env.app_pid && (!opts.families || listed(opts.families, "usdt"));
 
 	/* open: core always, the rest as selected */
 	for (int i = 0; all_families[i] && fam_count < MAX_FAMILIES; i++) {
@@ -652,15 +735,30 @@ int main(int argc, char **argv)
 			stop = "app-exit";
 			break;
 		}
+		if (getppid() != parent) {
+			fprintf(stderr, "reqtrace: the parent process exited\n");
+			stop = "parent-exit";
+			break;
+		}
 	}
-	if (!err)
+	if (exiting && getppid() != parent)
+		stop = "parent-exit";
+	/* Detach first, so what the maps still hold is final, then write it after the ring's rest. */
+	for (int i = fam_count - 1; i >= 0; i--)
+		if (fams[i].opened && fams[i].f->detach)
+			fams[i].f->detach();
+	if (!err) {
 		ring_buffer__consume(rb);
+		for (int i = 0; i < fam_count; i++)
+			if (fams[i].opened && fams[i].f->drain)
+				drained += fams[i].f->drain(emit_drained);
+	}
 	if (fflush(stdout) && !err) {
 		err = -EIO;
 		fprintf(stderr, "reqtrace: writing stdout failed: %s\n", strerror(errno));
 		stop = "error";
 	}
-	print_summary(stop);
+	print_summary(stop, drained);
 
 cleanup:
 	ring_buffer__free(rb);

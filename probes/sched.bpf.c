@@ -46,24 +46,34 @@ static __always_inline int runq_wanted(__u32 tgid)
 }
 
 /*
- * While sampling, a wait is recorded only when the thread's process is serving a sampled
- * request: the app with a sampled request in flight, a backend on a sampled request's statement.
- * Without what tells (usdt or postgres family not loaded) every wait is recorded, as at 1.
+ * While sampling, nothing is looked at unless the app is serving a sampled request: then the
+ * waits of the app's threads and the backends are recorded (tracer/ attributes them by time). Set
+ * by the loader when the usdt family, which counts, is not loaded: every wait is recorded then.
  */
-static __always_inline int runq_for_sampled(__u32 tgid)
-{
-	struct pg_current *cur;
-	__s64 *n;
+const volatile __u32 targ_runq_always = 0;
 
-	if (!sampling())
-		return 1;
-	n = bpf_map_lookup_elem(&sampled_inflight, &tgid);
-	if (n)
-		return *n > 0;
-	cur = bpf_map_lookup_elem(&pg_current, &tgid);
-	if (cur)
-		return !is_zero_id(cur->request_id) && request_sampled(cur->request_id);
-	return 1;
+static __always_inline struct active_gate *runq_gate(void)
+{
+	__u32 zero = 0;
+
+	if (!sampling() || targ_runq_always)
+		return NULL;
+	return bpf_map_lookup_elem(&sampled_active, &zero);
+}
+
+static __always_inline int runq_active(void)
+{
+	struct active_gate *g = runq_gate();
+
+	return !g || g->count > 0;
+}
+
+/* A runnable time from before the gate last opened is stale: the wakeup that ended it was not seen. */
+static __always_inline int runq_since_valid(__u64 since)
+{
+	struct active_gate *g = runq_gate();
+
+	return !g || since >= g->opened_ns;
 }
 
 static __always_inline void mark_runnable(struct task_struct *p)
@@ -84,6 +94,8 @@ static __always_inline void on_switch(struct task_struct *prev, struct task_stru
 	__u32 tid, tgid;
 	__u64 *since, now, delay;
 
+	if (!runq_active())
+		return;
 	/* Preempted while runnable: it waits on the runqueue from now (task->__state: ≥ 5.14). */
 	if (BPF_CORE_READ(prev, __state) == TASK_RUNNING)
 		mark_runnable(prev);
@@ -94,13 +106,15 @@ static __always_inline void on_switch(struct task_struct *prev, struct task_stru
 		return;
 	now = bpf_ktime_get_ns();
 	delay = now - *since;
+	if (!runq_since_valid(*since)) {
+		bpf_map_delete_elem(&runq_since, &tid);
+		return;
+	}
 	bpf_map_delete_elem(&runq_since, &tid);
 	if (delay < targ_runq_min_ns)
 		return;
 
 	tgid = BPF_CORE_READ(next, tgid);
-	if (!runq_for_sampled(tgid))
-		return;
 	e = reserve_event(sizeof(*e));
 	if (!e)
 		return;
@@ -163,14 +177,16 @@ static __always_inline void on_exit(struct task_struct *task)
 SEC("tp_btf/sched_wakeup")
 int BPF_PROG(btf_wakeup, struct task_struct *p)
 {
-	mark_runnable(p);
+	if (runq_active())
+		mark_runnable(p);
 	return 0;
 }
 
 SEC("tp_btf/sched_wakeup_new")
 int BPF_PROG(btf_wakeup_new, struct task_struct *p)
 {
-	mark_runnable(p);
+	if (runq_active())
+		mark_runnable(p);
 	return 0;
 }
 
@@ -198,14 +214,16 @@ int BPF_PROG(btf_exit, struct task_struct *task)
 SEC("raw_tp/sched_wakeup")
 int BPF_PROG(raw_wakeup, struct task_struct *p)
 {
-	mark_runnable(p);
+	if (runq_active())
+		mark_runnable(p);
 	return 0;
 }
 
 SEC("raw_tp/sched_wakeup_new")
 int BPF_PROG(raw_wakeup_new, struct task_struct *p)
 {
-	mark_runnable(p);
+	if (runq_active())
+		mark_runnable(p);
 	return 0;
 }
 

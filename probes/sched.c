@@ -21,6 +21,7 @@ static int sched_open(const struct env *env, struct bpf_object **obj)
 		return -errno;
 	skel->rodata->targ_sample_threshold = env->sample_threshold;
 	skel->rodata->targ_runq_min_ns = RUNQ_MIN_NS_DEFAULT;
+	skel->rodata->targ_runq_always = !env->usdt_selected;
 	*obj = skel->obj;
 	return 0;
 }

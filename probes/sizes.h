@@ -25,5 +25,7 @@
 #define MAX_PG_PROBE_SITES 128  /* PostgreSQL USDT sites attached per backend (~25 used) */
 #define MAX_LAB_PORTS 64        /* listening ports of traced processes (arrivals, retransmits) */
 #define MAX_NGINX_BINDINGS 8192 /* nginx (tgid, fd) → request, while sampling (LRU) */
+#define MAX_SOCKS 32768         /* TCP sockets of traced processes (socket tracepoints) */
+#define MAX_DECISIONS 16384     /* app connections' sampling decisions, read by the proxy's side */
 
 #endif /* REQTRACE_SIZES_H */

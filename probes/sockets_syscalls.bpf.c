@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * Socket family: TCP I/O, accept, connect and close of traced processes, from the syscall
- * tracepoints (the only socket hooks this kernel loads: no kprobes, fentry is EPERM).
+ * Socket family, syscall hooks: TCP I/O, accept, connect and close of traced processes, from the
+ * syscall tracepoints. The fallback where the socket tracepoints (sockets.bpf.c) do not load:
+ * attaching any syscall tracepoint sends every syscall of every task through the slow path.
  *
  * The app's I/O on a bound fd (its request's connection, a pg connection during a query) is
  * tagged with the request here; its reads on an unbound fd are stashed for request_start
@@ -306,6 +307,7 @@ static __always_inline void stash_recv(struct fd_key *key, __u64 now, __u64 dura
 		.arrival_ns = arrival,
 		.syscall_nr = nr,
 		.tid = tid,
+		.calls = 1,
 	};
 
 	if (!st) {
@@ -315,6 +317,7 @@ static __always_inline void stash_recv(struct fd_key *key, __u64 now, __u64 dura
 	st->end_ns = now;
 	st->duration_ns += duration;
 	st->bytes += bytes;
+	st->calls++;
 	if (!st->arrival_ns)
 		st->arrival_ns = arrival;
 }
@@ -403,7 +406,7 @@ static __always_inline int io_exit(struct trace_event_raw_sys_exit *ctx)
 	e->bytes = ret;
 	e->arrival_ns = arrival;
 	e->syscall_nr = nr;
-	e->_pad = 0;
+	e->syscalls = 1;
 	if (fi)
 		e->tuple = fi->tuple;
 	else

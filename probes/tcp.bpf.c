@@ -5,17 +5,17 @@
  * tcp_retransmit_skb mostly runs from the retransmit timer or softirq, where the current task
  * is whoever happened to be on the CPU, so a record names no process (pid 0, fd -1, no request
  * id): tracer/ joins it to the request by 4-tuple. A socket is the lab's when the sockets family
- * resolved it for a traced process (`sk_arrival`) or one of its ports is a port a traced
- * process listens on (`lab_ports`, filled by the loader).
+ * knows it (`sk_state`, or `sk_arrival` with the syscall hooks) or one of its ports is a port a
+ * traced process listens on (`lab_ports`, filled by the loader).
  */
-#include "fd.bpf.h"
+#include "sock_state.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
 static __always_inline int lab_socket(__u64 sk, __u16 sport, __u16 dport)
 {
-	return bpf_map_lookup_elem(&sk_arrival, &sk) || bpf_map_lookup_elem(&lab_ports, &sport) ||
-	       bpf_map_lookup_elem(&lab_ports, &dport);
+	return bpf_map_lookup_elem(&sk_state, &sk) || bpf_map_lookup_elem(&sk_arrival, &sk) ||
+	       bpf_map_lookup_elem(&lab_ports, &sport) || bpf_map_lookup_elem(&lab_ports, &dport);
 }
 
 static __always_inline void emit(struct tuple *t, __u32 state)

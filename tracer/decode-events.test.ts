@@ -16,9 +16,9 @@ const v6: Tuple = { localAddress: '::1', localPort: 23101, remoteAddress: 'fe80:
 /** One event of every kind, in time order. */
 const everyKind: TraceEvent[] = [
   { ...head(1_000n), kind: EventKind.RequestStart, method: 'GET', path: '/api/users/42' },
-  { ...head(2_000n), kind: EventKind.SockRecv, durationNs: 1500n, bytes: 211n, arrivalNs: 900n, syscallNr: 0, tuple: v6 },
+  { ...head(2_000n), kind: EventKind.SockRecv, durationNs: 1500n, bytes: 211n, arrivalNs: 900n, syscallNr: 0, syscalls: 1, tuple: v6 },
   { ...head(3_000n, 12), kind: EventKind.DbQueryStart, query: `/*traceparent='00-${ID}-01'*/ SELECT * FROM users WHERE id = $1` },
-  { ...head(3_500n, 12), kind: EventKind.SockSend, durationNs: 800n, bytes: -11n, arrivalNs: 0n, syscallNr: 1, tuple: appToPg },
+  { ...head(3_500n, 12), kind: EventKind.SockSend, durationNs: 800n, bytes: -11n, arrivalNs: 0n, syscallNr: 1, syscalls: 1, tuple: appToPg },
   { ...head(4_000n, 12), kind: EventKind.DbQueryEnd, durationUs: 1n, rows: 1n },
   { ...head(4_100n, -1), kind: EventKind.CacheMiss, key: 'user:42' },
   { ...head(4_200n, -1), kind: EventKind.CacheHit, key: 'user:42' },
@@ -105,6 +105,7 @@ describe('decodeEvents', () => {
       bytes: BigInt(i),
       arrivalNs: 0n,
       syscallNr: 1,
+      syscalls: 1,
       tuple: { ...appToPg, localPort: 1 + Math.floor(rand() * 65535), remotePort: 1 + (i % 3000) },
     }));
     // Twice: the second pass reads through warm caches.

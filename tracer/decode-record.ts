@@ -105,6 +105,7 @@ const SIO_DUR = L.ev_sock_io.fields.duration_ns[0];
 const SIO_BYTES = L.ev_sock_io.fields.bytes[0];
 const SIO_ARRIVAL = L.ev_sock_io.fields.arrival_ns[0];
 const SIO_NR = L.ev_sock_io.fields.syscall_nr[0];
+const SIO_CALLS = L.ev_sock_io.fields.syscalls[0];
 const FIO_DUR = L.ev_file_io.fields.duration_ns[0];
 const FIO_BYTES = L.ev_file_io.fields.bytes[0];
 const FIO_INODE = L.ev_file_io.fields.inode[0];
@@ -169,6 +170,8 @@ export function decodeRecord(buf: Buffer, dv: DataView, o: number, kind: EventKi
         bytes: s64(dv, o + SIO_BYTES),
         arrivalNs: u64(dv, o + SIO_ARRIVAL),
         syscallNr: dv.getUint32(o + SIO_NR, LE),
+        // Schema 1 wrote 0 here: one call per record.
+        syscalls: Math.max(1, dv.getUint32(o + SIO_CALLS, LE)),
         tuple,
       };
     case EventKind.FileRead:

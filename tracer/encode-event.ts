@@ -83,6 +83,7 @@ export function encodeEvent(e: TraceEvent, size?: number): Buffer {
       buf.writeBigInt64LE(e.bytes, f.bytes[0]);
       buf.writeBigUInt64LE(e.arrivalNs, f.arrival_ns[0]);
       buf.writeUInt32LE(e.syscallNr, f.syscall_nr[0]);
+      buf.writeUInt32LE(e.syscalls, f.syscalls[0]);
       putTuple(buf, f.tuple[0], e.tuple);
       break;
     }

@@ -26,7 +26,7 @@ export const EVENT_LAYOUT = {
   ev_file_open: { size: 168, fields: { path: [40, 128] } },
   ev_sock_io: {
     size: 112,
-    fields: { duration_ns: [40, 8], bytes: [48, 8], arrival_ns: [56, 8], syscall_nr: [64, 4], tuple: [72, 40] },
+    fields: { duration_ns: [40, 8], bytes: [48, 8], arrival_ns: [56, 8], syscall_nr: [64, 4], syscalls: [68, 4], tuple: [72, 40] },
   },
   ev_file_io: { size: 72, fields: { duration_ns: [40, 8], bytes: [48, 8], inode: [56, 8], syscall_nr: [64, 4] } },
   ev_sock_conn: { size: 96, fields: { duration_ns: [40, 8], ret: [48, 8], tuple: [56, 40] } },

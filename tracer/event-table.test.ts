@@ -66,7 +66,7 @@ describe('decodeTable', () => {
 
   it('interns one connection for a tuple sent as IPv4 and as IPv4-mapped IPv6 bytes', () => {
     const t: Tuple = { localAddress: '127.0.0.1', localPort: 40112, remoteAddress: '127.0.0.1', remotePort: 23102, family: 'ipv4' };
-    const send = (tsNs: bigint): TraceEvent => ({ tsNs, requestId: '', pid: 1, tid: 1, fd: 5, kind: EventKind.SockSend, durationNs: 1n, bytes: 3n, arrivalNs: 0n, syscallNr: 1, tuple: t });
+    const send = (tsNs: bigint): TraceEvent => ({ tsNs, requestId: '', pid: 1, tid: 1, fd: 5, kind: EventKind.SockSend, durationNs: 1n, bytes: 3n, arrivalNs: 0n, syscallNr: 1, syscalls: 1, tuple: t });
     const mapped = encodeEvent(send(2n));
     mapped.writeUInt16LE(10, 72 + 36); // AF_INET6 socket carrying mapped addresses
     const { table } = decodeTable(Buffer.concat([encodeEvent(send(1n)), mapped]));
@@ -89,6 +89,7 @@ describe('decodeTable', () => {
       bytes: 1n,
       arrivalNs: 0n,
       syscallNr: 0,
+      syscalls: 1,
       tuple: { localAddress: '127.0.0.1', localPort: 1 + (i % 2500), remoteAddress: '127.0.0.1', remotePort: 9, family: 'ipv4' },
     }));
     const { table } = decodeTable(encode(events));

@@ -78,7 +78,10 @@ export type TraceEvent =
       readonly bytes: bigint;
       /** recv only: when the data became readable (first sk_data_ready), 0n if unknown. */
       readonly arrivalNs: bigint;
+      /** The syscall, 0 when the socket tracepoints (not the syscall ones) saw the I/O. */
       readonly syscallNr: number;
+      /** Calls merged into this record (a run in one direction), at least 1. */
+      readonly syscalls: number;
       readonly tuple: Tuple;
     })
   | (EventHeader & {

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The per-socket state of the socket tracepoints (sock_state.bpf.h), shared with the loader,
+ * which emits the runs still collected in it when tracing stops (sockets.c).
+ */
+#ifndef REQTRACE_SOCK_STATE_H
+#define REQTRACE_SOCK_STATE_H
+
+#include "events.h"
+
+enum sock_decision {
+	SD_NONE = 0,     /* not decided for the request in progress (its bytes are held) */
+	SD_WANTED = 1,
+	SD_UNWANTED = 2,
+};
+
+enum run_dir {
+	DIR_NONE = 0,
+	DIR_RECV = 1,
+	DIR_SEND = 2,
+};
+
+struct sock_state {
+	__u32 tgid;     /* the traced process using it; 0 until one does */
+	__u16 role;     /* enum proc_role of that process */
+	__u8 accepted;  /* its local port is a lab listening port: the server side of a connection */
+	__u8 decided;   /* enum sock_decision, for the request in progress */
+	__u8 dir;       /* enum run_dir: the direction of the last call */
+	__u8 parsed;    /* nginx client side: this response's head was looked at */
+	__u16 _pad0;
+	__s32 fd;       /* the app's fd for it, from its probes; -1 when unknown */
+	__u32 run_tid;  /* thread of the run's last call */
+	__u32 run_calls;
+	__u32 _pad1;
+	__u8 request_id[16]; /* whose run this is (the app's bindings); zero: untagged */
+	__u64 run_start_ns;
+	__u64 run_end_ns;
+	__s64 run_bytes;
+	__u64 run_arrival_ns;
+	__u64 pending_arrival_ns; /* first data-ready since the last receive */
+	__u64 send_start_ns;      /* tcp_sendmsg_locked of the send in progress */
+	__u64 recv_start_ns;      /* the first copy of the receive in progress */
+	struct tuple tuple;
+};
+
+#endif /* REQTRACE_SOCK_STATE_H */

@@ -1,0 +1,470 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Socket family: TCP I/O of traced processes from the socket tracepoints, which fire only for
+ * socket sends and receives (sock_send_length, sock_recv_length: ends, with the sock;
+ * tcp_sendmsg_locked: a TCP send's start; skb_copy_datagram_iovec: a receive's first copy), data
+ * arrival (sk_data_ready) and the end of a connection (inet_sock_set_state). No syscall tracepoint, so no task is sent through the
+ * syscall slow path. Per-socket state and the decisions: sock_state.bpf.h.
+ *
+ * Who is what:
+ *  - the app's inbound connection (accepted on its port): the request's bytes, held until
+ *    request_start decides; the response; tagged with the request (app_usdt.bpf.c binds);
+ *  - the app's pg connections: I/O only while a sampled query holds them, tagged;
+ *  - nginx's client connection (accepted on its port): the request bytes held until the
+ *    response head names the request; nginx's upstream connection: its request head held until
+ *    the response starts, by when the app has decided that connection (conn_decisions);
+ *    untagged, joined by 4-tuple in user space;
+ *  - PostgreSQL's sockets: nothing (the app's side of each round trip is what the trees use).
+ *
+ * Every handler exists twice: tp_btf (preferred) and raw_tp (what sockets.c picks when tp_btf
+ * does not load); both hand the sock to the same body, which reads it with CO-RE.
+ */
+#include "sock_state.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
+
+/* The head of an nginx response searched for the id header (~160 bytes in the lab). */
+#define NGX_HEAD_LEN 512
+#define NGX_ID_NAME "X-Request-ID: "
+#define NGX_ID_NAME_LEN 14
+#define ITER_UBUF_TYPE 0
+#define ITER_IOVEC_TYPE 1
+
+struct head_scratch {
+	char head[NGX_HEAD_LEN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct head_scratch);
+} ngx_scratch SEC(".maps");
+
+struct head_scan {
+	struct head_scratch *sc;
+	__u32 len;
+	__u32 found;
+	__u32 head; /* the id's first 32 bits */
+};
+
+/* One 8-byte word of the head: each newline in it starts a line that may be the id's. */
+static long scan_word(__u64 i, struct head_scan *s)
+{
+	const char name[] = NGX_ID_NAME;
+	const char *h = s->sc->head;
+	__u32 base = (i * 8) & (NGX_HEAD_LEN - 8);
+	__u64 w, x, t;
+
+	__builtin_memcpy(&w, h + base, 8);
+	x = w ^ 0x0a0a0a0a0a0a0a0aull;
+	/* A set top bit marks a candidate zero byte of x (a newline); a borrow can mark the byte
+	 * above a real one too, so each candidate is checked. */
+	t = (x - 0x0101010101010101ull) & ~x & 0x8080808080808080ull;
+	if (!t)
+		return 0;
+#pragma unroll
+	for (int k = 0; k < 8; k++) {
+		__u32 pos = base + k + 1, head = 0;
+		int j, ok = 1;
+
+		if (!(t & (0x80ull << (k * 8))) || h[(pos - 1) & (NGX_HEAD_LEN - 1)] != '\n')
+			continue;
+		if (pos + NGX_ID_NAME_LEN + 8 > s->len)
+			return 1;
+#pragma unroll
+		for (j = 0; j < NGX_ID_NAME_LEN; j++)
+			if (h[(pos + j) & (NGX_HEAD_LEN - 1)] != name[j])
+				ok = 0;
+		if (!ok)
+			continue;
+#pragma unroll
+		for (j = 0; j < 8; j++) {
+			int d = hex_digit(h[(pos + NGX_ID_NAME_LEN + j) & (NGX_HEAD_LEN - 1)]);
+
+			if (d < 0)
+				return 1;
+			head = (head << 4) | d;
+		}
+		s->head = head;
+		s->found = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * The first 32 bits of the request id in the `X-Request-ID: ` line of a response head nginx is
+ * sending, read from the send's user buffer. 0 when found. A global function: verified once.
+ */
+__noinline int nginx_response_head(__u64 buf, __u32 len, __u32 *head)
+{
+	__u32 zero = 0;
+	struct head_scratch *sc = bpf_map_lookup_elem(&ngx_scratch, &zero);
+	struct head_scan scan = {};
+
+	if (!sc || !head || len < 16)
+		return -1;
+	if (len > NGX_HEAD_LEN)
+		len = NGX_HEAD_LEN;
+	if (bpf_probe_read_user(sc->head, len & (NGX_HEAD_LEN - 1) ?: NGX_HEAD_LEN, (const void *)buf))
+		return -1;
+	if (sc->head[0] != 'H' || sc->head[1] != 'T' || sc->head[2] != 'T' || sc->head[3] != 'P')
+		return -1;
+	scan.sc = sc;
+	scan.len = len;
+	bpf_loop(NGX_HEAD_LEN / 8, scan_word, &scan, 0);
+	if (!scan.found)
+		return -1;
+	*head = scan.head;
+	return 0;
+}
+
+/* The user buffer a TCP send starts with: a single buffer, or the first iovec. */
+static __always_inline int send_buffer(const struct msghdr *msg, __u64 *buf, __u32 *len)
+{
+	__u8 type = BPF_CORE_READ(msg, msg_iter.iter_type);
+	__u64 off = BPF_CORE_READ(msg, msg_iter.iov_offset);
+	__u64 base, size;
+
+	if (type == ITER_UBUF_TYPE) {
+		base = (__u64)BPF_CORE_READ(msg, msg_iter.ubuf);
+		size = BPF_CORE_READ(msg, msg_iter.count);
+	} else if (type == ITER_IOVEC_TYPE) {
+		const struct iovec *iov = BPF_CORE_READ(msg, msg_iter.__iov);
+
+		base = (__u64)BPF_CORE_READ(iov, iov_base);
+		size = BPF_CORE_READ(iov, iov_len);
+	} else {
+		return -1;
+	}
+	if (off >= size)
+		return -1;
+	*buf = base + off;
+	*len = size - off > NGX_HEAD_LEN ? NGX_HEAD_LEN : size - off;
+	return 0;
+}
+
+/* nginx's upstream side: the app's decision for the other end of this connection. */
+static __always_inline __u8 upstream_decision(const struct sock_state *st)
+{
+	struct conn_key k;
+	struct conn_decision *d;
+
+	conn_key_of(&st->tuple, 0, &k);
+	d = bpf_map_lookup_elem(&conn_decisions, &k);
+	return !d || d->wanted ? SD_WANTED : SD_UNWANTED;
+}
+
+/* --- the app ------------------------------------------------------------------------------ */
+
+static __always_inline void app_recv(struct sock_state *st, __u64 start, __u64 now, __s64 bytes, __u32 tid)
+{
+	if (!st->accepted) {
+		/* A pg connection: only a sampled query's result is wanted. */
+		if (st->decided != SD_WANTED) {
+			st->dir = DIR_RECV;
+			return;
+		}
+		if (st->dir == DIR_SEND)
+			run_emit_own(st);
+		run_add(st, DIR_RECV, start, now, bytes, tid);
+		return;
+	}
+	if (st->dir == DIR_SEND) {
+		/* The next request's bytes (HTTP/1.1 sends it only after the whole response). */
+		if (st->decided == SD_WANTED)
+			run_emit_own(st);
+		run_drop(st);
+		st->decided = SD_NONE;
+		zero_id(st->request_id);
+	} else if (st->decided == SD_UNWANTED) {
+		st->dir = DIR_RECV;
+		return;
+	}
+	run_add(st, DIR_RECV, start, now, bytes, tid);
+}
+
+static __always_inline void app_send(struct sock_state *st, __u64 start, __u64 now, __s64 bytes, __u32 tid)
+{
+	if (st->decided != SD_WANTED) {
+		/* A response to no request a probe announced (attached mid-request), or unsampled. */
+		if (st->accepted && st->decided == SD_NONE) {
+			run_drop(st);
+			st->decided = SD_UNWANTED;
+		}
+		st->dir = DIR_SEND;
+		return;
+	}
+	if (st->dir == DIR_RECV)
+		run_emit_own(st);
+	run_add(st, DIR_SEND, start, now, bytes, tid);
+}
+
+/* --- nginx -------------------------------------------------------------------------------- */
+
+static __always_inline void nginx_recv(struct sock_state *st, __u64 start, __u64 now, __s64 bytes, __u32 tid)
+{
+	if (st->accepted) {
+		if (st->dir != DIR_RECV) {
+			/* A client's next request: the previous response is complete. */
+			if (st->decided == SD_WANTED)
+				run_emit(st, NULL);
+			run_drop(st);
+			st->decided = sampling() ? SD_NONE : SD_WANTED;
+			st->parsed = 0;
+		}
+		run_add(st, DIR_RECV, start, now, bytes, tid);
+		return;
+	}
+	if (st->dir == DIR_SEND) {
+		/* The response begins: the app has read the request and decided it by now. */
+		if (st->decided == SD_NONE)
+			st->decided = upstream_decision(st);
+		if (st->decided == SD_WANTED)
+			run_emit(st, NULL);
+		run_drop(st);
+	}
+	if (st->decided == SD_UNWANTED) {
+		st->dir = DIR_RECV;
+		return;
+	}
+	run_add(st, DIR_RECV, start, now, bytes, tid);
+}
+
+static __always_inline void nginx_send(struct sock_state *st, __u64 start, __u64 now, __s64 bytes, __u32 tid)
+{
+	if (st->accepted) {
+		/* A head that named no request keeps its request, as without sampling. */
+		if (st->decided == SD_NONE)
+			st->decided = SD_WANTED;
+	} else if (st->dir != DIR_SEND) {
+		/* The next request's head on the upstream connection. */
+		if (st->decided == SD_WANTED)
+			run_emit(st, NULL);
+		run_drop(st);
+		st->decided = sampling() ? SD_NONE : SD_WANTED;
+	}
+	if (st->decided == SD_UNWANTED) {
+		st->dir = DIR_SEND;
+		return;
+	}
+	if (st->accepted && st->dir == DIR_RECV)
+		run_emit(st, NULL);
+	run_add(st, DIR_SEND, start, now, bytes, tid);
+}
+
+/* --- the hooks ---------------------------------------------------------------------------- */
+
+static __always_inline int on_recv(__u64 sk, int ret)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct sock_state *st;
+	__u64 now, start;
+
+	if (ret <= 0)
+		return 0;
+	st = sock_of(sk, pid_tgid >> 32);
+	if (!st)
+		return 0;
+	start = st->recv_start_ns;
+	st->recv_start_ns = 0;
+	now = bpf_ktime_get_ns();
+	if (!start || start > now)
+		start = now;
+	if (st->role == ROLE_APP)
+		app_recv(st, start, now, ret, (__u32)pid_tgid);
+	else if (st->role == ROLE_NGINX)
+		nginx_recv(st, start, now, ret, (__u32)pid_tgid);
+	return 0;
+}
+
+/* A receive copies its first bytes: its start (an unwanted socket too: its next read may be a
+ * new request's). */
+static __always_inline int on_recv_copy(__u64 sk)
+{
+	struct sock_state *st = bpf_map_lookup_elem(&sk_state, &sk);
+
+	if (st && !st->recv_start_ns && st->role != ROLE_POSTGRES)
+		st->recv_start_ns = bpf_ktime_get_ns();
+	return 0;
+}
+
+static __always_inline int on_send(__u64 sk, int ret)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct sock_state *st = sock_of(sk, pid_tgid >> 32);
+	__u64 now, start;
+
+	if (!st)
+		return 0;
+	start = st->send_start_ns;
+	st->send_start_ns = 0;
+	if (ret <= 0 || st->role == ROLE_POSTGRES)
+		return 0;
+	now = bpf_ktime_get_ns();
+	if (!start || start > now)
+		start = now;
+	if (st->role == ROLE_APP)
+		app_send(st, start, now, ret, (__u32)pid_tgid);
+	else if (st->role == ROLE_NGINX)
+		nginx_send(st, start, now, ret, (__u32)pid_tgid);
+	return 0;
+}
+
+/* A TCP send begins (first loop of tcp_sendmsg_locked); nginx's response head is read here. */
+static __always_inline int on_send_start(__u64 sk, const struct msghdr *msg)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct sock_state *st = sock_of(sk, pid_tgid >> 32);
+	__u64 buf;
+	__u32 len, head;
+
+	if (!st || st->role == ROLE_POSTGRES || st->decided == SD_UNWANTED || st->send_start_ns)
+		return 0;
+	st->send_start_ns = bpf_ktime_get_ns();
+	if (st->role != ROLE_NGINX || !st->accepted || st->decided != SD_NONE || st->parsed)
+		return 0;
+	st->parsed = 1;
+	if (send_buffer(msg, &buf, &len) || nginx_response_head(buf, len, &head)) {
+		st->decided = SD_WANTED;
+		return 0;
+	}
+	st->decided = sampled_head(head) ? SD_WANTED : SD_UNWANTED;
+	if (st->decided == SD_UNWANTED)
+		run_drop(st);
+	return 0;
+}
+
+/*
+ * Runs in the sender's context (for loopback, the peer's syscall). A socket not known yet but on
+ * a lab port is a new connection whose first data arrives before accept: its state starts here,
+ * unclaimed, so the first request has its arrival time too.
+ */
+static __always_inline int on_data_ready(__u64 sk)
+{
+	struct sock_state *st = bpf_map_lookup_elem(&sk_state, &sk);
+	struct sock *s = (struct sock *)sk;
+
+	if (st) {
+		if (!st->pending_arrival_ns)
+			st->pending_arrival_ns = bpf_ktime_get_ns();
+		return 0;
+	}
+	if (!is_lab_port(BPF_CORE_READ(s, __sk_common.skc_num)) ||
+	    BPF_CORE_READ(s, __sk_common.skc_state) == TCP_LISTEN || !is_inet_tcp(s))
+		return 0;
+	new_sock_state(sk, 0, 0, bpf_ktime_get_ns());
+	return 0;
+}
+
+/* The end of a connection: what it collected goes out, with a close record, and its state with it
+ * (the sock pointer will be another socket's). */
+static __always_inline int on_state(__u64 sk, int newstate)
+{
+	struct sock_state *st;
+	struct ev_sock_conn *e;
+
+	if (newstate != TCP_CLOSE_STATE)
+		return 0;
+	st = bpf_map_lookup_elem(&sk_state, &sk);
+	if (!st)
+		return 0;
+	if (st->tgid && st->role != ROLE_POSTGRES) {
+		if (st->decided == SD_WANTED || (st->decided == SD_NONE && st->role == ROLE_NGINX))
+			run_emit_own(st);
+		e = reserve_event(sizeof(*e));
+		if (e) {
+			fill_header(&e->h, EV_SOCK_CLOSE, sizeof(*e), st->fd, ((__u64)st->tgid << 32) | st->run_tid,
+				    bpf_ktime_get_ns());
+			if (st->role == ROLE_APP && st->accepted && st->decided == SD_WANTED)
+				copy_id(e->h.request_id, st->request_id);
+			else
+				zero_id(e->h.request_id);
+			e->duration_ns = 0;
+			e->ret = 0;
+			e->tuple = st->tuple;
+			submit_event(e);
+		}
+	}
+	if (st->role == ROLE_APP && st->accepted) {
+		struct conn_key k;
+
+		conn_key_of(&st->tuple, 1, &k);
+		bpf_map_delete_elem(&conn_decisions, &k);
+	}
+	bpf_map_delete_elem(&sk_state, &sk);
+	return 0;
+}
+
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(btf_recv, struct sock *sk, int ret, int flags)
+{
+	return on_recv((__u64)sk, ret);
+}
+
+SEC("tp_btf/skb_copy_datagram_iovec")
+int BPF_PROG(btf_recv_copy, const struct sk_buff *skb, int len)
+{
+	return on_recv_copy((__u64)BPF_CORE_READ(skb, sk));
+}
+
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(btf_send, struct sock *sk, int ret, int flags)
+{
+	return on_send((__u64)sk, ret);
+}
+
+SEC("tp_btf/tcp_sendmsg_locked")
+int BPF_PROG(btf_send_start, const struct sock *sk, const struct msghdr *msg)
+{
+	return on_send_start((__u64)sk, msg);
+}
+
+SEC("tp_btf/sk_data_ready")
+int BPF_PROG(btf_data_ready, const struct sock *sk)
+{
+	return on_data_ready((__u64)sk);
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(btf_state, const struct sock *sk, int oldstate, int newstate)
+{
+	return on_state((__u64)sk, newstate);
+}
+
+SEC("raw_tp/sock_recv_length")
+int BPF_PROG(raw_recv, struct sock *sk, int ret, int flags)
+{
+	return on_recv((__u64)sk, ret);
+}
+
+SEC("raw_tp/skb_copy_datagram_iovec")
+int BPF_PROG(raw_recv_copy, const struct sk_buff *skb, int len)
+{
+	return on_recv_copy((__u64)BPF_CORE_READ(skb, sk));
+}
+
+SEC("raw_tp/sock_send_length")
+int BPF_PROG(raw_send, struct sock *sk, int ret, int flags)
+{
+	return on_send((__u64)sk, ret);
+}
+
+SEC("raw_tp/tcp_sendmsg_locked")
+int BPF_PROG(raw_send_start, const struct sock *sk, const struct msghdr *msg)
+{
+	return on_send_start((__u64)sk, msg);
+}
+
+SEC("raw_tp/sk_data_ready")
+int BPF_PROG(raw_data_ready, const struct sock *sk)
+{
+	return on_data_ready((__u64)sk);
+}
+
+SEC("raw_tp/inet_sock_set_state")
+int BPF_PROG(raw_state, const struct sock *sk, int oldstate, int newstate)
+{
+	return on_state((__u64)sk, newstate);
+}
