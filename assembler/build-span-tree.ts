@@ -417,8 +417,9 @@ function buildTrace(f: AppFacts, ctx: BuildContext): Trace {
 
 /** The root's name (`GET /api/users/:id`) and its request-level tags. */
 function rootNameAndTags(f: AppFacts, access: NginxAccessEntry | undefined, client: ClientObservation | undefined): { name: string; tags: Record<string, TagValue> } {
-  const method = f.reqStart?.method ?? access?.method ?? client?.method ?? 'UNKNOWN';
-  const path = f.reqStart?.path ?? access?.uri ?? client?.path ?? '/';
+  // Outside the sample the kernel keeps no method or path: they come from nginx or the client.
+  const method = f.reqStart?.method || access?.method || client?.method || 'UNKNOWN';
+  const path = f.reqStart?.path || access?.uri || client?.path || '/';
   const urlPath = path.split('?')[0] ?? path;
   const route = routeOf(path);
   const tags: Record<string, TagValue> = {

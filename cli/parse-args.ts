@@ -74,6 +74,8 @@ export const COMMANDS: readonly CommandSpec[] = [
     options: [
       { name: 'out', type: str(), help: 'capture directory (default: captures/<timestamp>)' },
       { name: 'sample', type: num(0, 1), help: 'fraction of requests traced in full', default: 1 },
+      { name: 'families', type: str(), help: 'probe families: a,b (exactly these) or +a,b (the default set and these; files is opt-in)' },
+      { name: 'pg-detail', type: flag, help: "PostgreSQL's rewrite phase and commits too (two more traps per statement)" },
       { name: 'no-load', type: flag, help: 'trace whatever traffic arrives, for --duration seconds' },
       ...loadOptions,
     ],

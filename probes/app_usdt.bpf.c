@@ -6,9 +6,10 @@
  * socket tracepoints (targ_sock_hooks) the socket's own state too (sock_state.bpf.h).
  *
  * The sampling decision is made here, once per request: request_start decides its inbound
- * connection (and, while sampling, tells nginx's end of it through conn_decisions). A request
- * outside the sample emits a bare request_start and its request_end and binds nothing; its other
- * probes stop after reading the id's first 8 hex digits.
+ * connection and, while sampling, tells nginx's end of it through conn_decisions (consumed there
+ * once; no entry means not sampled). A request outside the sample emits a bare request_start and
+ * its request_end and binds nothing: its inbound socket's held bytes go when the response starts
+ * (sockets.bpf.c), and its other probes stop after reading the id's first 8 hex digits.
  */
 #include "sock_state.bpf.h"
 #include <bpf/usdt.bpf.h>
@@ -96,28 +97,22 @@ static __always_inline struct sock_state *app_sock(__u32 tgid, __s32 fd, __u64 p
 	return st;
 }
 
-/* request_start's decision for its inbound socket: the held request bytes go out tagged, or go. */
-static __always_inline __u64 decide_inbound(__u32 tgid, __s32 fd, const __u8 id[16], int sampled,
-					    __u64 pid_tgid, __u64 now)
+/* A sampled request's inbound socket: the held request bytes go out tagged, and nginx's end of
+ * the connection learns the request is wanted. */
+static __always_inline __u64 bind_inbound(__u32 tgid, __s32 fd, const __u8 id[16], __u64 pid_tgid, __u64 now)
 {
 	__u64 sk;
 	struct sock_state *st = app_sock(tgid, fd, pid_tgid, now, &sk);
 
 	if (!st)
 		return 0;
-	if (sampled) {
-		copy_id(st->request_id, id);
-		st->decided = SD_WANTED;
-		if (st->dir == DIR_RECV)
-			run_emit_own(st);
-	} else {
-		run_drop(st);
-		zero_id(st->request_id);
-		st->decided = SD_UNWANTED;
-	}
+	copy_id(st->request_id, id);
+	st->decided = SD_WANTED;
+	if (st->dir == DIR_RECV)
+		run_emit_own(st);
 	if (sampling()) {
 		struct conn_key k;
-		struct conn_decision d = { .wanted = sampled };
+		struct conn_decision d = { .wanted = 1 };
 
 		copy_id(d.request_id, id);
 		conn_key_of(&st->tuple, 1, &k);
@@ -159,8 +154,8 @@ int BPF_USDT(request_start, const char *id_str, const char *method, const char *
 	if (tgid != targ_app_tgid)
 		return 0;
 	sampled = !read_request_id(id_str, id) && request_sampled(id);
-	if (targ_sock_hooks)
-		sk = decide_inbound(tgid, fd, id, sampled, pid_tgid, now);
+	if (targ_sock_hooks && sampled)
+		sk = bind_inbound(tgid, fd, id, pid_tgid, now);
 	if (sampled) {
 		if (sampling())
 			count_active(1);

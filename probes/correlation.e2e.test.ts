@@ -88,13 +88,15 @@ function get(target: string, agent: http.Agent): Promise<Sent> {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Starts the loader on every family that applies to the running lab. */
+/** Starts the loader on every family that applies to the running lab, files included. */
 function traceLab(): Promise<RunningLoader> {
   return startLoader([
     '--app-pid', String(lab.pids.app),
     '--addon', DEFAULT_ADDON_PATH,
     ...lab.pids.proxy.flatMap((p) => ['--nginx-pid', String(p)]),
     '--pg-pid', String(lab.pids.postgres),
+    // files is opt-in (syscall tracepoints): this suite checks file I/O on worker threads too.
+    '--families', '+files',
     '-d', '120',
   ]);
 }

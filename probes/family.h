@@ -38,6 +38,7 @@ struct env {
 	double sample;            /* 0 < sample <= 1 */
 	__u64 sample_threshold;   /* derived: requests with id head below it are followed */
 	bool pg_buffers;          /* attach PostgreSQL's per-buffer-access probes (costly) */
+	bool pg_detail;           /* also the rewrite phase and commits (two more traps a statement) */
 	bool usdt_selected;       /* the usdt family will load (it counts sampled requests in flight) */
 	/* The sockets family's hooks, detected before any family loads (others bind sockets by it):
 	 * "tp_btf" or "raw_tp" (socket tracepoints), "syscalls" (the fallback). */
@@ -53,6 +54,7 @@ struct env {
 struct family {
 	const char *name; /* as given to --families */
 	const char *doc;  /* one line for --help */
+	bool opt_in;      /* loaded only when named in --families (its hooks cost everyone) */
 	/* Open the skeleton, set its const volatile filters from env, hand back its object.
 	 * 0, FAMILY_SKIP (with a reason on stderr), or a negative errno. */
 	int (*open)(const struct env *env, struct bpf_object **obj);

@@ -43,7 +43,8 @@ static void files_destroy(void)
 
 const struct family files_family = {
 	.name = "files",
-	.doc = "reads and writes on files the app bound with file_open, any thread",
+	.opt_in = true,
+	.doc = "reads and writes on files the app bound with file_open, any thread (opt-in: syscall tracepoints)",
 	.open = files_open,
 	.load = files_load,
 	.attach = files_attach,

@@ -84,9 +84,23 @@ static int site_count;
 static int multi_link_fd = -1;
 static struct bpf_link *site_links[MAX_PG_PROBE_SITES];
 
+/* Every site is a trap for every statement of every PostgreSQL process, sampled or not, so the
+ * small phases are left out unless asked for (--pg-detail). */
+static bool want_detail;
+
 static bool probe_wanted(int kind)
 {
-	return want_buffer_reads || (kind != PGP_BUFFER_READ_START && kind != PGP_BUFFER_READ_DONE);
+	switch (kind) {
+	case PGP_BUFFER_READ_START:
+	case PGP_BUFFER_READ_DONE:
+		return want_buffer_reads;
+	case PGP_REWRITE_START:
+	case PGP_REWRITE_DONE:
+	case PGP_TXN_COMMIT:
+		return want_detail;
+	default:
+		return true;
+	}
 }
 
 static int probe_kind(const char *name)
@@ -155,6 +169,7 @@ static int postgres_open(const struct env *env, struct bpf_object **obj)
 	}
 	pg_binary[n] = '\0';
 	want_buffer_reads = env->pg_buffers;
+	want_detail = env->pg_detail;
 	err = find_sites(pg_binary);
 	if (err == -ENOENT) {
 		/* A server built without --enable-dtrace (e.g. the npm embedded one): nothing to attach. */

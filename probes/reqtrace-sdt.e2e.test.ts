@@ -222,7 +222,7 @@ describe.each([
 
 describe('head sampling', () => {
   it('follows only ids whose first 32 bits fall under the rate; the rest emit request_start/end only', async () => {
-    const loader = await startLoader(['-p', String(fixture.pid), '-a', FIXTURE, '--sample', '0.5']);
+    const loader = await startLoader(['-p', String(fixture.pid), '-a', FIXTURE, '--sample', '0.5', '--families', '+files']);
     const sampled = [1, 2, 3].map((n) => id(0x300 + n, '10')); // head 0x10… < 0x80000000
     const skipped = [1, 2, 3].map((n) => id(0x400 + n, 'f0'));
     const c = await LineClient.open();

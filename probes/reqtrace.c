@@ -27,6 +27,8 @@
 #include "lab-ports.h"
 #include "maps.h"
 
+extern const struct family app_usdt_family;
+
 #define TRACEFS "/sys/kernel/tracing"
 #define MAX_FAMILIES 16
 #define MAX_PROCS 4096
@@ -47,28 +49,33 @@ static struct opts {
 
 const char *argp_program_version = "reqtrace 1.0";
 const char argp_program_doc[] =
-	"Follow the lab's requests in the kernel: the app's USDT probes, its socket and file I/O,\n"
-	"nginx's and PostgreSQL's socket I/O. Binary records (probes/events.h) go to stdout;\n"
-	"diagnostics and the final summary go to stderr.\n"
+	"Follow the lab's requests in the kernel: the app's USDT probes, its socket\n"
+	"and file I/O, nginx's socket I/O, PostgreSQL's phases. Binary records\n"
+	"(probes/events.h) go to stdout; diagnostics and the summary to stderr.\n"
 	"\n"
-	"USAGE: reqtrace --app-pid PID [--addon PATH] [--nginx-pid PID]... [--pg-pid PID]\n"
-	"                [--families LIST] [--sample RATE] [--pg-buffers] [-d SECONDS]\n"
-	"                [--socket-hooks auto|tp_btf|raw_tp|syscalls] [--status-fd FD] [-v]\n"
+	"USAGE: reqtrace --app-pid PID [--addon PATH] [--nginx-pid PID]...\n"
+	"         [--pg-pid PID] [--families LIST|+LIST] [--sample RATE]\n"
+	"         [--pg-buffers] [--pg-detail] [-d SECONDS] [--status-fd FD]\n"
+	"         [--socket-hooks auto|tp_btf|raw_tp|syscalls] [-v]\n"
 	"\n"
-	"Families: core (always), usdt (needs --addon and --app-pid), sockets, files (needs\n"
-	"--app-pid); others as registered. Children of --nginx-pid and --pg-pid processes, present\n"
-	"or forked later, are followed. The loader exits when its parent does.\n"
+	"Families: core (always), usdt (needs --addon and --app-pid), sockets,\n"
+	"sched, postgres (needs --pg-pid), tcp; files (needs --app-pid) is opt-in:\n"
+	"its syscall tracepoints send every syscall of every task through the slow\n"
+	"path. Children of --nginx-pid and --pg-pid processes, present or forked\n"
+	"later, are followed. The loader exits when its parent does.\n"
 	"\n"
 	"EXAMPLES:\n"
-	"    reqtrace -p 4242 -a probes/usdt-addon/build/Release/reqtrace_usdt.node > ev.bin\n"
+"    reqtrace -p 4242 -a probes/usdt-addon/build/Release/reqtrace_usdt.node > ev.bin\n"
 	"    reqtrace -p 4242 -a ADDON -n 4100 -g 4000 -d 30 > ev.bin  # all tiers for 30 s\n"
 	"    reqtrace -p 4242 -a ADDON --families usdt --sample 0.1 > ev.bin  # 10% of requests\n"
+	"    reqtrace -p 4242 -a ADDON -n 4100 -g 4000 --families +files > ev.bin  # with file syscalls\n"
 	"    reqtrace -p 4242 --families sockets,files --status-fd 3 3>status.jsonl > ev.bin\n";
 
 enum {
 	OPT_STATUS_FD = 0x100,
 	OPT_PG_BUFFERS,
 	OPT_SOCKET_HOOKS,
+	OPT_PG_DETAIL,
 };
 
 static const struct argp_option argp_opts[] = {
@@ -76,10 +83,11 @@ static const struct argp_option argp_opts[] = {
 	{ "addon", 'a', "PATH", 0, "The app's USDT addon (.node) to attach the probes in", 0 },
 	{ "nginx-pid", 'n', "PID", 0, "An nginx process (repeatable; children followed)", 0 },
 	{ "pg-pid", 'g', "PID", 0, "The PostgreSQL postmaster (backends followed)", 0 },
-	{ "families", 'f', "LIST", 0, "Comma-separated families to load (default: all that apply)", 0 },
+	{ "families", 'f', "LIST", 0, "Comma-separated families to load, or +LIST to add to the default set (default: every family that applies and is not opt-in)", 0 },
 	{ "sample", 's', "RATE", 0, "Fraction of requests followed in the kernel, 0 < RATE <= 1 (default 1)", 0 },
 	{ "duration", 'd', "SECONDS", 0, "Stop after this many seconds (default: until SIGINT/SIGTERM or the app exits)", 0 },
 	{ "pg-buffers", OPT_PG_BUFFERS, NULL, 0, "Also time PostgreSQL's shared-buffer misses (PG_BUFFER_READ). Costly: its probes trap on every buffer access, hits included (~0.4 ms of CPU per request on the default mix)", 0 },
+	{ "pg-detail", OPT_PG_DETAIL, NULL, 0, "Also time PostgreSQL's rewrite phase and log its commits: two more breakpoint traps per statement, sampled or not", 0 },
 	{ "socket-hooks", OPT_SOCKET_HOOKS, "KIND", 0, "Socket hooks: auto (default: the socket tracepoints as tp_btf, else raw_tp, else the syscall tracepoints), tp_btf, raw_tp, syscalls", 0 },
 	{ "status-fd", OPT_STATUS_FD, "FD", 0, "Write JSON status lines (attached, exit) to this fd", 0 },
 	{ "verbose", 'v', NULL, 0, "libbpf debug output on stderr", 0 },
@@ -154,6 +162,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_PG_BUFFERS:
 		env.pg_buffers = true;
+		break;
+	case OPT_PG_DETAIL:
+		env.pg_detail = true;
 		break;
 	case OPT_SOCKET_HOOKS:
 		if (strcmp(arg, "auto") && strcmp(arg, "tp_btf") && strcmp(arg, "raw_tp") && strcmp(arg, "syscalls")) {
@@ -248,6 +259,21 @@ static int check_family_list(const char *list)
 		p = comma ? comma + 1 : NULL;
 	}
 	return 0;
+}
+
+/* --families LIST names exactly what loads; +LIST adds to the default set. */
+static const char *family_names(void)
+{
+	return opts.families && opts.families[0] == '+' ? opts.families + 1 : opts.families;
+}
+
+static bool family_selected(const struct family *f)
+{
+	if (!opts.families)
+		return !f->opt_in;
+	if (opts.families[0] == '+')
+		return !f->opt_in || listed(family_names(), f->name);
+	return listed(opts.families, f->name);
 }
 
 static struct bpf_object *core_obj(void)
@@ -608,7 +634,7 @@ int main(int argc, char **argv)
 	err = argp_parse(&argp, argc, argv, 0, NULL, NULL);
 	if (err)
 		return 1;
-	if (opts.families && (err = check_family_list(opts.families)))
+	if (opts.families && (err = check_family_list(family_names())))
 		return 1;
 	if (isatty(STDOUT_FILENO)) {
 		fprintf(stderr, "reqtrace: stdout is a terminal; redirect the binary records to a file or pipe\n");
@@ -638,16 +664,16 @@ int main(int argc, char **argv)
 	err = choose_socket_hooks();
 	if (err)
 		goto cleanup;
-	env.usdt_selected = env.addon_path && env.app_pid && (!opts.families || listed(opts.families, "usdt"));
+	env.usdt_selected = env.addon_path && env.app_pid && family_selected(&app_usdt_family);
 
 	/* open: core always, the rest as selected */
 	for (int i = 0; all_families[i] && fam_count < MAX_FAMILIES; i++) {
 		const struct family *f = all_families[i];
 		bool core = i == 0;
-		bool asked = opts.families && listed(opts.families, f->name);
+		bool asked = opts.families && listed(family_names(), f->name);
 		struct loaded *l = &fams[fam_count];
 
-		if (!core && opts.families && !asked)
+		if (!core && !family_selected(f))
 			continue;
 		l->f = f;
 		err = f->open(&env, &l->obj);

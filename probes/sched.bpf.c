@@ -5,7 +5,10 @@
  *
  * Every handler exists twice: tp_btf (preferred) and raw_tp (the fallback sched.c picks when a
  * tp_btf program does not load). Both hand task pointers to the same body, which reads them
- * with CO-RE so it is valid in either program type.
+ * with CO-RE so it is valid in either program type. With tp_btf a thread's runnable time lives
+ * in task-local storage that only the lab's threads have (seeded at attach by an iterator, given
+ * to new threads at fork), so a wakeup or switch of any other task costs one storage probe; the
+ * raw_tp fallback keeps it in a hash by tid, behind the `traced` lookup.
  */
 #include "maps.bpf.h"
 
@@ -18,13 +21,25 @@ const volatile __u64 targ_runq_min_ns = 100000;
 /* Also measure PostgreSQL backends, not only the app. */
 const volatile __u32 targ_runq_postgres = 1;
 
-/* tid → when it became runnable (woken, or preempted while still runnable). */
+/* tid → when it became runnable (woken, or preempted while still runnable): raw_tp. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, MAX_RUNQ_THREADS);
 	__type(key, __u32);
 	__type(value, __u64);
 } runq_since SEC(".maps");
+
+/* The same, per task, for the lab's threads only: tp_btf. */
+struct runq_task {
+	__u64 since;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct runq_task);
+} runq_tasks SEC(".maps");
 
 /*
  * tgid → role of the processes this family reported (seeded by sched.c from `traced`, grown at
@@ -76,44 +91,59 @@ static __always_inline int runq_since_valid(__u64 since)
 	return !g || since >= g->opened_ns;
 }
 
-static __always_inline void mark_runnable(struct task_struct *p)
+/* Where `p`'s runnable time is kept: its task storage (tp_btf, `btf` true), else the hash
+ * entry for its tid (created when `create` and the thread is one we measure). NULL: not ours. */
+static __always_inline __u64 *runq_slot(struct task_struct *p, int btf, int create)
 {
+	struct runq_task *rt;
+	__u64 zero = 0;
 	__u32 tid;
-	__u64 now;
 
-	if (!runq_wanted(BPF_CORE_READ(p, tgid)))
-		return;
+	if (btf) {
+		rt = bpf_task_storage_get(&runq_tasks, p, 0, 0);
+		return rt ? &rt->since : NULL;
+	}
 	tid = BPF_CORE_READ(p, pid);
-	now = bpf_ktime_get_ns();
-	bpf_map_update_elem(&runq_since, &tid, &now, BPF_ANY);
+	if (create) {
+		if (!runq_wanted(BPF_CORE_READ(p, tgid)))
+			return NULL;
+		if (bpf_map_update_elem(&runq_since, &tid, &zero, BPF_NOEXIST) == -E2BIG)
+			count_drop(DROP_RUNQ_LOST);
+	}
+	return bpf_map_lookup_elem(&runq_since, &tid);
 }
 
-static __always_inline void on_switch(struct task_struct *prev, struct task_struct *next)
+static __always_inline void mark_runnable(struct task_struct *p, int btf)
+{
+	__u64 *since = runq_slot(p, btf, 1);
+
+	if (since)
+		*since = bpf_ktime_get_ns();
+}
+
+static __always_inline void on_switch(struct task_struct *prev, struct task_struct *next, int btf)
 {
 	struct ev_runq_delay *e;
 	__u32 tid, tgid;
-	__u64 *since, now, delay;
+	__u64 *since, start, now, delay;
 
 	if (!runq_active())
 		return;
 	/* Preempted while runnable: it waits on the runqueue from now (task->__state: ≥ 5.14). */
 	if (BPF_CORE_READ(prev, __state) == TASK_RUNNING)
-		mark_runnable(prev);
+		mark_runnable(prev, btf);
+
+	since = runq_slot(next, btf, 0);
+	if (!since || !*since)
+		return;
+	start = *since;
+	*since = 0;
+	now = bpf_ktime_get_ns();
+	delay = now - start;
+	if (delay < targ_runq_min_ns || !runq_since_valid(start))
+		return;
 
 	tid = BPF_CORE_READ(next, pid);
-	since = bpf_map_lookup_elem(&runq_since, &tid);
-	if (!since)
-		return;
-	now = bpf_ktime_get_ns();
-	delay = now - *since;
-	if (!runq_since_valid(*since)) {
-		bpf_map_delete_elem(&runq_since, &tid);
-		return;
-	}
-	bpf_map_delete_elem(&runq_since, &tid);
-	if (delay < targ_runq_min_ns)
-		return;
-
 	tgid = BPF_CORE_READ(next, tgid);
 	e = reserve_event(sizeof(*e));
 	if (!e)
@@ -165,7 +195,8 @@ static __always_inline void on_exit(struct task_struct *task)
 	__u32 tgid = BPF_CORE_READ(task, tgid);
 
 	bpf_map_delete_elem(&runq_since, &tid);
-	/* The last thread out: signal->live has already dropped to zero here. */
+	/* The last thread out: signal->live has already dropped to zero here. Task storage goes with
+	 * the task. */
 	if (BPF_CORE_READ(task, signal, live.counter) != 0)
 		return;
 	if (!bpf_map_lookup_elem(&sched_procs, &tgid))
@@ -174,11 +205,29 @@ static __always_inline void on_exit(struct task_struct *task)
 	emit_proc(EV_PROC_EXIT, tgid, tid, 0, task, BPF_RB_FORCE_WAKEUP);
 }
 
+/* A thread of the lab gets its storage: at attach (seed_runq), and at fork for threads and
+ * processes forked later. */
+static __always_inline void give_storage(struct task_struct *t)
+{
+	if (runq_wanted(t->tgid))
+		bpf_task_storage_get(&runq_tasks, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+}
+
+SEC("iter/task")
+int seed_runq(struct bpf_iter__task *ctx)
+{
+	struct task_struct *t = ctx->task;
+
+	if (t)
+		give_storage(t);
+	return 0;
+}
+
 SEC("tp_btf/sched_wakeup")
 int BPF_PROG(btf_wakeup, struct task_struct *p)
 {
 	if (runq_active())
-		mark_runnable(p);
+		mark_runnable(p, 1);
 	return 0;
 }
 
@@ -186,20 +235,21 @@ SEC("tp_btf/sched_wakeup_new")
 int BPF_PROG(btf_wakeup_new, struct task_struct *p)
 {
 	if (runq_active())
-		mark_runnable(p);
+		mark_runnable(p, 1);
 	return 0;
 }
 
 SEC("tp_btf/sched_switch")
 int BPF_PROG(btf_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	on_switch(prev, next);
+	on_switch(prev, next, 1);
 	return 0;
 }
 
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(btf_fork, struct task_struct *parent, struct task_struct *child)
 {
+	give_storage(child);
 	on_fork(parent, child);
 	return 0;
 }
@@ -215,7 +265,7 @@ SEC("raw_tp/sched_wakeup")
 int BPF_PROG(raw_wakeup, struct task_struct *p)
 {
 	if (runq_active())
-		mark_runnable(p);
+		mark_runnable(p, 0);
 	return 0;
 }
 
@@ -223,14 +273,14 @@ SEC("raw_tp/sched_wakeup_new")
 int BPF_PROG(raw_wakeup_new, struct task_struct *p)
 {
 	if (runq_active())
-		mark_runnable(p);
+		mark_runnable(p, 0);
 	return 0;
 }
 
 SEC("raw_tp/sched_switch")
 int BPF_PROG(raw_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	on_switch(prev, next);
+	on_switch(prev, next, 0);
 	return 0;
 }
 

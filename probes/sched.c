@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include "family.h"
 #include "hook-detect.h"
@@ -43,6 +44,7 @@ static int sched_load(const struct env *env)
 		bpf_program__set_autoload(btf_progs[i], use_tp_btf);
 		bpf_program__set_autoload(raw_progs[i], !use_tp_btf);
 	}
+	bpf_program__set_autoload(skel->progs.seed_runq, use_tp_btf);
 	return sched_bpf__load(skel);
 }
 
@@ -64,6 +66,27 @@ static int seed_procs(void)
 	return 0;
 }
 
+/* Runs the task iterator once: every thread of the lab that exists now gets its storage. */
+static int seed_runq_storage(void)
+{
+	char buf[64];
+	int it = bpf_iter_create(bpf_link__fd(skel->links.seed_runq));
+	ssize_t n;
+
+	if (it < 0) {
+		fprintf(stderr, "sched: creating the task iterator failed: %s\n", strerror(errno));
+		return -errno;
+	}
+	while ((n = read(it, buf, sizeof(buf))) > 0)
+		;
+	close(it);
+	if (n < 0) {
+		fprintf(stderr, "sched: running the task iterator failed: %s\n", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
 static int sched_attach(const struct env *env, char hook[HOOK_LEN])
 {
 	int err = seed_procs();
@@ -73,6 +96,8 @@ static int sched_attach(const struct env *env, char hook[HOOK_LEN])
 		return err;
 	}
 	err = sched_bpf__attach(skel);
+	if (!err && use_tp_btf)
+		err = seed_runq_storage();
 	if (!err)
 		snprintf(hook, HOOK_LEN, "%s", use_tp_btf ? "tp_btf" : "raw_tp");
 	return err;

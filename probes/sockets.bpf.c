@@ -113,15 +113,50 @@ __noinline int nginx_response_head(__u64 buf, __u32 len, __u32 *head)
 		return -1;
 	scan.sc = sc;
 	scan.len = len;
-	bpf_loop(NGX_HEAD_LEN / 8, scan_word, &scan, 0);
+	bpf_loop((len + 7) / 8, scan_word, &scan, 0);
 	if (!scan.found)
 		return -1;
 	*head = scan.head;
 	return 0;
 }
 
-/* The user buffer a TCP send starts with: a single buffer, or the first iovec. */
-static __always_inline int send_buffer(const struct msghdr *msg, __u64 *buf, __u32 *len)
+/*
+ * nginx adds X-Request-ID last (`add_header ... always`, lab/nginx/nginx.conf.template), so in the
+ * lab the head's last 64 bytes are `\nX-Request-ID: <32 hex>\r\n\r\n` preceded by one byte of
+ * the line before: read and checked in place. 0 when that is what they hold.
+ */
+#define NGX_TAIL_LEN 64
+#define NGX_TAIL_LINE (NGX_TAIL_LEN - 4 - 32 - NGX_ID_NAME_LEN - 1)
+
+__noinline int nginx_head_tail(__u64 buf, __u64 size, __u32 *head)
+{
+	const char name[] = NGX_ID_NAME;
+	char t[NGX_TAIL_LEN];
+	__u32 h = 0;
+	int i;
+
+	if (!head || size < NGX_TAIL_LEN || bpf_probe_read_user(t, sizeof(t), (const void *)(buf + size - NGX_TAIL_LEN)))
+		return -1;
+	if (t[NGX_TAIL_LINE] != '\n' || t[60] != '\r' || t[61] != '\n' || t[62] != '\r' || t[63] != '\n')
+		return -1;
+#pragma unroll
+	for (i = 0; i < NGX_ID_NAME_LEN; i++)
+		if (t[NGX_TAIL_LINE + 1 + i] != name[i])
+			return -1;
+#pragma unroll
+	for (i = 0; i < 8; i++) {
+		int d = hex_digit(t[NGX_TAIL_LINE + 1 + NGX_ID_NAME_LEN + i]);
+
+		if (d < 0)
+			return -1;
+		h = (h << 4) | d;
+	}
+	*head = h;
+	return 0;
+}
+
+/* The user buffer a TCP send starts with: a single buffer, or the first iovec; its whole size. */
+static __always_inline int send_buffer(const struct msghdr *msg, __u64 *buf, __u64 *len)
 {
 	__u8 type = BPF_CORE_READ(msg, msg_iter.iter_type);
 	__u64 off = BPF_CORE_READ(msg, msg_iter.iov_offset);
@@ -141,19 +176,28 @@ static __always_inline int send_buffer(const struct msghdr *msg, __u64 *buf, __u
 	if (off >= size)
 		return -1;
 	*buf = base + off;
-	*len = size - off > NGX_HEAD_LEN ? NGX_HEAD_LEN : size - off;
+	*len = size - off;
 	return 0;
 }
 
-/* nginx's upstream side: the app's decision for the other end of this connection. */
+/* The app's probes decide (the usdt family is loaded): no decision for a connection means its
+ * request was not sampled. Without them every request is kept, as without sampling. */
+const volatile __u32 targ_app_decides = 0;
+
+/* nginx's upstream side: the app's decision for the other end of this connection, taken once. */
 static __always_inline __u8 upstream_decision(const struct sock_state *st)
 {
 	struct conn_key k;
 	struct conn_decision *d;
 
+	if (!targ_app_decides)
+		return SD_WANTED;
 	conn_key_of(&st->tuple, 0, &k);
 	d = bpf_map_lookup_elem(&conn_decisions, &k);
-	return !d || d->wanted ? SD_WANTED : SD_UNWANTED;
+	if (!d)
+		return SD_UNWANTED;
+	bpf_map_delete_elem(&conn_decisions, &k);
+	return SD_WANTED;
 }
 
 /* --- the app ------------------------------------------------------------------------------ */
@@ -317,8 +361,8 @@ static __always_inline int on_send_start(__u64 sk, const struct msghdr *msg)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct sock_state *st = sock_of(sk, pid_tgid >> 32);
-	__u64 buf;
-	__u32 len, head;
+	__u64 buf, len;
+	__u32 head;
 
 	if (!st || st->role == ROLE_POSTGRES || st->decided == SD_UNWANTED || st->send_start_ns)
 		return 0;
@@ -326,7 +370,8 @@ static __always_inline int on_send_start(__u64 sk, const struct msghdr *msg)
 	if (st->role != ROLE_NGINX || !st->accepted || st->decided != SD_NONE || st->parsed)
 		return 0;
 	st->parsed = 1;
-	if (send_buffer(msg, &buf, &len) || nginx_response_head(buf, len, &head)) {
+	if (send_buffer(msg, &buf, &len) ||
+	    (nginx_head_tail(buf, len, &head) && nginx_response_head(buf, len > NGX_HEAD_LEN ? NGX_HEAD_LEN : len, &head))) {
 		st->decided = SD_WANTED;
 		return 0;
 	}

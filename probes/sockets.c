@@ -39,6 +39,7 @@ static int sockets_open(const struct env *env, struct bpf_object **obj)
 	if (!tp_skel)
 		return -errno;
 	tp_skel->rodata->targ_sample_threshold = env->sample_threshold;
+	tp_skel->rodata->targ_app_decides = env->usdt_selected;
 	*obj = tp_skel->obj;
 	return 0;
 }
@@ -56,6 +57,9 @@ static int sockets_load(const struct env *env)
 		tp_skel ? tp_skel->progs.raw_state : NULL, tp_skel ? tp_skel->progs.raw_recv_copy : NULL,
 	};
 	bool use_btf = !strcmp(env->socket_hooks, "tp_btf");
+	/* A receive's start costs a program run per copied skb on every socket: worth it when every
+	 * request is followed; while sampling, a receive's span starts at its end. */
+	bool recv_starts = env->sample >= 1.0;
 
 	if (sys_skel)
 		return sockets_syscalls_bpf__load(sys_skel);
@@ -63,6 +67,8 @@ static int sockets_load(const struct env *env)
 		bpf_program__set_autoload(btf[i], use_btf);
 		bpf_program__set_autoload(raw[i], !use_btf);
 	}
+	bpf_program__set_autoload(tp_skel->progs.btf_recv_copy, use_btf && recv_starts);
+	bpf_program__set_autoload(tp_skel->progs.raw_recv_copy, !use_btf && recv_starts);
 	return sockets_bpf__load(tp_skel);
 }
 

@@ -2,7 +2,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { dropCounters, hasBpfPrivileges, LoaderError, loaderArgs, parseLoaderLine, parseStatusLine, spawnLoader } from './spawn-loader.ts';
+import { dropCounters, hasBpfPrivileges, LoaderError, loaderArgs, parseFamilies, parseLoaderLine, parseStatusLine, spawnLoader } from './spawn-loader.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'spawn-loader-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -192,5 +192,23 @@ describe('hasBpfPrivileges', () => {
     expect(hasBpfPrivileges('CapEff:\t000000c000000000\n', 1000)).toBe(true);
     expect(hasBpfPrivileges('CapEff:\t0000008000000000\n', 1000)).toBe(false);
     expect(hasBpfPrivileges('', 1000)).toBe(false);
+  });
+});
+
+describe('parseFamilies', () => {
+  it('reads an exact list and a list added to the defaults', () => {
+    expect(parseFamilies('usdt,sockets')).toEqual({ families: ['usdt', 'sockets'] });
+    expect(parseFamilies('+files')).toEqual({ extraFamilies: ['files'] });
+  });
+  it.each([
+    ['usdt,,sockets', "--families has an empty name in 'usdt,,sockets'"],
+    ['usdt,nope', "unknown family 'nope' (known: core, usdt, sockets, files, sched, postgres, tcp)"],
+    ['+files,files', "--families names a family twice in '+files,files'"],
+  ])('refuses %s', (raw, error) => {
+    expect(parseFamilies(raw)).toBe(error);
+  });
+  it('puts a list added to the defaults after a plus on the loader command line', () => {
+    const args = loaderArgs({ appPid: 1, addonPath: '/a', nginxPids: [], pgPid: null, sample: 1, maxSeconds: 5, extraFamilies: ['files'], pgDetail: true });
+    expect(args).toEqual(['--app-pid', '1', '--addon', '/a', '--families', '+files', '--sample', '1', '-d', '5', '--pg-detail']);
   });
 });

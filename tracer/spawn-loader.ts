@@ -137,9 +137,14 @@ export interface LoaderTargets {
   readonly sample: number;
   /** The loader's own upper bound on its run time (a safety net: normally it is stopped by signal). */
   readonly maxSeconds: number;
+  /** Exactly these families; absent: the loader's default set, plus `extraFamilies`. */
   readonly families?: readonly string[];
+  /** Opt-in families added to the default set (e.g. files). */
+  readonly extraFamilies?: readonly string[];
   /** Keep an app-level trace of unsampled requests slower than this, ms (and of 5xx ones). */
   readonly keepSlowerThanMs?: number;
+  /** PostgreSQL's rewrite phase and commits too (two more traps per statement). */
+  readonly pgDetail?: boolean;
   readonly verbose?: boolean;
 }
 
@@ -149,10 +154,30 @@ export function loaderArgs(t: LoaderTargets): string[] {
   for (const p of t.nginxPids) args.push('--nginx-pid', String(p));
   if (t.pgPid !== null) args.push('--pg-pid', String(t.pgPid));
   if (t.families && t.families.length) args.push('--families', t.families.join(','));
+  else if (t.extraFamilies && t.extraFamilies.length) args.push('--families', `+${t.extraFamilies.join(',')}`);
   args.push('--sample', String(t.sample), '-d', String(Math.ceil(t.maxSeconds)));
   if (t.keepSlowerThanMs !== undefined) args.push('--keep-slower-than', String(t.keepSlowerThanMs));
+  if (t.pgDetail) args.push('--pg-detail');
   if (t.verbose) args.push('-v');
   return args;
+}
+
+/** The loader's probe families (probes/families.c); files is opt-in. */
+export const LOADER_FAMILIES = ['core', 'usdt', 'sockets', 'files', 'sched', 'postgres', 'tcp'] as const;
+export const OPT_IN_FAMILIES: readonly string[] = ['files'];
+
+/**
+ * `--families` as a user gives it: `a,b` (exactly those) or `+a,b` (the default set and those).
+ * A one-line error for an unknown or repeated name. Pure.
+ */
+export function parseFamilies(raw: string): { families?: string[]; extraFamilies?: string[] } | string {
+  const plus = raw.startsWith('+');
+  const names = (plus ? raw.slice(1) : raw).split(',').map((s) => s.trim());
+  if (names.some((n) => n === '')) return `--families has an empty name in '${raw}'`;
+  const unknown = names.find((n) => !(LOADER_FAMILIES as readonly string[]).includes(n));
+  if (unknown !== undefined) return `unknown family '${unknown}' (known: ${LOADER_FAMILIES.join(', ')})`;
+  if (new Set(names).size !== names.length) return `--families names a family twice in '${raw}'`;
+  return plus ? { extraFamilies: names } : { families: names };
 }
 
 export type LoaderErrorCode = 'missing' | 'unprivileged' | 'attach-failed' | 'attach-timeout';

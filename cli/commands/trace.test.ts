@@ -28,6 +28,11 @@ describe('traceOptions', () => {
     expect(traceOptions({ 'no-load': true, duration: 2, requests: 5 })).toMatch(/--requests needs a load/);
     expect(traceOptions({ 'latency-out': 'x' })).toMatch(/capture holds client\.jsonl/);
   });
+  it('reads --families as an exact list or as additions to the default set, and --pg-detail', () => {
+    expect(traceOptions({ families: 'usdt,sockets' })).toMatchObject({ families: ['usdt', 'sockets'], pgDetail: false });
+    expect(traceOptions({ families: '+files', 'pg-detail': true })).toMatchObject({ extraFamilies: ['files'], pgDetail: true });
+    expect(traceOptions({ families: 'usdt,bogus' })).toMatch(/unknown family 'bogus'/);
+  });
   it('--no-load keeps its duration and records no load', () => {
     expect(traceOptions({ 'no-load': true, duration: 3 })).toMatchObject({ noLoad: true, durationS: 3, requests: undefined });
   });

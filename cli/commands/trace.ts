@@ -22,7 +22,7 @@ import {
   snapshotSs,
   type FileMark,
 } from '../../tracer/snapshots.ts';
-import { LoaderError, loaderArgs, spawnLoader, type LoaderHandle } from '../../tracer/spawn-loader.ts';
+import { LoaderError, loaderArgs, parseFamilies, spawnLoader, type LoaderHandle } from '../../tracer/spawn-loader.ts';
 import { defaultCaptureDir, formatCaptureSummary, prepareCaptureDir, UNFINISHED, writeFileAtomic, writeJsonLines, writeMeta } from '../../tracer/write-capture.ts';
 import type { Invocation } from '../parse-args.ts';
 
@@ -77,6 +77,10 @@ export interface TraceOptions {
   readonly rate: number | undefined;
   /** Print the summary as JSON on stdout instead of the capture path. */
   readonly json: boolean;
+  /** Exactly these probe families, or the default set plus `extraFamilies`. */
+  readonly families?: readonly string[];
+  readonly extraFamilies?: readonly string[];
+  readonly pgDetail: boolean;
 }
 
 /** Reads `lab trace`'s options; returns a one-line error for bad combinations. Pure. */
@@ -89,7 +93,11 @@ export function traceOptions(o: Readonly<Record<string, string | number | boolea
   if (o['latency-out'] !== undefined) return '--latency-out is not used by lab trace: the capture holds client.jsonl';
   const mix = typeof o.mix === 'string' ? o.mix : 'default';
   if (!(mix in MIX_TABLE)) return `unknown mix '${mix}'`;
+  const families = typeof o.families === 'string' ? parseFamilies(o.families) : {};
+  if (typeof families === 'string') return families;
   return {
+    ...families,
+    pgDetail: o['pg-detail'] === true,
     out: typeof o.out === 'string' ? o.out : undefined,
     sample: typeof o.sample === 'number' ? o.sample : 1,
     noLoad,
@@ -211,7 +219,17 @@ async function traceInto(dir: string, cfg: LabConfig, status: LabStatus, backend
   if (backend.kind === 'native') {
     try {
       loader = spawnLoader({
-        args: loaderArgs({ appPid: status.app.pid as number, addonPath: backend.addonPath, nginxPids, pgPid: status.postgres.pid, sample: opts.sample, maxSeconds }),
+        args: loaderArgs({
+          appPid: status.app.pid as number,
+          addonPath: backend.addonPath,
+          nginxPids,
+          pgPid: status.postgres.pid,
+          sample: opts.sample,
+          maxSeconds,
+          ...(opts.families ? { families: opts.families } : {}),
+          ...(opts.extraFamilies ? { extraFamilies: opts.extraFamilies } : {}),
+          pgDetail: opts.pgDetail,
+        }),
         eventsPath: join(dir, CAPTURE_FILES.events),
         logPath: join(dir, CAPTURE_FILES.loaderLog),
       });
