@@ -13,7 +13,7 @@ import { appPaths, createApp } from './create-app.ts';
 import { endpoint, type EndpointInput, type EndpointName } from './endpoints.ts';
 import type { AppProbes } from './probes.ts';
 import { systemClock } from './request-context.ts';
-import { SQL_COMMENT_LENGTH, SQL_COMMENT_PREFIX, requestIdFromSql } from './sql-comment.ts';
+import { SQL_COMMENT_PREFIX, requestIdFromSql } from './sql-comment.ts';
 import { testPortBase } from '../../test/lab-fixture.ts';
 
 // Ports 20100..20119 belong to this file: PostgreSQL on 20102, the child server on 20101.
@@ -141,10 +141,12 @@ describe('endpoints against real PostgreSQL', () => {
     expect(starts).toHaveLength(spec.roundTrips(input));
     expect(ends).toHaveLength(spec.roundTrips(input));
     for (const s of starts) {
-      const [, sql, fd] = s.args as [string, string, number];
-      expect(requestIdFromSql(sql)).toBe(r.id);
-      // Values travel as $n parameters: after the comment no quote or digit appears outside $n.
-      expect(sql.slice(SQL_COMMENT_LENGTH).replace(/\$\d+/g, '')).not.toMatch(/['0-9]/);
+      const [id, sql, fd] = s.args as [string, string, number];
+      // The probe names the request beside the statement; the comment goes to PostgreSQL only.
+      expect(id).toBe(r.id);
+      expect(requestIdFromSql(sql)).toBeNull();
+      // Values travel as $n parameters: no quote or digit appears outside $n.
+      expect(sql.replace(/\$\d+/g, '')).not.toMatch(/['0-9]/);
       expect(fd).toBeGreaterThan(2);
       expect(isSocketFd(fd)).toBe(true);
     }
@@ -255,7 +257,12 @@ describe('hostile request ids', () => {
     const warn = logs.find((l) => l.msg === 'request id replaced' && l.request_id === r.id);
     expect(warn?.rejected).toEqual(expect.any(String));
     expect(String(warn?.rejected).length).toBeLessThanOrEqual(64 + '...(300 chars)'.length);
-    for (const s of forId(r.id, 'dbQueryStart')) expect(requestIdFromSql(s.args[1] as string)).toBe(r.id);
+    const starts = forId(r.id, 'dbQueryStart');
+    expect(starts.length).toBeGreaterThan(0);
+    for (const s of starts) {
+      expect(s.args[0]).toBe(r.id);
+      expect(String(s.args[1])).not.toContain(hostile);
+    }
   });
 
   it('keeps a UUID id without dashes, lowercased, and a matching traceparent parent', async () => {

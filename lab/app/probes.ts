@@ -14,7 +14,7 @@ export interface AppProbes {
   readonly enabled: ProbeSwitches;
   requestStart(requestId: string, method: string, path: string, fd: number): void;
   requestEnd(requestId: string, statusCode: number, durationUs: number, fd: number): void;
-  /** `query` is the normalized statement (no literal values) with the id comment first. */
+  /** `query` is the statement with `$n` placeholders (no literal values), without the SQL comment. */
   dbQueryStart(requestId: string, query: string, fd: number): void;
   dbQueryEnd(requestId: string, durationUs: number, rows: number, fd: number): void;
   cacheHit(requestId: string, key: string): void;
