@@ -84,7 +84,8 @@ static __always_inline struct fd_info *resolve_fd(__u32 tgid, __s32 fd)
 				info.is_tcp = 1;
 				info.sk = (__u64)sk;
 				read_tuple(sk, &info.tuple);
-				bpf_map_update_elem(&sk_arrival, &info.sk, &zero, BPF_NOEXIST);
+				if (bpf_map_update_elem(&sk_arrival, &info.sk, &zero, BPF_NOEXIST) == -E2BIG)
+					count_drop(DROP_SOCKETS_FULL);
 			}
 		}
 	}

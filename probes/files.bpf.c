@@ -51,7 +51,7 @@ static __always_inline int file_enter(struct trace_event_raw_sys_enter *ctx, __u
 	call.nr = ctx->id;
 	call.op = op;
 	if (bpf_map_update_elem(&file_calls, &tid, &call, BPF_ANY))
-		count_drop(DROP_INFLIGHT_FULL);
+		count_drop(DROP_FILES_FULL);
 	return 0;
 }
 

@@ -91,13 +91,16 @@ struct {
 	__type(value, struct binding);
 } req_by_fd SEC(".maps");
 
+/* A hash, not an LRU: an entry pushed out would be request bytes lost without a trace. Entries go
+ * at their flush or the fd's close; a full map is counted (sockets_full). */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, MAX_RECV_STASH);
 	__type(key, struct fd_key);
 	__type(value, struct recv_stash);
 } recv_stash SEC(".maps");
 
+/* A cache: an entry pushed out is resolved again from the fd table, nothing is lost. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, MAX_FD_CACHE);
@@ -106,9 +109,10 @@ struct {
 } fd_cache SEC(".maps");
 
 /* sock pointer → first sk_data_ready since the owner's last read (0: none pending). Keyed by
- * sock because sk_data_ready runs in the sender's context. */
+ * sock because sk_data_ready runs in the sender's context. Syscall hooks only; a hash, emptied
+ * at close (inet_sock_set_state), so no arrival is pushed out unseen. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, MAX_SK_ARRIVAL);
 	__type(key, __u64);
 	__type(value, __u64);
@@ -134,6 +138,7 @@ struct pg_current {
 	__u32 _pad;
 };
 
+/* An entry pushed out leaves its backend's records emitted, as without sampling: none lost. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, MAX_PG_BACKENDS);

@@ -38,8 +38,8 @@ struct pg_backend {
 	__u32 _pad;
 };
 
-/* tgid → the backend's current request and open phases. LRU: an exit missed by user space
- * cannot leak an entry for good. */
+/* tgid → the backend's current request and open phases. LRU, as nothing removes an exited
+ * backend's entry; a phase whose start was pushed out is counted when it ends (pg_state_lost). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, MAX_TRACED_PROCS);

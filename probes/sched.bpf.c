@@ -21,9 +21,10 @@ const volatile __u64 targ_runq_min_ns = 100000;
 /* Also measure PostgreSQL backends, not only the app. */
 const volatile __u32 targ_runq_postgres = 1;
 
-/* tid → when it became runnable (woken, or preempted while still runnable): raw_tp. */
+/* tid → when it became runnable (woken, or preempted while still runnable): raw_tp. A hash, so
+ * no thread's start is pushed out unseen; entries go at exit, a full map is counted (runq_lost). */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, MAX_RUNQ_THREADS);
 	__type(key, __u32);
 	__type(value, __u64);
@@ -209,8 +210,8 @@ static __always_inline void on_exit(struct task_struct *task)
  * processes forked later. */
 static __always_inline void give_storage(struct task_struct *t)
 {
-	if (runq_wanted(t->tgid))
-		bpf_task_storage_get(&runq_tasks, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (runq_wanted(t->tgid) && !bpf_task_storage_get(&runq_tasks, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE))
+		count_drop(DROP_RUNQ_LOST);
 }
 
 SEC("iter/task")

@@ -13,14 +13,14 @@
 
 #define MAX_TRACED_PROCS 4096   /* tgids: app, nginx master + workers, postmaster + backends */
 #define MAX_BINDINGS 16384      /* (tgid, fd) → request: inbound sockets, pg sockets, files */
-#define MAX_RECV_STASH 8192     /* unbound socket reads waiting for request_start (LRU) */
+#define MAX_RECV_STASH 8192     /* unbound socket reads waiting for request_start (syscall hooks) */
 #define MAX_FD_CACHE 16384      /* (tgid, fd) → file pointer, socket, 4-tuple (LRU) */
-#define MAX_SK_ARRIVAL 16384    /* sock pointer → first data-ready time (LRU) */
+#define MAX_SK_ARRIVAL 16384    /* sock pointer → first data-ready time (syscall hooks) */
 #define MAX_INFLIGHT 8192       /* threads inside a traced syscall, per family */
 
 #define MAX_NGINX_PIDS 64       /* --nginx-pid may be given this often */
 
-#define MAX_RUNQ_THREADS 16384  /* tid → runnable since, for traced threads (LRU) */
+#define MAX_RUNQ_THREADS 16384  /* tid → runnable since, for traced threads (raw_tp sched) */
 #define MAX_PG_BACKENDS 512     /* PostgreSQL processes with the USDT probes attached at once */
 #define MAX_PG_PROBE_SITES 128  /* PostgreSQL USDT sites attached per backend (~25 used) */
 #define MAX_LAB_PORTS 64        /* listening ports of traced processes (arrivals, retransmits) */

@@ -61,6 +61,7 @@ struct nginx_binding {
 	__u32 _pad;
 };
 
+/* An entry pushed out leaves its fd's records emitted, as without sampling: none lost. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, MAX_NGINX_BINDINGS);
@@ -311,7 +312,8 @@ static __always_inline void stash_recv(struct fd_key *key, __u64 now, __u64 dura
 	};
 
 	if (!st) {
-		bpf_map_update_elem(&recv_stash, key, &fresh, BPF_ANY);
+		if (bpf_map_update_elem(&recv_stash, key, &fresh, BPF_ANY))
+			count_drop(DROP_SOCKETS_FULL);
 		return;
 	}
 	st->end_ns = now;
@@ -639,7 +641,8 @@ int on_data_ready(struct trace_event_raw_sk_data_ready *ctx)
 	    BPF_CORE_READ(s, __sk_common.skc_state) == TCP_LISTEN)
 		return 0;
 	now = bpf_ktime_get_ns();
-	bpf_map_update_elem(&sk_arrival, &sk, &now, BPF_NOEXIST);
+	if (bpf_map_update_elem(&sk_arrival, &sk, &now, BPF_NOEXIST) == -E2BIG)
+		count_drop(DROP_SOCKETS_FULL);
 	return 0;
 }
 
