@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Capture } from '../tracer/capture-types.ts';
-import { EventKind, PgPhase, type EventOf, type TraceEvent } from '../tracer/event-types.ts';
+import { EventKind, KeepReason, PgPhase, type EventOf, type TraceEvent } from '../tracer/event-types.ts';
 import { isSampled } from '../tracer/sampling.ts';
 import { assembleCapture, routeOf } from './build-span-tree.ts';
 import { captureFromJson } from './fixtures/capture-json.ts';
@@ -460,6 +460,28 @@ describe('buildSpanTree: head sampling (sampled-keepalive-gaps)', () => {
     const close: TraceEvent = { kind: EventKind.SockClose, tsNs: atNs(5000), requestId: '', pid: PIDS.app, tid: PIDS.app, fd: 20, durationNs: 1000n, ret: 0n, tuple: tuple(18081, 40000) };
     const cut = assembleCapture({ ...withoutS1, events: [...withoutS1.events, close] });
     expect(cut.warnings.some((w) => w.startsWith('2 nginx upstream socket event(s) belong to unsampled'))).toBe(false);
+  });
+
+  it('a request outside the sample that the tail rule kept gets the app side in full, nginx estimated, tagged with why', () => {
+    const capture = gaps();
+    const id = unsampledIds[0] as string;
+    const start = capture.events.find((e) => e.requestId === id && e.kind === EventKind.RequestStart) as TraceEvent;
+    const end = capture.events.find((e) => e.requestId === id && e.kind === EventKind.RequestEnd) as EventOf<typeof EventKind.RequestEnd>;
+    const head = { requestId: id, pid: start.pid, tid: start.tid };
+    const q0 = start.tsNs + 100_000n;
+    const kept = (complete: boolean): TraceEvent[] => [
+      { ...head, kind: EventKind.RequestKept, tsNs: end.tsNs, fd: start.fd, reason: KeepReason.Slow, complete, thresholdUs: 50_000n },
+      { ...head, kind: EventKind.DbQueryStart, tsNs: q0, fd: 30, query: 'SELECT * FROM users WHERE id = $1' },
+      { ...head, kind: EventKind.DbQueryEnd, tsNs: q0 + 400_000n, fd: 30, durationUs: 400n, rows: 1n },
+    ];
+    const t = traceOf({ ...capture, events: [...capture.events, ...kept(true)] }, id);
+    const root = rootOf(t);
+    expect(root.tags).toMatchObject({ 'sampling.sampled': false, 'sampling.kept': 'slow', 'sampling.keep_threshold_ms': 50 });
+    expect(spanNamed(t, 'DB query 1 (SELECT)').tags['db.query.text']).toBe('SELECT * FROM users WHERE id = $1');
+    expect(spanNamed(t, 'nginx processing').tags).toMatchObject({ estimated: true });
+    expect(t.spans.flatMap((x) => x.warnings)).toEqual([]);
+    const partial = rootOf(traceOf({ ...capture, events: [...capture.events, ...kept(false)] }, id));
+    expect(partial.warnings).toEqual(["kept by the tail rule, but some of its records did not fit the loader's hold: spans may be missing"]);
   });
 
   it('a capture at rate 1 assembles exactly as before: no sampling tags', () => {

@@ -16,9 +16,11 @@
  * Under head sampling (meta.sample < 1) the kernel follows only requests that tracer/sampling.ts
  * `isSampled` accepts; the rest left RequestStart/RequestEnd alone and get a minimal trace (the
  * app's handler time, nginx's share estimated from the access log), tagged `sampling.sampled`.
+ * A request the tail rule kept (a RequestKept event: slow or 5xx, `lab trace --keep-slower-than`)
+ * has the app's side in full, nginx estimated, and `sampling.kept` saying why.
  */
 import type { Capture, ClientObservation, NginxAccessEntry } from '../tracer/capture-types.ts';
-import { EventKind, type EventOf, type TraceEvent, type Tuple } from '../tracer/event-types.ts';
+import { EventKind, KeepReason, type EventOf, type TraceEvent, type Tuple } from '../tracer/event-types.ts';
 import { isSampled } from '../tracer/sampling.ts';
 import { attributeRunqDelay } from './attribute-runq-delay.ts';
 import {
@@ -398,11 +400,16 @@ function buildTrace(f: AppFacts, ctx: BuildContext): Trace {
 
   const { name, tags } = rootNameAndTags(f, access, client);
   if (orphans.count > 0) tags['orphan.count'] = orphans.count;
-  if (ctx.sampleRate !== undefined) Object.assign(tags, { 'sampling.sampled': true, 'sampling.rate': ctx.sampleRate });
+  const kept = keptBy(f.events);
+  if (ctx.sampleRate !== undefined) Object.assign(tags, { 'sampling.sampled': kept === undefined, 'sampling.rate': ctx.sampleRate });
+  if (kept) Object.assign(tags, { 'sampling.kept': kept.reason === KeepReason.Error ? 'error' : 'slow', 'sampling.keep_threshold_ms': Number(kept.thresholdUs) / 1000 });
 
   const root = draftSpan(name, proxy.before.length > 0 || proxy.after.length > 0 ? 'nginx' : 'app', rootStart, rootEnd, {
     tags,
-    warnings: proxy.rootWarnings,
+    // The tail rule keeps the app's side only: nginx estimated from its log is expected then.
+    warnings: kept
+      ? [...proxy.rootWarnings.filter((w) => !w.startsWith('nginx socket events missing')), ...(kept.complete ? [] : ["kept by the tail rule, but some of its records did not fit the loader's hold: spans may be missing"])]
+      : proxy.rootWarnings,
     children: [...main, ...orphans.spans],
   });
   if (orphans.count > 0) root.warnings.push(`${orphans.count} event(s) fit no span: kept as orphan children of the root`);
@@ -413,6 +420,13 @@ function buildTrace(f: AppFacts, ctx: BuildContext): Trace {
     { keys: proxy.clientKeys, targets: [...proxy.before, ...proxy.after, root] },
   ]);
   return finalizeOwnedTrace(f.requestId, root);
+}
+
+type RequestKept = EventOf<typeof EventKind.RequestKept>;
+
+/** The tail rule's record for a request outside the head sample, if it kept it. */
+function keptBy(events: readonly TraceEvent[]): RequestKept | undefined {
+  return events.find((e): e is RequestKept => e.kind === EventKind.RequestKept);
 }
 
 /** The root's name (`GET /api/users/:id`) and its request-level tags. */
@@ -539,11 +553,13 @@ export function assembleCapture(capture: Capture, options: AssembleOptions = {})
   const facts: AppFacts[] = [];
   for (const [id, events] of index.byRequest) facts.push(appFacts(id, events, index));
   const sampleRate = samplingRate(capture, warnings);
-  const followed = (f: AppFacts): boolean => sampleRate === undefined || isSampled(f.requestId, sampleRate);
+  // nginx's records exist for head-sampled requests; the app's also for those the tail rule kept.
+  const headSampled = (f: AppFacts): boolean => sampleRate === undefined || isSampled(f.requestId, sampleRate);
+  const followed = (f: AppFacts): boolean => headSampled(f) || keptBy(f.events) !== undefined;
 
   const uses: AppConnectionUse[] = [];
   for (const f of facts) {
-    if (!followed(f) || !f.inboundTuple) continue;
+    if (!headSampled(f) || !f.inboundTuple) continue;
     uses.push({
       requestId: f.requestId,
       inboundKey: tupleKey(f.inboundTuple),
@@ -552,7 +568,7 @@ export function assembleCapture(capture: Capture, options: AssembleOptions = {})
       appSendStartNs: f.inboundSends[0] ? eventStartNs(f.inboundSends[0]) : (f.reqEnd?.tsNs ?? f.endNs),
     });
   }
-  if (sampleRate !== undefined) uses.push(...unsampledAnchors(facts.filter(followed), facts.filter((f) => !followed(f)), index));
+  if (sampleRate !== undefined) uses.push(...unsampledAnchors(facts.filter(headSampled), facts.filter((f) => !headSampled(f)), index));
   const access = new Map<string, NginxAccessEntry>();
   const clients = new Map<string, ClientConnection>();
   const bounds = sampleRate !== undefined ? clientNeighbourBounds(capture.nginx, new Map(facts.map((f) => [f.requestId, f.startNs]))) : undefined;

@@ -30,7 +30,9 @@ export function spanNotes(s: Span): string[] {
   if (typeof t['db.response.returned_rows'] === 'number') notes.push(`${t['db.response.returned_rows']} row(s)`);
   if (t.orphan === true) notes.push('orphan');
   if (t.estimated === true) notes.push('estimated');
-  if (t['sampling.sampled'] === false) notes.push('not sampled: app probes only');
+  if (t['sampling.kept'] === 'slow') notes.push(`not sampled, kept: slower than ${t['sampling.keep_threshold_ms']} ms`);
+  else if (t['sampling.kept'] === 'error') notes.push('not sampled, kept: 5xx');
+  else if (t['sampling.sampled'] === false) notes.push('not sampled: app probes only');
   if (s.warnings.length > 0) notes.push(`! ${s.warnings.length} warning(s)`);
   return notes;
 }

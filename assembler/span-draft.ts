@@ -42,7 +42,7 @@ const usText = (ns: bigint): string => `${(Number(ns) / 1000).toFixed(1)}µs`;
 
 function byStart(a: SpanDraft, b: SpanDraft): number {
   if (a.startNs !== b.startNs) return a.startNs < b.startNs ? -1 : 1;
-  if (a.endNs !== b.endNs) return a.endNs > b.endNs ? -1 : 1;
+  if (a.endNs !== b.endNs) return a.endNs < b.endNs ? -1 : 1;
   return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }
 

@@ -29,6 +29,7 @@ export const OVERHEAD_CONDITIONS: readonly OverheadCondition[] = [
   { key: 'full', name: 'full, sample 1', trace: { sample: 1 } },
   { key: '0.1', name: 'full, sample 0.1', trace: { sample: 0.1 } },
   { key: '0.01', name: 'full, sample 0.01', trace: { sample: 0.01 } },
+  { key: 'keep', name: 'sample 0.01, keep > 50 ms', trace: { sample: 0.01, keepSlowerThanMs: 50 } },
 ];
 
 /** `--breakdown`: the app's probes with one more family each, so each family's own cost shows. */

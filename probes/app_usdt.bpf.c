@@ -9,7 +9,9 @@
  * connection and, while sampling, tells nginx's end of it through conn_decisions (consumed there
  * once; no entry means not sampled). A request outside the sample emits a bare request_start and
  * its request_end and binds nothing: its inbound socket's held bytes go when the response starts
- * (sockets.bpf.c), and its other probes stop after reading the id's first 8 hex digits.
+ * (sockets.bpf.c), and its other probes stop after reading the id's first 8 hex digits. While
+ * tail keeping, such a request is followed all the same on the app's side, its records marked
+ * EV_TENTATIVE (the loader keeps them if the request ends slow or failed).
  */
 #include "sock_state.bpf.h"
 #include <bpf/usdt.bpf.h>
@@ -21,10 +23,10 @@ const volatile __u32 targ_app_tgid = 0;
 const volatile __u32 targ_sock_hooks = 0;
 
 static __always_inline void bind_fd(__u32 tgid, __s32 fd, const __u8 id[16], __u32 kind,
-				    __u64 now, __u64 inode, __u64 sk)
+				    __u64 now, __u64 inode, __u64 sk, int tentative)
 {
 	struct fd_key key = { .tgid = tgid, .fd = fd };
-	struct binding b = { .kind = kind, .start_ns = now, .inode = inode, .sk = sk };
+	struct binding b = { .kind = kind, .tentative = tentative, .start_ns = now, .inode = inode, .sk = sk };
 
 	copy_id(b.request_id, id);
 	if (bpf_map_update_elem(&req_by_fd, &key, &b, BPF_ANY))
@@ -97,9 +99,10 @@ static __always_inline struct sock_state *app_sock(__u32 tgid, __s32 fd, __u64 p
 	return st;
 }
 
-/* A sampled request's inbound socket: the held request bytes go out tagged, and nginx's end of
- * the connection learns the request is wanted. */
-static __always_inline __u64 bind_inbound(__u32 tgid, __s32 fd, const __u8 id[16], __u64 pid_tgid, __u64 now)
+/* A followed request's inbound socket: the held request bytes go out tagged, and for a sampled
+ * one nginx's end of the connection learns the request is wanted. */
+static __always_inline __u64 bind_inbound(__u32 tgid, __s32 fd, const __u8 id[16], int tentative,
+					  __u64 pid_tgid, __u64 now)
 {
 	__u64 sk;
 	struct sock_state *st = app_sock(tgid, fd, pid_tgid, now, &sk);
@@ -108,9 +111,10 @@ static __always_inline __u64 bind_inbound(__u32 tgid, __s32 fd, const __u8 id[16
 		return 0;
 	copy_id(st->request_id, id);
 	st->decided = SD_WANTED;
+	st->tentative = tentative;
 	if (st->dir == DIR_RECV)
 		run_emit_own(st);
-	if (sampling()) {
+	if (sampling() && !tentative) {
 		struct conn_key k;
 		struct conn_decision d = { .wanted = 1 };
 
@@ -137,6 +141,7 @@ static __always_inline void end_sock_binding(__u64 sk, const __u8 id[16])
 	run_drop(st);
 	zero_id(st->request_id);
 	st->decided = SD_UNWANTED;
+	st->tentative = 0;
 }
 
 SEC("usdt")
@@ -149,17 +154,17 @@ int BPF_USDT(request_start, const char *id_str, const char *method, const char *
 	struct ev_request_start *e;
 	__u64 sk = 0;
 	__u8 id[16];
-	int sampled;
+	int follow;
 
 	if (tgid != targ_app_tgid)
 		return 0;
-	sampled = !read_request_id(id_str, id) && request_sampled(id);
-	if (targ_sock_hooks && sampled)
-		sk = bind_inbound(tgid, fd, id, pid_tgid, now);
-	if (sampled) {
+	follow = read_request_id(id_str, id) ? FOLLOW_NO : follow_id(id);
+	if (targ_sock_hooks && follow)
+		sk = bind_inbound(tgid, fd, id, follow == FOLLOW_TENTATIVE, pid_tgid, now);
+	if (follow) {
 		if (sampling())
 			count_active(1);
-		bind_fd(tgid, fd, id, BIND_INBOUND, now, 0, sk);
+		bind_fd(tgid, fd, id, BIND_INBOUND, now, 0, sk, follow == FOLLOW_TENTATIVE);
 		if (!targ_sock_hooks)
 			flush_recv_stash(tgid, fd, id, 1);
 	} else if (!targ_sock_hooks) {
@@ -171,10 +176,10 @@ int BPF_USDT(request_start, const char *id_str, const char *method, const char *
 		return 0;
 	/* Zeroed: a string's tail past its NUL would otherwise be an older record's bytes. */
 	__builtin_memset(e, 0, sizeof(*e));
-	fill_header(&e->h, EV_REQUEST_START, sizeof(*e), fd, pid_tgid, now);
+	fill_header(&e->h, kind_of(EV_REQUEST_START, follow == FOLLOW_TENTATIVE), sizeof(*e), fd, pid_tgid, now);
 	copy_id(e->h.request_id, id);
 	/* Outside the sample only the id and times are kept: the access log names the route. */
-	if (sampled) {
+	if (follow) {
 		bpf_probe_read_user_str(e->method, sizeof(e->method), method);
 		bpf_probe_read_user_str(e->path, sizeof(e->path), path);
 	}
@@ -189,10 +194,12 @@ int BPF_USDT(request_end, const char *id_str, int status, __u64 duration_us, int
 	__u32 tgid = pid_tgid >> 32;
 	struct ev_request_end *e;
 	__u8 id[16];
+	int follow;
 
 	if (tgid != targ_app_tgid)
 		return 0;
-	if (!read_request_id(id_str, id) && request_sampled(id)) {
+	follow = read_request_id(id_str, id) ? FOLLOW_NO : follow_id(id);
+	if (follow) {
 		__u64 sk = unbind_fd(tgid, fd, id);
 
 		if (targ_sock_hooks)
@@ -204,7 +211,7 @@ int BPF_USDT(request_end, const char *id_str, int status, __u64 duration_us, int
 	e = reserve_event(sizeof(*e));
 	if (!e)
 		return 0;
-	fill_header(&e->h, EV_REQUEST_END, sizeof(*e), fd, pid_tgid, bpf_ktime_get_ns());
+	fill_header(&e->h, kind_of(EV_REQUEST_END, follow == FOLLOW_TENTATIVE), sizeof(*e), fd, pid_tgid, bpf_ktime_get_ns());
 	copy_id(e->h.request_id, id);
 	e->status = status;
 	e->_pad = 0;
@@ -221,8 +228,9 @@ int BPF_USDT(db_query_start, const char *id_str, const char *query, int fd)
 	__u64 now, sk = 0;
 	struct ev_db_query_start *e;
 	__u8 id[16];
+	int follow;
 
-	if (tgid != targ_app_tgid || !probe_id_sampled(id_str) || read_request_id(id_str, id))
+	if (tgid != targ_app_tgid || !(follow = probe_follow(id_str, id)))
 		return 0;
 	now = bpf_ktime_get_ns();
 	if (targ_sock_hooks) {
@@ -234,15 +242,16 @@ int BPF_USDT(db_query_start, const char *id_str, const char *query, int fd)
 			run_drop(st);
 			copy_id(st->request_id, id);
 			st->decided = SD_WANTED;
+			st->tentative = follow == FOLLOW_TENTATIVE;
 		}
 	}
-	bind_fd(tgid, fd, id, BIND_DB, now, 0, sk);
+	bind_fd(tgid, fd, id, BIND_DB, now, 0, sk, follow == FOLLOW_TENTATIVE);
 
 	e = reserve_event(sizeof(*e));
 	if (!e)
 		return 0;
 	__builtin_memset(e, 0, sizeof(*e));
-	fill_header(&e->h, EV_DB_QUERY_START, sizeof(*e), fd, pid_tgid, now);
+	fill_header(&e->h, kind_of(EV_DB_QUERY_START, follow == FOLLOW_TENTATIVE), sizeof(*e), fd, pid_tgid, now);
 	copy_id(e->h.request_id, id);
 	bpf_probe_read_user_str(e->query, sizeof(e->query), query);
 	submit_event(e);
@@ -257,8 +266,9 @@ int BPF_USDT(db_query_end, const char *id_str, __u64 duration_us, __u64 rows, in
 	struct ev_db_query_end *e;
 	__u64 sk;
 	__u8 id[16];
+	int follow;
 
-	if (tgid != targ_app_tgid || !probe_id_sampled(id_str) || read_request_id(id_str, id))
+	if (tgid != targ_app_tgid || !(follow = probe_follow(id_str, id)))
 		return 0;
 	sk = unbind_fd(tgid, fd, id);
 	if (targ_sock_hooks)
@@ -267,7 +277,7 @@ int BPF_USDT(db_query_end, const char *id_str, __u64 duration_us, __u64 rows, in
 	e = reserve_event(sizeof(*e));
 	if (!e)
 		return 0;
-	fill_header(&e->h, EV_DB_QUERY_END, sizeof(*e), fd, pid_tgid, bpf_ktime_get_ns());
+	fill_header(&e->h, kind_of(EV_DB_QUERY_END, follow == FOLLOW_TENTATIVE), sizeof(*e), fd, pid_tgid, bpf_ktime_get_ns());
 	copy_id(e->h.request_id, id);
 	e->duration_us = duration_us;
 	e->rows = rows;
@@ -280,14 +290,15 @@ static __always_inline int emit_cache(__u16 kind, const char *id_str, const char
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct ev_cache *e;
 	__u8 id[16];
+	int follow;
 
-	if ((__u32)(pid_tgid >> 32) != targ_app_tgid || !probe_id_sampled(id_str) || read_request_id(id_str, id))
+	if ((__u32)(pid_tgid >> 32) != targ_app_tgid || !(follow = probe_follow(id_str, id)))
 		return 0;
 	e = reserve_event(sizeof(*e));
 	if (!e)
 		return 0;
 	__builtin_memset(e, 0, sizeof(*e));
-	fill_header(&e->h, kind, sizeof(*e), -1, pid_tgid, bpf_ktime_get_ns());
+	fill_header(&e->h, kind_of(kind, follow == FOLLOW_TENTATIVE), sizeof(*e), -1, pid_tgid, bpf_ktime_get_ns());
 	copy_id(e->h.request_id, id);
 	bpf_probe_read_user_str(e->key, sizeof(e->key), key);
 	submit_event(e);
@@ -315,18 +326,19 @@ int BPF_USDT(file_open, const char *id_str, int fd, const char *path)
 	struct ev_file_open *e;
 	struct fd_info *fi;
 	__u8 id[16];
+	int follow;
 
-	if (tgid != targ_app_tgid || !probe_id_sampled(id_str) || read_request_id(id_str, id))
+	if (tgid != targ_app_tgid || !(follow = probe_follow(id_str, id)))
 		return 0;
 	now = bpf_ktime_get_ns();
 	fi = resolve_fd(tgid, fd);
-	bind_fd(tgid, fd, id, BIND_FILE, now, fi ? fi->inode : 0, 0);
+	bind_fd(tgid, fd, id, BIND_FILE, now, fi ? fi->inode : 0, 0, follow == FOLLOW_TENTATIVE);
 
 	e = reserve_event(sizeof(*e));
 	if (!e)
 		return 0;
 	__builtin_memset(e, 0, sizeof(*e));
-	fill_header(&e->h, EV_FILE_OPEN, sizeof(*e), fd, pid_tgid, now);
+	fill_header(&e->h, kind_of(EV_FILE_OPEN, follow == FOLLOW_TENTATIVE), sizeof(*e), fd, pid_tgid, now);
 	copy_id(e->h.request_id, id);
 	bpf_probe_read_user_str(e->path, sizeof(e->path), path);
 	submit_event(e);
@@ -340,15 +352,16 @@ int BPF_USDT(file_close, const char *id_str, int fd)
 	__u32 tgid = pid_tgid >> 32;
 	struct event_header *e;
 	__u8 id[16];
+	int follow;
 
-	if (tgid != targ_app_tgid || !probe_id_sampled(id_str) || read_request_id(id_str, id))
+	if (tgid != targ_app_tgid || !(follow = probe_follow(id_str, id)))
 		return 0;
 	unbind_fd(tgid, fd, id);
 
 	e = reserve_event(sizeof(*e));
 	if (!e)
 		return 0;
-	fill_header(e, EV_FILE_CLOSE, sizeof(*e), fd, pid_tgid, bpf_ktime_get_ns());
+	fill_header(e, kind_of(EV_FILE_CLOSE, follow == FOLLOW_TENTATIVE), sizeof(*e), fd, pid_tgid, bpf_ktime_get_ns());
 	copy_id(e->request_id, id);
 	submit_event(e);
 	return 0;

@@ -30,6 +30,9 @@ enum event_kind {
 	EV_CACHE_MISS = 6,
 	EV_FILE_OPEN = 7,
 	EV_FILE_CLOSE = 8,
+	/* Written by the loader, not BPF: a request outside the head sample kept by the tail rule
+	 * (--keep-slower-than), just before its records. */
+	EV_REQUEST_KEPT = 9,
 
 	/* Kernel socket and file hooks (probes/sockets.bpf.c, probes/files.bpf.c). */
 	EV_SOCK_RECV = 20,
@@ -49,6 +52,13 @@ enum event_kind {
 	/* PostgreSQL's own USDT probes, per backend pid (probes/postgres.bpf.c). */
 	EV_PG_PHASE = 40,
 };
+
+/*
+ * Set in `kind` on the records of a request followed only provisionally (tail keeping, while
+ * sampling): the loader holds them until the request's end says whether it is kept, then writes
+ * them without the bit, or drops them. Never in a capture.
+ */
+#define EV_TENTATIVE 0x8000
 
 /* EV_PG_PHASE's `phase`. */
 enum pg_phase {
@@ -106,6 +116,19 @@ struct ev_request_end {
 	__u32 status;
 	__u32 _pad;
 	__u64 duration_us;
+};
+
+/* EV_REQUEST_KEPT's `reason`. */
+enum keep_reason {
+	KEEP_SLOW = 1,  /* the app's duration reached the threshold */
+	KEEP_ERROR = 2, /* a 5xx status */
+};
+
+struct ev_request_kept {
+	struct event_header h;
+	__u32 reason;        /* enum keep_reason */
+	__u32 complete;      /* 0: some of its records did not fit the loader's buffer */
+	__u64 threshold_us;
 };
 
 struct ev_db_query_start {

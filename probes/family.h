@@ -39,6 +39,7 @@ struct env {
 	__u64 sample_threshold;   /* derived: requests with id head below it are followed */
 	bool pg_buffers;          /* attach PostgreSQL's per-buffer-access probes (costly) */
 	bool pg_detail;           /* also the rewrite phase and commits (two more traps a statement) */
+	__u64 keep_slower_us;     /* tail keeping: 0 off, else unsampled requests this slow are kept */
 	bool usdt_selected;       /* the usdt family will load (it counts sampled requests in flight) */
 	/* The sockets family's hooks, detected before any family loads (others bind sockets by it):
 	 * "tp_btf" or "raw_tp" (socket tracepoints), "syscalls" (the fallback). */

@@ -21,7 +21,7 @@ struct file_call {
 	__s32 fd;
 	__u32 nr;
 	__u32 op;
-	__u32 _pad;
+	__u32 tentative;
 };
 
 struct {
@@ -50,6 +50,7 @@ static __always_inline int file_enter(struct trace_event_raw_sys_enter *ctx, __u
 	call.fd = key.fd;
 	call.nr = ctx->id;
 	call.op = op;
+	call.tentative = b->tentative;
 	if (bpf_map_update_elem(&file_calls, &tid, &call, BPF_ANY))
 		count_drop(DROP_FILES_FULL);
 	return 0;
@@ -68,8 +69,8 @@ static __always_inline int file_exit(struct trace_event_raw_sys_exit *ctx)
 	now = bpf_ktime_get_ns();
 	e = reserve_event(sizeof(*e));
 	if (e) {
-		fill_header(&e->h, c->op == FOP_READ ? EV_FILE_READ : EV_FILE_WRITE, sizeof(*e),
-			    c->fd, pid_tgid, now);
+		fill_header(&e->h, kind_of(c->op == FOP_READ ? EV_FILE_READ : EV_FILE_WRITE, c->tentative),
+			    sizeof(*e), c->fd, pid_tgid, now);
 		copy_id(e->h.request_id, c->request_id);
 		e->duration_ns = now - c->start_ns;
 		e->bytes = ctx->ret;

@@ -32,7 +32,7 @@ enum bind_kind {
 struct binding {
 	__u8 request_id[16];
 	__u32 kind; /* enum bind_kind */
-	__u32 _pad;
+	__u32 tentative; /* followed only provisionally (tail keeping) */
 	__u64 start_ns;
 	__u64 inode; /* BIND_FILE only */
 	__u64 sk;    /* the socket's struct sock (socket tracepoints), 0 if none or unknown */
@@ -164,10 +164,31 @@ struct {
  * 1 << 32 follows every request. Set by the loader from --sample. */
 const volatile __u64 targ_sample_threshold = 1ull << 32;
 
+/* Tail keeping (--keep-slower-than): while sampling, requests outside the sample are followed
+ * provisionally on the app's side, their records marked EV_TENTATIVE for the loader to keep or
+ * drop at their end. */
+const volatile __u32 targ_keep = 0;
+
 /* Below 1, records of requests known to be unsampled are not emitted at all. */
 static __always_inline int sampling(void)
 {
 	return targ_sample_threshold < (1ull << 32);
+}
+
+static __always_inline int keeping(void)
+{
+	return targ_keep && sampling();
+}
+
+enum follow {
+	FOLLOW_NO = 0,
+	FOLLOW_YES = 1,       /* in the head sample */
+	FOLLOW_TENTATIVE = 2, /* outside it, followed while tail keeping */
+};
+
+static __always_inline __u16 kind_of(__u16 kind, int tentative)
+{
+	return tentative ? kind | EV_TENTATIVE : kind;
 }
 
 static __always_inline void count_drop(__u32 counter)
@@ -316,6 +337,25 @@ static __always_inline int probe_id_sampled(const char *user_str)
 	__u32 head;
 
 	return !read_request_head(user_str, &head) && sampled_head(head);
+}
+
+/* How a request with this (valid) id is followed. */
+static __always_inline int follow_id(const __u8 id[16])
+{
+	if (request_sampled(id))
+		return FOLLOW_YES;
+	return keeping() ? FOLLOW_TENTATIVE : FOLLOW_NO;
+}
+
+/* Reads a probe's id and says how its request is followed; outside the sample and not tail
+ * keeping, only the first 8 hex digits are read. */
+static __always_inline int probe_follow(const char *user_str, __u8 id[16])
+{
+	if (!keeping() && !probe_id_sampled(user_str))
+		return FOLLOW_NO;
+	if (read_request_id(user_str, id))
+		return FOLLOW_NO;
+	return follow_id(id);
 }
 
 /* Wanted: sampled, or belonging to no known request (kept, as the unattributable work is). */

@@ -35,7 +35,7 @@ struct pg_backend {
 	__u64 lock_tag;  /* lock__wait__start's first lock tag field */
 	__u64 lock_mode;
 	__u32 skip;      /* the current statement belongs to a request outside the sample */
-	__u32 _pad;
+	__u32 tentative; /* ... followed only provisionally (tail keeping) */
 };
 
 /* tgid → the backend's current request and open phases. LRU, as nothing removes an exited
@@ -81,6 +81,7 @@ static __always_inline void take_request_id(struct pg_backend *b, const char *sq
 
 	zero_id(b->request_id);
 	b->skip = 0;
+	b->tentative = 0;
 	if (bpf_probe_read_user_str(s, sizeof(s), sql) < ID_READ_LEN - 1)
 		return;
 	for (i = 0; i < ID_PREFIX_LEN; i++)
@@ -95,8 +96,11 @@ static __always_inline void take_request_id(struct pg_backend *b, const char *sq
 		head = (head << 4) | d;
 	}
 	if (!sampled_head(head)) {
-		b->skip = 1;
-		return;
+		if (!keeping()) {
+			b->skip = 1;
+			return;
+		}
+		b->tentative = 1;
 	}
 	for (i = 0; i < 16; i++) {
 		int hi = hex_digit(s[ID_PREFIX_LEN + 2 * i]);
@@ -114,27 +118,17 @@ bad:
 	count_drop(DROP_BAD_REQUEST_ID);
 }
 
-static __always_inline int all_zero(const __u8 id[16])
-{
-	__u64 a, b;
-
-	__builtin_memcpy(&a, id, 8);
-	__builtin_memcpy(&b, id + 8, 8);
-	return !a && !b;
-}
-
 static __always_inline void emit_phase(struct pg_backend *b, __u32 phase, __u64 duration_ns,
 				       __u64 now, __u64 detail0, __u64 detail1)
 {
 	struct ev_pg_phase *e;
 
-	/* Work outside any request (autovacuum, checkpoints) is kept; unsampled requests are not. */
-	if (!all_zero(b->request_id) && !request_sampled(b->request_id))
-		return;
+	/* Work outside any request (autovacuum, checkpoints) is kept; unsampled requests are
+	 * skipped before they get here. */
 	e = reserve_event(sizeof(*e));
 	if (!e)
 		return;
-	fill_header(&e->h, EV_PG_PHASE, sizeof(*e), -1, bpf_get_current_pid_tgid(), now);
+	fill_header(&e->h, kind_of(EV_PG_PHASE, b->tentative), sizeof(*e), -1, bpf_get_current_pid_tgid(), now);
 	copy_id(e->h.request_id, b->request_id);
 	e->duration_ns = duration_ns;
 	e->phase = phase;

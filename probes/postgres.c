@@ -185,6 +185,7 @@ static int postgres_open(const struct env *env, struct bpf_object **obj)
 		return -errno;
 	skel->rodata->targ_sample_threshold = env->sample_threshold;
 	skel->rodata->targ_pg_current = !strcmp(env->socket_hooks, "syscalls");
+	skel->rodata->targ_keep = env->keep_slower_us > 0;
 	*obj = skel->obj;
 	return 0;
 }

@@ -57,6 +57,9 @@ int main(void)
 	begin("ev_file_open", sizeof(struct ev_file_open));
 	F(ev_file_open, path);
 	end();
+	begin("ev_request_kept", sizeof(struct ev_request_kept));
+	F(ev_request_kept, reason); F(ev_request_kept, complete); F(ev_request_kept, threshold_us);
+	end();
 	begin("ev_sock_io", sizeof(struct ev_sock_io));
 	F(ev_sock_io, duration_ns); F(ev_sock_io, bytes); F(ev_sock_io, arrival_ns);
 	F(ev_sock_io, syscall_nr); F(ev_sock_io, syscalls); F(ev_sock_io, tuple);

@@ -9,7 +9,7 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EventKind, type TraceEvent } from '../tracer/event-types.ts';
+import { EventKind, KeepReason, type TraceEvent } from '../tracer/event-types.ts';
 import { bpfObjectIds, buildProbes, PROBES_DIR, REQTRACE, startLoader, usdtSemaphores, type LoaderExit } from './run-reqtrace.ts';
 import { testPortBase } from '../test/lab-fixture.ts';
 
@@ -239,6 +239,38 @@ describe('head sampling', () => {
     for (const r of skipped) {
       expect(byRequest(events, r).map((e) => e.kind), r).toEqual([EventKind.RequestStart, EventKind.RequestEnd]);
     }
+  });
+
+  it('tail keeping: an unsampled request that ends slow or with a 5xx is kept whole, a fast one only starts and ends', async () => {
+    const loader = await startLoader(['-p', String(fixture.pid), '-a', FIXTURE, '--sample', '0.5', '--keep-slower-than', '30', '--families', '+files']);
+    const slow = id(0x501, 'f0');
+    const failed = id(0x502, 'f0');
+    const fast = id(0x503, 'f0');
+    const sampled = id(0x504, '10');
+    const c = await LineClient.open();
+    expect(await c.ask(`GET /slow ${slow} 45`)).toBe(`200 ${slow}`);
+    expect(await c.ask(`GET /fail ${failed} 5`)).toBe(`500 ${failed}`);
+    expect(await c.ask(`GET /fast ${fast} 5`)).toBe(`200 ${fast}`);
+    expect(await c.ask(`GET /fast ${sampled} 5`)).toBe(`200 ${sampled}`);
+    c.close();
+    await new Promise((r) => setTimeout(r, 200));
+    const { events, code, stderr } = await loader.stop();
+    expect(code).toBe(0);
+    expect(stderr).toMatch(/^tail: threshold_us=30000 kept_slow=1 kept_error=1 dropped=1 buffer_full=0 slots_full=0 unfinished=0$/m);
+    const whole = new Set([EventKind.RequestKept, EventKind.SockRecv, EventKind.RequestStart, EventKind.CacheMiss, EventKind.DbQueryStart, EventKind.SockSend, EventKind.DbQueryEnd, EventKind.FileOpen, EventKind.FileWrite, EventKind.FileRead, EventKind.FileClose, EventKind.RequestEnd]);
+    for (const [r, reason] of [[slow, KeepReason.Slow], [failed, KeepReason.Error]] as const) {
+      const ev = byRequest(events, r);
+      expect(new Set(ev.map((e) => e.kind)), r).toEqual(whole);
+      expect(ev[0], 'the kept mark comes first').toMatchObject({ kind: EventKind.RequestKept, reason, complete: true, thresholdUs: 30_000n });
+      expect(only(ev, EventKind.RequestStart)[0]).toMatchObject({ method: 'GET' });
+    }
+    expect(byRequest(events, fast).map((e) => e.kind)).toEqual([EventKind.RequestStart, EventKind.RequestEnd]);
+    expect(only(byRequest(events, fast), EventKind.RequestStart)[0]).toMatchObject({ method: '', path: '' });
+    const sampledKinds = new Set(byRequest(events, sampled).map((e) => e.kind));
+    expect(sampledKinds.has(EventKind.RequestKept)).toBe(false);
+    expect(sampledKinds.has(EventKind.DbQueryStart)).toBe(true);
+    // Nothing provisional leaks into the capture.
+    expect(events.every((e) => (e.kind as number) < 0x8000)).toBe(true);
   });
 });
 

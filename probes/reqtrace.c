@@ -25,6 +25,7 @@
 #include "family.h"
 #include "hook-detect.h"
 #include "lab-ports.h"
+#include "tail-keep.h"
 #include "maps.h"
 
 extern const struct family app_usdt_family;
@@ -55,7 +56,8 @@ const char argp_program_doc[] =
 	"\n"
 	"USAGE: reqtrace --app-pid PID [--addon PATH] [--nginx-pid PID]...\n"
 	"         [--pg-pid PID] [--families LIST|+LIST] [--sample RATE]\n"
-	"         [--pg-buffers] [--pg-detail] [-d SECONDS] [--status-fd FD]\n"
+	"         [--pg-buffers] [--pg-detail] [--keep-slower-than MS] [-d SECONDS]\n"
+	"         [--status-fd FD]\n"
 	"         [--socket-hooks auto|tp_btf|raw_tp|syscalls] [-v]\n"
 	"\n"
 	"Families: core (always), usdt (needs --addon and --app-pid), sockets,\n"
@@ -76,6 +78,7 @@ enum {
 	OPT_PG_BUFFERS,
 	OPT_SOCKET_HOOKS,
 	OPT_PG_DETAIL,
+	OPT_KEEP_SLOWER,
 };
 
 static const struct argp_option argp_opts[] = {
@@ -87,6 +90,7 @@ static const struct argp_option argp_opts[] = {
 	{ "sample", 's', "RATE", 0, "Fraction of requests followed in the kernel, 0 < RATE <= 1 (default 1)", 0 },
 	{ "duration", 'd', "SECONDS", 0, "Stop after this many seconds (default: until SIGINT/SIGTERM or the app exits)", 0 },
 	{ "pg-buffers", OPT_PG_BUFFERS, NULL, 0, "Also time PostgreSQL's shared-buffer misses (PG_BUFFER_READ). Costly: its probes trap on every buffer access, hits included (~0.4 ms of CPU per request on the default mix)", 0 },
+	{ "keep-slower-than", OPT_KEEP_SLOWER, "MS", 0, "While sampling, also keep requests outside the sample that took at least MS ms in the app, or answered 5xx: followed provisionally on the app's side, written only if they end so", 0 },
 	{ "pg-detail", OPT_PG_DETAIL, NULL, 0, "Also time PostgreSQL's rewrite phase and log its commits: two more breakpoint traps per statement, sampled or not", 0 },
 	{ "socket-hooks", OPT_SOCKET_HOOKS, "KIND", 0, "Socket hooks: auto (default: the socket tracepoints as tp_btf, else raw_tp, else the syscall tracepoints), tp_btf, raw_tp, syscalls", 0 },
 	{ "status-fd", OPT_STATUS_FD, "FD", 0, "Write JSON status lines (attached, exit) to this fd", 0 },
@@ -162,6 +166,11 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_PG_BUFFERS:
 		env.pg_buffers = true;
+		break;
+	case OPT_KEEP_SLOWER:
+		if (parse_long(arg, "--keep-slower-than", 1, 3600000, &v))
+			argp_usage(state);
+		env.keep_slower_us = (__u64)v * 1000;
 		break;
 	case OPT_PG_DETAIL:
 		env.pg_detail = true;
@@ -480,14 +489,11 @@ static struct stats {
 	bool write_failed;
 } stats;
 
-static int on_record(void *ctx, void *data, size_t size)
+/* One record into the capture. */
+static int write_record(const void *data, size_t size)
 {
 	const struct event_header *h = data;
 
-	if (size < sizeof(*h) || h->size != size) {
-		stats.malformed++;
-		return 0;
-	}
 	if (fwrite(data, 1, size, stdout) != size) {
 		stats.write_failed = true;
 		return -EIO;
@@ -499,6 +505,24 @@ static int on_record(void *ctx, void *data, size_t size)
 		if (fams[i].opened && fams[i].f->on_event)
 			fams[i].f->on_event(h, size);
 	return 0;
+}
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	const struct event_header *h = data;
+
+	if (size < sizeof(*h) || h->size != size) {
+		stats.malformed++;
+		return 0;
+	}
+	if (h->kind & EV_TENTATIVE) {
+		if (!env.keep_slower_us) {
+			stats.malformed++;
+			return 0;
+		}
+		return tail_keep_record(data, size, write_record);
+	}
+	return write_record(data, size);
 }
 
 static int emit_drained(const void *rec, size_t size)
@@ -539,6 +563,8 @@ static void print_summary(const char *reason, int drained)
 	for (int i = 0; i < fam_count; i++)
 		if (fams[i].opened && fams[i].f->summary)
 			fams[i].f->summary(stderr);
+	if (env.keep_slower_us)
+		tail_keep_summary(stderr);
 
 	if (opts.status_fd < 0 || !(status = fdopen(opts.status_fd, "w")))
 		return;
@@ -664,6 +690,13 @@ int main(int argc, char **argv)
 	err = choose_socket_hooks();
 	if (err)
 		goto cleanup;
+	if (env.keep_slower_us && env.sample >= 1.0) {
+		fprintf(stderr, "reqtrace: --keep-slower-than needs --sample below 1 (every request is followed already)\n");
+		err = -EINVAL;
+		goto cleanup;
+	}
+	if (env.keep_slower_us && (err = tail_keep_init(env.keep_slower_us, TAIL_KEEP_BYTES)))
+		goto cleanup;
 	env.usdt_selected = env.addon_path && env.app_pid && family_selected(&app_usdt_family);
 
 	/* open: core always, the rest as selected */
@@ -779,6 +812,8 @@ int main(int argc, char **argv)
 			if (fams[i].opened && fams[i].f->drain)
 				drained += fams[i].f->drain(emit_drained);
 	}
+	if (env.keep_slower_us)
+		tail_keep_finish();
 	if (fflush(stdout) && !err) {
 		err = -EIO;
 		fprintf(stderr, "reqtrace: writing stdout failed: %s\n", strerror(errno));

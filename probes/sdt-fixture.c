@@ -9,7 +9,8 @@
  *   Each line "METHOD PATH ID DB_DELAY_MS\n" is one request: request_start on the connection's
  *   fd; with DB_DELAY_MS 0 a cache_hit, otherwise a cache_miss and one query on the thread's
  *   database connection (the database sleeps DB_DELAY_MS); a file DIR/<ID> opened, written and
- *   read back by a worker thread; response "200 ID\n"; request_end. The line "SEM\n" answers the sum of the probes' semaphores.
+ *   read back by a worker thread; response "200 ID\n" ("500 ID\n" for a path starting /fail);
+ *   request_end. The line "SEM\n" answers the sum of the probes' semaphores.
  *   Prints "ready PORT" on stdout once listening.
  */
 #define _GNU_SOURCE
@@ -150,7 +151,7 @@ static void serve(int fd, int dbfd, char *line)
 	unsigned long long t0 = now_us(), q0;
 	struct file_job job;
 	pthread_t worker;
-	int delay, n;
+	int delay, n, status;
 
 	if (sscanf(line, "%15s %127s %63s %d", method, path, id, &delay) != 4) {
 		n = snprintf(out, sizeof(out), "400\n");
@@ -182,10 +183,11 @@ file:
 	close(job.fd);
 	unlink(path_buf);
 
-	n = snprintf(out, sizeof(out), "200 %s\n", id);
+	status = strncmp(path, "/fail", 5) ? 200 : 500;
+	n = snprintf(out, sizeof(out), "%d %s\n", status, id);
 	if (write(fd, out, n) != n)
 		return;
-	DTRACE_PROBE4(reqtrace, request_end, id, 200, (unsigned long long)(now_us() - t0), fd);
+	DTRACE_PROBE4(reqtrace, request_end, id, status, (unsigned long long)(now_us() - t0), fd);
 }
 
 static void *client_conn(void *arg)

@@ -27,5 +27,6 @@
 #define MAX_NGINX_BINDINGS 8192 /* nginx (tgid, fd) → request, while sampling (LRU) */
 #define MAX_SOCKS 32768         /* TCP sockets of traced processes (socket tracepoints) */
 #define MAX_DECISIONS 16384     /* app connections' sampling decisions, read by the proxy's side */
+#define TAIL_KEEP_BYTES (64u << 20) /* the loader's hold on provisional records (tail keeping) */
 
 #endif /* REQTRACE_SIZES_H */

@@ -160,8 +160,8 @@ static __always_inline void run_emit(struct sock_state *st, const __u8 *id)
 		return;
 	e = reserve_event(sizeof(*e));
 	if (e) {
-		fill_header(&e->h, st->dir == DIR_RECV ? EV_SOCK_RECV : EV_SOCK_SEND, sizeof(*e), st->fd,
-			    ((__u64)st->tgid << 32) | st->run_tid, st->run_end_ns);
+		fill_header(&e->h, kind_of(st->dir == DIR_RECV ? EV_SOCK_RECV : EV_SOCK_SEND, st->tentative),
+			    sizeof(*e), st->fd, ((__u64)st->tgid << 32) | st->run_tid, st->run_end_ns);
 		if (id)
 			copy_id(e->h.request_id, id);
 		else

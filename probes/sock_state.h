@@ -27,7 +27,8 @@ struct sock_state {
 	__u8 decided;   /* enum sock_decision, for the request in progress */
 	__u8 dir;       /* enum run_dir: the direction of the last call */
 	__u8 parsed;    /* nginx client side: this response's head was looked at */
-	__u16 _pad0;
+	__u8 tentative; /* the app's binding is followed only provisionally (tail keeping) */
+	__u8 _pad0;
 	__s32 fd;       /* the app's fd for it, from its probes; -1 when unknown */
 	__u32 run_tid;  /* thread of the run's last call */
 	__u32 run_calls;

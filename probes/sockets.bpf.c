@@ -420,8 +420,8 @@ static __always_inline int on_state(__u64 sk, int newstate)
 			run_emit_own(st);
 		e = reserve_event(sizeof(*e));
 		if (e) {
-			fill_header(&e->h, EV_SOCK_CLOSE, sizeof(*e), st->fd, ((__u64)st->tgid << 32) | st->run_tid,
-				    bpf_ktime_get_ns());
+			fill_header(&e->h, kind_of(EV_SOCK_CLOSE, st->tentative && st->decided == SD_WANTED), sizeof(*e),
+				    st->fd, ((__u64)st->tgid << 32) | st->run_tid, bpf_ktime_get_ns());
 			if (st->role == ROLE_APP && st->accepted && st->decided == SD_WANTED)
 				copy_id(e->h.request_id, st->request_id);
 			else

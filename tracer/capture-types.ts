@@ -45,6 +45,8 @@ export interface CaptureMeta {
   /** Ring-buffer reserve failures and other losses, by counter name. Never silently zero. */
   readonly drops: Readonly<Record<string, number>>;
   readonly sample: number;
+  /** Tail keeping while sampling: unsampled requests this slow (ms), or 5xx, were kept too. */
+  readonly keepSlowerThanMs?: number;
   readonly proxy: 'nginx' | 'node';
   /** The load `lab trace` ran, or null when it traced whatever arrived (--no-load). */
   readonly load?: CaptureLoad | null;

@@ -3,7 +3,7 @@
  * the two fields that repeat across records, the request id and the 4-tuple, once per distinct
  * value (tracer/event-table.ts); everything else is read here, per record.
  */
-import { EventKind, type TraceEvent, type Tuple } from './event-types.ts';
+import { EventKind, KeepReason, type TraceEvent, type Tuple } from './event-types.ts';
 import { EVENT_LAYOUT } from './event-layout.ts';
 
 const H = EVENT_LAYOUT.event_header.fields;
@@ -101,6 +101,9 @@ const QE_DUR = L.ev_db_query_end.fields.duration_us[0];
 const QE_ROWS = L.ev_db_query_end.fields.rows[0];
 const [CACHE_KEY, CACHE_KEY_LEN] = L.ev_cache.fields.key;
 const [FO_PATH, FO_PATH_LEN] = L.ev_file_open.fields.path;
+const RK_REASON = L.ev_request_kept.fields.reason[0];
+const RK_COMPLETE = L.ev_request_kept.fields.complete[0];
+const RK_THRESHOLD = L.ev_request_kept.fields.threshold_us[0];
 const SIO_DUR = L.ev_sock_io.fields.duration_ns[0];
 const SIO_BYTES = L.ev_sock_io.fields.bytes[0];
 const SIO_ARRIVAL = L.ev_sock_io.fields.arrival_ns[0];
@@ -157,6 +160,18 @@ export function decodeRecord(buf: Buffer, dv: DataView, o: number, kind: EventKi
       return { tsNs, requestId, pid, tid, fd, kind, path: cString(buf, o + FO_PATH, FO_PATH_LEN) };
     case EventKind.FileClose:
       return { tsNs, requestId, pid, tid, fd, kind };
+    case EventKind.RequestKept:
+      return {
+        tsNs,
+        requestId,
+        pid,
+        tid,
+        fd,
+        kind,
+        reason: dv.getUint32(o + RK_REASON, LE) === KeepReason.Error ? KeepReason.Error : KeepReason.Slow,
+        complete: dv.getUint32(o + RK_COMPLETE, LE) !== 0,
+        thresholdUs: u64(dv, o + RK_THRESHOLD),
+      };
     case EventKind.SockRecv:
     case EventKind.SockSend:
       return {

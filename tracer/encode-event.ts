@@ -76,6 +76,11 @@ export function encodeEvent(e: TraceEvent, size?: number): Buffer {
       break;
     case EventKind.FileClose:
       break;
+    case EventKind.RequestKept:
+      buf.writeUInt32LE(e.reason, L.ev_request_kept.fields.reason[0]);
+      buf.writeUInt32LE(e.complete ? 1 : 0, L.ev_request_kept.fields.complete[0]);
+      buf.writeBigUInt64LE(e.thresholdUs, L.ev_request_kept.fields.threshold_us[0]);
+      break;
     case EventKind.SockRecv:
     case EventKind.SockSend: {
       const f = L.ev_sock_io.fields;

@@ -24,6 +24,7 @@ export const EVENT_LAYOUT = {
   ev_db_query_end: { size: 56, fields: { duration_us: [40, 8], rows: [48, 8] } },
   ev_cache: { size: 104, fields: { key: [40, 64] } },
   ev_file_open: { size: 168, fields: { path: [40, 128] } },
+  ev_request_kept: { size: 56, fields: { reason: [40, 4], complete: [44, 4], threshold_us: [48, 8] } },
   ev_sock_io: {
     size: 112,
     fields: { duration_ns: [40, 8], bytes: [48, 8], arrival_ns: [56, 8], syscall_nr: [64, 4], syscalls: [68, 4], tuple: [72, 40] },
@@ -48,6 +49,7 @@ export const KIND_STRUCT: Readonly<Record<EventKind, StructName>> = {
   [EventKind.CacheMiss]: 'ev_cache',
   [EventKind.FileOpen]: 'ev_file_open',
   [EventKind.FileClose]: 'event_header',
+  [EventKind.RequestKept]: 'ev_request_kept',
   [EventKind.SockRecv]: 'ev_sock_io',
   [EventKind.SockSend]: 'ev_sock_io',
   [EventKind.FileRead]: 'ev_file_io',

@@ -13,6 +13,7 @@ export const EventKind = {
   CacheMiss: 6,
   FileOpen: 7,
   FileClose: 8,
+  RequestKept: 9,
   SockRecv: 20,
   SockSend: 21,
   FileRead: 22,
@@ -27,6 +28,13 @@ export const EventKind = {
   PgPhase: 40,
 } as const;
 export type EventKind = (typeof EventKind)[keyof typeof EventKind];
+
+/** `reason` of a RequestKept event, from probes/events.h `enum keep_reason`. */
+export const KeepReason = {
+  Slow: 1,
+  Error: 2,
+} as const;
+export type KeepReason = (typeof KeepReason)[keyof typeof KeepReason];
 
 /** `phase` of a PgPhase event, from probes/events.h `enum pg_phase`. */
 export const PgPhase = {
@@ -72,6 +80,14 @@ export type TraceEvent =
   | (EventHeader & { readonly kind: typeof EventKind.CacheHit | typeof EventKind.CacheMiss; readonly key: string })
   | (EventHeader & { readonly kind: typeof EventKind.FileOpen; readonly path: string })
   | (EventHeader & { readonly kind: typeof EventKind.FileClose })
+  | (EventHeader & {
+      readonly kind: typeof EventKind.RequestKept;
+      /** Why a request outside the head sample was kept (tail keeping). */
+      readonly reason: KeepReason;
+      /** False when some of its records did not fit the loader's hold. */
+      readonly complete: boolean;
+      readonly thresholdUs: bigint;
+    })
   | (EventHeader & {
       readonly kind: typeof EventKind.SockRecv | typeof EventKind.SockSend;
       readonly durationNs: bigint;

@@ -84,7 +84,7 @@ export function toNginxEntry(v: unknown): NginxAccessEntry | string {
   return v as unknown as NginxAccessEntry;
 }
 
-const BIGINT_FIELDS = new Set(['tsNs', 'durationUs', 'rows', 'durationNs', 'bytes', 'arrivalNs', 'inode', 'ret', 'delayNs', 'detail0', 'detail1']);
+const BIGINT_FIELDS = new Set(['tsNs', 'durationUs', 'rows', 'durationNs', 'bytes', 'arrivalNs', 'inode', 'ret', 'delayNs', 'detail0', 'detail1', 'thresholdUs']);
 const KINDS = new Set<number>(Object.values(EventKind));
 const APP_FIELDS: Partial<Record<number, readonly string[]>> = {
   [EventKind.RequestStart]: ['method', 'path'],

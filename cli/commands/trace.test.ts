@@ -33,6 +33,10 @@ describe('traceOptions', () => {
     expect(traceOptions({ families: '+files', 'pg-detail': true })).toMatchObject({ extraFamilies: ['files'], pgDetail: true });
     expect(traceOptions({ families: 'usdt,bogus' })).toMatch(/unknown family 'bogus'/);
   });
+  it('takes --keep-slower-than only with a sample below 1', () => {
+    expect(traceOptions({ sample: 0.01, 'keep-slower-than': 50 })).toMatchObject({ sample: 0.01, keepSlowerThanMs: 50 });
+    expect(traceOptions({ sample: 1, 'keep-slower-than': 50 })).toBe('--keep-slower-than needs --sample below 1: every request is traced in full already');
+  });
   it('--no-load keeps its duration and records no load', () => {
     expect(traceOptions({ 'no-load': true, duration: 3 })).toMatchObject({ noLoad: true, durationS: 3, requests: undefined });
   });

@@ -81,6 +81,8 @@ export interface TraceOptions {
   readonly families?: readonly string[];
   readonly extraFamilies?: readonly string[];
   readonly pgDetail: boolean;
+  /** Tail keeping: unsampled requests at least this slow (ms), or 5xx, are kept. */
+  readonly keepSlowerThanMs: number | undefined;
 }
 
 /** Reads `lab trace`'s options; returns a one-line error for bad combinations. Pure. */
@@ -95,7 +97,11 @@ export function traceOptions(o: Readonly<Record<string, string | number | boolea
   if (!(mix in MIX_TABLE)) return `unknown mix '${mix}'`;
   const families = typeof o.families === 'string' ? parseFamilies(o.families) : {};
   if (typeof families === 'string') return families;
+  const sample = typeof o.sample === 'number' ? o.sample : 1;
+  const keepSlowerThanMs = typeof o['keep-slower-than'] === 'number' ? o['keep-slower-than'] : undefined;
+  if (keepSlowerThanMs !== undefined && sample >= 1) return '--keep-slower-than needs --sample below 1: every request is traced in full already';
   return {
+    keepSlowerThanMs,
     ...families,
     pgDetail: o['pg-detail'] === true,
     out: typeof o.out === 'string' ? o.out : undefined,
@@ -195,6 +201,7 @@ async function traceInto(dir: string, cfg: LabConfig, status: LabStatus, backend
     pids,
     ports: { proxy: cfg.proxyPort, app: cfg.appPort, postgres: cfg.pgPort },
     sample: opts.sample,
+    ...(opts.keepSlowerThanMs !== undefined ? { keepSlowerThanMs: opts.keepSlowerThanMs } : {}),
     proxy: proxyKind,
     load,
   });
@@ -229,6 +236,7 @@ async function traceInto(dir: string, cfg: LabConfig, status: LabStatus, backend
           ...(opts.families ? { families: opts.families } : {}),
           ...(opts.extraFamilies ? { extraFamilies: opts.extraFamilies } : {}),
           pgDetail: opts.pgDetail,
+          ...(opts.keepSlowerThanMs !== undefined ? { keepSlowerThanMs: opts.keepSlowerThanMs } : {}),
         }),
         eventsPath: join(dir, CAPTURE_FILES.events),
         logPath: join(dir, CAPTURE_FILES.loaderLog),
