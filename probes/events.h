@@ -51,6 +51,9 @@ enum event_kind {
 
 	/* PostgreSQL's own USDT probes, per backend pid (probes/postgres.bpf.c). */
 	EV_PG_PHASE = 40,
+
+	/* Written by the loader: its overhead guard detached a family (--cpu-budget). */
+	EV_TRACER_SHED = 50,
 };
 
 /*
@@ -213,6 +216,17 @@ struct ev_proc {
 	__u32 child_pid;
 	__u32 _pad;
 	char comm[COMM_LEN];
+};
+
+/* EV_TRACER_SHED: from ts_ns on, `family` recorded nothing more. Shares in hundredths of a % of
+ * the traced processes' CPU without tracing, over the second before. pid: the loader's. */
+struct ev_tracer_shed {
+	struct event_header h;
+	char family[16];
+	__u32 family_pct_x100;
+	__u32 total_pct_x100;
+	__u32 budget_pct_x100;
+	__u32 _pad;
 };
 
 struct ev_pg_phase {

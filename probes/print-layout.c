@@ -80,6 +80,10 @@ int main(void)
 	begin("ev_proc", sizeof(struct ev_proc));
 	F(ev_proc, child_pid); F(ev_proc, comm);
 	end();
+	begin("ev_tracer_shed", sizeof(struct ev_tracer_shed));
+	F(ev_tracer_shed, family); F(ev_tracer_shed, family_pct_x100); F(ev_tracer_shed, total_pct_x100);
+	F(ev_tracer_shed, budget_pct_x100);
+	end();
 	begin("ev_pg_phase", sizeof(struct ev_pg_phase));
 	F(ev_pg_phase, duration_ns); F(ev_pg_phase, phase); F(ev_pg_phase, detail0);
 	F(ev_pg_phase, detail1);

@@ -26,6 +26,7 @@
 #include "hook-detect.h"
 #include "lab-ports.h"
 #include "tail-keep.h"
+#include "cpu-guard.h"
 #include "maps.h"
 
 extern const struct family app_usdt_family;
@@ -46,6 +47,7 @@ static struct opts {
 	const char *families; /* NULL: every registered family that applies */
 	long duration_s;      /* 0: until a signal or the app exits */
 	int status_fd;        /* -1: none */
+	double cpu_budget;    /* 0: no guard */
 } opts = { .status_fd = -1 };
 
 const char *argp_program_version = "reqtrace 1.0";
@@ -57,7 +59,7 @@ const char argp_program_doc[] =
 	"USAGE: reqtrace --app-pid PID [--addon PATH] [--nginx-pid PID]...\n"
 	"         [--pg-pid PID] [--families LIST|+LIST] [--sample RATE]\n"
 	"         [--pg-buffers] [--pg-detail] [--keep-slower-than MS] [-d SECONDS]\n"
-	"         [--status-fd FD]\n"
+	"         [--cpu-budget PCT] [--status-fd FD]\n"
 	"         [--socket-hooks auto|tp_btf|raw_tp|syscalls] [-v]\n"
 	"\n"
 	"Families: core (always), usdt (needs --addon and --app-pid), sockets,\n"
@@ -79,6 +81,7 @@ enum {
 	OPT_SOCKET_HOOKS,
 	OPT_PG_DETAIL,
 	OPT_KEEP_SLOWER,
+	OPT_CPU_BUDGET,
 };
 
 static const struct argp_option argp_opts[] = {
@@ -90,6 +93,7 @@ static const struct argp_option argp_opts[] = {
 	{ "sample", 's', "RATE", 0, "Fraction of requests followed in the kernel, 0 < RATE <= 1 (default 1)", 0 },
 	{ "duration", 'd', "SECONDS", 0, "Stop after this many seconds (default: until SIGINT/SIGTERM or the app exits)", 0 },
 	{ "pg-buffers", OPT_PG_BUFFERS, NULL, 0, "Also time PostgreSQL's shared-buffer misses (PG_BUFFER_READ). Costly: its probes trap on every buffer access, hits included (~0.4 ms of CPU per request on the default mix)", 0 },
+	{ "cpu-budget", OPT_CPU_BUDGET, "PCT", 0, "Keep tracing's cost under PCT % of the traced processes' CPU: once it stays above for 2 s, detach the family that cost the most (never core or usdt), one at a time, saying so on stderr and in the records", 0 },
 	{ "keep-slower-than", OPT_KEEP_SLOWER, "MS", 0, "While sampling, also keep requests outside the sample that took at least MS ms in the app, or answered 5xx: followed provisionally on the app's side, written only if they end so", 0 },
 	{ "pg-detail", OPT_PG_DETAIL, NULL, 0, "Also time PostgreSQL's rewrite phase and log its commits: two more breakpoint traps per statement, sampled or not", 0 },
 	{ "socket-hooks", OPT_SOCKET_HOOKS, "KIND", 0, "Socket hooks: auto (default: the socket tracepoints as tp_btf, else raw_tp, else the syscall tracepoints), tp_btf, raw_tp, syscalls", 0 },
@@ -166,6 +170,14 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_PG_BUFFERS:
 		env.pg_buffers = true;
+		break;
+	case OPT_CPU_BUDGET:
+		errno = 0;
+		opts.cpu_budget = strtod(arg, &end);
+		if (errno || end == arg || *end || !(opts.cpu_budget >= 0.01 && opts.cpu_budget <= 100)) {
+			fprintf(stderr, "reqtrace: --cpu-budget must be a number from 0.01 to 100 (%% of the traced processes' CPU), got '%s'\n", arg);
+			argp_usage(state);
+		}
 		break;
 	case OPT_KEEP_SLOWER:
 		if (parse_long(arg, "--keep-slower-than", 1, 3600000, &v))
@@ -530,6 +542,29 @@ static int emit_drained(const void *rec, size_t size)
 	return on_record(NULL, (void *)rec, size);
 }
 
+/* The guard shed a family: a record in the capture, a line on stderr, a status line. */
+static void report_shed(const char *family, double family_pct, double total_pct, double budget_pct)
+{
+	struct timespec ts;
+	struct ev_tracer_shed e = {
+		.h = { .pid = getpid(), .tid = getpid(), .kind = EV_TRACER_SHED, .size = sizeof(e), .fd = -1 },
+		.family_pct_x100 = (__u32)(family_pct * 100),
+		.total_pct_x100 = (__u32)(total_pct * 100),
+		.budget_pct_x100 = (__u32)(budget_pct * 100),
+	};
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	e.h.ts_ns = (__u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	snprintf(e.family, sizeof(e.family), "%s", family);
+	write_record(&e, sizeof(e));
+	fflush(stdout);
+	fprintf(stderr, "reqtrace: tracing cost %.2f%% of the lab's CPU, over the %g%% budget: shed family %s (%.2f%%)\n",
+		total_pct, budget_pct, family, family_pct);
+	if (opts.status_fd >= 0)
+		dprintf(opts.status_fd, "{\"event\":\"shed\",\"family\":\"%s\",\"at_ns\":%llu,\"family_pct\":%.2f,\"total_pct\":%.2f,\"budget_pct\":%g}\n",
+			family, (unsigned long long)e.h.ts_ns, family_pct, total_pct, budget_pct);
+}
+
 static const char *const drop_names[DROP_COUNTERS] = DROP_COUNTER_NAMES;
 
 static void read_drops(unsigned long long out[DROP_COUNTERS])
@@ -565,6 +600,8 @@ static void print_summary(const char *reason, int drained)
 			fams[i].f->summary(stderr);
 	if (env.keep_slower_us)
 		tail_keep_summary(stderr);
+	if (opts.cpu_budget > 0)
+		cpu_guard_summary(stderr);
 
 	if (opts.status_fd < 0 || !(status = fdopen(opts.status_fd, "w")))
 		return;
@@ -654,7 +691,8 @@ int main(int argc, char **argv)
 	struct ring_buffer *rb = NULL;
 	const char *stop = "signal";
 	struct sigaction sa = { .sa_handler = on_signal };
-	double deadline;
+	struct guarded_family guarded[MAX_FAMILIES];
+	double deadline, next_guard = 0;
 	int err, drained = 0;
 
 	err = argp_parse(&argp, argc, argv, 0, NULL, NULL);
@@ -766,6 +804,14 @@ int main(int argc, char **argv)
 	print_attached();
 
 	deadline = opts.duration_s ? now_s() + opts.duration_s : 0;
+	if (opts.cpu_budget > 0) {
+		for (int i = 0; i < fam_count; i++)
+			guarded[i] = (struct guarded_family){ .f = fams[i].f, .obj = fams[i].obj };
+		err = cpu_guard_init(opts.cpu_budget, traced_fd);
+		if (err)
+			goto cleanup;
+		next_guard = now_s() + 1;
+	}
 	while (!exiting) {
 		int n = ring_buffer__poll(rb, RINGBUF_POLL_MS);
 
@@ -798,6 +844,10 @@ int main(int argc, char **argv)
 			fprintf(stderr, "reqtrace: the parent process exited\n");
 			stop = "parent-exit";
 			break;
+		}
+		if (opts.cpu_budget > 0 && now_s() >= next_guard) {
+			cpu_guard_check(guarded, fam_count, report_shed);
+			next_guard += 1;
 		}
 	}
 	if (exiting && getppid() != parent)
