@@ -186,7 +186,10 @@ export function createApp(deps: AppDeps): express.Express {
     const message = (err as { type?: unknown } | null)?.type === 'entity.parse.failed' ? `request body is not valid JSON: ${raw}` : raw;
     if (status >= 500) log({ level: 'error', msg: 'request failed', request_id: ctx?.requestId ?? null, error: message });
     if (res.headersSent) return;
-    res.status(status).json({ error: status >= 500 ? 'internal error' : message, request_id: ctx?.requestId ?? null });
+    // A 503 says what is unavailable; other 5xx keep their internals to the log.
+    const shown = status >= 500 && !(err instanceof HttpError) ? 'internal error' : message;
+    if (status === 503) res.setHeader('Retry-After', '1');
+    res.status(status).json({ error: shown, request_id: ctx?.requestId ?? null });
   });
 
   return app;
