@@ -1,3 +1,5 @@
+import { accessSync, constants, existsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { labConfig } from '../../lab/config.ts';
 import { answers } from '../../lab/lifecycle/http-get.ts';
 import { proxyHealthUrl } from '../../lab/lifecycle/proxy-tier.ts';
@@ -34,10 +36,25 @@ export async function run(inv: Invocation): Promise<number> {
     process.stderr.write(`lab load: the lab does not answer at ${proxyHealthUrl(cfg)}; run 'lab up' first\n`);
     return 1;
   }
-  const summary = await runLoad(loadOptionsFrom(inv, (line) => process.stderr.write(`lab load: ${line}\n`)));
+  const opts = loadOptionsFrom(inv, (line) => process.stderr.write(`lab load: ${line}\n`));
+  if (!writable(opts.latencyOut)) {
+    process.stderr.write(`lab load: cannot write ${opts.latencyOut} (permission denied): choose a file with --latency-out FILE\n`);
+    return 1;
+  }
+  const summary = await runLoad(opts);
   process.stdout.write((inv.options.json ? JSON.stringify(summary) : formatLoadSummary(summary)) + '\n');
   const failures = formatLoadFailures(loadFailures(summary));
   if (failures === null) return 0;
   process.stderr.write(`lab load: ${failures}\n`);
   return 1;
+}
+
+/** Whether this user may create or replace `path` (checked before a load, not after it). */
+function writable(path: string): boolean {
+  try {
+    accessSync(existsSync(path) ? path : dirname(path), constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }

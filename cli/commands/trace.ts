@@ -4,9 +4,11 @@ import { join } from 'node:path';
 import { labConfig, type LabConfig } from '../../lab/config.ts';
 import { pgAdminConnectionConfig } from '../../lab/db/postgres.ts';
 import { REPO_ROOT } from '../../lab/lifecycle/app-tier.ts';
+import { readLabState } from '../../lab/lifecycle/lab-state.ts';
 import { labIsUp, labStatus, type LabStatus } from '../../lab/lifecycle/lab-status.ts';
 import { processEnv, resumeStoppedChildren } from '../../lab/lifecycle/processes.ts';
 import { labPaths } from '../../lab/lifecycle/state-paths.ts';
+import { formatStopped } from '../../lab/lifecycle/stopped-processes.ts';
 import { DEFAULT_DURATION_S, runLoad } from '../../lab/load/run-load.ts';
 import { MIX_TABLE, type MixName } from '../../lab/load/mixes.ts';
 import { CAPTURE_VERSION, type CaptureLoad, type CaptureMeta, type LoaderReport, type Tier } from '../../tracer/capture-types.ts';
@@ -22,7 +24,7 @@ import {
   snapshotSs,
   type FileMark,
 } from '../../tracer/snapshots.ts';
-import { LoaderError, loaderArgs, spawnLoader, type LoaderHandle } from '../../tracer/spawn-loader.ts';
+import { hasBpfPrivileges, LoaderError, loaderArgs, spawnLoader, type LoaderHandle } from '../../tracer/spawn-loader.ts';
 import { defaultCaptureDir, formatCaptureSummary, prepareCaptureDir, UNFINISHED, writeFileAtomic, writeJsonLines, writeMeta } from '../../tracer/write-capture.ts';
 import type { Invocation } from '../parse-args.ts';
 
@@ -115,10 +117,20 @@ export async function run(inv: Invocation): Promise<number> {
     return 2;
   }
   const cfg = labConfig();
+  // Before anything is read or created: another user's app cannot even be inspected.
+  if (!hasBpfPrivileges() && readLabState(labPaths(cfg).stateFile).usdt !== 'file') {
+    process.stderr.write('lab trace needs root (CAP_BPF and CAP_PERFMON): run it with sudo, or trace without BPF after `lab up --usdt file`\n');
+    return 1;
+  }
   const status = labStatus(cfg, () => null);
   if (!labIsUp(status)) {
     const down = (['proxy', 'app', 'postgres'] as const).filter((t) => status[t].pid === null);
     say(`the lab is not running (${down.join(', ')} stopped): run \`lab up\` first`);
+    return 1;
+  }
+  const stopped = formatStopped(status.stopped);
+  if (stopped !== null) {
+    say(`cannot trace: ${stopped}`);
     return 1;
   }
   const appPid = status.app.pid as number;
@@ -135,7 +147,16 @@ export async function run(inv: Invocation): Promise<number> {
     return 1;
   }
 
-  const dir = prepareCaptureDir(opts.out ?? defaultCaptureDir(REPO_ROOT, new Date()));
+  const wanted = opts.out ?? defaultCaptureDir(REPO_ROOT, new Date());
+  let dir: string;
+  try {
+    dir = prepareCaptureDir(wanted);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EACCES' && code !== 'EPERM' && code !== 'EROFS') throw err;
+    say(`cannot create the capture directory ${wanted} (${code}): choose one you can write with --out DIR`);
+    return 1;
+  }
   const capture = await traceInto(dir, cfg, status, backend, opts);
   process.stderr.write(capture.summary + '\n');
   if (!capture.started) return 1;

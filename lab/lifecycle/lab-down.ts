@@ -1,6 +1,7 @@
 import type { LabConfig } from '../config.ts';
 import { postgresPid, stopPostgres } from '../db/postgres.ts';
 import { stopApp } from './app-tier.ts';
+import { assertLabOwner } from './lab-owner.ts';
 import { labStatus } from './lab-status.ts';
 import { isAlive, resumeStoppedChildren, waitUntil } from './processes.ts';
 import { stopProxy } from './proxy-tier.ts';
@@ -17,8 +18,10 @@ export interface LabDownReport {
  * Stops the proxy, then the app, then PostgreSQL (front to back, so no tier loses its upstream
  * while still taking requests), removes the pid files and checks every stopped pid is gone.
  * Each tier is attempted even when an earlier one fails; the first failure is then thrown.
+ * Only the owner of the state directory may run it.
  */
 export async function labDown(cfg: LabConfig, progress: (line: string) => void = () => {}): Promise<LabDownReport> {
+  assertLabOwner('down', cfg.stateDir);
   const errors: string[] = [];
   const attempt = async <T>(tier: string, fn: () => Promise<T>, none: T): Promise<T> => {
     try {
