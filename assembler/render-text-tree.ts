@@ -8,6 +8,7 @@
  *   …
  * with kernel findings in brackets and every repair warning listed under the tree.
  */
+import { terminalSafe } from '../tracer/terminal-safe.ts';
 import { formatMs, formatShare } from './format-duration.ts';
 import { childrenById, rootOf, type Span, type Trace } from './span.ts';
 
@@ -72,5 +73,5 @@ export function renderTextTree(trace: Trace, options: TextTreeOptions = {}): str
       for (const s of warned) for (const w of s.warnings) lines.push(`  ${s.name}: ${w}`);
     }
   }
-  return lines.join('\n') + '\n';
+  return terminalSafe(lines.join('\n') + '\n', true);
 }

@@ -1,3 +1,4 @@
+import { terminalSafe } from '../../tracer/terminal-safe.ts';
 import { readFileSync, rmSync } from 'node:fs';
 import { release } from 'node:os';
 import { join } from 'node:path';
@@ -106,7 +107,7 @@ export function traceOptions(o: Readonly<Record<string, string | number | boolea
 }
 
 const say = (line: string): void => {
-  process.stderr.write(`lab trace: ${line}\n`);
+  process.stderr.write(`lab trace: ${terminalSafe(line)}\n`);
 };
 
 /** `lab trace`: trace the lab into a capture directory while a load runs (or for --duration with --no-load). */
