@@ -1,4 +1,5 @@
 import { terminalSafe } from '../../tracer/terminal-safe.ts';
+import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { release } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +14,7 @@ import { formatStopped } from '../../lab/lifecycle/stopped-processes.ts';
 import { DEFAULT_DURATION_S, runLoad } from '../../lab/load/run-load.ts';
 import { MIX_TABLE, type MixName } from '../../lab/load/mixes.ts';
 import { CAPTURE_VERSION, type CaptureLoad, type CaptureMeta, type LoaderReport, type Tier } from '../../tracer/capture-types.ts';
+import { captureAccessEntry, KEPT_QUERY_PARAMETERS, reduceQuery } from '../../tracer/capture-privacy.ts';
 import { clockToMeta, sampleClock } from '../../tracer/clock.ts';
 import { EventKind } from '../../tracer/event-types.ts';
 import { CAPTURE_FILES, readCapture } from '../../tracer/read-capture.ts';
@@ -223,6 +225,14 @@ async function traceInto(dir: string, cfg: LabConfig, status: LabStatus, backend
     warnings.push(`pg_stat_statements could not be reset (${(err as Error).message}): its counts include earlier statements`);
   }
   const accessMark = markFile(paths.accessLog);
+  // The clients' X-Request-IDs are hashed under this key, kept in memory only.
+  const privacyKey = randomBytes(32);
+  let queryParametersDropped = 0;
+  const recordPath = (path: string): string => {
+    const r = reduceQuery(path);
+    queryParametersDropped += r.dropped;
+    return r.uri;
+  };
 
   // Tracing starts here.
   let loader: LoaderHandle | null = null;
@@ -280,6 +290,7 @@ async function traceInto(dir: string, cfg: LabConfig, status: LabStatus, backend
         mix: opts.mix,
         ...(opts.rate !== undefined ? { rate: opts.rate } : {}),
         latencyOut: join(dir, CAPTURE_FILES.client),
+        recordPath,
       });
       // A signal ends the capture now; the load cannot be cancelled, so the command exits once the capture is written.
       loadDone.catch(() => {});
@@ -328,7 +339,12 @@ async function traceInto(dir: string, cfg: LabConfig, status: LabStatus, backend
   if (interrupted) warnings.push('interrupted by a signal: the capture ends early');
 
   const access = accessLogSince(accessMark);
-  writeJsonLines(join(dir, CAPTURE_FILES.nginx), access.entries);
+  const accessEntries = access.entries.map((e) => {
+    const r = captureAccessEntry(e, privacyKey);
+    queryParametersDropped += r.dropped;
+    return r.entry;
+  });
+  writeJsonLines(join(dir, CAPTURE_FILES.nginx), accessEntries);
   warnings.push(...access.warnings);
   try {
     writeFileAtomic(join(dir, CAPTURE_FILES.pgStatStatements), JSON.stringify(await snapshotPgStatStatements(pgAdminConnectionConfig(cfg), pgssReset), null, 2) + '\n');
@@ -341,7 +357,7 @@ async function traceInto(dir: string, cfg: LabConfig, status: LabStatus, backend
     warnings.push(`ss snapshot failed: ${(err as Error).message}`);
   }
 
-  writeMeta(dir, { ...baseMeta(), source, hooks, drops, window: { startNs: startNs.toString(), endNs: endNs.toString() }, ...(loaderReport ? { loader: loaderReport } : {}), warnings });
+  writeMeta(dir, { ...baseMeta(), source, hooks, drops, window: { startNs: startNs.toString(), endNs: endNs.toString() }, ...(loaderReport ? { loader: loaderReport } : {}), warnings, privacy: { clientRequestId: 'hmac-sha256, key made for this capture and not stored', queryParametersKept: KEPT_QUERY_PARAMETERS, queryParametersDropped } });
   for (const w of warnings) say(`warning: ${w}`);
 
   const capture = await readCapture(dir);
