@@ -14,6 +14,7 @@
  * The no-BPF mode writes app events as events.jsonl (the same fields as TraceEvent, bigints as
  * decimal strings) instead of events.bin.
  */
+import type { CaptureCompleteness } from './capture-completeness.ts';
 import type { PrivacyReport } from './capture-privacy.ts';
 import type { TraceEvent } from './event-types.ts';
 
@@ -54,6 +55,8 @@ export interface CaptureMeta {
   readonly loader?: LoaderReport;
   /** Problems seen while capturing (e.g. a snapshot that could not be taken), one line each. */
   readonly warnings?: readonly string[];
+  /** What the capture lacks of what was asked for (tracer/capture-completeness.ts); absent in older captures. */
+  readonly completeness?: CaptureCompleteness;
   /** What was removed of the clients' data (tracer/capture-privacy.ts); absent in older captures. */
   readonly privacy?: PrivacyReport;
 }

@@ -5,6 +5,7 @@
  * missing fields, a newer capture version) is an error.
  */
 import { capWarnings } from './cap-warnings.ts';
+import { completenessWarnings } from './capture-completeness.ts';
 import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseJsonLines } from '../lab/json-lines.ts';
@@ -216,7 +217,7 @@ export async function readCapture(dir: string): Promise<Capture> {
     throw new Error(`${dir} has no ${CAPTURE_FILES.meta}: not a capture directory (captures are written by 'lab trace')`);
   }
   const meta = parseMeta(metaBytes.toString('utf8'), join(dir, CAPTURE_FILES.meta));
-  const warnings: string[] = [...(meta.warnings ?? []).map((w) => `capture: ${w}`)];
+  const warnings: string[] = [...completenessWarnings(meta.completeness), ...(meta.warnings ?? []).map((w) => `capture: ${w}`)];
   const bin = await readEventsBin(join(dir, CAPTURE_FILES.events));
   if (bin !== null) {
     for (const w of bin.warnings) warnings.push(`${CAPTURE_FILES.events}: ${w}`);
