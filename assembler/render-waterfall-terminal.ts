@@ -4,7 +4,7 @@
  */
 import { terminalSafe } from '../tracer/terminal-safe.ts';
 import { formatMs } from './format-duration.ts';
-import { childrenById, depthById, rootOf, SPAN_TIERS, type Span, type SpanTier, type Trace } from './span.ts';
+import { childrenById, depthById, rootOf, SPAN_TIERS, traceExtentNs, type Span, type SpanTier, type Trace } from './span.ts';
 import { ellipsize } from './render-waterfall-svg.ts';
 
 export interface TerminalOptions {
@@ -27,7 +27,9 @@ function paint(tier: SpanTier, n: number, color: boolean): string {
 export function renderWaterfallTerminal(trace: Trace, options: TerminalOptions): string {
   const width = Math.max(40, Math.floor(options.width));
   const root = rootOf(trace);
-  const total = root.endNs - root.startNs > 0n ? root.endNs - root.startNs : 1n;
+  // Work that outlived the root (after a client abort) stays on the chart.
+  const extent = traceExtentNs(trace);
+  const total = extent > 0n ? extent : 1n;
   const depth = depthById(trace);
   const kids = childrenById(trace);
   const order: Span[] = [];
