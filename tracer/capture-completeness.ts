@@ -70,6 +70,8 @@ const TIER_NAME: Readonly<Record<CompletenessFacts['tiersGone'][number]['tier'],
 export function captureCompleteness(f: CompletenessFacts): CaptureCompleteness {
   const missing: CaptureGap[] = [];
   if (f.interruptedBy !== null) missing.push({ kind: 'interrupted', message: `lab trace was interrupted (${f.interruptedBy}): events end early` });
+  // A lab process that died comes first: the loader's early stop and failed requests follow from it.
+  for (const t of f.tiersGone) missing.push({ kind: 'tier-died', message: `${TIER_NAME[t.tier]} (pid ${t.pid}) died during the trace` });
   const l = f.loader;
   if (l !== null) {
     const how = l.signal !== null ? `was killed by ${l.signal}` : `exited with status ${l.exitCode}`;
@@ -84,7 +86,6 @@ export function captureCompleteness(f: CompletenessFacts): CaptureCompleteness {
     }
     if (l.stop !== null && l.stop !== 'signal') missing.push({ kind: 'loader-stopped-early', message: `the loader stopped early (${l.stop}): events end before the load did` });
   }
-  for (const t of f.tiersGone) missing.push({ kind: 'tier-died', message: `${TIER_NAME[t.tier]} (pid ${t.pid}) died during the trace` });
   if (f.loadError !== null) missing.push({ kind: 'load-failed', message: `the load failed: ${f.loadError}` });
   if (f.failedRequests !== null && f.failedRequests.count > 0) missing.push({ kind: 'failed-requests', message: f.failedRequests.text, count: f.failedRequests.count });
   const lost = Object.entries(f.drops ?? {}).filter(([, n]) => n > 0);
