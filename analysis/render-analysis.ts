@@ -1,4 +1,5 @@
 /** The text form of an analysis report (`lab analyze` without --json). Pure. */
+import { terminalSafe } from '../tracer/terminal-safe.ts';
 import type { AnalysisReport } from './analyze-capture.ts';
 import { fmtMs } from './finding.ts';
 
@@ -36,5 +37,5 @@ export function renderAnalysis(r: AnalysisReport, options: RenderAnalysisOptions
     }
     if (r.findings.length > max) lines.push(`  … ${r.findings.length - max} more (--json lists all)`);
   }
-  return lines.join('\n') + '\n';
+  return terminalSafe(lines.join('\n') + '\n', true);
 }

@@ -1,4 +1,5 @@
 /** Text renderings of trace and capture comparisons (`lab compare`). Pure. */
+import { terminalSafe } from '../tracer/terminal-safe.ts';
 import type { CaptureComparison, Difference, RouteComparison, TraceComparison } from './compare-traces.ts';
 import { fmtMs } from './finding.ts';
 
@@ -34,7 +35,7 @@ export function renderTraceComparison(c: TraceComparison): string {
   });
   const difference = (d: Difference): string => (d.count > 1 ? `${d.count} × ${d.name} only in ${d.onlyIn} ${signed(d.deltaMs)}` : `${d.name} ${signed(d.deltaMs)}`);
   const foot = c.differences.length > 0 ? ['', `Differs most: ${c.differences.map(difference).join(', ')}`] : ['', 'No span differs by more than 0.1ms.'];
-  return [...head, ...lines, ...foot].join('\n') + '\n';
+  return terminalSafe([...head, ...lines, ...foot].join('\n') + '\n', true);
 }
 
 function headline(r: RouteComparison): string {
@@ -64,5 +65,5 @@ export function renderCaptureComparison(c: CaptureComparison, options: { readonl
   if (c.onlyInA.length) lines.push(`Routes only in A: ${c.onlyInA.join(', ')}`);
   if (c.onlyInB.length) lines.push(`Routes only in B: ${c.onlyInB.join(', ')}`);
   if (c.routes.length === 0) lines.push('No route is in both captures.');
-  return lines.join('\n').replace(/\n+$/, '') + '\n';
+  return terminalSafe(lines.join('\n').replace(/\n+$/, '') + '\n', true);
 }

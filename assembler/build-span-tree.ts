@@ -33,6 +33,7 @@ import {
   type PgPhaseEvent,
 } from './build-db-spans.ts';
 import { buildFileSpans } from './build-file-spans.ts';
+import { appWorkEnd, clientAbortAt, markClientAbort } from './client-abort.ts';
 import { clientNeighbourBounds } from './client-connection-order.ts';
 import { correlateNginx, type AppConnectionUse, type ClientConnection, type NginxLeg } from './correlate-nginx.ts';
 import { deriveGaps, type Occupied } from './derive-gaps.ts';
@@ -369,6 +370,12 @@ function buildTrace(f: AppFacts, ctx: BuildContext): Trace {
     app.endNs = cut;
     app.tags['app.end_after_response_ns'] = Number(f.endNs - cut);
   }
+  const abortNs = clientAbortAt({ reqEnd: f.reqEnd, access, nginxStartNs: proxy.before.find((b) => b.name === 'nginx processing' && b.tags.estimated !== true)?.startNs });
+  if (abortNs !== undefined) {
+    // The handler went on after its client left: the app span holds all of its work.
+    appEnd = appWorkEnd(app);
+    app.endNs = appEnd;
+  }
   for (const g of deriveGaps(f.startNs, appEnd, occupied)) app.children.push(draftSpan(g.name, 'app', g.startNs, g.endNs));
 
   for (const e of events) {
@@ -413,6 +420,7 @@ function buildTrace(f: AppFacts, ctx: BuildContext): Trace {
     children: [...main, ...orphans.spans],
   });
   if (orphans.count > 0) root.warnings.push(`${orphans.count} event(s) fit no span: kept as orphan children of the root`);
+  if (abortNs !== undefined) markClientAbort(root, app, abortNs);
 
   attachRetransmits(ctx.index, rootStart, rootEnd, [
     ...(f.inboundTuple ? [{ keys: [tupleKey(f.inboundTuple), peerTupleKey(f.inboundTuple)], targets: main.filter((s) => s !== main[0] || proxy.before.length === 0) }] : []),

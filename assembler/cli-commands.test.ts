@@ -80,3 +80,32 @@ describe('lab show / lab export on a capture directory', { timeout: 60_000 }, ()
     expect(r.stdout).toContain(`Request ${IDS.users}`);
   });
 });
+
+describe('hostile capture content', { timeout: 60_000 }, () => {
+  const hostile = join(tmp, 'hostile');
+  const scenario = (SCENARIOS['users-two-queries'] as () => Parameters<typeof writeCaptureDir>[1])();
+  // A request path with a screen-clearing escape, a NUL and a bidirectional override; 50,000 junk access-log lines.
+  const events = scenario.events.map((e) => ('path' in e && e.kind === 1 ? { ...e, path: '/api/users\x1b[2J\x00\u202e' } : e));
+  writeCaptureDir(hostile, { ...scenario, events });
+  const junk = Array.from({ length: 50_000 }, (_, i) => `junk \x1b]0;title\x07 ${i}\n`).join('');
+  writeFileSync(join(hostile, 'nginx-access.jsonl'), readFileSync(join(hostile, 'nginx-access.jsonl'), 'utf8') + junk);
+
+  it.each([
+    ['show', ['show', hostile, '--slowest', '1', '--waterfall']],
+    ['export --format text', ['export', hostile, '--format', 'text']],
+    ['analyze', ['analyze', hostile]],
+    ['validate', ['validate', hostile]],
+  ])('%s prints no control character from the capture, and five warnings of the 50,000 junk lines', (_name, args) => {
+    const r = lab(...args);
+    expect(r.status, r.stderr.slice(-500)).toBe(0);
+    // eslint-disable-next-line no-control-regex
+    expect(r.stdout + r.stderr).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f\u202e]/);
+    expect(r.stderr.match(/nginx-access\.jsonl line \d+: not JSON/g)).toHaveLength(5);
+    expect(r.stderr).toContain('… and 49,995 more like this (nginx-access.jsonl line #: not JSON)');
+    expect(r.stderr).toContain('junk \\x1b]0;title\\x07 0');
+  });
+
+  it('show shows the hostile path with visible escapes', () => {
+    expect(lab('show', hostile, '--slowest', '1').stdout).toContain('\\x1b[2J\\x00\\u202e');
+  });
+});

@@ -2,6 +2,7 @@
  * The I/O edge shared by `lab show`, `lab export` and `lab validate`: reads a capture, reports
  * its warnings on stderr, assembles its traces.
  */
+import { terminalSafe } from '../tracer/terminal-safe.ts';
 import type { Capture } from '../tracer/capture-types.ts';
 import { readCapture } from '../tracer/read-capture.ts';
 import { assembleCapture } from './build-span-tree.ts';
@@ -25,7 +26,7 @@ export async function loadTraces(dir: string, log: (line: string) => void): Prom
   return { capture, assembled };
 }
 
-/** Writes one line to stderr (progress and warnings; data goes to stdout). */
+/** Writes one line to stderr (progress and warnings; data goes to stdout), made safe for a terminal. */
 export const stderrLine = (line: string): void => {
-  process.stderr.write(`${line}\n`);
+  process.stderr.write(`${terminalSafe(line)}\n`);
 };

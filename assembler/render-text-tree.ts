@@ -8,6 +8,7 @@
  *   …
  * with kernel findings in brackets and every repair warning listed under the tree.
  */
+import { terminalSafe } from '../tracer/terminal-safe.ts';
 import { formatMs, formatShare } from './format-duration.ts';
 import { childrenById, rootOf, type Span, type Trace } from './span.ts';
 
@@ -28,6 +29,9 @@ export function spanNotes(s: Span): string[] {
   if (typeof t['kernel.runq_delay_ns'] === 'number') notes.push(`runqueue delay ${formatMs(BigInt(t['kernel.runq_delay_ns']))}`);
   if (typeof t['kernel.tcp_retransmits'] === 'number') notes.push(`${t['kernel.tcp_retransmits']} TCP retransmit(s)`);
   if (typeof t['db.response.returned_rows'] === 'number') notes.push(`${t['db.response.returned_rows']} row(s)`);
+  if (t['http.request.aborted'] === true) notes.push('aborted by the client');
+  if (typeof t['app.after_client_abort_ns'] === 'number') notes.push(`went on ${formatMs(BigInt(t['app.after_client_abort_ns']))} after the abort`);
+  if (t.after_client_abort === true) notes.push('after client abort');
   if (t.orphan === true) notes.push('orphan');
   if (t.estimated === true) notes.push('estimated');
   if (t['sampling.kept'] === 'slow') notes.push(`not sampled, kept: slower than ${t['sampling.keep_threshold_ms']} ms`);
@@ -74,5 +78,5 @@ export function renderTextTree(trace: Trace, options: TextTreeOptions = {}): str
       for (const s of warned) for (const w of s.warnings) lines.push(`  ${s.name}: ${w}`);
     }
   }
-  return lines.join('\n') + '\n';
+  return terminalSafe(lines.join('\n') + '\n', true);
 }

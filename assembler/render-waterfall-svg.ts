@@ -4,7 +4,7 @@
  * Text is monospace so label widths can be computed exactly and labels never overflow.
  */
 import { formatMs } from './format-duration.ts';
-import { childrenById, depthById, rootOf, SPAN_TIERS, type Span, type SpanTier, type Trace } from './span.ts';
+import { childrenById, depthById, rootOf, SPAN_TIERS, traceExtentNs, type Span, type SpanTier, type Trace } from './span.ts';
 
 export const TIER_COLORS: Readonly<Record<SpanTier, string>> = {
   nginx: '#2e8b57',
@@ -106,6 +106,8 @@ function tooltipOf(s: Span): string {
 export function renderWaterfallSvg(trace: Trace): string {
   const root = rootOf(trace);
   const total = root.endNs - root.startNs > 0n ? root.endNs - root.startNs : 1n;
+  // Work that outlived the root (after a client abort) stays on the chart.
+  const extent = traceExtentNs(trace) > total ? traceExtentNs(trace) : total;
   const depth = depthById(trace);
   const kids = childrenById(trace);
   // Depth-first in start order, as the trace is stored.
@@ -117,11 +119,11 @@ export function renderWaterfallSvg(trace: Trace): string {
   walk(root);
   const top = AXIS_Y + 8;
   const height = top + order.length * ROW_H + 40;
-  const scale = (ns: bigint): number => BAR_X0 + (Number(ns) / Number(total)) * (BAR_X1 - BAR_X0);
+  const scale = (ns: bigint): number => BAR_X0 + (Number(ns) / Number(extent)) * (BAR_X1 - BAR_X0);
   const warnings = trace.spans.reduce((n, s) => n + s.warnings.length, 0);
   const out = header(`Request ${trace.traceId}: ${root.name} (total: ${formatMs(total)})`, height);
   out.push(...legend(44));
-  out.push(...axis(total, scale, top + order.length * ROW_H));
+  out.push(...axis(extent, scale, top + order.length * ROW_H));
   order.forEach((s, i) => {
     const y = top + i * ROW_H;
     if (i % 2 === 1) out.push(`<rect x="0" y="${y}" width="${WIDTH}" height="${ROW_H}" fill="#f6f8fa" fill-opacity="0.6"/>`);

@@ -2,8 +2,9 @@
  * A trace as a terminal waterfall: one line per span, bars scaled to the terminal width.
  * Without colour (not a TTY, NO_COLOR) each tier gets its own fill character instead.
  */
+import { terminalSafe } from '../tracer/terminal-safe.ts';
 import { formatMs } from './format-duration.ts';
-import { childrenById, depthById, rootOf, SPAN_TIERS, type Span, type SpanTier, type Trace } from './span.ts';
+import { childrenById, depthById, rootOf, SPAN_TIERS, traceExtentNs, type Span, type SpanTier, type Trace } from './span.ts';
 import { ellipsize } from './render-waterfall-svg.ts';
 
 export interface TerminalOptions {
@@ -26,7 +27,9 @@ function paint(tier: SpanTier, n: number, color: boolean): string {
 export function renderWaterfallTerminal(trace: Trace, options: TerminalOptions): string {
   const width = Math.max(40, Math.floor(options.width));
   const root = rootOf(trace);
-  const total = root.endNs - root.startNs > 0n ? root.endNs - root.startNs : 1n;
+  // Work that outlived the root (after a client abort) stays on the chart.
+  const extent = traceExtentNs(trace);
+  const total = extent > 0n ? extent : 1n;
   const depth = depthById(trace);
   const kids = childrenById(trace);
   const order: Span[] = [];
@@ -43,7 +46,7 @@ export function renderWaterfallTerminal(trace: Trace, options: TerminalOptions):
   const axisEnd = formatMs(total);
   lines.push(`${' '.repeat(labelW)} |0ms${' '.repeat(Math.max(1, barW - 3 - axisEnd.length))}${axisEnd}|`);
   for (const s of order) {
-    const label = ellipsize(`${'  '.repeat(depth.get(s.id) ?? 0)}${s.warnings.length > 0 ? '!' : ''}${s.name}`, labelW).padEnd(labelW);
+    const label = ellipsize(`${'  '.repeat(depth.get(s.id) ?? 0)}${s.warnings.length > 0 ? '!' : ''}${terminalSafe(s.name)}`, labelW).padEnd(labelW);
     const a = Math.min(barW - 1, col(s.startNs - root.startNs));
     const b = Math.max(a + 1, Math.min(barW, col(s.endNs - root.startNs)));
     const barText = ' '.repeat(a) + paint(s.tier, b - a, options.color) + ' '.repeat(barW - b);

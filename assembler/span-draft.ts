@@ -1,7 +1,8 @@
 /**
  * Spans under construction, and the one pass that turns a draft tree into a valid read-only
- * trace: durations made non-negative, children clamped into their parents, the root widened
- * to cover everything, ids assigned from tree paths. Every repair leaves a warning on the span.
+ * trace: durations made non-negative, children clamped into their parents (a child marked to
+ * outlive its parent only starts inside it), the root widened to cover everything else, ids
+ * assigned from tree paths. Every repair leaves a warning on the span.
  */
 import type { Span, SpanLog, SpanTier, TagValue, Trace } from './span.ts';
 import { extendSpanIdState, SPAN_ID_SEED, spanIdOf, type SpanIdState } from './span-id.ts';
@@ -15,6 +16,11 @@ export interface SpanDraft {
   readonly logs: SpanLog[];
   readonly warnings: string[];
   readonly children: SpanDraft[];
+  /**
+   * The span may end after its parent: work that went on once the request was over for its
+   * client (assembler/client-abort.ts). It is neither clamped to its parent's end nor widens it.
+   */
+  outlivesParent?: boolean;
 }
 
 export interface DraftExtras {
@@ -53,11 +59,15 @@ function repairNegative(d: SpanDraft): void {
   }
 }
 
-/** Smallest start and largest end over a draft and all its descendants. */
+/** Smallest start and largest end over a draft and all its descendants (but those that may outlive it). */
 function extentOf(d: SpanDraft): { start: bigint; end: bigint } {
   let start = d.startNs;
   let end = d.endNs;
   for (const c of d.children) {
+    if (c.outlivesParent === true) {
+      if (c.startNs < start) start = c.startNs;
+      continue;
+    }
     const e = extentOf(c);
     if (e.start < start) start = e.start;
     if (e.end > end) end = e.end;
@@ -66,7 +76,7 @@ function extentOf(d: SpanDraft): { start: bigint; end: bigint } {
 }
 
 function clampInto(child: SpanDraft, parent: SpanDraft): void {
-  if (child.startNs >= parent.startNs && child.endNs <= parent.endNs) return;
+  if (child.startNs >= parent.startNs && (child.endNs <= parent.endNs || (child.outlivesParent === true && child.startNs <= parent.endNs))) return;
   const before = parent.startNs - child.startNs;
   const after = child.endNs - parent.endNs;
   const off = before > after ? before : after;

@@ -35,7 +35,11 @@ export interface Span {
   readonly warnings: readonly string[];
 }
 
-/** One request's span tree, flattened depth-first: `spans[0]` is the root. */
+/**
+ * One request's span tree, flattened depth-first: `spans[0]` is the root. Every span lies inside
+ * its parent, except one tagged as work after a client abort (`after_client_abort`, or the app
+ * span of a root tagged `http.request.aborted`), which starts inside it and may end later.
+ */
 export interface Trace {
   /** 32 lowercase hex digits: the request id is the trace id. */
   readonly traceId: string;
@@ -79,6 +83,14 @@ export function depthById(trace: Trace): ReadonlyMap<string, number> {
   const depth = new Map<string, number>();
   for (const s of trace.spans) depth.set(s.id, s.parentId === null ? 0 : (depth.get(s.parentId) ?? 0) + 1);
   return depth;
+}
+
+/** From the root's start to the latest end of any span: the root's length, or more when work outlived it. */
+export function traceExtentNs(trace: Trace): bigint {
+  const root = rootOf(trace);
+  let end = root.endNs;
+  for (const s of trace.spans) if (s.endNs > end) end = s.endNs;
+  return end - root.startNs;
 }
 
 /** Nanoseconds to milliseconds as a float (for display only). */

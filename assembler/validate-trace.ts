@@ -4,6 +4,7 @@
  * pg_stat_statements' mean execution (and planning) time per statement, and `ss -tin` RTTs of
  * the connections the requests used. Pure: data in, a report out.
  */
+import { terminalSafe } from '../tracer/terminal-safe.ts';
 import type { ClientObservation, NginxAccessEntry, PgStatStatementsSnapshot } from '../tracer/capture-types.ts';
 import { EventKind, type TraceEvent } from '../tracer/event-types.ts';
 import { eventStartNs, isSockIo, lowerBound, type SockIo } from './event-time.ts';
@@ -257,5 +258,5 @@ export function formatValidation(results: readonly CheckResult[]): string {
   const head = ['check', 'within', 'share', 'tolerance'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
   const line = (r: readonly string[]): string => r.map((c, i) => c.padEnd(widths[i] as number)).join('  ').trimEnd();
-  return [line(head), ...rows.map(line)].join('\n') + '\n';
+  return terminalSafe([line(head), ...rows.map(line)].join('\n') + '\n', true);
 }

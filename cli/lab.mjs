@@ -1,20 +1,40 @@
 #!/usr/bin/env node
-// Entry point for `npx lab`: runs the TypeScript CLI through tsx.
-import { spawnSync } from 'node:child_process';
+// Entry point for `npx lab`: runs the TypeScript CLI in a child node with tsx's loader, and ends
+// only when that child has: a command finishing its work after a signal (`lab trace` writing its
+// capture after Ctrl-C) must not get the prompt back before it is done.
+import { spawn } from 'node:child_process';
+import { constants } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
-const tsx = join(root, 'node_modules', '.bin', 'tsx');
+let tsx;
+try {
+  tsx = import.meta.resolve('tsx');
+} catch (err) {
+  process.stderr.write(`lab: cannot find tsx (${err.message}); run 'npm ci' first\n`);
+  process.exit(1);
+}
 // Decoding and assembling captures allocate millions of short-lived objects (bigint times);
 // a larger young generation halves the time the collector takes over them.
 const nodeOptions = [process.env.NODE_OPTIONS, '--max-semi-space-size=64'].filter(Boolean).join(' ');
-const result = spawnSync(tsx, [join(root, 'cli', 'main.ts'), ...process.argv.slice(2)], {
+const child = spawn(process.execPath, ['--import', tsx, join(root, 'cli', 'main.ts'), ...process.argv.slice(2)], {
   stdio: 'inherit',
   env: { ...process.env, NODE_OPTIONS: nodeOptions },
 });
-if (result.error) {
-  process.stderr.write(`lab: cannot start tsx (${result.error.message}); run 'npm ci' first\n`);
-  process.exit(1);
+// A terminal's Ctrl-C reaches the whole foreground process group, the child included, so SIGINT
+// is not passed on (twice would mean "hurry"); SIGTERM and SIGHUP are usually sent to this pid
+// alone, so they are.
+process.on('SIGINT', () => {});
+for (const sig of ['SIGTERM', 'SIGHUP']) {
+  process.on(sig, () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(sig);
+  });
 }
-process.exit(result.status ?? 1);
+child.once('error', (err) => {
+  process.stderr.write(`lab: cannot start node (${err.message})\n`);
+  process.exit(1);
+});
+child.once('exit', (code, signal) => {
+  process.exit(code ?? 128 + (constants.signals[signal] ?? 0));
+});

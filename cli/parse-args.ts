@@ -66,7 +66,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     positionals: [],
     options: [{ name: 'json', type: flag, help: 'JSON on stdout' }],
   },
-  { name: 'load', summary: 'drive load through the proxy with autocannon', positionals: [], options: loadOptions },
+  { name: 'load', summary: 'drive load through the proxy with autocannon; exit status 1 when requests failed (5xx, connection errors, timeouts)', positionals: [], options: loadOptions },
   {
     name: 'trace',
     summary: 'trace the lab (while running a load) into a capture directory',

@@ -124,19 +124,30 @@ const REPO_ROOT = join(import.meta.dirname, '..');
 
 /**
  * Runs `lab <args>` (cli/lab.mjs, as a user would) against the lab whose proxy port and state
- * dir are given; `onStderr` sees the progress text so far; killed after `timeoutMs`.
+ * dir are given; `onStderr` sees the progress text so far, `onSpawn` the process; `user` runs
+ * it as another user (no supplementary groups); killed after `timeoutMs`.
  */
 export function runLabCli(
   lab: { readonly config: Pick<LabConfig, 'proxyPort' | 'stateDir'> },
   args: readonly string[],
-  opts: { readonly onStderr?: (text: string) => void; readonly timeoutMs?: number } = {},
+  opts: {
+    readonly onStderr?: (text: string) => void;
+    readonly onSpawn?: (child: ReturnType<typeof spawn>) => void;
+    readonly timeoutMs?: number;
+    readonly user?: { readonly uid: number; readonly gid: number };
+    /** In its own process group, as a shell starts a foreground job (so a test can signal the group, as Ctrl-C does). */
+    readonly processGroup?: boolean;
+  } = {},
 ): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(REPO_ROOT, 'cli', 'lab.mjs'), ...args], {
       cwd: REPO_ROOT,
-      env: { ...process.env, LAB_PORT_BASE: String(lab.config.proxyPort), LAB_STATE_DIR: lab.config.stateDir },
+      env: { ...process.env, LAB_PORT_BASE: String(lab.config.proxyPort), LAB_STATE_DIR: lab.config.stateDir, ...(opts.user ? { HOME: tmpdir() } : {}) },
       stdio: ['ignore', 'pipe', 'pipe'],
+      ...(opts.user ? { uid: opts.user.uid, gid: opts.user.gid } : {}),
+      ...(opts.processGroup ? { detached: true } : {}),
     });
+    opts.onSpawn?.(child);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d));
@@ -144,7 +155,14 @@ export function runLabCli(
       stderr += d;
       opts.onStderr?.(stderr);
     });
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 170_000);
+    const timer = setTimeout(() => {
+      try {
+        if (opts.processGroup && child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+        else child.kill('SIGKILL');
+      } catch {
+        // already gone
+      }
+    }, opts.timeoutMs ?? 170_000);
     child.once('error', reject);
     child.once('close', (code) => {
       clearTimeout(timer);

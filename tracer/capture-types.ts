@@ -5,7 +5,8 @@
  *   events.bin           the loader's binary records, back to back (probes/events.h)
  *   client.jsonl         one ClientObservation per line
  *   nginx-access.jsonl   the proxy's access-log entries written during the capture
- *                        (NginxAccessEntry fields, plus clientRequestId and msec)
+ *                        (NginxAccessEntry fields, plus clientRequestIdHash and msec; queries
+ *                        reduced as tracer/capture-privacy.ts says)
  *   pg-stat-statements.json  PgStatStatementsSnapshot at capture end (reset at capture start)
  *   ss.txt               `ss -tin` for the lab's ports at capture end
  *   loader.log           the loader's stderr (diagnostics and its final summary line)
@@ -13,6 +14,8 @@
  * The no-BPF mode writes app events as events.jsonl (the same fields as TraceEvent, bigints as
  * decimal strings) instead of events.bin.
  */
+import type { CaptureCompleteness } from './capture-completeness.ts';
+import type { PrivacyReport } from './capture-privacy.ts';
 import type { TraceEvent } from './event-types.ts';
 
 export const CAPTURE_VERSION = 1;
@@ -54,6 +57,10 @@ export interface CaptureMeta {
   readonly loader?: LoaderReport;
   /** Problems seen while capturing (e.g. a snapshot that could not be taken), one line each. */
   readonly warnings?: readonly string[];
+  /** What the capture lacks of what was asked for (tracer/capture-completeness.ts); absent in older captures. */
+  readonly completeness?: CaptureCompleteness;
+  /** What was removed of the clients' data (tracer/capture-privacy.ts); absent in older captures. */
+  readonly privacy?: PrivacyReport;
 }
 
 export interface LoaderReport {

@@ -152,13 +152,13 @@ describe('decodeEvents', () => {
     expect(warnings).toEqual([]);
   });
 
-  it('stops at an impossible size field and reports the rest as unreadable', () => {
+  it('skips the record with an impossible size field and reads on at the next valid one', () => {
     const bad = encodeEvent(everyKind[4]!, 12);
     const { events, warnings, remainder, corrupt } = decodeEvents(Buffer.concat([encodeEvent(everyKind[0]!), bad, stream]));
-    expect(events).toEqual([everyKind[0]]);
+    expect(events).toEqual([everyKind[0], ...everyKind]);
     expect(corrupt).toBe(true);
     expect(remainder.length).toBe(0);
-    expect(warnings).toEqual([`corrupt record at byte 168: size 12 is outside 40..4096; the last ${56 + stream.length} bytes are unreadable`]);
+    expect(warnings).toEqual(['damaged region at bytes 168..224 (56 bytes; its size field read 12) skipped: read on at the next valid record']);
   });
 
   it('reads IPv4-mapped IPv6 tuples as IPv4, so both ends of a connection compare equal', () => {

@@ -9,6 +9,7 @@ import { decodeRecord, readTuple } from './decode-record.ts';
 import { eventStartNs } from './event-start.ts';
 import { EventKind, type TraceEvent, type Tuple } from './event-types.ts';
 import { EVENT_LAYOUT, HEADER_SIZE as HEADER_BYTES, KIND_STRUCT } from './event-layout.ts';
+import { findRecordStart } from './find-record-start.ts';
 import { tupleKey } from './tuple-key.ts';
 
 /** What correlation needs of every event, row by row. */
@@ -46,9 +47,12 @@ export interface EventTable extends EventColumns {
 export interface AppendResult {
   /** One line each: skipped records, corruption. */
   readonly warnings: string[];
-  /** Bytes of an incomplete last record (a view of the input): prepend them to the next chunk. */
+  /**
+   * Bytes of an incomplete last record, or of a damaged region still being scanned (a view of the
+   * input): prepend them to the next chunk.
+   */
   readonly remainder: Buffer;
-  /** A record's size field was impossible: nothing after it can be framed. */
+  /** The input held damage (a size field that cannot be): its bytes were skipped up to the next valid record. */
   readonly corrupt: boolean;
 }
 
@@ -350,6 +354,8 @@ export class EventTableBuilder {
   readonly #records: Buffer[] = [];
   readonly #views: DataView[] = [];
   readonly #ids = new Interner();
+  #damage: { regions: number; bytes: number; openSince: number | null; openSize: number } = { regions: 0, bytes: 0, openSince: null, openSize: 0 };
+  #skipped = 0;
 
   get length(): number {
     return this.#length;
@@ -358,29 +364,65 @@ export class EventTableBuilder {
   /**
    * Adds the whole records in `input`. Records longer than this build's struct (a newer loader's
    * appended fields) are read by their known prefix; unknown kinds and short records are skipped
-   * by their size field, with a warning. `streamOffset` is the input's position, for warnings.
-   * The table keeps a view of `input`'s records, not a copy: the caller must not reuse its bytes.
+   * by their size field, with a warning. A size field that cannot be (lost framing) starts a
+   * damaged region: the bytes are skipped up to the next plausible record start
+   * (find-record-start.ts), where decoding reads on; a region still open at the end of the input
+   * continues into the next chunk. `streamOffset` is the input's position, for warnings. The
+   * table keeps a view of `input`'s records, not a copy: the caller must not reuse its bytes.
    */
   append(input: Buffer, streamOffset = 0): AppendResult {
     const dv = new DataView(input.buffer, input.byteOffset, input.byteLength);
-    if (this.#base === null && input.length >= HEADER_SIZE) this.#base = { hi: dv.getUint32(TS + 4, LE), lo: dv.getUint32(TS, LE) };
     const skipped: Skipped[] = [];
-    const { hi, lo } = this.#base ?? { hi: 0, lo: 0 };
-    let r = fillRows(this.#cols, this.#ids, input, dv, 0, this.#length, this.#records.length, hi, lo, skipped);
-    while (r.full) {
-      // Room for the rest at the loader's smallest records' size would over-allocate; this grows
-      // at most a few times per chunk.
-      this.#grow(r.n, Math.max(this.#capacity * 2, r.n + Math.ceil((input.length - r.end) / 96)));
-      r = fillRows(this.#cols, this.#ids, input, dv, r.end, r.n, this.#records.length, hi, lo, skipped);
+    const warnings: string[] = [];
+    const chunkIndex = this.#records.length;
+    const tentativeBase = this.#base === null;
+    let n = this.#length;
+    let o = 0;
+    let end = 0;
+    let damaged = this.#damage.openSince !== null;
+    for (;;) {
+      const open = this.#damage.openSince;
+      if (open !== null) {
+        const base = this.#base ?? { hi: 0, lo: 0 };
+        const found = findRecordStart(dv, o, n > 0 ? this.#cols.ts[n - 1]! : Number.NaN, base.hi, base.lo);
+        end = found.at;
+        if (!found.found) break;
+        const bytes = streamOffset + found.at - open;
+        warnings.push(
+          `damaged region at bytes ${open}..${open + bytes} (${bytes} bytes; its size field read ${this.#damage.openSize}) skipped: read on at the next valid record`,
+        );
+        this.#damage = { regions: this.#damage.regions + 1, bytes: this.#damage.bytes + bytes, openSince: null, openSize: 0 };
+        o = found.at;
+      }
+      if (this.#base === null) {
+        if (input.length - o < HEADER_SIZE) break;
+        this.#base = { hi: dv.getUint32(o + TS + 4, LE), lo: dv.getUint32(o + TS, LE) };
+      }
+      const { hi, lo } = this.#base;
+      let r = fillRows(this.#cols, this.#ids, input, dv, o, n, chunkIndex, hi, lo, skipped);
+      while (r.full) {
+        // Room for the rest at the loader's smallest records' size would over-allocate; this grows
+        // at most a few times per chunk.
+        this.#grow(r.n, Math.max(this.#capacity * 2, r.n + Math.ceil((input.length - r.end) / 96)));
+        r = fillRows(this.#cols, this.#ids, input, dv, r.end, r.n, chunkIndex, hi, lo, skipped);
+      }
+      n = r.n;
+      end = r.end;
+      if (r.corruptAt < 0) break;
+      damaged = true;
+      this.#damage = { ...this.#damage, openSince: streamOffset + r.corruptAt, openSize: dv.getUint16(r.corruptAt + SIZE, LE) };
+      o = r.corruptAt + 1;
     }
-    if (r.n > this.#length) {
-      const kept = input.subarray(0, r.end);
+    // A base read from bytes that turned out to be damage would put every time far off.
+    if (tentativeBase && n === this.#length) this.#base = null;
+    if (n > this.#length) {
+      const kept = input.subarray(0, end);
       this.#records.push(kept);
       this.#views.push(new DataView(kept.buffer, kept.byteOffset, kept.byteLength));
     }
-    this.#length = r.n;
+    this.#length = n;
 
-    const warnings: string[] = [];
+    this.#skipped += skipped.length;
     const unknown = new Map<number, { count: number; first: number }>();
     for (const k of skipped) {
       if (k.expected !== 0) {
@@ -391,17 +433,20 @@ export class EventTableBuilder {
       if (seen) seen.count++;
       else unknown.set(k.kind, { count: 1, first: streamOffset + k.at });
     }
-    const corrupt = r.corruptAt >= 0;
-    if (corrupt) {
-      const size = dv.getUint16(r.corruptAt + SIZE, LE);
-      warnings.push(
-        `corrupt record at byte ${streamOffset + r.corruptAt}: size ${size} is outside ${HEADER_SIZE}..${MAX_RECORD_BYTES}; the last ${input.length - r.corruptAt} bytes are unreadable`,
-      );
-    }
     for (const [kind, { count, first }] of unknown) {
       warnings.push(`${count} record(s) of unknown kind ${kind} skipped (first at byte ${first})`);
     }
-    return { warnings, remainder: corrupt ? Buffer.alloc(0) : input.subarray(r.end), corrupt };
+    return { warnings, remainder: input.subarray(end), corrupt: damaged };
+  }
+
+  /**
+   * Damaged regions skipped so far: how many, their bytes, and where one still open (no record
+   * found after it yet) began, as a stream offset; and the whole records skipped by their size
+   * field (unknown kinds, short records).
+   */
+  get damage(): { readonly regions: number; readonly bytes: number; readonly openSince: number | null; readonly skippedRecords: number } {
+    const { regions, bytes, openSince } = this.#damage;
+    return { regions, bytes, openSince, skippedRecords: this.#skipped };
   }
 
   /** The table so far. The builder must not be appended to afterwards. */

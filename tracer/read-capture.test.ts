@@ -153,6 +153,50 @@ describe('readCapture', () => {
     ]);
   });
 
+  it('damaged regions in a multi-chunk events.bin cost only their records: the rest is read and the loss counted', async () => {
+    const records: Buffer[] = [];
+    const starts: number[] = [];
+    let bytes = 0;
+    for (let i = 0; bytes < 17 * 1024 * 1024; i++) {
+      const id = (i % 251).toString(16).padStart(32, '0');
+      const r = i % 3 === 0 ? requestStart(BigInt(i), id, `/api/users/${i}`) : requestEnd(BigInt(i), id, BigInt(i));
+      records.push(r);
+      starts.push(bytes);
+      bytes += r.length;
+    }
+    const file = Buffer.concat(records);
+    // A size field of 0 in the record at byte 864, and 5000 zero bytes across the 16 MiB chunk boundary.
+    const first = starts.filter((b) => b <= 864).length - 1;
+    file.writeUInt16LE(0, starts[first]! + 34);
+    const zeroFrom = 16 * 1024 * 1024 - 2500;
+    file.fill(0, zeroFrom, zeroFrom + 5000);
+    const hit = new Set([first]);
+    starts.forEach((b, i) => {
+      if (b < zeroFrom + 5000 && b + records[i]!.length > zeroFrom) hit.add(i);
+    });
+    const meta = { ...META, loader: { stop: 'signal', records: records.length, bytes: file.length, kinds: {}, families: {}, stopSeconds: 0.1 } };
+    const dir = captureDir({ 'meta.json': JSON.stringify(meta), 'events.bin': file, 'client.jsonl': CLIENT });
+    const c = await readCapture(dir);
+    expect(c.events.map((e) => Number(e.tsNs))).toEqual(records.map((_, i) => i).filter((i) => !hit.has(i)));
+    const lostBytes = [...hit].reduce((n, i) => n + records[i]!.length, 0);
+    expect(c.warnings).toEqual([
+      `events.bin: damaged region at bytes ${starts[first]}..${starts[first + 1]} (${records[first]!.length} bytes; its size field read 0) skipped: read on at the next valid record`,
+      expect.stringMatching(/^events\.bin: damaged region at bytes \d+\.\.\d+ \(\d+ bytes; its size field read 0\) skipped: read on at the next valid record$/),
+      `events.bin: ${lostBytes.toLocaleString('en-US')} of ${file.length.toLocaleString('en-US')} bytes unreadable in 2 damaged region(s), skipped: ${hit.size} record(s) lost (the loader wrote ${records.length.toLocaleString('en-US')}, ${(records.length - hit.size).toLocaleString('en-US')} read)`,
+    ]);
+  });
+
+  it('a damaged region that runs to the end of events.bin is reported as such, its loss estimated without the loader count', async () => {
+    const file = Buffer.concat([EVENTS, Buffer.alloc(200, 0xff)]);
+    const dir = captureDir({ 'meta.json': JSON.stringify(META), 'events.bin': file, 'client.jsonl': CLIENT });
+    const c = await readCapture(dir);
+    expect(c.events).toHaveLength(4);
+    expect(c.warnings).toEqual([
+      `events.bin: damaged region at bytes ${EVENTS.length}..${file.length} (200 bytes) runs to the end of the file: no valid record after it`,
+      `events.bin: 200 of ${file.length} bytes unreadable in 1 damaged region(s), skipped: about 2 record(s) lost (estimated from the mean record size; 4 read)`,
+    ]);
+  });
+
   it('an events.jsonl with more lines than a function call takes arguments is read whole', async () => {
     const count = 200_000;
     const line = '{"kind":8,"tsNs":"1","requestId":"","pid":7}\n';

@@ -4,6 +4,8 @@
  * returned. Only a capture that cannot be interpreted at all (no meta.json, meta.json not JSON or
  * missing fields, a newer capture version) is an error.
  */
+import { capWarnings } from './cap-warnings.ts';
+import { completenessWarnings } from './capture-completeness.ts';
 import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseJsonLines } from '../lab/json-lines.ts';
@@ -128,12 +130,23 @@ export function eventFromJson(v: unknown): TraceEvent | string {
 /** events.bin is read and decoded this many bytes at a time, so large captures need no whole-file buffer. */
 const CHUNK_BYTES = 16 * 1024 * 1024;
 
+/** What damage cost a read of events.bin. */
+export interface EventsDamage {
+  readonly regions: number;
+  /** Bytes skipped in damaged regions (a region running to the end of the file included). */
+  readonly bytes: number;
+  readonly recordsRead: number;
+  /** Whole records skipped by their size field (unknown kinds, short records). */
+  readonly recordsSkipped: number;
+  readonly fileBytes: number;
+}
+
 /**
  * Decodes events.bin chunk by chunk into one table; null when the file does not exist. Each chunk
- * is read into a buffer of its own, which the table keeps; a record cut at a chunk's end is
- * copied to the front of the next one.
+ * is read into a buffer of its own, which the table keeps; a record cut at a chunk's end, or a
+ * damaged region still being scanned, is copied to the front of the next one.
  */
-async function readEventsBin(path: string): Promise<{ table: EventTable; warnings: string[] } | null> {
+async function readEventsBin(path: string): Promise<{ table: EventTable; warnings: string[]; damage: EventsDamage } | null> {
   let fh;
   try {
     fh = await open(path, 'r');
@@ -143,8 +156,11 @@ async function readEventsBin(path: string): Promise<{ table: EventTable; warning
   }
   const warnings: string[] = [];
   const builder = new EventTableBuilder();
+  let fileBytes = 0;
+  let tailBytes = 0;
   try {
     const { size } = await fh.stat();
+    fileBytes = size;
     let carry = Buffer.alloc(0);
     let offset = 0;
     while (offset < size) {
@@ -156,15 +172,42 @@ async function readEventsBin(path: string): Promise<{ table: EventTable; warning
       const r = builder.append(buf.subarray(0, carry.length + bytesRead), offset - carry.length);
       for (const w of r.warnings) warnings.push(w);
       offset += bytesRead;
-      if (r.corrupt) return { table: builder.finish(), warnings };
       carry = Buffer.from(r.remainder);
     }
-    const tail = truncatedTailWarning(carry, offset - carry.length);
-    if (tail) warnings.push(`${tail} (${builder.length} complete records read)`);
+    const open = builder.damage.openSince;
+    if (open !== null) {
+      tailBytes = offset - open;
+      warnings.push(`damaged region at bytes ${open}..${offset} (${tailBytes} bytes) runs to the end of the file: no valid record after it`);
+    } else {
+      const tail = truncatedTailWarning(carry, offset - carry.length);
+      if (tail) warnings.push(`${tail} (${builder.length} complete records read)`);
+    }
   } finally {
     await fh.close();
   }
-  return { table: builder.finish(), warnings };
+  const d = builder.damage;
+  return {
+    table: builder.finish(),
+    warnings,
+    damage: { regions: d.regions + (tailBytes > 0 ? 1 : 0), bytes: d.bytes + tailBytes, recordsRead: builder.length, recordsSkipped: d.skippedRecords, fileBytes },
+  };
+}
+
+/**
+ * One line on what damage cost, or null when there was none: the bytes skipped and the records
+ * lost, exact when the loader reported how many it wrote, else estimated from the mean record
+ * size of what was read. Pure.
+ */
+export function damageSummary(d: EventsDamage, loaderRecords: number | null | undefined): string | null {
+  if (d.regions === 0) return null;
+  const n = (x: number): string => x.toLocaleString('en-US');
+  const head = `${n(d.bytes)} of ${n(d.fileBytes)} bytes unreadable in ${n(d.regions)} damaged region(s), skipped`;
+  if (loaderRecords != null && loaderRecords >= d.recordsRead + d.recordsSkipped) {
+    return `${head}: ${n(loaderRecords - d.recordsRead - d.recordsSkipped)} record(s) lost (the loader wrote ${n(loaderRecords)}, ${n(d.recordsRead)} read)`;
+  }
+  const readBytes = d.fileBytes - d.bytes;
+  const mean = d.recordsRead > 0 ? readBytes / d.recordsRead : 0;
+  return `${head}: about ${mean > 0 ? n(Math.round(d.bytes / mean)) : 'an unknown number of'} record(s) lost (estimated from the mean record size; ${n(d.recordsRead)} read)`;
 }
 
 /** Reads a capture directory. Throws only when meta.json is missing, unreadable or too new. */
@@ -174,9 +217,13 @@ export async function readCapture(dir: string): Promise<Capture> {
     throw new Error(`${dir} has no ${CAPTURE_FILES.meta}: not a capture directory (captures are written by 'lab trace')`);
   }
   const meta = parseMeta(metaBytes.toString('utf8'), join(dir, CAPTURE_FILES.meta));
-  const warnings: string[] = [...(meta.warnings ?? []).map((w) => `capture: ${w}`)];
+  const warnings: string[] = [...completenessWarnings(meta.completeness), ...(meta.warnings ?? []).map((w) => `capture: ${w}`)];
   const bin = await readEventsBin(join(dir, CAPTURE_FILES.events));
-  if (bin !== null) for (const w of bin.warnings) warnings.push(`${CAPTURE_FILES.events}: ${w}`);
+  if (bin !== null) {
+    for (const w of bin.warnings) warnings.push(`${CAPTURE_FILES.events}: ${w}`);
+    const lost = damageSummary(bin.damage, meta.loader?.records);
+    if (lost !== null) warnings.push(`${CAPTURE_FILES.events}: ${lost}`);
+  }
   let events: TraceEvent[] = bin === null ? [] : tableEvents(bin.table);
   const jsonEvents = await readOptional(join(dir, CAPTURE_FILES.eventsJson));
   if (jsonEvents !== null) {
@@ -204,5 +251,5 @@ export async function readCapture(dir: string): Promise<Capture> {
   const nonZero = Object.entries(meta.drops).filter(([, n]) => n > 0);
   if (nonZero.length) warnings.push(`the loader dropped events: ${nonZero.map(([k, n]) => `${k}=${n}`).join(' ')}`);
 
-  return { dir, meta, events, client: client.values, nginx: nginx.values, warnings };
+  return { dir, meta, events, client: client.values, nginx: nginx.values, warnings: capWarnings(warnings) };
 }

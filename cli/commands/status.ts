@@ -3,7 +3,7 @@ import { postgresVersion, runningPostgres } from '../../lab/db/postgres.ts';
 import { formatLabStatus, labIsUp, labStatusLive } from '../../lab/lifecycle/lab-status.ts';
 import type { Invocation } from '../parse-args.ts';
 
-/** `lab status [--json]`: which tiers run; exit status 0 when all of them do, 3 otherwise. */
+/** `lab status [--json]`: which tiers run; exit status 0 when all of them do and none is stopped, 3 otherwise. */
 export async function run(inv: Invocation): Promise<number> {
   const cfg = labConfig();
   const status = await labStatusLive(cfg, () => {
@@ -14,5 +14,5 @@ export async function run(inv: Invocation): Promise<number> {
     }
   });
   process.stdout.write((inv.options.json ? JSON.stringify(status) : formatLabStatus(status)) + '\n');
-  return labIsUp(status) ? 0 : 3;
+  return labIsUp(status) && status.stopped.length === 0 ? 0 : 3;
 }

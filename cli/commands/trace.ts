@@ -1,15 +1,22 @@
+import { terminalSafe } from '../../tracer/terminal-safe.ts';
+import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { release } from 'node:os';
 import { join } from 'node:path';
 import { labConfig, type LabConfig } from '../../lab/config.ts';
 import { pgAdminConnectionConfig } from '../../lab/db/postgres.ts';
 import { REPO_ROOT } from '../../lab/lifecycle/app-tier.ts';
+import { readLabState } from '../../lab/lifecycle/lab-state.ts';
 import { labIsUp, labStatus, type LabStatus } from '../../lab/lifecycle/lab-status.ts';
-import { processEnv, resumeStoppedChildren } from '../../lab/lifecycle/processes.ts';
+import { isAlive, processEnv, resumeStoppedChildren } from '../../lab/lifecycle/processes.ts';
 import { labPaths } from '../../lab/lifecycle/state-paths.ts';
-import { DEFAULT_DURATION_S, runLoad } from '../../lab/load/run-load.ts';
+import { formatStopped } from '../../lab/lifecycle/stopped-processes.ts';
+import { formatLoadFailures, loadFailures } from '../../lab/load/load-failures.ts';
+import { DEFAULT_DURATION_S, runLoad, type LoadSummary } from '../../lab/load/run-load.ts';
 import { MIX_TABLE, type MixName } from '../../lab/load/mixes.ts';
 import { CAPTURE_VERSION, type CaptureLoad, type CaptureMeta, type LoaderReport, type Tier } from '../../tracer/capture-types.ts';
+import { captureCompleteness, formatIncomplete, unfinishedCompleteness, type CaptureCompleteness, type CompletenessFacts, type LoaderEnd } from '../../tracer/capture-completeness.ts';
+import { captureAccessEntry, KEPT_QUERY_PARAMETERS, reduceQuery } from '../../tracer/capture-privacy.ts';
 import { clockToMeta, sampleClock } from '../../tracer/clock.ts';
 import { EventKind } from '../../tracer/event-types.ts';
 import { CAPTURE_FILES, readCapture } from '../../tracer/read-capture.ts';
@@ -22,7 +29,7 @@ import {
   snapshotSs,
   type FileMark,
 } from '../../tracer/snapshots.ts';
-import { LoaderError, loaderArgs, parseFamilies, spawnLoader, type LoaderHandle } from '../../tracer/spawn-loader.ts';
+import { hasBpfPrivileges, LoaderError, loaderArgs, parseFamilies, spawnLoader, type LoaderHandle } from '../../tracer/spawn-loader.ts';
 import { defaultCaptureDir, formatCaptureSummary, prepareCaptureDir, UNFINISHED, writeFileAtomic, writeJsonLines, writeMeta } from '../../tracer/write-capture.ts';
 import type { Invocation } from '../parse-args.ts';
 
@@ -118,7 +125,7 @@ export function traceOptions(o: Readonly<Record<string, string | number | boolea
 }
 
 const say = (line: string): void => {
-  process.stderr.write(`lab trace: ${line}\n`);
+  process.stderr.write(`lab trace: ${terminalSafe(line)}\n`);
 };
 
 /** `lab trace`: trace the lab into a capture directory while a load runs (or for --duration with --no-load). */
@@ -129,10 +136,20 @@ export async function run(inv: Invocation): Promise<number> {
     return 2;
   }
   const cfg = labConfig();
+  // Before anything is read or created: another user's app cannot even be inspected.
+  if (!hasBpfPrivileges() && readLabState(labPaths(cfg).stateFile).usdt !== 'file') {
+    process.stderr.write('lab trace needs root (CAP_BPF and CAP_PERFMON): run it with sudo, or trace without BPF after `lab up --usdt file`\n');
+    return 1;
+  }
   const status = labStatus(cfg, () => null);
   if (!labIsUp(status)) {
     const down = (['proxy', 'app', 'postgres'] as const).filter((t) => status[t].pid === null);
     say(`the lab is not running (${down.join(', ')} stopped): run \`lab up\` first`);
+    return 1;
+  }
+  const stopped = formatStopped(status.stopped);
+  if (stopped !== null) {
+    say(`cannot trace: ${stopped}`);
     return 1;
   }
   const appPid = status.app.pid as number;
@@ -149,20 +166,31 @@ export async function run(inv: Invocation): Promise<number> {
     return 1;
   }
 
-  const dir = prepareCaptureDir(opts.out ?? defaultCaptureDir(REPO_ROOT, new Date()));
+  const wanted = opts.out ?? defaultCaptureDir(REPO_ROOT, new Date());
+  let dir: string;
+  try {
+    dir = prepareCaptureDir(wanted);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EACCES' && code !== 'EPERM' && code !== 'EROFS') throw err;
+    say(`cannot create the capture directory ${wanted} (${code}): choose one you can write with --out DIR`);
+    return 1;
+  }
   const capture = await traceInto(dir, cfg, status, backend, opts);
   process.stderr.write(capture.summary + '\n');
   if (!capture.started) return 1;
+  const incomplete = formatIncomplete(capture.completeness);
+  if (incomplete !== null) say(incomplete);
   process.stdout.write((opts.json ? JSON.stringify(capture.json) : dir) + '\n');
   // An interrupted load may still hold sockets open: leave now that the capture is written.
   if (capture.interrupted) process.exit(130);
-  return capture.ok ? 0 : 1;
+  return capture.completeness.complete ? 0 : 1;
 }
 
 interface TraceOutcome {
   /** False when tracing never started (nothing was captured). */
   readonly started: boolean;
-  readonly ok: boolean;
+  readonly completeness: CaptureCompleteness;
   readonly interrupted: boolean;
   readonly summary: string;
   /** `--json` output. */
@@ -206,8 +234,72 @@ async function traceInto(dir: string, cfg: LabConfig, status: LabStatus, backend
     load,
   });
   const source = backend.kind === 'native' ? 'bpf' : 'app-file';
-  writeMeta(dir, { ...baseMeta(), source, hooks: {}, drops: {}, warnings: [UNFINISHED] });
+  writeMeta(dir, { ...baseMeta(), source, hooks: {}, drops: {}, completeness: unfinishedCompleteness(UNFINISHED) });
 
+  // From here on a signal finishes the capture instead of ending the process: the first one
+  // stops the trace and writes everything; the second also kills the loader (spawn-loader.ts)
+  // and skips the snapshots; the third exits at once, leaving meta.json marked unfinished.
+  let signals = 0;
+  let interruptedBy: NodeJS.Signals | null = null;
+  let onInterrupt: () => void = () => {};
+  const interruption = new Promise<'interrupted'>((resolve) => {
+    onInterrupt = () => resolve('interrupted');
+  });
+  const onSignal = (sig: NodeJS.Signals): void => {
+    signals++;
+    const again = sig === 'SIGINT' ? 'Ctrl-C' : sig;
+    if (signals === 1) {
+      interruptedBy = sig;
+      say(`${sig}: finishing the capture (stopping the loader, writing the logs, snapshots and meta.json); ${again} again to skip the snapshots`);
+      onInterrupt();
+    } else if (signals === 2) {
+      say(`${sig} again: killing the loader and skipping the snapshots; the capture will say what it lacks (${again} once more exits at once)`);
+    } else {
+      say(`${sig} a third time: exiting now; ${join(dir, CAPTURE_FILES.meta)} says the capture did not finish`);
+      process.exit(130);
+    }
+  };
+  for (const sig of FINISHING_SIGNALS) process.on(sig, onSignal);
+  try {
+    return await traceWhileSignalled(dir, cfg, status, backend, opts, {
+      warnings,
+      paths,
+      nginxPids,
+      baseMeta,
+      source,
+      interruption,
+      interruptedBy: () => interruptedBy,
+      hurried: () => signals >= 2,
+    });
+  } finally {
+    for (const sig of FINISHING_SIGNALS) process.off(sig, onSignal);
+  }
+}
+
+/** The signals after which `lab trace` finishes its capture before it exits. */
+const FINISHING_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+interface TraceContext {
+  readonly warnings: string[];
+  readonly paths: ReturnType<typeof labPaths>;
+  readonly nginxPids: readonly number[];
+  readonly baseMeta: () => Omit<CaptureMeta, 'hooks' | 'drops' | 'source'>;
+  readonly source: CaptureMeta['source'];
+  readonly interruption: Promise<'interrupted'>;
+  readonly interruptedBy: () => NodeJS.Signals | null;
+  /** A second signal came: skip what can be skipped. */
+  readonly hurried: () => boolean;
+}
+
+async function traceWhileSignalled(
+  dir: string,
+  cfg: LabConfig,
+  status: LabStatus,
+  backend: Extract<AppBackend, { kind: 'native' | 'file' }>,
+  opts: TraceOptions,
+  t: TraceContext,
+): Promise<TraceOutcome> {
+  const { warnings, paths, nginxPids, baseMeta, source, interruption } = t;
   let pgssReset = true;
   try {
     await resetPgStatStatements(pgAdminConnectionConfig(cfg));
@@ -216,12 +308,21 @@ async function traceInto(dir: string, cfg: LabConfig, status: LabStatus, backend
     warnings.push(`pg_stat_statements could not be reset (${(err as Error).message}): its counts include earlier statements`);
   }
   const accessMark = markFile(paths.accessLog);
+  // The clients' X-Request-IDs are hashed under this key, kept in memory only.
+  const privacyKey = randomBytes(32);
+  let queryParametersDropped = 0;
+  const recordPath = (path: string): string => {
+    const r = reduceQuery(path);
+    queryParametersDropped += r.dropped;
+    return r.uri;
+  };
 
   // Tracing starts here.
   let loader: LoaderHandle | null = null;
+  /** Set when the trace asks the loader to stop, so its exit is not news. */
+  let stopping = false;
   let appFileMark: FileMark | null = null;
   let hooks: Record<string, string>;
-  let interrupted = false;
   const maxSeconds = (opts.durationS ?? 0) + (opts.requests ?? 0) / 50 + 120;
   if (backend.kind === 'native') {
     try {
@@ -253,6 +354,10 @@ async function traceInto(dir: string, cfg: LabConfig, status: LabStatus, backend
       throw err;
     }
     say(`attached (${Object.entries(hooks).map(([k, v]) => `${k}=${v}`).join(' ')}), pid ${loader.pid}`);
+    const running = loader;
+    void running.exited.then((r) => {
+      if (!stopping && !r.summarySeen) say(`the loader (pid ${running.pid}) ended without its summary (${r.signal ?? `status ${r.exitCode}`}): events stop here; the load goes on`);
+    });
   } else {
     appFileMark = markFile(backend.eventsPath);
     hooks = { usdt: 'file' };
@@ -261,15 +366,7 @@ async function traceInto(dir: string, cfg: LabConfig, status: LabStatus, backend
   const startNs = process.hrtime.bigint();
 
   let loadError: string | null = null;
-  let onInterrupt: () => void = () => {};
-  const interruption = new Promise<'interrupted'>((resolve) => {
-    onInterrupt = () => {
-      interrupted = true;
-      resolve('interrupted');
-    };
-  });
-  process.on('SIGINT', onInterrupt);
-  process.on('SIGTERM', onInterrupt);
+  let loadSummary: LoadSummary | null = null;
   try {
     if (opts.noLoad) {
       say(`tracing whatever arrives for ${opts.durationS} s`);
@@ -284,33 +381,34 @@ async function traceInto(dir: string, cfg: LabConfig, status: LabStatus, backend
         mix: opts.mix,
         ...(opts.rate !== undefined ? { rate: opts.rate } : {}),
         latencyOut: join(dir, CAPTURE_FILES.client),
+        recordPath,
       });
       // A signal ends the capture now; the load cannot be cancelled, so the command exits once the capture is written.
       loadDone.catch(() => {});
-      await Promise.race([loadDone, interruption]);
+      const ended = await Promise.race([loadDone, interruption]);
+      if (ended !== 'interrupted') loadSummary = ended;
     }
   } catch (err) {
     loadError = (err as Error).message.split('\n')[0] ?? 'load failed';
-    warnings.push(`the load failed: ${loadError}`);
-  } finally {
-    process.off('SIGINT', onInterrupt);
-    process.off('SIGTERM', onInterrupt);
   }
   await new Promise((r) => setTimeout(r, SETTLE_MS));
   const endNs = process.hrtime.bigint();
+  stopping = true;
 
   // Tracing stops here.
-  let drops: Record<string, number>;
+  let drops: Record<string, number> | null;
   let loaderReport: LoaderReport | undefined;
+  let loaderEnd: LoaderEnd | null = null;
   if (loader) {
     say('stopping the loader (detaching probes)');
     const stopStart = Date.now();
     const r = await loader.stop();
+    loaderEnd = { summarySeen: r.summarySeen, exitCode: r.exitCode, signal: r.signal, stop: r.stop, killedOnRequest: t.hurried() && r.signal === 'SIGKILL' };
     const pgPid = status.postgres.pid;
     const resumed = pgPid === null ? [] : resumeStoppedChildren(pgPid);
     if (resumed.length) warnings.push(`resumed PostgreSQL backend(s) ${resumed.join(', ')} the loader left stopped`);
     const stopSeconds = Math.round((Date.now() - stopStart) / 100) / 10;
-    drops = { ...r.drops };
+    drops = r.summarySeen ? { ...r.drops } : null;
     loaderReport = {
       stop: r.stop,
       records: r.counters.records ?? null,
@@ -319,9 +417,6 @@ async function traceInto(dir: string, cfg: LabConfig, status: LabStatus, backend
       families: r.families,
       stopSeconds,
     };
-    if (r.stop !== null && r.stop !== 'signal') warnings.push(`the loader stopped early (${r.stop}): events end before the load did`);
-    if (!r.summarySeen) warnings.push(`the loader ended without its summary (${r.signal ?? `status ${r.exitCode}`}): drop counters unknown`);
-    else if (r.exitCode !== 0) warnings.push(`the loader exited with status ${r.exitCode}`);
     if (Object.keys(r.drops).length === 0 && r.summarySeen) warnings.push('the loader summary named no drop counters');
   } else {
     const { text, warnings: w } = readAppendedLines(appFileMark as FileMark);
@@ -329,40 +424,80 @@ async function traceInto(dir: string, cfg: LabConfig, status: LabStatus, backend
     warnings.push(...w);
     drops = { file_partial_lines: w.some((x) => x.includes('partial last line')) ? 1 : 0 };
   }
-  if (interrupted) warnings.push('interrupted by a signal: the capture ends early');
 
   const access = accessLogSince(accessMark);
-  writeJsonLines(join(dir, CAPTURE_FILES.nginx), access.entries);
+  const accessEntries = access.entries.map((e) => {
+    const r = captureAccessEntry(e, privacyKey);
+    queryParametersDropped += r.dropped;
+    return r.entry;
+  });
+  writeJsonLines(join(dir, CAPTURE_FILES.nginx), accessEntries);
   warnings.push(...access.warnings);
-  try {
-    writeFileAtomic(join(dir, CAPTURE_FILES.pgStatStatements), JSON.stringify(await snapshotPgStatStatements(pgAdminConnectionConfig(cfg), pgssReset), null, 2) + '\n');
-  } catch (err) {
-    warnings.push(`pg_stat_statements snapshot failed: ${(err as Error).message}`);
-  }
-  try {
-    writeFileAtomic(join(dir, CAPTURE_FILES.ss), await snapshotSs([cfg.proxyPort, cfg.appPort, cfg.pgPort]));
-  } catch (err) {
-    warnings.push(`ss snapshot failed: ${(err as Error).message}`);
+  const skipped: string[] = [];
+  if (t.hurried()) {
+    skipped.push(CAPTURE_FILES.pgStatStatements, CAPTURE_FILES.ss);
+  } else {
+    say('saving the pg_stat_statements and ss snapshots');
+    try {
+      writeFileAtomic(join(dir, CAPTURE_FILES.pgStatStatements), JSON.stringify(await snapshotPgStatStatements(pgAdminConnectionConfig(cfg), pgssReset), null, 2) + '\n');
+    } catch (err) {
+      warnings.push(`pg_stat_statements snapshot failed: ${(err as Error).message}`);
+    }
+    try {
+      writeFileAtomic(join(dir, CAPTURE_FILES.ss), await snapshotSs([cfg.proxyPort, cfg.appPort, cfg.pgPort]));
+    } catch (err) {
+      warnings.push(`ss snapshot failed: ${(err as Error).message}`);
+    }
   }
 
-  writeMeta(dir, { ...baseMeta(), source, hooks, drops, window: { startNs: startNs.toString(), endNs: endNs.toString() }, ...(loaderReport ? { loader: loaderReport } : {}), warnings });
+  const failures = loadSummary === null ? null : loadFailures(loadSummary);
+  const interruptedBy = t.interruptedBy();
+  const completeness = captureCompleteness({
+    interruptedBy,
+    loader: loaderEnd,
+    tiersGone: tiersGone(status),
+    failedRequests: failures === null ? null : { count: failures.failed, text: formatLoadFailures(failures) ?? '' },
+    loadError,
+    drops,
+    skipped,
+  });
+  writeMeta(dir, {
+    ...baseMeta(),
+    source,
+    hooks,
+    drops: drops ?? {},
+    window: { startNs: startNs.toString(), endNs: endNs.toString() },
+    ...(loaderReport ? { loader: loaderReport } : {}),
+    warnings,
+    completeness,
+    privacy: { clientRequestId: 'hmac-sha256, key made for this capture and not stored', queryParametersKept: KEPT_QUERY_PARAMETERS, queryParametersDropped },
+  });
   for (const w of warnings) say(`warning: ${w}`);
 
-  const capture = await readCapture(dir);
-  const requests = opts.noLoad
-    ? new Set(capture.events.filter((e) => e.kind === EventKind.RequestStart).map((e) => e.requestId)).size
-    : capture.client.length;
+  // Counting requests reads the capture back; after a second signal the loader's count must do.
+  const capture = t.hurried() ? null : await readCapture(dir);
+  const events = capture?.events.length ?? loaderReport?.records ?? 0;
+  const requests = capture === null ? null : opts.noLoad ? new Set(capture.events.filter((e) => e.kind === EventKind.RequestStart).map((e) => e.requestId)).size : capture.client.length;
   return {
     started: true,
-    ok: loadError === null && !interrupted,
-    interrupted,
-    summary: formatCaptureSummary({ dir, requests, events: capture.events.length, drops, source }),
-    json: { dir, source, hooks, requests, events: capture.events.length, drops, warnings: capture.warnings },
+    completeness,
+    interrupted: interruptedBy !== null,
+    summary: formatCaptureSummary({ dir, requests, events, drops: drops ?? {}, source }),
+    json: { dir, source, hooks, requests, events, drops, warnings: capture?.warnings ?? warnings, completeness },
   };
+}
+
+/** The lab processes that ran when the trace started and are gone now. */
+function tiersGone(status: LabStatus): CompletenessFacts['tiersGone'] {
+  const gone: { tier: 'app' | 'nginx' | 'proxy' | 'postgres'; pid: number }[] = [];
+  if (status.app.pid !== null && !isAlive(status.app.pid)) gone.push({ tier: 'app', pid: status.app.pid });
+  if (status.proxy.pid !== null && !isAlive(status.proxy.pid)) gone.push({ tier: status.proxy.kind === 'node' ? 'proxy' : 'nginx', pid: status.proxy.pid });
+  if (status.postgres.pid !== null && !isAlive(status.postgres.pid)) gone.push({ tier: 'postgres', pid: status.postgres.pid });
+  return gone;
 }
 
 /** Tracing never started: the directory (new and empty before this run) holds nothing worth keeping. */
 function failed(dir: string, reason: string): TraceOutcome {
   rmSync(dir, { recursive: true, force: true });
-  return { started: false, ok: false, interrupted: false, summary: `lab trace: ${reason}`, json: {} };
+  return { started: false, completeness: { complete: false, missing: [] }, interrupted: false, summary: `lab trace: ${reason}`, json: {} };
 }

@@ -6,6 +6,7 @@ import { buildTraceContext, generateSpanId } from './trace-context.ts';
 import { handlers, type AppState } from './handlers.ts';
 import { HttpError } from './http-error.ts';
 import { parseKnobs, type LatencyKnobs } from './knobs.ts';
+import { orderBodyRefusal } from './order-input.ts';
 import type { AppProbes } from './probes.ts';
 import { newRequestWork, type Clock, type RequestContext } from './request-context.ts';
 import { generateRequestId, resolveRequestId } from './request-id.ts';
@@ -163,7 +164,14 @@ export function createApp(deps: AppDeps): express.Express {
   app.get('/healthz', run(async () => ({ body: { status: 'ok', pid: process.pid, probes: probes.backend, pool: poolStats(pool) } })));
   app.get('/api/users', run(h.listUsers));
   app.get('/api/users/:id', run(h.getUser));
-  app.post('/api/orders', express.json({ limit: '16kb' }), run(h.createOrder));
+  const orderBody = (req: Request, _res: Response, next: NextFunction): void => {
+    const refusal = orderBodyRefusal(req.headers);
+    if (refusal !== null) throw new HttpError(415, refusal);
+    next();
+  };
+  // strict: false lets a top-level null or number reach parseOrderInput, which names it; inflate:
+  // false because orderBody has already refused compressed bodies.
+  app.post('/api/orders', orderBody, express.json({ limit: '16kb', strict: false, inflate: false }), run(h.createOrder));
   app.get('/api/report', run(h.report));
   app.get('/api/feed', run(h.feed));
 
@@ -178,7 +186,10 @@ export function createApp(deps: AppDeps): express.Express {
     const message = (err as { type?: unknown } | null)?.type === 'entity.parse.failed' ? `request body is not valid JSON: ${raw}` : raw;
     if (status >= 500) log({ level: 'error', msg: 'request failed', request_id: ctx?.requestId ?? null, error: message });
     if (res.headersSent) return;
-    res.status(status).json({ error: status >= 500 ? 'internal error' : message, request_id: ctx?.requestId ?? null });
+    // A 503 says what is unavailable; other 5xx keep their internals to the log.
+    const shown = status >= 500 && !(err instanceof HttpError) ? 'internal error' : message;
+    if (status === 503) res.setHeader('Retry-After', '1');
+    res.status(status).json({ error: shown, request_id: ctx?.requestId ?? null });
   });
 
   return app;

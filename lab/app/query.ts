@@ -1,4 +1,6 @@
 import pg from 'pg';
+import { connectionLoss } from './db-connection-loss.ts';
+import { HttpError } from './http-error.ts';
 import type { RequestContext } from './request-context.ts';
 
 export type SqlParam = string | number | boolean | null;
@@ -16,17 +18,37 @@ export interface RequestDb {
 /**
  * Acquires a pool client for the request, runs `fn` with it and releases it. The request holds
  * one connection so every query's fd is known; a client that failed mid-query is destroyed
- * rather than returned to the pool.
+ * rather than returned to the pool, so the pool replaces it with a new connection. A connection
+ * that could not be made or was lost becomes a 503 (HttpError) naming the reason.
  */
 export async function withDb<T>(pool: pg.Pool, ctx: RequestContext, fn: (db: RequestDb) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
+  let client: pg.PoolClient;
+  try {
+    client = await pool.connect();
+  } catch (err) {
+    const lost = connectionLoss(err);
+    if (lost !== null) throw new HttpError(503, `the database is unavailable (${lost}): retry shortly`);
+    throw err;
+  }
   let broken: Error | undefined;
-  const db = requestDb(client, ctx, (err) => {
-    broken = err;
-  });
+  const markBroken = (err: Error): void => {
+    broken ??= err;
+  };
+  // A checked-out client whose backend dies emits 'error' as well as failing its query; with no
+  // listener that event would end the process. The pool listens only while the client is idle.
+  client.on('error', markBroken);
+  const db = requestDb(client, ctx, markBroken);
   try {
     return await fn(db);
+  } catch (err) {
+    const lost = err instanceof HttpError ? null : connectionLoss(err);
+    if (lost !== null) {
+      markBroken(err as Error);
+      throw new HttpError(503, `the database connection was lost (${lost}): the request did not complete; retry it`);
+    }
+    throw err;
   } finally {
+    client.off('error', markBroken);
     client.release(broken);
   }
 }
@@ -46,7 +68,7 @@ function requestDb(client: pg.PoolClient, ctx: RequestContext, markBroken: (err:
       rows = result.rowCount ?? result.rows.length;
       return result;
     } catch (err) {
-      if (!isServerError(err)) markBroken(err instanceof Error ? err : new Error(String(err)));
+      if (!isServerError(err) || connectionLoss(err) !== null) markBroken(err instanceof Error ? err : new Error(String(err)));
       throw err;
     } finally {
       const us = Math.max(0, Math.round(clock.nowUs() - t0));
@@ -73,7 +95,7 @@ function requestDb(client: pg.PoolClient, ctx: RequestContext, markBroken: (err:
   };
 }
 
-/** A server-side SQL error (it carries a SQLSTATE) leaves the connection usable. */
+/** A server-side SQL error (it carries a SQLSTATE) leaves the connection usable, unless it ended the session. */
 function isServerError(err: unknown): boolean {
   return err instanceof pg.DatabaseError;
 }

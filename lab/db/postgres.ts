@@ -1,6 +1,6 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { accessSync, chmodSync, chownSync, constants, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, chownSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -278,8 +278,9 @@ function postmasterPid(dataDir: string): number | null {
   let text: string;
   try {
     text = readFileSync(join(dataDir, 'postmaster.pid'), 'utf8');
-  } catch {
-    return null;
+  } catch (err) {
+    // The data directory is the server user's (mode 0700): another user finds the postmaster by its command line.
+    return (err as NodeJS.ErrnoException).code === 'EACCES' ? postmasterByCommandLine(dataDir) : null;
   }
   const pid = Number(text.split('\n')[0]);
   if (!Number.isInteger(pid) || pid <= 0) return null;
@@ -498,6 +499,22 @@ async function ensureDatabase(cfg: LabConfig, paths: PgPaths, pgss: boolean): Pr
   } finally {
     await client.end();
   }
+}
+
+/** The process whose arguments are `…/postgres -D <dataDir>`: the postmaster (its backends retitle themselves). */
+function postmasterByCommandLine(dataDir: string): number | null {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let args: string[];
+    try {
+      args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue;
+    }
+    const d = args.indexOf('-D');
+    if (d > 0 && args[d + 1] === dataDir && /(^|\/)postgres$/.test(args[0] ?? '')) return Number(entry);
+  }
+  return null;
 }
 
 function postmasterPort(dataDir: string): number | null {

@@ -8,6 +8,8 @@ import { PG_BIN_DIR, postgresAvailability, postgresVersion, readPostgresRecord, 
 import { selectPostgresKind } from '../db/select-postgres-kind.ts';
 import { REPO_ROOT } from '../lifecycle/app-tier.ts';
 import { findBinary } from '../lifecycle/binaries.ts';
+import { labStatus } from '../lifecycle/lab-status.ts';
+import { formatStopped, type StoppedProcess } from '../lifecycle/stopped-processes.ts';
 import { DEFAULT_ADDON_PATH } from '../app/native/usdt-addon.ts';
 import {
   bpftraceError,
@@ -50,6 +52,8 @@ export interface DoctorReport {
     readonly kinds: Readonly<Record<string, boolean>>;
     readonly errors: Readonly<Record<string, string>>;
   };
+  /** The lab of LAB_STATE_DIR: its processes that are stopped (state T); null when the state dir cannot be read. */
+  readonly lab: { readonly stateDir: string; readonly stopped: readonly StoppedProcess[] } | null;
   /** One line per thing that stops tracing here, with what to do. */
   readonly problems: readonly string[];
 }
@@ -70,7 +74,19 @@ function run(cmd: string, args: readonly string[], timeoutMs: number): Promise<R
   });
 }
 
-const tracefsMounted = (): boolean => existsSync(join(TRACEFS, 'events'));
+/** From the mount table: tracefs itself is root-only (0700), so a user cannot look inside to tell. */
+function tracefsMounted(): boolean {
+  try {
+    return readFileSync('/proc/self/mounts', 'utf8')
+      .split('\n')
+      .some((l) => {
+        const [, mountPoint, type] = l.split(' ');
+        return mountPoint === TRACEFS && type === 'tracefs';
+      });
+  } catch {
+    return existsSync(join(TRACEFS, 'events'));
+  }
+}
 
 async function ensureTracefs(root: boolean): Promise<DoctorReport['tracefs']> {
   if (tracefsMounted()) return { path: TRACEFS, mounted: true, mountedByDoctor: false, error: null };
@@ -138,6 +154,15 @@ async function postgresFacts(): Promise<DoctorReport['postgres']> {
   return { kind, binary, version, usdtProbes, pgStatStatements, embedded, error };
 }
 
+function labFacts(): DoctorReport['lab'] {
+  try {
+    const cfg = labConfig();
+    return { stateDir: cfg.stateDir, stopped: labStatus(cfg, () => null).stopped };
+  } catch {
+    return null;
+  }
+}
+
 function addonFacts(): DoctorReport['usdtAddon'] {
   return existsSync(DEFAULT_ADDON_PATH) ? { built: true, path: DEFAULT_ADDON_PATH } : { built: false, path: null };
 }
@@ -152,6 +177,7 @@ export async function collectDoctorReport(): Promise<DoctorReport> {
   const [postgres, hooks] = await Promise.all([postgresFacts(), probeHooks()]);
   const btf = existsSync('/sys/kernel/btf/vmlinux');
   const usdtAddon = addonFacts();
+  const lab = labFacts();
 
   const problems: string[] = [];
   if (!btf) problems.push('no /sys/kernel/btf/vmlinux: CO-RE programs cannot load (kernel needs CONFIG_DEBUG_INFO_BTF)');
@@ -173,6 +199,8 @@ export async function collectDoctorReport(): Promise<DoctorReport> {
   if (!usdtAddon.built) problems.push('USDT addon not built: run scripts/build.sh (the app falls back to file probes)');
   if (hooks.method === 'none') problems.push('cannot tell which BPF hooks load: build probes (scripts/build.sh) or install bpftrace');
   else if (!hooks.kinds.tracepoint) problems.push(`tracepoints do not load here: ${hooks.errors.tracepoint ?? 'unknown reason'}`);
+  const stopped = lab === null ? null : formatStopped(lab.stopped);
+  if (stopped !== null) problems.push(stopped);
 
   return {
     kernel: release(),
@@ -185,6 +213,7 @@ export async function collectDoctorReport(): Promise<DoctorReport> {
     node: process.version,
     usdtAddon,
     hooks,
+    lab,
     problems,
   };
 }

@@ -21,6 +21,7 @@ const report: DoctorReport = {
   node: 'v20.20.2',
   usdtAddon: { built: false, path: null },
   hooks: { method: 'bpftrace', kinds: { tracepoint: true, fentry: false }, errors: { fentry: 'kfunc/kretfunc not available' } },
+  lab: { stateDir: '/tmp/lab', stopped: [] },
   problems: ['USDT addon not built: run scripts/build.sh'],
 };
 
@@ -47,6 +48,15 @@ describe('formatDoctorReport', () => {
     expect(text).toMatch(/^PostgreSQL\s+15\.18 \(embedded, from npm\)$/m);
     expect(text).toMatch(/^PostgreSQL from npm\s+15\.18\.0-beta\.17 \(\/repo\/node_modules\/.*\/postgres\)$/m);
     expect(text).toMatch(/^PostgreSQL USDT probes\s+0 in \/repo\/node_modules\//m);
+  });
+
+  it('names stopped lab processes by pid', () => {
+    expect(formatDoctorReport(report)).toMatch(/^lab processes\s+none stopped in \/tmp\/lab$/m);
+    const stopped = [
+      { pid: 412, role: 'postgres backend', command: 'postgres: lab reqtrace 127.0.0.1(36982) idle' },
+      { pid: 415, role: 'app', command: 'node --import tsx lab/app/server.ts' },
+    ];
+    expect(formatDoctorReport({ ...report, lab: { stateDir: '/tmp/lab', stopped } })).toMatch(/^lab processes\s+2 stopped \(pid 412, 415\) in \/tmp\/lab$/m);
   });
 
   it('says so when nothing is wrong', () => {

@@ -17,6 +17,7 @@ export function formatDoctorReport(r: DoctorReport): string {
     ['PostgreSQL USDT probes', r.postgres.usdtProbes === null ? 'unknown' : `${r.postgres.usdtProbes} in ${r.postgres.binary}`],
     ['node', r.node],
     ['USDT addon', r.usdtAddon.built ? `built (${r.usdtAddon.path})` : 'not built'],
+    ['lab processes', r.lab === null ? 'unknown (LAB_STATE_DIR / LAB_PORT_BASE unreadable)' : `${r.lab.stopped.length === 0 ? 'none stopped' : `${r.lab.stopped.length} stopped (pid ${r.lab.stopped.map((p) => p.pid).join(', ')})`} in ${r.lab.stateDir}`],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
   const lines = rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`);

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import type { LabConfig } from '../config.ts';
 import { answers } from './http-get.ts';
 import type { UsdtMode } from './lab-state.ts';
-import { isAlive, processCmdline, processEnv, readPidFile, removeFile, tailFile, terminate, waitUntil } from './processes.ts';
+import { environReadable, isAlive, processCmdline, processEnv, readPidFile, removeFile, tailFile, terminate, waitUntil } from './processes.ts';
 import { labPaths } from './state-paths.ts';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
@@ -15,19 +15,20 @@ export function labEnv(cfg: LabConfig, extra: Record<string, string> = {}): Node
   return { ...process.env, LAB_PORT_BASE: String(cfg.proxyPort), LAB_STATE_DIR: cfg.stateDir, ...extra };
 }
 
-/** True when `pid` is a lab node process of this state dir running `entry` (guards against pid reuse). */
+/**
+ * True when `pid` is a lab node process of this state dir running `entry` (guards against pid
+ * reuse). Another user's process hides its environment, so for it the command line decides.
+ */
 export function isOurNodeProcess(pid: number, entry: string, cfg: LabConfig): boolean {
-  return isAlive(pid) && (processCmdline(pid) ?? '').includes(entry) && processEnv(pid, 'LAB_STATE_DIR') === cfg.stateDir;
+  if (!isAlive(pid) || !(processCmdline(pid) ?? '').includes(entry)) return false;
+  const dir = processEnv(pid, 'LAB_STATE_DIR');
+  return dir === cfg.stateDir || (dir === null && !environReadable(pid));
 }
 
-/** The running app's pid from its pid file, or null (a stale pid file is removed). */
+/** The running app's pid from its pid file, or null. Reads only: a stale pid file stays until `lab up` or `lab down`. */
 export function appPid(cfg: LabConfig): number | null {
-  const file = labPaths(cfg).appPid;
-  const pid = readPidFile(file);
-  if (pid === null) return null;
-  if (isOurNodeProcess(pid, APP_ENTRY, cfg)) return pid;
-  removeFile(file);
-  return null;
+  const pid = readPidFile(labPaths(cfg).appPid);
+  return pid !== null && isOurNodeProcess(pid, APP_ENTRY, cfg) ? pid : null;
 }
 
 export const appHealthUrl = (cfg: LabConfig): string => `http://${cfg.host}:${cfg.appPort}/healthz`;

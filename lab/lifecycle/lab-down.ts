@@ -1,8 +1,11 @@
 import type { LabConfig } from '../config.ts';
 import { postgresPid, stopPostgres } from '../db/postgres.ts';
 import { stopApp } from './app-tier.ts';
+import { assertLabOwner } from './lab-owner.ts';
+import { labStatus } from './lab-status.ts';
 import { isAlive, resumeStoppedChildren, waitUntil } from './processes.ts';
 import { stopProxy } from './proxy-tier.ts';
+import { stoppedLabProcesses } from './stopped-processes.ts';
 
 /** What `lab down` stopped, by tier (empty/null when a tier was not running). */
 export interface LabDownReport {
@@ -15,8 +18,10 @@ export interface LabDownReport {
  * Stops the proxy, then the app, then PostgreSQL (front to back, so no tier loses its upstream
  * while still taking requests), removes the pid files and checks every stopped pid is gone.
  * Each tier is attempted even when an earlier one fails; the first failure is then thrown.
+ * Only the owner of the state directory may run it.
  */
 export async function labDown(cfg: LabConfig, progress: (line: string) => void = () => {}): Promise<LabDownReport> {
+  assertLabOwner('down', cfg.stateDir);
   const errors: string[] = [];
   const attempt = async <T>(tier: string, fn: () => Promise<T>, none: T): Promise<T> => {
     try {
@@ -26,6 +31,16 @@ export async function labDown(cfg: LabConfig, progress: (line: string) => void =
       return none;
     }
   };
+  // A stopped process keeps SIGTERM pending: resume it first so it can shut down cleanly.
+  const stopped = stoppedLabProcesses(labStatus(cfg, () => null));
+  for (const p of stopped) {
+    try {
+      process.kill(p.pid, 'SIGCONT');
+    } catch {
+      // exited meanwhile
+    }
+  }
+  if (stopped.length) progress(`resumed stopped ${stopped.map((p) => `${p.role} ${p.pid}`).join(', ')}`);
   const proxy = await attempt('proxy', () => stopProxy(cfg), [] as number[]);
   if (proxy.length) progress(`proxy: stopped pid ${proxy.join(', ')}`);
   const app = await attempt('app', () => stopApp(cfg), null);

@@ -5,6 +5,7 @@ import { httpRequest } from './http-get.ts';
 import { readLabState, type ProxyKind, type UsdtMode } from './lab-state.ts';
 import { proxyProcesses } from './proxy-tier.ts';
 import { labPaths } from './state-paths.ts';
+import { formatStopped, stoppedLabProcesses, type StoppedProcess } from './stopped-processes.ts';
 
 /** `lab status --json`: each tier's pid (null when it is not running) and port. */
 export interface LabStatus {
@@ -29,6 +30,8 @@ export interface LabStatus {
     readonly pgStatStatements: boolean | null;
   };
   readonly stateDir: string;
+  /** Lab processes in state T (stopped): they exist but answer nothing. */
+  readonly stopped: readonly StoppedProcess[];
 }
 
 async function appProbes(cfg: LabConfig): Promise<string | null> {
@@ -49,7 +52,7 @@ export function labStatus(cfg: LabConfig, pgVersion: () => string | null): LabSt
   const pg = runningPostgres(cfg);
   const rec = readPostgresRecord(cfg);
   const known = pg !== null && rec?.kind === pg.kind ? rec : null;
-  return {
+  const tiers = {
     proxy: { kind: proxy?.kind ?? null, pid: proxy?.pid ?? null, workers: proxy?.workers ?? [], port: cfg.proxyPort },
     app: { pid: app, port: cfg.appPort, usdt: app === null ? null : state.usdt, probes: null },
     postgres: {
@@ -62,6 +65,7 @@ export function labStatus(cfg: LabConfig, pgVersion: () => string | null): LabSt
     },
     stateDir: cfg.stateDir,
   };
+  return { ...tiers, stopped: stoppedLabProcesses(tiers) };
 }
 
 /** labStatus plus the probe backend the app reports on /healthz. */
@@ -70,7 +74,7 @@ export async function labStatusLive(cfg: LabConfig, pgVersion: () => string | nu
   return s.app.pid === null ? s : { ...s, app: { ...s.app, probes: await appProbes(cfg) } };
 }
 
-/** True when every tier runs. */
+/** True when every tier runs (none of its processes may be stopped: see `stopped`). */
 export function labIsUp(s: LabStatus): boolean {
   return s.proxy.pid !== null && s.app.pid !== null && s.postgres.pid !== null;
 }
@@ -93,5 +97,6 @@ export function formatLabStatus(s: LabStatus): string {
     row('app', s.app.pid, s.app.port, s.app.usdt ? `usdt=${s.app.usdt}${s.app.probes ? ` (probes: ${s.app.probes})` : ''}` : ''),
     row('postgres', s.postgres.pid, s.postgres.port, s.postgres.version ? `PostgreSQL ${s.postgres.version}${postgresNote(s.postgres)}` : ''),
     `state     ${s.stateDir}`,
+    ...(s.stopped.length > 0 ? [`problem   ${formatStopped(s.stopped)}`] : []),
   ].join('\n');
 }

@@ -4,6 +4,7 @@ import { postgresVersion, resolvePostgresKind, runningPostgres, startPostgres, s
 import { appHealthUrl, appPid, startApp, stopApp } from './app-tier.ts';
 import { answers } from './http-get.ts';
 import { readLabState, writeLabState, type ProxyKind, type UsdtMode } from './lab-state.ts';
+import { assertLabOwner } from './lab-owner.ts';
 import { labStatusLive, type LabStatus } from './lab-status.ts';
 import { assertPortFree } from './ports.ts';
 import { defaultProxyKind, proxyHealthUrl, proxyProcesses, startProxy, stopProxy } from './proxy-tier.ts';
@@ -21,10 +22,11 @@ export interface LabUpOptions {
 /**
  * Starts PostgreSQL, the app and the proxy, each only if it is not already running with the
  * asked-for settings, so a second `lab up` is harmless. A port held by anything else fails
- * fast, naming the port and its holder.
+ * fast, naming the port and its holder. Only the owner of the state directory may run it.
  */
 export async function labUp(cfg: LabConfig, opts: LabUpOptions = {}): Promise<LabStatus> {
   const say = opts.progress ?? (() => {});
+  assertLabOwner('up', cfg.stateDir);
   const paths = labPaths(cfg);
   mkdirSync(paths.logsDir, { recursive: true });
   const previous = readLabState(paths.stateFile);

@@ -49,6 +49,16 @@ export function processEnv(pid: number, name: string): string | null {
   }
 }
 
+/** Whether this process may read `pid`'s environment (another user's process hides it). */
+export function environReadable(pid: number): boolean {
+  try {
+    readFileSync(`/proc/${pid}/environ`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Direct children of a process (nginx workers of a master). */
 export function childPids(pid: number): number[] {
   const out = new Set<number>();

@@ -26,7 +26,7 @@ export function defaultProxyKind(): ProxyKind {
   return findBinary('nginx') ? 'nginx' : 'node';
 }
 
-/** The running proxy of this state dir, or null (a stale pid file is removed). */
+/** The running proxy of this state dir, or null. Reads only: a stale pid file stays until `lab up` or `lab down`. */
 export function proxyProcesses(cfg: LabConfig): ProxyProcesses | null {
   const paths = labPaths(cfg);
   const pid = readPidFile(paths.proxyPid);
@@ -35,7 +35,6 @@ export function proxyProcesses(cfg: LabConfig): ProxyProcesses | null {
     return { kind: 'nginx', pid, workers: childPids(pid) };
   }
   if (isOurNodeProcess(pid, NODE_PROXY_ENTRY, cfg)) return { kind: 'node', pid, workers: [] };
-  removeFile(paths.proxyPid);
   return null;
 }
 
@@ -97,7 +96,10 @@ export async function startProxy(cfg: LabConfig, kind: ProxyKind, timeoutMs = 15
 /** Stops the proxy (master and workers) if it runs; returns the pids it stopped. */
 export async function stopProxy(cfg: LabConfig): Promise<number[]> {
   const running = proxyProcesses(cfg);
-  if (running === null) return [];
+  if (running === null) {
+    removeFile(labPaths(cfg).proxyPid);
+    return [];
+  }
   const pids = [running.pid, ...running.workers];
   // SIGTERM is nginx's fast shutdown; the master takes its workers down with it.
   const left = await terminate(pids);

@@ -23,6 +23,8 @@ export interface LoadOptions {
   readonly rate?: number;
   /** JSON-lines file of ClientObservation, one per response. */
   readonly latencyOut: string;
+  /** What latencyOut records of each request's path (default: the path as sent). */
+  readonly recordPath?: (path: string) => string;
   /** Seed for the endpoint choice (default: random). Request ids are always random. */
   readonly seed?: number;
   readonly progress?: (line: string) => void;
@@ -140,7 +142,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadSummary> {
     const obs: ClientObservation = {
       requestId: done.requestId,
       method: done.request.method,
-      path: done.request.path,
+      path: opts.recordPath ? opts.recordPath(done.request.path) : done.request.path,
       status: statusCode,
       startMs: performance.timeOrigin + performance.now() - responseTimeMs,
       latencyMs: responseTimeMs,
