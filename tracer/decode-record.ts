@@ -119,6 +119,10 @@ const RT_STATE = L.ev_tcp_retransmit.fields.state[0];
 const RQ_DELAY = L.ev_runq_delay.fields.delay_ns[0];
 const [PROC_CHILD] = L.ev_proc.fields.child_pid;
 const [PROC_COMM, PROC_COMM_LEN] = L.ev_proc.fields.comm;
+const [SHED_FAMILY, SHED_FAMILY_LEN] = L.ev_tracer_shed.fields.family;
+const SHED_FAMILY_PCT = L.ev_tracer_shed.fields.family_pct_x100[0];
+const SHED_TOTAL_PCT = L.ev_tracer_shed.fields.total_pct_x100[0];
+const SHED_BUDGET_PCT = L.ev_tracer_shed.fields.budget_pct_x100[0];
 const PG_DUR = L.ev_pg_phase.fields.duration_ns[0];
 const PG_PHASE = L.ev_pg_phase.fields.phase[0];
 const PG_D0 = L.ev_pg_phase.fields.detail0[0];
@@ -236,6 +240,19 @@ export function decodeRecord(buf: Buffer, dv: DataView, o: number, kind: EventKi
         durationNs: dv.getBigUint64(o + PG_DUR, LE),
         detail0: u64(dv, o + PG_D0),
         detail1: u64(dv, o + PG_D1),
+      };
+    case EventKind.TracerShed:
+      return {
+        tsNs,
+        requestId,
+        pid,
+        tid,
+        fd,
+        kind,
+        family: cString(buf, o + SHED_FAMILY, SHED_FAMILY_LEN),
+        familyPct: dv.getUint32(o + SHED_FAMILY_PCT, LE) / 100,
+        totalPct: dv.getUint32(o + SHED_TOTAL_PCT, LE) / 100,
+        budgetPct: dv.getUint32(o + SHED_BUDGET_PCT, LE) / 100,
       };
   }
 }

@@ -130,6 +130,14 @@ export function encodeEvent(e: TraceEvent, size?: number): Buffer {
       buf.writeBigUInt64LE(e.detail1, f.detail1[0]);
       break;
     }
+    case EventKind.TracerShed: {
+      const f = L.ev_tracer_shed.fields;
+      putString(buf, f.family, e.family);
+      buf.writeUInt32LE(Math.round(e.familyPct * 100), f.family_pct_x100[0]);
+      buf.writeUInt32LE(Math.round(e.totalPct * 100), f.total_pct_x100[0]);
+      buf.writeUInt32LE(Math.round(e.budgetPct * 100), f.budget_pct_x100[0]);
+      break;
+    }
   }
   return buf;
 }

@@ -34,6 +34,7 @@ export const EVENT_LAYOUT = {
   ev_tcp_retransmit: { size: 88, fields: { state: [40, 4], tuple: [48, 40] } },
   ev_runq_delay: { size: 48, fields: { delay_ns: [40, 8] } },
   ev_proc: { size: 64, fields: { child_pid: [40, 4], comm: [48, 16] } },
+  ev_tracer_shed: { size: 72, fields: { family: [40, 16], family_pct_x100: [56, 4], total_pct_x100: [60, 4], budget_pct_x100: [64, 4] } },
   ev_pg_phase: { size: 72, fields: { duration_ns: [40, 8], phase: [48, 4], detail0: [56, 8], detail1: [64, 8] } },
 } as const satisfies Record<string, StructLayout>;
 
@@ -62,6 +63,7 @@ export const KIND_STRUCT: Readonly<Record<EventKind, StructName>> = {
   [EventKind.ProcFork]: 'ev_proc',
   [EventKind.ProcExit]: 'ev_proc',
   [EventKind.PgPhase]: 'ev_pg_phase',
+  [EventKind.TracerShed]: 'ev_tracer_shed',
 };
 
 /** Size of the fixed header every record starts with, bytes. */

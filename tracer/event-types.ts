@@ -26,6 +26,7 @@ export const EventKind = {
   ProcFork: 31,
   ProcExit: 32,
   PgPhase: 40,
+  TracerShed: 50,
 } as const;
 export type EventKind = (typeof EventKind)[keyof typeof EventKind];
 
@@ -119,6 +120,15 @@ export type TraceEvent =
       readonly kind: typeof EventKind.ProcFork | typeof EventKind.ProcExit;
       readonly childPid: number;
       readonly comm: string;
+    })
+  | (EventHeader & {
+      readonly kind: typeof EventKind.TracerShed;
+      /** The family the overhead guard detached at tsNs (--cpu-budget): nothing of it after. */
+      readonly family: string;
+      /** Its share and tracing's total, % of the traced processes' CPU without tracing, and the budget. */
+      readonly familyPct: number;
+      readonly totalPct: number;
+      readonly budgetPct: number;
     })
   | (EventHeader & {
       readonly kind: typeof EventKind.PgPhase;
