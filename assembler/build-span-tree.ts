@@ -40,6 +40,7 @@ import { deriveGaps, type Occupied } from './derive-gaps.ts';
 import { eventStartNs, isSockIo, maxBig, minBig, peerTupleKey, tupleKey, type SockIo } from './event-time.ts';
 import { indexCapture, type CaptureIndex } from './index-capture.ts';
 import { inboundConnectionLookup, type InboundUse } from './infer-inbound-connection.ts';
+import { shedFamilies, shedNotes, type ShedFamily } from './shed-families.ts';
 import type { AssembledCapture, TagValue, Trace } from './span.ts';
 import { draftSpan, finalizeOwnedTrace, type SpanDraft } from './span-draft.ts';
 
@@ -76,6 +77,8 @@ interface BuildContext {
   readonly proxy: 'nginx' | 'node';
   /** The head-sampling rate when below 1 (BPF captures): traces are tagged with it. */
   readonly sampleRate: number | undefined;
+  /** Families the overhead guard detached, in time order. */
+  readonly sheds: readonly ShedFamily[];
 }
 
 /** The endpoint template for a path: `/api/users/42?x=1` → `/api/users/:id`. */
@@ -427,6 +430,7 @@ function buildTrace(f: AppFacts, ctx: BuildContext): Trace {
     ...[...pgKeys].map(([key, span]) => ({ keys: [key], targets: [span, app] })),
     { keys: proxy.clientKeys, targets: [...proxy.before, ...proxy.after, root] },
   ]);
+  markShed(root, ctx.sheds);
   return finalizeOwnedTrace(f.requestId, root);
 }
 
@@ -435,6 +439,14 @@ type RequestKept = EventOf<typeof EventKind.RequestKept>;
 /** The tail rule's record for a request outside the head sample, if it kept it. */
 function keptBy(events: readonly TraceEvent[]): RequestKept | undefined {
   return events.find((e): e is RequestKept => e.kind === EventKind.RequestKept);
+}
+
+/** A trace reaching past an overhead-guard shed says which families it lacks, and from when. */
+function markShed(root: SpanDraft, sheds: readonly ShedFamily[]): void {
+  const notes = shedNotes(sheds, root.startNs, root.endNs);
+  if (notes.families.length === 0) return;
+  root.tags['tracing.shed'] = notes.families.join(',');
+  root.warnings.push(...notes.warnings);
 }
 
 /** The root's name (`GET /api/users/:id`) and its request-level tags. */
@@ -483,6 +495,7 @@ function buildUnsampledTrace(f: AppFacts, ctx: BuildContext, rate: number): Trac
   const root = draftSpan(name, estimate ? 'nginx' : 'app', main[0]?.startNs ?? f.startNs, main.at(-1)?.endNs ?? appEnd, { tags, children: main });
   const stray = f.events.filter((e) => e.kind !== EventKind.RequestStart && e.kind !== EventKind.RequestEnd).length;
   if (stray > 0) root.warnings.push(`${stray} event(s) tagged with this unsampled request besides RequestStart/RequestEnd: not used`);
+  markShed(root, ctx.sheds);
   return finalizeOwnedTrace(f.requestId, root);
 }
 
@@ -598,7 +611,7 @@ export function assembleCapture(capture: Capture, options: AssembleOptions = {})
   const client = new Map<string, ClientObservation>();
   for (const c of capture.client) if (!client.has(c.requestId)) client.set(c.requestId, c);
 
-  const ctx: BuildContext = { index, legs: corr.legs, access, client, proxy: capture.meta.proxy, sampleRate };
+  const ctx: BuildContext = { index, legs: corr.legs, access, client, proxy: capture.meta.proxy, sampleRate, sheds: shedFamilies(capture.events) };
   const wanted = options.requestIds;
   const traces = facts
     .filter((f) => !wanted || wanted.has(f.requestId))

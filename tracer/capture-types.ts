@@ -50,6 +50,8 @@ export interface CaptureMeta {
   readonly sample: number;
   /** Tail keeping while sampling: unsampled requests this slow (ms), or 5xx, were kept too. */
   readonly keepSlowerThanMs?: number;
+  /** The overhead guard's budget, % of the lab's CPU (--cpu-budget); absent without a guard. */
+  readonly cpuBudgetPct?: number;
   readonly proxy: 'nginx' | 'node';
   /** The load `lab trace` ran, or null when it traced whatever arrived (--no-load). */
   readonly load?: CaptureLoad | null;
@@ -74,6 +76,8 @@ export interface LoaderReport {
   readonly families: Readonly<Record<string, Readonly<Record<string, number>>>>;
   /** Seconds from SIGINT to the loader's exit (detaching uprobes dominates). */
   readonly stopSeconds: number;
+  /** Families the overhead guard detached (--cpu-budget), in order; absent when none. */
+  readonly sheds?: readonly { readonly family: string; readonly atNs: string; readonly familyPct: number; readonly totalPct: number; readonly budgetPct: number }[];
 }
 
 export interface CaptureLoad {

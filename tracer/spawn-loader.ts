@@ -72,8 +72,18 @@ export interface LoaderProgram {
 /** Family → its loaded programs. */
 export type LoaderPrograms = Readonly<Record<string, readonly LoaderProgram[]>>;
 
+/** The overhead guard detached a family: when (CLOCK_MONOTONIC ns), and what it cost (% of the lab's CPU). */
+export interface LoaderShed {
+  readonly family: string;
+  readonly atNs: string;
+  readonly familyPct: number;
+  readonly totalPct: number;
+  readonly budgetPct: number;
+}
+
 /** One JSON line of the loader's --status-fd stream. */
 export type LoaderStatus =
+  | ({ readonly event: 'shed' } & LoaderShed)
   | { readonly event: 'attached'; readonly schema: number; readonly sample: number; readonly hooks: HookSet; readonly progs: LoaderPrograms }
   | {
       readonly event: 'exit';
@@ -100,6 +110,9 @@ export function parseStatusLine(line: string): LoaderStatus | null {
     typeof x === 'object' && x !== null && Object.values(x).every((n) => typeof n === 'number');
   if (o.event === 'attached' && typeof o.hooks === 'object' && o.hooks !== null) {
     return { event: 'attached', schema: Number(o.schema), sample: Number(o.sample), hooks: o.hooks as HookSet, progs: parsePrograms(o.progs) };
+  }
+  if (o.event === 'shed' && typeof o.family === 'string' && typeof o.at_ns === 'number') {
+    return { event: 'shed', family: o.family, atNs: String(o.at_ns), familyPct: Number(o.family_pct), totalPct: Number(o.total_pct), budgetPct: Number(o.budget_pct) };
   }
   if (o.event === 'exit' && numRecord(o.drops)) {
     return {
@@ -145,6 +158,8 @@ export interface LoaderTargets {
   readonly keepSlowerThanMs?: number;
   /** PostgreSQL's rewrite phase and commits too (two more traps per statement). */
   readonly pgDetail?: boolean;
+  /** The overhead guard's budget, % of the traced processes' CPU (--cpu-budget). */
+  readonly cpuBudgetPct?: number;
   readonly verbose?: boolean;
 }
 
@@ -158,6 +173,7 @@ export function loaderArgs(t: LoaderTargets): string[] {
   args.push('--sample', String(t.sample), '-d', String(Math.ceil(t.maxSeconds)));
   if (t.keepSlowerThanMs !== undefined) args.push('--keep-slower-than', String(t.keepSlowerThanMs));
   if (t.pgDetail) args.push('--pg-detail');
+  if (t.cpuBudgetPct !== undefined) args.push('--cpu-budget', String(t.cpuBudgetPct));
   if (t.verbose) args.push('-v');
   return args;
 }
@@ -238,6 +254,8 @@ export interface LoaderResult {
   readonly eventBytes: number;
   /** Diagnostic lines, last ones kept (at most 50). */
   readonly diagnostics: readonly string[];
+  /** Families the overhead guard detached, in order. */
+  readonly sheds: readonly LoaderShed[];
 }
 
 export interface LoaderHandle {
@@ -265,6 +283,8 @@ export interface SpawnLoaderOptions {
   readonly attachTimeoutMs?: number;
   /** Each stderr line as it arrives (progress display). */
   readonly onLine?: (line: LoaderLine) => void;
+  /** The overhead guard detached a family (as it happens). */
+  readonly onShed?: (shed: LoaderShed) => void;
   /** Called when this process receives SIGINT/SIGTERM while the loader runs (after forwarding it). */
   readonly onSignal?: (signal: NodeJS.Signals) => void;
   /** Skips the privilege check (for a stand-in binary in tests). */
@@ -301,6 +321,7 @@ export function spawnLoader(opts: SpawnLoaderOptions): LoaderHandle {
   let schema: number | null = null;
   const families: Record<string, Record<string, number>> = {};
   const diagnostics: string[] = [];
+  const sheds: LoaderShed[] = [];
   let resolvePrograms!: (p: LoaderPrograms) => void;
   const programs = new Promise<LoaderPrograms>((res) => (resolvePrograms = res));
   let resolveAttached!: (h: HookSet) => void;
@@ -367,6 +388,10 @@ export function spawnLoader(opts: SpawnLoaderOptions): LoaderHandle {
           hooks = st.hooks;
           resolveAttached(st.hooks);
         }
+      } else if (st?.event === 'shed') {
+        const { event: _, ...shed } = st;
+        sheds.push(shed);
+        opts.onShed?.(shed);
       } else if (st?.event === 'exit') {
         exitStatus = st;
       }
@@ -414,6 +439,7 @@ export function spawnLoader(opts: SpawnLoaderOptions): LoaderHandle {
           summarySeen: summarySeen || exit !== null,
           eventBytes: fileSize(opts.eventsPath),
           diagnostics: [...diagnostics],
+          sheds: [...sheds],
         });
       });
     });

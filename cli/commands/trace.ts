@@ -8,7 +8,7 @@ import { pgAdminConnectionConfig } from '../../lab/db/postgres.ts';
 import { REPO_ROOT } from '../../lab/lifecycle/app-tier.ts';
 import { readLabState } from '../../lab/lifecycle/lab-state.ts';
 import { labIsUp, labStatus, type LabStatus } from '../../lab/lifecycle/lab-status.ts';
-import { isAlive, processEnv, resumeStoppedChildren } from '../../lab/lifecycle/processes.ts';
+import { isAlive, processEnv } from '../../lab/lifecycle/processes.ts';
 import { labPaths } from '../../lab/lifecycle/state-paths.ts';
 import { formatStopped } from '../../lab/lifecycle/stopped-processes.ts';
 import { formatLoadFailures, loadFailures } from '../../lab/load/load-failures.ts';
@@ -90,6 +90,8 @@ export interface TraceOptions {
   readonly pgDetail: boolean;
   /** Tail keeping: unsampled requests at least this slow (ms), or 5xx, are kept. */
   readonly keepSlowerThanMs: number | undefined;
+  /** The overhead guard's budget, % of the lab's CPU. */
+  readonly cpuBudgetPct: number | undefined;
 }
 
 /** Reads `lab trace`'s options; returns a one-line error for bad combinations. Pure. */
@@ -109,6 +111,7 @@ export function traceOptions(o: Readonly<Record<string, string | number | boolea
   if (keepSlowerThanMs !== undefined && sample >= 1) return '--keep-slower-than needs --sample below 1: every request is traced in full already';
   return {
     keepSlowerThanMs,
+    cpuBudgetPct: typeof o['cpu-budget'] === 'number' ? o['cpu-budget'] : undefined,
     ...families,
     pgDetail: o['pg-detail'] === true,
     out: typeof o.out === 'string' ? o.out : undefined,
@@ -230,6 +233,7 @@ async function traceInto(dir: string, cfg: LabConfig, status: LabStatus, backend
     ports: { proxy: cfg.proxyPort, app: cfg.appPort, postgres: cfg.pgPort },
     sample: opts.sample,
     ...(opts.keepSlowerThanMs !== undefined ? { keepSlowerThanMs: opts.keepSlowerThanMs } : {}),
+    ...(opts.cpuBudgetPct !== undefined ? { cpuBudgetPct: opts.cpuBudgetPct } : {}),
     proxy: proxyKind,
     load,
   });
@@ -338,9 +342,11 @@ async function traceWhileSignalled(
           ...(opts.extraFamilies ? { extraFamilies: opts.extraFamilies } : {}),
           pgDetail: opts.pgDetail,
           ...(opts.keepSlowerThanMs !== undefined ? { keepSlowerThanMs: opts.keepSlowerThanMs } : {}),
+          ...(opts.cpuBudgetPct !== undefined ? { cpuBudgetPct: opts.cpuBudgetPct } : {}),
         }),
         eventsPath: join(dir, CAPTURE_FILES.events),
         logPath: join(dir, CAPTURE_FILES.loaderLog),
+        onShed: (s) => say(`tracing cost ${s.totalPct.toFixed(2)}% of the lab's CPU, over the ${s.budgetPct}% budget: shed the ${s.family} family (${s.familyPct.toFixed(2)}%)`),
       });
       hooks = { ...(await loader.attached) };
     } catch (err) {
@@ -404,9 +410,6 @@ async function traceWhileSignalled(
     const stopStart = Date.now();
     const r = await loader.stop();
     loaderEnd = { summarySeen: r.summarySeen, exitCode: r.exitCode, signal: r.signal, stop: r.stop, killedOnRequest: t.hurried() && r.signal === 'SIGKILL' };
-    const pgPid = status.postgres.pid;
-    const resumed = pgPid === null ? [] : resumeStoppedChildren(pgPid);
-    if (resumed.length) warnings.push(`resumed PostgreSQL backend(s) ${resumed.join(', ')} the loader left stopped`);
     const stopSeconds = Math.round((Date.now() - stopStart) / 100) / 10;
     drops = r.summarySeen ? { ...r.drops } : null;
     loaderReport = {
@@ -416,7 +419,9 @@ async function traceWhileSignalled(
       kinds: r.kinds,
       families: r.families,
       stopSeconds,
+      ...(r.sheds.length > 0 ? { sheds: r.sheds } : {}),
     };
+    for (const s of r.sheds) warnings.push(`the ${s.family} family was shed by the CPU budget (${s.budgetPct}%): nothing of it after that point`);
     if (Object.keys(r.drops).length === 0 && r.summarySeen) warnings.push('the loader summary named no drop counters');
   } else {
     const { text, warnings: w } = readAppendedLines(appFileMark as FileMark);
