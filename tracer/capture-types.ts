@@ -52,6 +52,8 @@ export interface CaptureMeta {
   readonly keepSlowerThanMs?: number;
   /** The overhead guard's budget, % of the lab's CPU (--cpu-budget); absent without a guard. */
   readonly cpuBudgetPct?: number;
+  /** What this capture shows less of by choice (tracer/capture-coverage.ts), one sentence each. */
+  readonly coverage?: readonly string[];
   readonly proxy: 'nginx' | 'node';
   /** The load `lab trace` ran, or null when it traced whatever arrived (--no-load). */
   readonly load?: CaptureLoad | null;

@@ -18,6 +18,7 @@ import { CAPTURE_VERSION, type CaptureLoad, type CaptureMeta, type LoaderReport,
 import { captureCompleteness, formatIncomplete, unfinishedCompleteness, type CaptureCompleteness, type CompletenessFacts, type LoaderEnd } from '../../tracer/capture-completeness.ts';
 import { captureAccessEntry, KEPT_QUERY_PARAMETERS, reduceQuery } from '../../tracer/capture-privacy.ts';
 import { clockToMeta, sampleClock } from '../../tracer/clock.ts';
+import { captureCoverage } from '../../tracer/capture-coverage.ts';
 import { EventKind } from '../../tracer/event-types.ts';
 import { CAPTURE_FILES, readCapture } from '../../tracer/read-capture.ts';
 import {
@@ -475,6 +476,7 @@ async function traceWhileSignalled(
     ...(loaderReport ? { loader: loaderReport } : {}),
     warnings,
     completeness,
+    ...(source === 'bpf' ? { coverage: captureCoverage({ hooks, sample: opts.sample, pgDetail: opts.pgDetail }) } : {}),
     privacy: { clientRequestId: 'hmac-sha256, key made for this capture and not stored', queryParametersKept: KEPT_QUERY_PARAMETERS, queryParametersDropped },
   });
   for (const w of warnings) say(`warning: ${w}`);
