@@ -160,6 +160,8 @@ export interface LoaderTargets {
   readonly pgDetail?: boolean;
   /** The overhead guard's budget, % of the traced processes' CPU (--cpu-budget). */
   readonly cpuBudgetPct?: number;
+  /** The sockets family's hooks (default: detected). */
+  readonly socketHooks?: 'auto' | 'tp_btf' | 'raw_tp' | 'syscalls';
   readonly verbose?: boolean;
 }
 
@@ -174,6 +176,7 @@ export function loaderArgs(t: LoaderTargets): string[] {
   if (t.keepSlowerThanMs !== undefined) args.push('--keep-slower-than', String(t.keepSlowerThanMs));
   if (t.pgDetail) args.push('--pg-detail');
   if (t.cpuBudgetPct !== undefined) args.push('--cpu-budget', String(t.cpuBudgetPct));
+  if (t.socketHooks !== undefined && t.socketHooks !== 'auto') args.push('--socket-hooks', t.socketHooks);
   if (t.verbose) args.push('-v');
   return args;
 }

@@ -93,6 +93,7 @@ export interface TraceOptions {
   readonly keepSlowerThanMs: number | undefined;
   /** The overhead guard's budget, % of the lab's CPU. */
   readonly cpuBudgetPct: number | undefined;
+  readonly socketHooks: 'auto' | 'tp_btf' | 'raw_tp' | 'syscalls';
 }
 
 /** Reads `lab trace`'s options; returns a one-line error for bad combinations. Pure. */
@@ -113,6 +114,7 @@ export function traceOptions(o: Readonly<Record<string, string | number | boolea
   return {
     keepSlowerThanMs,
     cpuBudgetPct: typeof o['cpu-budget'] === 'number' ? o['cpu-budget'] : undefined,
+    socketHooks: o['socket-hooks'] === 'tp_btf' || o['socket-hooks'] === 'raw_tp' || o['socket-hooks'] === 'syscalls' ? o['socket-hooks'] : 'auto',
     ...families,
     pgDetail: o['pg-detail'] === true,
     out: typeof o.out === 'string' ? o.out : undefined,
@@ -344,6 +346,7 @@ async function traceWhileSignalled(
           pgDetail: opts.pgDetail,
           ...(opts.keepSlowerThanMs !== undefined ? { keepSlowerThanMs: opts.keepSlowerThanMs } : {}),
           ...(opts.cpuBudgetPct !== undefined ? { cpuBudgetPct: opts.cpuBudgetPct } : {}),
+          socketHooks: opts.socketHooks,
         }),
         eventsPath: join(dir, CAPTURE_FILES.events),
         logPath: join(dir, CAPTURE_FILES.loaderLog),
