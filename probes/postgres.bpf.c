@@ -38,16 +38,16 @@ struct pg_backend {
 	__u32 tentative; /* ... followed only provisionally (tail keeping) */
 };
 
-/* tgid → the backend's current request and open phases. LRU, as nothing removes an exited
- * backend's entry; a phase whose start was pushed out is counted when it ends (pg_state_lost). */
+/* Each PostgreSQL process's current request and open phases, in its task storage (one lookup,
+ * gone with the process); created for the lab's processes only. A phase that ends without its
+ * start (attached mid-phase) is counted (pg_state_lost). */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, MAX_TRACED_PROCS);
-	__type(key, __u32);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct pg_backend);
 } pg_backends SEC(".maps");
 
-static const struct pg_backend empty_backend;
 
 /* The socket syscall hooks run (the fallback): they learn each backend's request from here. */
 const volatile __u32 targ_pg_current = 0;
@@ -55,15 +55,14 @@ const volatile __u32 targ_pg_current = 0;
 /* The current process's state, created for a traced PostgreSQL process only. */
 static __always_inline struct pg_backend *current_backend(void)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	struct pg_backend *b = bpf_map_lookup_elem(&pg_backends, &tgid);
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct pg_backend *b = bpf_task_storage_get(&pg_backends, task, 0, 0);
 
 	if (b)
 		return b;
-	if (traced_role(tgid) != ROLE_POSTGRES)
+	if (traced_role(bpf_get_current_pid_tgid() >> 32) != ROLE_POSTGRES)
 		return NULL;
-	bpf_map_update_elem(&pg_backends, &tgid, &empty_backend, BPF_NOEXIST);
-	return bpf_map_lookup_elem(&pg_backends, &tgid);
+	return bpf_task_storage_get(&pg_backends, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 }
 
 /*
@@ -151,7 +150,7 @@ static __always_inline int phase_start(__u32 phase)
 static __always_inline int phase_done(__u32 phase, __u64 detail0, __u64 detail1)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	struct pg_backend *b = bpf_map_lookup_elem(&pg_backends, &tgid);
+	struct pg_backend *b = bpf_task_storage_get(&pg_backends, bpf_get_current_task_btf(), 0, 0);
 	__u64 start, now;
 
 	if (!b) {
@@ -229,7 +228,6 @@ SEC("usdt")
 int pg_probe(struct pt_regs *ctx)
 {
 	struct pg_backend *b;
-	__u32 tgid;
 
 	switch (bpf_usdt_cookie(ctx)) {
 	case PGP_QUERY_START:
@@ -264,8 +262,7 @@ int pg_probe(struct pt_regs *ctx)
 		b->start_ns[PG_LOCK_WAIT] = bpf_ktime_get_ns();
 		return 0;
 	case PGP_LOCK_WAIT_DONE:
-		tgid = bpf_get_current_pid_tgid() >> 32;
-		b = bpf_map_lookup_elem(&pg_backends, &tgid);
+		b = bpf_task_storage_get(&pg_backends, bpf_get_current_task_btf(), 0, 0);
 		return b && !b->skip ? phase_done(PG_LOCK_WAIT, b->lock_tag, b->lock_mode) : 0;
 	case PGP_BUFFER_READ_START:
 		/* Fires for every buffer access, hit or miss: the price of seeing the misses. */
@@ -273,8 +270,7 @@ int pg_probe(struct pt_regs *ctx)
 	case PGP_BUFFER_READ_DONE:
 		if (!arg(ctx, 7))
 			return phase_done(PG_BUFFER_READ, (__u32)arg(ctx, 4), (__u32)arg(ctx, 1));
-		tgid = bpf_get_current_pid_tgid() >> 32;
-		b = bpf_map_lookup_elem(&pg_backends, &tgid);
+		b = bpf_task_storage_get(&pg_backends, bpf_get_current_task_btf(), 0, 0);
 		if (b)
 			b->start_ns[PG_BUFFER_READ] = 0;
 		return 0;
