@@ -115,7 +115,15 @@ export const COMMANDS: readonly CommandSpec[] = [
       { name: 'json', type: flag, help: 'JSON on stdout' },
     ],
   },
-  { name: 'compare', summary: 'compare two traces or captures side by side', positionals: ['a', 'b'], options: [] },
+  {
+    name: 'compare',
+    summary: 'compare two traces, or two captures (runs) with significance tests per route and span type',
+    positionals: ['a', 'b'],
+    options: [
+      { name: 'json', type: flag, help: 'JSON on stdout' },
+      { name: 'alpha', type: num(0.0001, 0.5), help: 'false discovery rate for two captures', default: 0.05 },
+    ],
+  },
   {
     name: 'validate',
     summary: 'cross-check traces against client, nginx, pg_stat_statements and ss',
