@@ -21,7 +21,7 @@ export const LAYERS = ['proxy', 'network', 'app', 'db'] as const;
 export type Layer = (typeof LAYERS)[number];
 
 export interface LayerTimes {
-  /** ms per layer; they add up to the root's duration less any time no span covers. */
+  /** ms per layer; about the root's duration (less time no span covers, plus µs where siblings overlap). */
   readonly ms: Readonly<Record<Layer, number>>;
   /** Socket-buffer and run-queue waits tagged on the request's spans, ms (inside the layers' time). */
   readonly kernelWaitMs: number;

@@ -125,6 +125,15 @@ export const COMMANDS: readonly CommandSpec[] = [
     ],
   },
   {
+    name: 'changepoints',
+    summary: "when a route's latency, or one layer's share of it, changed level within one capture",
+    positionals: ['dir'],
+    options: [
+      { name: 'json', type: flag, help: 'JSON on stdout' },
+      { name: 'min-segment', type: int(5, 1_000_000), help: 'fewest requests on either side of a change', default: 30 },
+    ],
+  },
+  {
     name: 'validate',
     summary: 'cross-check traces against client, nginx, pg_stat_statements and ss',
     positionals: ['dir'],
