@@ -90,6 +90,21 @@ describe('lab baseline / analyze / compare', { timeout: 120_000 }, () => {
     expect(text.stdout).toContain('Quantiles by span type:');
   });
 
+  it('report DIR --baseline CAPTURE --out D: Markdown, HTML and waterfalls, the HTML path on stdout', () => {
+    const out = join(tmp, 'report');
+    const r = lab('report', blockedDir, '--baseline', normalDir, '--out', out);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe(`${join(out, 'report.html')}\n`);
+    expect(lastLine(r.stderr)).toMatch(/^report of 402 request\(s\), \d+ finding group\(s\), \d+ file\(s\) written in \d+ ms$/);
+    const md = readFileSync(join(out, 'report.md'), 'utf8');
+    expect(md).toContain(`Baseline capture ${normalDir}.`);
+    expect(md).toContain(`![waterfall of ${ANOMALY.blocked}](waterfall-${ANOMALY.blocked.slice(0, 12)}.svg)`);
+    expect(readFileSync(join(out, `waterfall-${ANOMALY.blocked.slice(0, 12)}.svg`), 'utf8')).toContain('<svg');
+    const withFile = lab('report', blockedDir, '--baseline', baselineFile, '--out', join(tmp, 'report-file'));
+    expect(withFile.status).toBe(0);
+    expect(readFileSync(join(tmp, 'report-file', 'report.md'), 'utf8')).toContain('(quantiles only: no significance test');
+  });
+
   it('compare rejects mixed or malformed targets with exit status 2', () => {
     const mixed = lab('compare', `${normalDir}@slowest`, blockedDir);
     expect(mixed.status).toBe(2);

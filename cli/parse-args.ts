@@ -140,6 +140,15 @@ export const COMMANDS: readonly CommandSpec[] = [
     options: [{ name: 'json', type: flag, help: 'JSON on stdout' }],
   },
   { name: 'bench', summary: 'run a benchmark from bench/', positionals: ['name?'], options: [] },
+  {
+    name: 'report',
+    summary: 'an incident report (Markdown and one self-contained HTML page) of a capture',
+    positionals: ['dir'],
+    options: [
+      { name: 'baseline', type: str(), help: 'a baseline capture directory (significance tests) or baseline file (quantiles)' },
+      { name: 'out', type: str(), help: 'output directory (default: DIR/report)' },
+    ],
+  },
   { name: 'demo', summary: 'bring the lab up, trace a demo load, show a trace', positionals: [], options: [] },
   { name: 'help', summary: 'this help', positionals: ['command?'], options: [] },
 ];
