@@ -39,6 +39,7 @@ const loadOptions: readonly OptionSpec[] = [
   { name: 'mix', type: str(MIXES), help: 'weighted endpoint mix', default: 'default' },
   { name: 'rate', type: int(1, 1_000_000), help: 'cap on requests per second (default: as fast as possible)' },
   { name: 'latency-out', type: str(), help: 'file for per-request client latencies (JSON lines)' },
+  { name: 'knob', type: str(), help: "latency knobs on one target's requests: TARGET:QUERY[,…], e.g. users:db_delay_ms=10" },
   { name: 'json', type: flag, help: 'print the summary as JSON on stdout' },
 ];
 
@@ -75,6 +76,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       { name: 'out', type: str(), help: 'capture directory (default: captures/<timestamp>)' },
       { name: 'sample', type: num(0, 1), help: 'fraction of requests traced in full', default: 1 },
       { name: 'no-load', type: flag, help: 'trace whatever traffic arrives, for --duration seconds' },
+      { name: 'metrics-port', type: int(1, 65535), help: 'serve Prometheus metrics on 127.0.0.1:PORT/metrics while tracing' },
       ...loadOptions,
     ],
   },

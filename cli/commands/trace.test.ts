@@ -28,6 +28,11 @@ describe('traceOptions', () => {
     expect(traceOptions({ 'no-load': true, duration: 2, requests: 5 })).toMatch(/--requests needs a load/);
     expect(traceOptions({ 'latency-out': 'x' })).toMatch(/capture holds client\.jsonl/);
   });
+  it('--metrics-port and --knob pass through; a bad knob is refused in one line', () => {
+    expect(traceOptions({ 'metrics-port': 9464, knob: 'users:db_delay_ms=10' })).toMatchObject({ metricsPort: 9464, knobs: { users: 'db_delay_ms=10' } });
+    expect(traceOptions({})).toMatchObject({ metricsPort: undefined, knobs: {} });
+    expect(traceOptions({ knob: 'nope:db_delay_ms=1' })).toMatch(/^--knob expects TARGET:QUERY/);
+  });
   it('--no-load keeps its duration and records no load', () => {
     expect(traceOptions({ 'no-load': true, duration: 3 })).toMatchObject({ noLoad: true, durationS: 3, requests: undefined });
   });

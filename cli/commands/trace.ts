@@ -8,7 +8,8 @@ import { labIsUp, labStatus, type LabStatus } from '../../lab/lifecycle/lab-stat
 import { processEnv, resumeStoppedChildren } from '../../lab/lifecycle/processes.ts';
 import { labPaths } from '../../lab/lifecycle/state-paths.ts';
 import { DEFAULT_DURATION_S, runLoad } from '../../lab/load/run-load.ts';
-import { MIX_TABLE, type MixName } from '../../lab/load/mixes.ts';
+import { MIX_TABLE, parseTargetKnobs, type MixName, type TargetKnobs } from '../../lab/load/mixes.ts';
+import { startTraceMetrics, type TraceMetrics } from '../../metrics/trace-metrics.ts';
 import { CAPTURE_VERSION, type CaptureLoad, type CaptureMeta, type LoaderReport, type Tier } from '../../tracer/capture-types.ts';
 import { clockToMeta, sampleClock } from '../../tracer/clock.ts';
 import { EventKind } from '../../tracer/event-types.ts';
@@ -77,6 +78,9 @@ export interface TraceOptions {
   readonly rate: number | undefined;
   /** Print the summary as JSON on stdout instead of the capture path. */
   readonly json: boolean;
+  /** Serve Prometheus metrics on 127.0.0.1:PORT while tracing. */
+  readonly metricsPort: number | undefined;
+  readonly knobs: TargetKnobs;
 }
 
 /** Reads `lab trace`'s options; returns a one-line error for bad combinations. Pure. */
@@ -89,6 +93,8 @@ export function traceOptions(o: Readonly<Record<string, string | number | boolea
   if (o['latency-out'] !== undefined) return '--latency-out is not used by lab trace: the capture holds client.jsonl';
   const mix = typeof o.mix === 'string' ? o.mix : 'default';
   if (!(mix in MIX_TABLE)) return `unknown mix '${mix}'`;
+  const knobs = typeof o.knob === 'string' ? parseTargetKnobs(o.knob) : {};
+  if (typeof knobs === 'string') return knobs;
   return {
     out: typeof o.out === 'string' ? o.out : undefined,
     sample: typeof o.sample === 'number' ? o.sample : 1,
@@ -100,6 +106,8 @@ export function traceOptions(o: Readonly<Record<string, string | number | boolea
     mix: mix as MixName,
     rate: typeof o.rate === 'number' ? o.rate : undefined,
     json: o.json === true,
+    metricsPort: typeof o['metrics-port'] === 'number' ? o['metrics-port'] : undefined,
+    knobs,
   };
 }
 
@@ -135,8 +143,24 @@ export async function run(inv: Invocation): Promise<number> {
     return 1;
   }
 
-  const dir = prepareCaptureDir(opts.out ?? defaultCaptureDir(REPO_ROOT, new Date()));
-  const capture = await traceInto(dir, cfg, status, backend, opts);
+  let metrics: TraceMetrics | null = null;
+  if (opts.metricsPort !== undefined) {
+    try {
+      metrics = await startTraceMetrics(opts.metricsPort);
+    } catch (err) {
+      say((err as Error).message);
+      return 1;
+    }
+    say(`metrics at ${metrics.url}`);
+  }
+  let dir: string;
+  try {
+    dir = prepareCaptureDir(opts.out ?? defaultCaptureDir(REPO_ROOT, new Date()));
+  } catch (err) {
+    await metrics?.stop();
+    throw err;
+  }
+  const capture = await traceInto(dir, cfg, status, backend, opts, metrics).finally(() => metrics?.stop());
   process.stderr.write(capture.summary + '\n');
   if (!capture.started) return 1;
   process.stdout.write((opts.json ? JSON.stringify(capture.json) : dir) + '\n');
@@ -155,7 +179,7 @@ interface TraceOutcome {
   readonly json: Readonly<Record<string, unknown>>;
 }
 
-async function traceInto(dir: string, cfg: LabConfig, status: LabStatus, backend: Extract<AppBackend, { kind: 'native' | 'file' }>, opts: TraceOptions): Promise<TraceOutcome> {
+async function traceInto(dir: string, cfg: LabConfig, status: LabStatus, backend: Extract<AppBackend, { kind: 'native' | 'file' }>, opts: TraceOptions, metrics: TraceMetrics | null): Promise<TraceOutcome> {
   const warnings: string[] = [];
   if (status.postgres.usdt === false) {
     warnings.push('this PostgreSQL server has no USDT probes (embedded): no parse/plan/execute spans inside the database');
@@ -232,6 +256,7 @@ async function traceInto(dir: string, cfg: LabConfig, status: LabStatus, backend
     hooks = { usdt: 'file' };
     say(`no BPF: reading the app's probe file ${backend.eventsPath}`);
   }
+  metrics?.follow({ eventsPath: join(dir, CAPTURE_FILES.events), accessLogPath: paths.accessLog, accessOffset: accessMark.offset, loaderPid: loader?.pid ?? null, pids });
   const startNs = process.hrtime.bigint();
 
   let loadError: string | null = null;
@@ -257,6 +282,7 @@ async function traceInto(dir: string, cfg: LabConfig, status: LabStatus, backend
         connections: opts.connections,
         mix: opts.mix,
         ...(opts.rate !== undefined ? { rate: opts.rate } : {}),
+        knobs: opts.knobs,
         latencyOut: join(dir, CAPTURE_FILES.client),
       });
       // A signal ends the capture now; the load cannot be cancelled, so the command exits once the capture is written.
@@ -285,6 +311,7 @@ async function traceInto(dir: string, cfg: LabConfig, status: LabStatus, backend
     if (resumed.length) warnings.push(`resumed PostgreSQL backend(s) ${resumed.join(', ')} the loader left stopped`);
     const stopSeconds = Math.round((Date.now() - stopStart) / 100) / 10;
     drops = { ...r.drops };
+    metrics?.loaderReported(drops);
     loaderReport = {
       stop: r.stop,
       records: r.counters.records ?? null,
