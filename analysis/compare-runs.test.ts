@@ -58,3 +58,37 @@ describe('compareRuns', () => {
     expect(a.length).toBe(before);
   });
 });
+
+/** `traces` as if the machine ran every span `factor` times slower (times stretched from each root's start). */
+function stretched(traces: readonly Trace[], factor: number): Trace[] {
+  return traces.map((t) => {
+    const t0 = t.spans[0]?.startNs ?? 0n;
+    const at = (ns: bigint): bigint => t0 + BigInt(Math.round(Number(ns - t0) * factor));
+    return { ...t, spans: t.spans.map((s) => ({ ...s, startNs: at(s.startNs), endNs: at(s.endNs) })) };
+  });
+}
+
+describe('compareRuns on a run that is slower as a whole', () => {
+  const a = run(1);
+  const slowMachine = stretched(run(11), 1.5);
+
+  it('divides B by the run-wide factor: every route 50% slower is no route significant', () => {
+    const c = compareRuns(a, slowMachine, 'a', 'b');
+    expect(c.runFactor).toBeGreaterThan(1.45);
+    expect(c.runFactor).toBeLessThan(1.55);
+    expect(c.runAdjusted).toBe(true);
+    expect(c.significantRoutes).toEqual([]);
+    expect(renderRunComparison(c)).toMatch(/^Run-wide factor ×1\.\d\d \(median over routes of p50 B\/A\): B's times are divided by it/m);
+  });
+
+  it('as measured, every route is significant', () => {
+    const c = compareRuns(a, slowMachine, 'a', 'b', { adjustRunWide: false });
+    expect(c.runAdjusted).toBe(false);
+    expect(c.significantRoutes).toEqual(['GET /api/feed', 'GET /api/users', 'POST /api/orders']);
+  });
+
+  it('still finds the one route that changed on a slower machine', () => {
+    const c = compareRuns(a, stretched(run(11, [4500, 5100]), 1.5), 'a', 'b');
+    expect(c.significantRoutes).toEqual(['GET /api/users']);
+  });
+});

@@ -6,10 +6,19 @@
  * bootstrap confidence intervals. A route's shift is split among its span types by their shift
  * in mean per-request time: components do not overlap, so those shifts add up to the route's.
  *
+ * Two runs on a shared machine differ as a whole: when the machine is busier during B, every
+ * route is slower by about the same factor, and thousands of requests make that "significant"
+ * everywhere. So by default B's times are first divided by the run-wide factor, the median over
+ * routes of their p50 ratio B/A, and each route is tested against the others: a change of one
+ * route (or a few) stands out, a change of the whole run is reported as the factor itself,
+ * which two runs alone cannot tell from a busier machine. `adjustRunWide: false` tests the
+ * times as measured.
+ *
  * Span types are compared by label path ("app processing › DB query (SELECT … users)"), not by
  * statement text: a knob or a code change that adds a condition to a statement keeps its type.
  */
 import type { Trace } from '../assembler/span.ts';
+import { quantilesOf } from './quantiles.ts';
 import { benjaminiHochberg } from './stats/benjamini-hochberg.ts';
 import { bootstrapQuantileShift, type ShiftInterval } from './stats/bootstrap-quantile-shift.ts';
 import { cliffsDelta } from './stats/cliffs-delta.ts';
@@ -28,8 +37,15 @@ export interface CompareRunsOptions {
    * "negligible" band ends at 0.147): with thousands of requests, a 1% shift is "significant".
    */
   readonly minAbsDelta?: number;
+  /**
+   * … and move the median or the mean by at least this many ms: a 1 ms route that got 0.4 ms
+   * slower between two runs on a busy machine is noise, as the detectors' absolute minimums say.
+   */
+  readonly minShiftMs?: number;
   readonly bootstrapReplicates?: number;
   readonly seed?: number;
+  /** Divide B's times by the run-wide factor before testing (default true; needs 3 routes). */
+  readonly adjustRunWide?: boolean;
 }
 
 export interface SampleComparison {
@@ -37,6 +53,11 @@ export interface SampleComparison {
   readonly nB: number;
   readonly meanA: number;
   readonly meanB: number;
+  /** Nearest-rank quantiles of each side, ms. */
+  readonly p50A: number;
+  readonly p50B: number;
+  readonly p99A: number;
+  readonly p99B: number;
   readonly mannWhitneyP: number;
   readonly mannWhitneyMethod: 'exact' | 'normal';
   readonly ksD: number;
@@ -49,7 +70,7 @@ export interface SampleComparison {
   /** ms, B − A, with 95% bootstrap intervals. */
   readonly p50Shift: ShiftInterval;
   readonly p99Shift: ShiftInterval;
-  /** A test's q ≤ alpha and |δ| ≥ minAbsDelta. */
+  /** A test's q ≤ alpha, |δ| ≥ minAbsDelta, and |Δp50| or |Δmean| ≥ minShiftMs. */
   readonly significant: boolean;
   readonly direction: 'slower' | 'faster' | 'unchanged';
 }
@@ -79,6 +100,14 @@ export interface RunComparison {
   readonly bSource: string;
   readonly alpha: number;
   readonly minAbsDelta: number;
+  readonly minShiftMs: number;
+  /**
+   * Median over tested routes of p50(B)/p50(A): how much slower (> 1) or faster B ran as a whole.
+   * null with fewer than 3 routes to take it from.
+   */
+  readonly runFactor: number | null;
+  /** Whether B's times were divided by runFactor before the tests (all B figures are then adjusted). */
+  readonly runAdjusted: boolean;
   /** p-values in the Benjamini-Hochberg family (two per comparison). */
   readonly tests: number;
   readonly routes: readonly RouteRunComparison[];
@@ -102,6 +131,11 @@ function labelPath(typeKey: string, labels: ReadonlyMap<string, string>): string
   return [...parts.slice(0, -1), labels.get(typeKey) ?? (parts.at(-1) as string)].join(TYPE_PATH_SEPARATOR);
 }
 
+/** Every time of `samples` divided by `factor`. */
+function scaled(samples: readonly RequestSample[], factor: number): RequestSample[] {
+  return samples.map((s) => ({ latencyMs: s.latencyMs / factor, types: new Map([...s.types].map(([k, v]) => [k, v / factor])) }));
+}
+
 function samplesByRoute(traces: readonly Trace[]): Map<string, RequestSample[]> {
   const out = new Map<string, RequestSample[]>();
   for (const t of traces) {
@@ -117,6 +151,13 @@ function samplesByRoute(traces: readonly Trace[]): Map<string, RequestSample[]> 
     else out.set(f.route, [s]);
   }
   return out;
+}
+
+/** The median, the mean of the two middle values for an even count. */
+function medianOf(v: readonly number[]): number {
+  const s = [...v].sort((x, y) => x - y);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 }
 
 const mean = (v: readonly number[]): number => (v.length ? v.reduce((s, x) => s + x, 0) / v.length : 0);
@@ -142,13 +183,19 @@ export function compareRuns(a: readonly Trace[], b: readonly Trace[], aSource: s
   const alpha = options.alpha ?? 0.05;
   const minSamples = options.minSamples ?? 10;
   const minAbsDelta = options.minAbsDelta ?? 0.147;
+  const minShiftMs = options.minShiftMs ?? 1;
   const replicates = options.bootstrapReplicates ?? 1000;
   const seed = options.seed ?? 1;
   const sa = samplesByRoute(a);
-  const sb = samplesByRoute(b);
-  const shared = [...sa.keys()].filter((r) => sb.has(r)).sort();
-  const untestedRoutes = shared.filter((r) => (sa.get(r) as RequestSample[]).length < minSamples || (sb.get(r) as RequestSample[]).length < minSamples);
+  const measured = samplesByRoute(b);
+  const shared = [...sa.keys()].filter((r) => measured.has(r)).sort();
+  const untestedRoutes = shared.filter((r) => (sa.get(r) as RequestSample[]).length < minSamples || (measured.get(r) as RequestSample[]).length < minSamples);
   const tested = shared.filter((r) => !untestedRoutes.includes(r));
+  const p50 = (list: readonly RequestSample[]): number => quantilesOf(list.map((s) => s.latencyMs)).p50;
+  const ratios = tested.map((r) => p50(measured.get(r) as RequestSample[]) / p50(sa.get(r) as RequestSample[])).filter((x) => Number.isFinite(x) && x > 0);
+  const runFactor = ratios.length >= 3 ? Math.exp(medianOf(ratios.map(Math.log))) : null;
+  const runAdjusted = (options.adjustRunWide ?? true) && runFactor !== null;
+  const sb = runAdjusted ? new Map([...measured].map(([route, list]) => [route, scaled(list, runFactor as number)])) : measured;
 
   interface Pending {
     readonly route: string;
@@ -181,12 +228,19 @@ export function compareRuns(a: readonly Trace[], b: readonly Trace[], aSource: s
   const finish = (r: Raw): SampleComparison => {
     const mwQ = q[next++] as number;
     const ksQ = q[next++] as number;
-    const significant = Math.min(mwQ, ksQ) <= alpha && Math.abs(r.delta) >= minAbsDelta;
+    const qa = quantilesOf(r.a);
+    const qb = quantilesOf(r.b);
+    const moved = Math.max(Math.abs(qb.p50 - qa.p50), Math.abs(mean(r.b) - mean(r.a))) >= minShiftMs;
+    const significant = Math.min(mwQ, ksQ) <= alpha && Math.abs(r.delta) >= minAbsDelta && moved;
     return {
       nA: r.a.length,
       nB: r.b.length,
       meanA: mean(r.a),
       meanB: mean(r.b),
+      p50A: qa.p50,
+      p50B: qb.p50,
+      p99A: qa.p99,
+      p99B: qb.p99,
       mannWhitneyP: r.mwP,
       mannWhitneyMethod: r.mwMethod,
       ksD: r.ksD,
@@ -217,6 +271,9 @@ export function compareRuns(a: readonly Trace[], b: readonly Trace[], aSource: s
     bSource,
     alpha,
     minAbsDelta,
+    minShiftMs,
+    runFactor,
+    runAdjusted,
     tests: family.length,
     routes,
     significantRoutes: routes.filter((r) => r.latency.significant).map((r) => r.route),

@@ -8,7 +8,7 @@ import type { BaselineSection, Evidence, FindingGroup, IncidentReport } from './
 import { renderChangepoints } from './detect-changepoints.ts';
 import { fmtMs } from './finding.ts';
 import { kernelWaitsText } from './render-report-markdown.ts';
-import { fmtP, fmtShift } from './render-run-comparison.ts';
+import { fmtP, fmtShift, runWideLine } from './render-run-comparison.ts';
 
 const h = escapeXml;
 const signed = (v: number): string => `${v >= 0 ? '+' : '-'}${fmtMs(Math.abs(v))}`;
@@ -79,7 +79,8 @@ function baselineHtml(b: BaselineSection): string {
   }
   const c = b.runs;
   return [
-    `<p>Baseline capture ${h(b.source)}. ${c.tests} p-values (Mann-Whitney U and Kolmogorov-Smirnov per route and span type), Benjamini-Hochberg at FDR ${Math.round(c.alpha * 100)}%; significant at q ≤ ${c.alpha} with |Cliff's δ| ≥ ${c.minAbsDelta}. Shifts are now − baseline, with 95% bootstrap intervals.</p>`,
+    `<p>Baseline capture ${h(b.source)}. ${c.tests} p-values (Mann-Whitney U and Kolmogorov-Smirnov per route and span type), Benjamini-Hochberg at FDR ${Math.round(c.alpha * 100)}%; significant at q ≤ ${c.alpha} with |Cliff's δ| ≥ ${c.minAbsDelta} and a median or mean shift ≥ ${c.minShiftMs}ms. Shifts are now − baseline, with 95% bootstrap intervals.</p>`,
+    `<p>${h(runWideLine(c))}</p>`,
     table(
       ['route', 'verdict', 'requests', 'p50 shift', 'p99 shift', "Cliff's δ", 'q (MW / KS)', 'shift comes from'],
       c.routes.map((r) => {

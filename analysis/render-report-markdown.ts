@@ -2,7 +2,7 @@
 import type { BaselineSection, Evidence, FindingGroup, IncidentReport } from './build-incident-report.ts';
 import { renderChangepoints } from './detect-changepoints.ts';
 import { fmtMs } from './finding.ts';
-import { fmtP, fmtShift } from './render-run-comparison.ts';
+import { fmtP, fmtShift, runWideLine } from './render-run-comparison.ts';
 
 const cell = (s: string): string => s.replace(/\|/g, '\\|');
 const signed = (v: number): string => `${v >= 0 ? '+' : '-'}${fmtMs(Math.abs(v))}`;
@@ -56,7 +56,9 @@ export function baselineLines(b: BaselineSection): string[] {
   }
   const c = b.runs;
   return [
-    `Baseline capture ${b.source}. ${c.tests} p-values (Mann-Whitney U and Kolmogorov-Smirnov per route and span type), Benjamini-Hochberg at FDR ${Math.round(c.alpha * 100)}%; significant at q ≤ ${c.alpha} with |Cliff's δ| ≥ ${c.minAbsDelta}. Shifts are now − baseline, with 95% bootstrap intervals.`,
+    `Baseline capture ${b.source}. ${c.tests} p-values (Mann-Whitney U and Kolmogorov-Smirnov per route and span type), Benjamini-Hochberg at FDR ${Math.round(c.alpha * 100)}%; significant at q ≤ ${c.alpha} with |Cliff's δ| ≥ ${c.minAbsDelta} and a median or mean shift ≥ ${c.minShiftMs}ms. Shifts are now − baseline, with 95% bootstrap intervals.`,
+    '',
+    runWideLine(c),
     '',
     '| route | verdict | requests | p50 shift | p99 shift | Cliff\'s δ | q (MW / KS) | shift comes from |',
     '|---|---|---:|---:|---:|---:|---:|---|',

@@ -41,6 +41,15 @@ function routeBlock(r: RouteRunComparison, maxTypes: number): string[] {
   return lines;
 }
 
+/** What the run-wide factor was and whether B's times were divided by it. */
+export function runWideLine(c: RunComparison): string {
+  if (c.runFactor === null) return 'Run-wide factor: fewer than 3 routes to take it from; times compared as measured.';
+  const f = `×${c.runFactor.toFixed(2)}`;
+  return c.runAdjusted
+    ? `Run-wide factor ${f} (median over routes of p50 B/A): B's times are divided by it, so each route is judged against the run as a whole (--raw: as measured).`
+    : `Run-wide factor ${f} (median over routes of p50 B/A); times compared as measured.`;
+}
+
 /** Per route: verdict, shifts with intervals, effect size and q-values, then its span types. */
 export function renderRunComparison(c: RunComparison, options: { readonly maxTypes?: number } = {}): string {
   const maxTypes = options.maxTypes ?? 6;
@@ -48,7 +57,9 @@ export function renderRunComparison(c: RunComparison, options: { readonly maxTyp
     `A: ${c.aSource}`,
     `B: ${c.bSource}`,
     `${c.tests} p-values (Mann-Whitney U and Kolmogorov-Smirnov per route and per span type), Benjamini-Hochberg at FDR ${Math.round(c.alpha * 100)}%;`,
-    `a change is significant at q ≤ ${c.alpha} with |Cliff's δ| ≥ ${c.minAbsDelta}. Shifts are B − A with 95% bootstrap intervals; * marks significant span types.`,
+    `a change is significant at q ≤ ${c.alpha} with |Cliff's δ| ≥ ${c.minAbsDelta} and a median or mean shift ≥ ${c.minShiftMs}ms.`,
+    'Shifts are B − A with 95% bootstrap intervals; * marks significant span types.',
+    runWideLine(c),
     '',
   ];
   for (const r of c.routes) lines.push(...routeBlock(r, maxTypes), '');

@@ -124,6 +124,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     options: [
       { name: 'json', type: flag, help: 'JSON on stdout' },
       { name: 'alpha', type: num(0.0001, 0.5), help: 'false discovery rate for two captures', default: 0.05 },
+      { name: 'raw', type: flag, help: "two captures: test times as measured, not divided by B's run-wide factor" },
     ],
   },
   {

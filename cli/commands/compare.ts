@@ -34,7 +34,7 @@ export async function run(inv: Invocation): Promise<number> {
       }
     }
     const alpha = typeof inv.options.alpha === 'number' ? inv.options.alpha : 0.05;
-    const runs = compareRuns(tracesOf(ta), tracesOf(tb), ta.dir, tb.dir, { alpha });
+    const runs = compareRuns(tracesOf(ta), tracesOf(tb), ta.dir, tb.dir, { alpha, adjustRunWide: inv.options.raw !== true });
     const c = compareBaselines(buildBaseline(tracesOf(ta), ta.dir), buildBaseline(tracesOf(tb), tb.dir));
     process.stdout.write(json ? JSON.stringify({ runs, quantiles: c }, null, 2) + '\n' : `${renderRunComparison(runs)}\nQuantiles by span type:\n\n${renderCaptureComparison(c)}`);
     return 0;
