@@ -14,6 +14,10 @@
  * which two runs alone cannot tell from a busier machine. `adjustRunWide: false` tests the
  * times as measured.
  *
+ * Requests close in time share the machine's moment, so each side's values (in start order)
+ * are serially correlated: both tests count n / (1 + ρ)/(1 − ρ) requests per side, ρ the lag-1
+ * autocorrelation of its ranks (stats/serial-correlation.ts).
+ *
  * Span types are compared by label path ("app processing › DB query (SELECT … users)"), not by
  * statement text: a knob or a code change that adds a condition to a statement keeps its type.
  */
@@ -24,6 +28,7 @@ import { bootstrapQuantileShift, type ShiftInterval } from './stats/bootstrap-qu
 import { cliffsDelta } from './stats/cliffs-delta.ts';
 import { kolmogorovSmirnov } from './stats/kolmogorov-smirnov.ts';
 import { mannWhitneyU } from './stats/mann-whitney-u.ts';
+import { varianceInflation } from './stats/serial-correlation.ts';
 import { TYPE_PATH_SEPARATOR } from './span-type.ts';
 import { traceFacts } from './trace-facts.ts';
 
@@ -60,6 +65,9 @@ export interface SampleComparison {
   readonly p99B: number;
   readonly mannWhitneyP: number;
   readonly mannWhitneyMethod: 'exact' | 'normal';
+  /** Variance inflation from each side's serial correlation (1: independent). */
+  readonly inflationA: number;
+  readonly inflationB: number;
   readonly ksD: number;
   readonly ksP: number;
   /** Benjamini-Hochberg q-values of the two tests. */
@@ -119,6 +127,7 @@ export interface RunComparison {
 }
 
 interface RequestSample {
+  readonly startNs: bigint;
   readonly latencyMs: number;
   /** Per component label path, ms. */
   readonly types: ReadonlyMap<string, number>;
@@ -133,7 +142,7 @@ function labelPath(typeKey: string, labels: ReadonlyMap<string, string>): string
 
 /** Every time of `samples` divided by `factor`. */
 function scaled(samples: readonly RequestSample[], factor: number): RequestSample[] {
-  return samples.map((s) => ({ latencyMs: s.latencyMs / factor, types: new Map([...s.types].map(([k, v]) => [k, v / factor])) }));
+  return samples.map((s) => ({ startNs: s.startNs, latencyMs: s.latencyMs / factor, types: new Map([...s.types].map(([k, v]) => [k, v / factor])) }));
 }
 
 function samplesByRoute(traces: readonly Trace[]): Map<string, RequestSample[]> {
@@ -146,10 +155,11 @@ function samplesByRoute(traces: readonly Trace[]): Map<string, RequestSample[]> 
       types.set(label, (types.get(label) ?? 0) + v);
     }
     const list = out.get(f.route);
-    const s = { latencyMs: f.rootMs, types };
+    const s = { startNs: f.root.startNs, latencyMs: f.rootMs, types };
     if (list) list.push(s);
     else out.set(f.route, [s]);
   }
+  for (const list of out.values()) list.sort((x, y) => (x.startNs < y.startNs ? -1 : x.startNs > y.startNs ? 1 : 0));
   return out;
 }
 
@@ -170,12 +180,16 @@ interface Raw {
   readonly ksD: number;
   readonly ksP: number;
   readonly delta: number;
+  readonly inflationA: number;
+  readonly inflationB: number;
 }
 
+/** Both tests of `a` against `b`, each in time order. */
 function test(a: readonly number[], b: readonly number[]): Raw {
-  const mw = mannWhitneyU(a, b);
-  const ks = kolmogorovSmirnov(a, b);
-  return { a, b, mwP: mw.p, mwMethod: mw.method, ksD: ks.d, ksP: ks.p, delta: cliffsDelta(mw) };
+  const inflation = { inflationA: varianceInflation(a), inflationB: varianceInflation(b) };
+  const mw = mannWhitneyU(a, b, inflation);
+  const ks = kolmogorovSmirnov(a, b, inflation);
+  return { a, b, mwP: mw.p, mwMethod: mw.method, ksD: ks.d, ksP: ks.p, delta: cliffsDelta(mw), ...inflation };
 }
 
 /** Compares two runs' traces route by route and span type by span type. Pure; seeded. */
@@ -243,6 +257,8 @@ export function compareRuns(a: readonly Trace[], b: readonly Trace[], aSource: s
       p99B: qb.p99,
       mannWhitneyP: r.mwP,
       mannWhitneyMethod: r.mwMethod,
+      inflationA: r.inflationA,
+      inflationB: r.inflationB,
       ksD: r.ksD,
       ksP: r.ksP,
       mannWhitneyQ: mwQ,

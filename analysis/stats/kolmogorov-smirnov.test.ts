@@ -28,3 +28,15 @@ describe('Kolmogorov-Smirnov, two samples', () => {
     expect(r.p).toBeCloseTo(0.5991955719698886, 7);
   });
 });
+
+describe('Kolmogorov-Smirnov on serially correlated samples', () => {
+  it('counts each sample as n / inflation values: D unchanged, λ = √(ne′)·D', () => {
+    const a = [1, 2, 3, 4, 5, 6, 7, 8];
+    const b = [5, 6, 7, 8, 9, 10, 11, 12];
+    const plain = kolmogorovSmirnov(a, b);
+    const r = kolmogorovSmirnov(a, b, { inflationA: 2, inflationB: 2 });
+    expect(r.d).toBe(plain.d);
+    expect(r.p).toBeCloseTo(kolmogorovQ(Math.sqrt(2) * 0.5), 12);
+    expect(r.p).toBeGreaterThan(plain.p);
+  });
+});

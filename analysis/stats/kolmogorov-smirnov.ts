@@ -48,8 +48,11 @@ export function ksStatistic(a: readonly number[], b: readonly number[]): number 
   return d;
 }
 
-export function kolmogorovSmirnov(a: readonly number[], b: readonly number[]): KsResult {
+/** The two-sample test; serially correlated samples count as n / inflation values each (see serial-correlation.ts). */
+export function kolmogorovSmirnov(a: readonly number[], b: readonly number[], options: { readonly inflationA?: number; readonly inflationB?: number } = {}): KsResult {
   const d = ksStatistic(a, b);
-  const ne = (a.length * b.length) / (a.length + b.length);
+  const na = a.length / Math.max(1, options.inflationA ?? 1);
+  const nb = b.length / Math.max(1, options.inflationB ?? 1);
+  const ne = (na * nb) / (na + nb);
   return { d, p: kolmogorovQ(Math.sqrt(ne) * d) };
 }

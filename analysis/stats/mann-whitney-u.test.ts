@@ -51,3 +51,19 @@ describe('Mann-Whitney U', () => {
     expect(a).toEqual([3, 1, 2]);
   });
 });
+
+describe('Mann-Whitney U on serially correlated samples', () => {
+  it('widens the normal variance by the inflation: both ×4 halves z, and exactness is given up', () => {
+    const a = [1.1, 2.2, 3.3, 4.4, 9.9];
+    const b = [3.0, 5.0, 6.0, 7.0];
+    const plain = mannWhitneyU([1, 2, 2, 3, 3, 3, 4], [3, 4, 4, 5, 5, 6]);
+    const inflated = mannWhitneyU([1, 2, 2, 3, 3, 3, 4], [3, 4, 4, 5, 5, 6], { inflationA: 4, inflationB: 4 });
+    expect(inflated.z).toBeCloseTo((plain.z as number) / 2, 12);
+    expect(inflated.p).toBeGreaterThan(plain.p);
+    // Inflation (nB·V_A + nA·V_B)/(nA + nB) = (4·3 + 5·1)/9 for V_A = 3, V_B = 1.
+    const r = mannWhitneyU(a, b, { inflationA: 3 });
+    expect(r.method).toBe('normal');
+    const sigma = Math.sqrt((20 / 12) * 10 * (17 / 9));
+    expect(r.z).toBeCloseTo((14 - 10 - 0.5) / sigma, 12);
+  });
+});

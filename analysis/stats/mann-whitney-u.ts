@@ -2,7 +2,8 @@
  * The Mann-Whitney U test (Wilcoxon rank-sum), two-sided. Exact when there are no ties and the
  * samples are small (the null distribution of U counted by the Gaussian binomial coefficient);
  * otherwise the normal approximation with the tie-corrected variance and a continuity
- * correction of 0.5.
+ * correction of 0.5. Serially correlated samples (see serial-correlation.ts) widen that variance
+ * by their inflation factors, and are never tested exactly.
  */
 import { twoSidedNormalP } from './normal-tail.ts';
 import { rankWithTies } from './rank-with-ties.ts';
@@ -42,8 +43,14 @@ export function uDistribution(m: number, n: number): Float64Array {
   return poly;
 }
 
+export interface MannWhitneyOptions {
+  /** Variance inflation of each sample (1: independent values). */
+  readonly inflationA?: number;
+  readonly inflationB?: number;
+}
+
 /** Two-sided Mann-Whitney U test of `a` against `b` (neither modified). Both must be non-empty. */
-export function mannWhitneyU(a: readonly number[], b: readonly number[]): MannWhitneyResult {
+export function mannWhitneyU(a: readonly number[], b: readonly number[], options: MannWhitneyOptions = {}): MannWhitneyResult {
   const nA = a.length;
   const nB = b.length;
   if (nA === 0 || nB === 0) throw new Error('mannWhitneyU: both samples need at least one value');
@@ -53,7 +60,9 @@ export function mannWhitneyU(a: readonly number[], b: readonly number[]): MannWh
   const uB = rankSumB - (nB * (nB + 1)) / 2;
   const pairs = nA * nB;
   const uMin = Math.min(uB, pairs - uB);
-  if (tieTerm === 0 && pairs <= MAX_EXACT_PAIRS) {
+  const inflationA = Math.max(1, options.inflationA ?? 1);
+  const inflationB = Math.max(1, options.inflationB ?? 1);
+  if (tieTerm === 0 && pairs <= MAX_EXACT_PAIRS && inflationA === 1 && inflationB === 1) {
     const counts = uDistribution(Math.min(nA, nB), Math.max(nA, nB));
     let total = 0;
     for (const c of counts) total += c;
@@ -62,7 +71,9 @@ export function mannWhitneyU(a: readonly number[], b: readonly number[]): MannWh
     return { uB, nA, nB, p: Math.min(1, (2 * tail) / total), method: 'exact' };
   }
   const n = nA + nB;
-  const variance = (pairs / 12) * (n + 1 - tieTerm / (n * (n - 1)));
+  // Var(U/(nA·nB)) ≈ (1/12)(V_A/nA + V_B/nB): the independent variance times this factor.
+  const inflation = (nB * inflationA + nA * inflationB) / (nA + nB);
+  const variance = (pairs / 12) * (n + 1 - tieTerm / (n * (n - 1))) * inflation;
   if (variance <= 0) return { uB, nA, nB, p: 1, method: 'normal', z: 0 };
   const z = Math.max(0, Math.abs(uB - pairs / 2) - 0.5) / Math.sqrt(variance);
   return { uB, nA, nB, p: twoSidedNormalP(z), method: 'normal', z: uB >= pairs / 2 ? z : -z };
