@@ -19,10 +19,12 @@ import { LOADER_PATH } from '../tracer/spawn-loader.ts';
 const CI = process.env.CI === 'true';
 const PROMETHEUS = ['/usr/bin/prometheus', '/usr/local/bin/prometheus'].find((p) => existsSync(p));
 const READY = existsSync(LOADER_PATH) && existsSync(DEFAULT_ADDON) && PROMETHEUS !== undefined;
-const PORT_BASE = testPortBase(36150);
-const METRICS_PORT = testPortBase(36160);
-const BUSY_PORT = testPortBase(36161);
-const PROM_PORT = testPortBase(36170);
+// Below 32768 − 6000: the kernel hands out ports from 32768 up to clients, and a client's socket
+// in TIME-WAIT on a test's port makes `lab up` refuse it.
+const PORT_BASE = testPortBase(22500);
+const METRICS_PORT = testPortBase(22510);
+const BUSY_PORT = testPortBase(22511);
+const PROM_PORT = testPortBase(22520);
 const TRACE_S = 16;
 
 const out = mkdtempSync(join(tmpdir(), `lab-metrics-e2e-${PORT_BASE}-`));
@@ -71,20 +73,24 @@ describe.skipIf(!READY && !CI)('lab trace --metrics-port scraped by Prometheus',
     for (let i = 0; ; i++) {
       const ok = await fetch(`http://127.0.0.1:${PROM_PORT}/-/ready`, { signal: AbortSignal.timeout(1000) }).then((r) => r.ok, () => false);
       if (ok) break;
-      if (i > 60 || prometheus.exitCode !== null) throw new Error(`prometheus did not become ready: ${promLog}`);
+      if (i > 120 || prometheus.exitCode !== null) throw new Error(`prometheus did not become ready within 60 s: ${promLog}`);
       await sleep(500);
     }
   });
 
   afterAll(async () => {
-    if (prometheus && prometheus.exitCode === null) {
+    if (prometheus && prometheus.exitCode === null && prometheus.signalCode === null) {
       const exited = new Promise((r) => prometheus?.once('exit', r));
       prometheus.kill('SIGTERM');
       await Promise.race([exited, sleep(10_000)]);
-      if (prometheus.exitCode === null) prometheus.kill('SIGKILL');
+      if (prometheus.exitCode === null && prometheus.signalCode === null) {
+        prometheus.kill('SIGKILL');
+        await Promise.race([exited, sleep(5_000)]);
+      }
     }
     await running?.stop();
-    rmSync(out, { recursive: true, force: true });
+    // Prometheus may still be flushing its storage when it is killed.
+    rmSync(out, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
   });
 
   it('refuses a busy port before tracing starts', async () => {
