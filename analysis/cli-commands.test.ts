@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { writeCaptureDir } from '../assembler/fixtures/write-capture-dir.ts';
 import { parseBaseline } from './baseline-json.ts';
 import type { AnalysisReport } from './analyze-capture.ts';
+import type { RunComparison } from './compare-runs.ts';
 import { ANALYSIS_SCENARIOS, ANOMALY, normalPopulation } from './fixtures/populations.ts';
 
 const root = resolve(import.meta.dirname, '..');
@@ -73,6 +74,35 @@ describe('lab baseline / analyze / compare', { timeout: 120_000 }, () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('p99 of GET /api/users held steady');
     expect(r.stdout).toContain('Routes only in B: GET /api/report');
+  });
+
+  it('compare DIR DIR --json: the run comparison (tests, q-values, shifts) and the quantile report', () => {
+    const r = lab('compare', normalDir, blockedDir, '--json');
+    expect(r.status).toBe(0);
+    const out = JSON.parse(r.stdout) as { runs: RunComparison; quantiles: { onlyInB: string[] } };
+    expect(out.runs.routes.map((x) => x.route)).toEqual(['GET /api/feed', 'GET /api/users', 'POST /api/orders']);
+    expect(out.runs.significantRoutes).toEqual([]);
+    expect(out.runs.onlyInB).toEqual(['GET /api/report']);
+    expect(out.runs.tests).toBeGreaterThan(6);
+    expect(out.quantiles.onlyInB).toEqual(['GET /api/report']);
+    const text = lab('compare', normalDir, blockedDir);
+    expect(text.stdout).toContain('No route changed significantly (FDR 5%).');
+    expect(text.stdout).toContain('Quantiles by span type:');
+  });
+
+  it('report DIR --baseline CAPTURE --out D: Markdown, HTML and waterfalls, the HTML path on stdout', () => {
+    const out = join(tmp, 'report');
+    const r = lab('report', blockedDir, '--baseline', normalDir, '--out', out);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe(`${join(out, 'report.html')}\n`);
+    expect(lastLine(r.stderr)).toMatch(/^report of 402 request\(s\), \d+ finding group\(s\), \d+ file\(s\) written in \d+ ms$/);
+    const md = readFileSync(join(out, 'report.md'), 'utf8');
+    expect(md).toContain(`Baseline capture ${normalDir}.`);
+    expect(md).toContain(`![waterfall of ${ANOMALY.blocked}](waterfall-${ANOMALY.blocked.slice(0, 12)}.svg)`);
+    expect(readFileSync(join(out, `waterfall-${ANOMALY.blocked.slice(0, 12)}.svg`), 'utf8')).toContain('<svg');
+    const withFile = lab('report', blockedDir, '--baseline', baselineFile, '--out', join(tmp, 'report-file'));
+    expect(withFile.status).toBe(0);
+    expect(readFileSync(join(tmp, 'report-file', 'report.md'), 'utf8')).toContain('(quantiles only: no significance test');
   });
 
   it('compare rejects mixed or malformed targets with exit status 2', () => {

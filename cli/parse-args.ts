@@ -39,6 +39,7 @@ const loadOptions: readonly OptionSpec[] = [
   { name: 'mix', type: str(MIXES), help: 'weighted endpoint mix', default: 'default' },
   { name: 'rate', type: int(1, 1_000_000), help: 'cap on requests per second (default: as fast as possible)' },
   { name: 'latency-out', type: str(), help: 'file for per-request client latencies (JSON lines)' },
+  { name: 'knob', type: str(), help: "latency knobs on one target's requests: TARGET:QUERY[,…], e.g. users:db_delay_ms=10" },
   { name: 'json', type: flag, help: 'print the summary as JSON on stdout' },
 ];
 
@@ -80,6 +81,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       { name: 'cpu-budget', type: num(0.01, 100), help: "keep tracing's cost under this % of the lab's CPU: the costliest family is shed when it stays above" },
       { name: 'keep-slower-than', type: int(1, 3_600_000), help: 'with --sample below 1: also keep requests that took at least this many ms in the app, or answered 5xx (the app side, DB round trips, kernel waits)' },
       { name: 'no-load', type: flag, help: 'trace whatever traffic arrives, for --duration seconds' },
+      { name: 'metrics-port', type: int(1, 65535), help: 'serve Prometheus metrics on 127.0.0.1:PORT/metrics while tracing' },
       ...loadOptions,
     ],
   },
@@ -120,7 +122,25 @@ export const COMMANDS: readonly CommandSpec[] = [
       { name: 'json', type: flag, help: 'JSON on stdout' },
     ],
   },
-  { name: 'compare', summary: 'compare two traces or captures side by side', positionals: ['a', 'b'], options: [] },
+  {
+    name: 'compare',
+    summary: 'compare two traces, or two captures (runs) with significance tests per route and span type',
+    positionals: ['a', 'b'],
+    options: [
+      { name: 'json', type: flag, help: 'JSON on stdout' },
+      { name: 'alpha', type: num(0.0001, 0.5), help: 'false discovery rate for two captures', default: 0.05 },
+      { name: 'raw', type: flag, help: "two captures: test times as measured, not divided by B's run-wide factor" },
+    ],
+  },
+  {
+    name: 'changepoints',
+    summary: "when a route's latency, or one layer's share of it, changed level within one capture",
+    positionals: ['dir'],
+    options: [
+      { name: 'json', type: flag, help: 'JSON on stdout' },
+      { name: 'min-segment', type: int(5, 1_000_000), help: 'fewest requests on either side of a change', default: 30 },
+    ],
+  },
   {
     name: 'validate',
     summary: 'cross-check traces against client, nginx, pg_stat_statements and ss',
@@ -143,6 +163,15 @@ export const COMMANDS: readonly CommandSpec[] = [
       { name: 'quick', type: flag, help: 'a short run: 2 rounds of 5 s, 2 s saturated' },
       { name: 'budget', type: int(10, 86_400), help: 'stop starting rounds after this many seconds', default: 3600 },
       { name: 'out', type: str(), help: 'results folder (default bench/results/overhead)' },
+    ],
+  },
+  {
+    name: 'report',
+    summary: 'an incident report (Markdown and one self-contained HTML page) of a capture',
+    positionals: ['dir'],
+    options: [
+      { name: 'baseline', type: str(), help: 'a baseline capture directory (significance tests) or baseline file (quantiles)' },
+      { name: 'out', type: str(), help: 'output directory (default: DIR/report)' },
     ],
   },
   { name: 'demo', summary: 'bring the lab up, trace a demo load, show a trace', positionals: [], options: [] },

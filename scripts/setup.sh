@@ -10,11 +10,14 @@ say() { printf 'setup: %s\n' "$*" >&2; }
 distro="${ID:-unknown}"
 
 packages=(nginx-light postgresql postgresql-contrib clang llvm libbpf-dev bpftrace systemtap-sdt-dev
-  build-essential pkg-config libelf-dev zlib1g-dev iproute2 binutils)
+  build-essential pkg-config libelf-dev zlib1g-dev iproute2 binutils
+  prometheus)
+# prometheus: promtool checks lab/prometheus/ rules, and an e2e test scrapes `lab trace --metrics-port`.
+# chromium (Debian's; Ubuntu ships it only as a snap): an e2e test renders `lab report`'s HTML headless.
 if [[ "$distro" == ubuntu ]]; then
   packages+=(linux-tools-common linux-tools-generic)
 else
-  packages+=(bpftool)
+  packages+=(bpftool chromium)
 fi
 
 if command -v dpkg-query >/dev/null 2>&1; then

@@ -6,14 +6,16 @@ import { proxyHealthUrl } from '../../lab/lifecycle/proxy-tier.ts';
 import { labPaths } from '../../lab/lifecycle/state-paths.ts';
 import { formatLoadSummary } from '../../lab/load/format-load-summary.ts';
 import { formatLoadFailures, loadFailures } from '../../lab/load/load-failures.ts';
-import type { MixName } from '../../lab/load/mixes.ts';
+import { parseTargetKnobs, type MixName } from '../../lab/load/mixes.ts';
 import { runLoad, type LoadOptions } from '../../lab/load/run-load.ts';
 import type { Invocation } from '../parse-args.ts';
 
-/** The runLoad options a `lab load` (or `lab trace`) invocation asks for. */
+/** The runLoad options a `lab load` (or `lab trace`) invocation asks for; throws a one-line error for a bad --knob. */
 export function loadOptionsFrom(inv: Invocation, progress?: (line: string) => void): LoadOptions {
   const cfg = labConfig();
   const o = inv.options;
+  const knobs = typeof o.knob === 'string' ? parseTargetKnobs(o.knob) : {};
+  if (typeof knobs === 'string') throw new Error(knobs);
   return {
     url: `http://${cfg.host}:${cfg.proxyPort}`,
     durationS: o.duration as number | undefined,
@@ -21,6 +23,7 @@ export function loadOptionsFrom(inv: Invocation, progress?: (line: string) => vo
     connections: (o.connections as number | undefined) ?? 10,
     mix: ((o.mix as string | undefined) ?? 'default') as MixName,
     rate: o.rate as number | undefined,
+    knobs,
     latencyOut: (o['latency-out'] as string | undefined) ?? labPaths(cfg).lastLoad,
     progress,
   };

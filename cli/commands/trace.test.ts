@@ -37,6 +37,11 @@ describe('traceOptions', () => {
     expect(traceOptions({ sample: 0.01, 'keep-slower-than': 50 })).toMatchObject({ sample: 0.01, keepSlowerThanMs: 50 });
     expect(traceOptions({ sample: 1, 'keep-slower-than': 50 })).toBe('--keep-slower-than needs --sample below 1: every request is traced in full already');
   });
+  it('--metrics-port and --knob pass through; a bad knob is refused in one line', () => {
+    expect(traceOptions({ 'metrics-port': 9464, knob: 'users:db_delay_ms=10' })).toMatchObject({ metricsPort: 9464, knobs: { users: 'db_delay_ms=10' } });
+    expect(traceOptions({})).toMatchObject({ metricsPort: undefined, knobs: {} });
+    expect(traceOptions({ knob: 'nope:db_delay_ms=1' })).toMatch(/^--knob expects TARGET:QUERY/);
+  });
   it('--no-load keeps its duration and records no load', () => {
     expect(traceOptions({ 'no-load': true, duration: 3 })).toMatchObject({ noLoad: true, durationS: 3, requests: undefined });
   });

@@ -13,7 +13,8 @@ import { labPaths } from '../../lab/lifecycle/state-paths.ts';
 import { formatStopped } from '../../lab/lifecycle/stopped-processes.ts';
 import { formatLoadFailures, loadFailures } from '../../lab/load/load-failures.ts';
 import { DEFAULT_DURATION_S, runLoad, type LoadSummary } from '../../lab/load/run-load.ts';
-import { MIX_TABLE, type MixName } from '../../lab/load/mixes.ts';
+import { MIX_TABLE, parseTargetKnobs, type MixName, type TargetKnobs } from '../../lab/load/mixes.ts';
+import { startTraceMetrics, type TraceMetrics } from '../../metrics/trace-metrics.ts';
 import { CAPTURE_VERSION, type CaptureLoad, type CaptureMeta, type LoaderReport, type Tier } from '../../tracer/capture-types.ts';
 import { captureCompleteness, formatIncomplete, unfinishedCompleteness, type CaptureCompleteness, type CompletenessFacts, type LoaderEnd } from '../../tracer/capture-completeness.ts';
 import { captureAccessEntry, KEPT_QUERY_PARAMETERS, reduceQuery } from '../../tracer/capture-privacy.ts';
@@ -94,6 +95,9 @@ export interface TraceOptions {
   /** The overhead guard's budget, % of the lab's CPU. */
   readonly cpuBudgetPct: number | undefined;
   readonly socketHooks: 'auto' | 'tp_btf' | 'raw_tp' | 'syscalls';
+  /** Serve Prometheus metrics on 127.0.0.1:PORT while tracing. */
+  readonly metricsPort: number | undefined;
+  readonly knobs: TargetKnobs;
 }
 
 /** Reads `lab trace`'s options; returns a one-line error for bad combinations. Pure. */
@@ -111,6 +115,8 @@ export function traceOptions(o: Readonly<Record<string, string | number | boolea
   const sample = typeof o.sample === 'number' ? o.sample : 1;
   const keepSlowerThanMs = typeof o['keep-slower-than'] === 'number' ? o['keep-slower-than'] : undefined;
   if (keepSlowerThanMs !== undefined && sample >= 1) return '--keep-slower-than needs --sample below 1: every request is traced in full already';
+  const knobs = typeof o.knob === 'string' ? parseTargetKnobs(o.knob) : {};
+  if (typeof knobs === 'string') return knobs;
   return {
     keepSlowerThanMs,
     cpuBudgetPct: typeof o['cpu-budget'] === 'number' ? o['cpu-budget'] : undefined,
@@ -127,6 +133,8 @@ export function traceOptions(o: Readonly<Record<string, string | number | boolea
     mix: mix as MixName,
     rate: typeof o.rate === 'number' ? o.rate : undefined,
     json: o.json === true,
+    metricsPort: typeof o['metrics-port'] === 'number' ? o['metrics-port'] : undefined,
+    knobs,
   };
 }
 
@@ -172,17 +180,28 @@ export async function run(inv: Invocation): Promise<number> {
     return 1;
   }
 
+  let metrics: TraceMetrics | null = null;
+  if (opts.metricsPort !== undefined) {
+    try {
+      metrics = await startTraceMetrics(opts.metricsPort);
+    } catch (err) {
+      say((err as Error).message);
+      return 1;
+    }
+    say(`metrics at ${metrics.url}`);
+  }
   const wanted = opts.out ?? defaultCaptureDir(REPO_ROOT, new Date());
   let dir: string;
   try {
     dir = prepareCaptureDir(wanted);
   } catch (err) {
+    await metrics?.stop();
     const code = (err as NodeJS.ErrnoException).code;
     if (code !== 'EACCES' && code !== 'EPERM' && code !== 'EROFS') throw err;
     say(`cannot create the capture directory ${wanted} (${code}): choose one you can write with --out DIR`);
     return 1;
   }
-  const capture = await traceInto(dir, cfg, status, backend, opts);
+  const capture = await traceInto(dir, cfg, status, backend, opts, metrics).finally(() => metrics?.stop());
   process.stderr.write(capture.summary + '\n');
   if (!capture.started) return 1;
   const incomplete = formatIncomplete(capture.completeness);
@@ -203,7 +222,7 @@ interface TraceOutcome {
   readonly json: Readonly<Record<string, unknown>>;
 }
 
-async function traceInto(dir: string, cfg: LabConfig, status: LabStatus, backend: Extract<AppBackend, { kind: 'native' | 'file' }>, opts: TraceOptions): Promise<TraceOutcome> {
+async function traceInto(dir: string, cfg: LabConfig, status: LabStatus, backend: Extract<AppBackend, { kind: 'native' | 'file' }>, opts: TraceOptions, metrics: TraceMetrics | null): Promise<TraceOutcome> {
   const warnings: string[] = [];
   if (status.postgres.usdt === false) {
     warnings.push('this PostgreSQL server has no USDT probes (embedded): no parse/plan/execute spans inside the database');
@@ -277,6 +296,8 @@ async function traceInto(dir: string, cfg: LabConfig, status: LabStatus, backend
       interruption,
       interruptedBy: () => interruptedBy,
       hurried: () => signals >= 2,
+      metrics,
+      pids,
     });
   } finally {
     for (const sig of FINISHING_SIGNALS) process.off(sig, onSignal);
@@ -296,6 +317,9 @@ interface TraceContext {
   readonly interruptedBy: () => NodeJS.Signals | null;
   /** A second signal came: skip what can be skipped. */
   readonly hurried: () => boolean;
+  /** Live Prometheus metrics (--metrics-port), or null. */
+  readonly metrics: TraceMetrics | null;
+  readonly pids: Partial<Record<Tier, number[]>>;
 }
 
 async function traceWhileSignalled(
@@ -306,7 +330,7 @@ async function traceWhileSignalled(
   opts: TraceOptions,
   t: TraceContext,
 ): Promise<TraceOutcome> {
-  const { warnings, paths, nginxPids, baseMeta, source, interruption } = t;
+  const { warnings, paths, nginxPids, baseMeta, source, interruption, metrics, pids } = t;
   let pgssReset = true;
   try {
     await resetPgStatStatements(pgAdminConnectionConfig(cfg));
@@ -373,6 +397,7 @@ async function traceWhileSignalled(
     hooks = { usdt: 'file' };
     say(`no BPF: reading the app's probe file ${backend.eventsPath}`);
   }
+  metrics?.follow({ eventsPath: join(dir, CAPTURE_FILES.events), accessLogPath: paths.accessLog, accessOffset: accessMark.offset, loaderPid: loader?.pid ?? null, pids });
   const startNs = process.hrtime.bigint();
 
   let loadError: string | null = null;
@@ -390,6 +415,7 @@ async function traceWhileSignalled(
         connections: opts.connections,
         mix: opts.mix,
         ...(opts.rate !== undefined ? { rate: opts.rate } : {}),
+        knobs: opts.knobs,
         latencyOut: join(dir, CAPTURE_FILES.client),
         recordPath,
       });
@@ -416,6 +442,7 @@ async function traceWhileSignalled(
     loaderEnd = { summarySeen: r.summarySeen, exitCode: r.exitCode, signal: r.signal, stop: r.stop, killedOnRequest: t.hurried() && r.signal === 'SIGKILL' };
     const stopSeconds = Math.round((Date.now() - stopStart) / 100) / 10;
     drops = r.summarySeen ? { ...r.drops } : null;
+    if (drops) metrics?.loaderReported(drops);
     loaderReport = {
       stop: r.stop,
       records: r.counters.records ?? null,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MIXES } from '../../cli/parse-args.ts';
-import { buildRequest, MIX_TABLE, nextRequest, pickTarget, type TargetName } from './mixes.ts';
+import { buildRequest, MIX_TABLE, nextRequest, parseTargetKnobs, pickTarget, withKnob, type TargetName } from './mixes.ts';
 import { seededRandom } from '../seeded-random.ts';
 
 describe('pickTarget', () => {
@@ -67,5 +67,23 @@ describe('buildRequest', () => {
     const b = seededRandom(7);
     const seq = (rand: () => number): string[] => Array.from({ length: 20 }, () => nextRequest(MIX_TABLE.default, rand).path);
     expect(seq(a)).toEqual(seq(b));
+  });
+
+  it("adds a target's knob to its path only, after any query string", () => {
+    const knobs = { users: 'db_delay_ms=10', feed: 'delay_ms=2&cpu_ms=1' } as const;
+    expect(withKnob(buildRequest('users', () => 0), knobs).path).toBe('/api/users?db_delay_ms=10');
+    expect(withKnob(buildRequest('feed', () => 0), knobs).path).toBe('/api/feed?items=10&delay_ms=2&cpu_ms=1');
+    expect(withKnob(buildRequest('user', () => 0), knobs).path).toBe('/api/users/1');
+    const rand = seededRandom(3);
+    const paths = Array.from({ length: 200 }, () => nextRequest(MIX_TABLE.users, rand, { users: 'db_delay_ms=5' }).path);
+    expect(paths.filter((p) => p === '/api/users?db_delay_ms=5').length).toBeGreaterThan(50);
+    expect(paths.every((p) => p === '/api/users?db_delay_ms=5' || /^\/api\/users\/\d+$/.test(p))).toBe(true);
+  });
+
+  it('parses --knob TARGET:QUERY lists and refuses what the app would not take', () => {
+    expect(parseTargetKnobs('users:db_delay_ms=10,feed:delay_ms=2&io_kb=4')).toEqual({ users: 'db_delay_ms=10', feed: 'delay_ms=2&io_kb=4' });
+    expect(parseTargetKnobs('nope:db_delay_ms=1')).toBe("--knob expects TARGET:QUERY with TARGET one of users, user, orders, report, feed, healthz, got 'nope:db_delay_ms=1'");
+    expect(parseTargetKnobs('users:db_delay_ms=x')).toMatch(/^--knob users: expects name=value pairs/);
+    expect(parseTargetKnobs('users:a=1,users:b=2')).toBe('--knob names users twice');
   });
 });

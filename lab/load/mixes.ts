@@ -81,8 +81,37 @@ export function buildRequest(target: TargetName, rand: () => number): LoadReques
   }
 }
 
-/** The next request of `mix`. */
-export function nextRequest(mix: Mix, rand: () => number): LoadRequest {
-  return buildRequest(pickTarget(mix, rand()), rand);
+/** Latency knobs (a query string such as `db_delay_ms=10`) added to one target's requests. */
+export type TargetKnobs = Readonly<Partial<Record<TargetName, string>>>;
+
+const TARGETS: readonly TargetName[] = ['users', 'user', 'orders', 'report', 'feed', 'healthz'];
+
+/**
+ * Parses `TARGET:QUERY[,TARGET:QUERY…]`, e.g. `users:db_delay_ms=10`; returns a one-line error
+ * for an unknown target or a query that is not `name=value` pairs. Pure.
+ */
+export function parseTargetKnobs(text: string): TargetKnobs | string {
+  const out: Partial<Record<TargetName, string>> = {};
+  for (const part of text.split(',')) {
+    const colon = part.indexOf(':');
+    const target = part.slice(0, colon).trim() as TargetName;
+    const query = part.slice(colon + 1).trim();
+    if (colon === -1 || !TARGETS.includes(target)) return `--knob expects TARGET:QUERY with TARGET one of ${TARGETS.join(', ')}, got '${part}'`;
+    if (!/^[a-z_]+=[0-9]+(?:&[a-z_]+=[0-9]+)*$/.test(query)) return `--knob ${target}: expects name=value pairs joined by &, e.g. db_delay_ms=10, got '${query}'`;
+    if (target in out) return `--knob names ${target} twice`;
+    out[target] = query;
+  }
+  return out;
+}
+
+/** `request` with its target's knob appended to the path. */
+export function withKnob(request: LoadRequest, knobs: TargetKnobs): LoadRequest {
+  const knob = knobs[request.target];
+  return knob === undefined ? request : { ...request, path: `${request.path}${request.path.includes('?') ? '&' : '?'}${knob}` };
+}
+
+/** The next request of `mix`, with `knobs` applied. */
+export function nextRequest(mix: Mix, rand: () => number, knobs: TargetKnobs = {}): LoadRequest {
+  return withKnob(buildRequest(pickTarget(mix, rand()), rand), knobs);
 }
 

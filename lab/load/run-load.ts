@@ -5,7 +5,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import autocannon from 'autocannon';
 import type { ClientObservation } from '../../tracer/capture-types.ts';
 import { latencyStats, type LatencyStats } from './latency-stats.ts';
-import { MIX_TABLE, nextRequest, type LoadRequest, type MixName, type TargetName } from './mixes.ts';
+import { MIX_TABLE, nextRequest, type LoadRequest, type MixName, type TargetKnobs, type TargetName } from './mixes.ts';
 import { seededRandom } from '../seeded-random.ts';
 
 export const MAX_DURATION_S = 3600;
@@ -25,6 +25,8 @@ export interface LoadOptions {
   readonly latencyOut: string;
   /** What latencyOut records of each request's path (default: the path as sent). */
   readonly recordPath?: (path: string) => string;
+  /** Latency knobs added to some targets' requests (e.g. `{ users: 'db_delay_ms=10' }`). */
+  readonly knobs?: TargetKnobs;
   /** Seed for the endpoint choice (default: random). Request ids are always random. */
   readonly seed?: number;
   readonly progress?: (line: string) => void;
@@ -113,7 +115,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadSummary> {
       {
         setupRequest: (req, context) => {
           const ctx = context as ConnectionContext;
-          const request = nextRequest(mix, rand);
+          const request = nextRequest(mix, rand, opts.knobs);
           const requestId = freshId();
           ctx.current = { requestId, request };
           const headers: IncomingHttpHeaders = { ...(req.headers ?? {}), 'x-request-id': requestId };
