@@ -40,7 +40,9 @@ import { deriveGaps, type Occupied } from './derive-gaps.ts';
 import { eventStartNs, isSockIo, maxBig, minBig, peerTupleKey, tupleKey, type SockIo } from './event-time.ts';
 import { indexCapture, type CaptureIndex } from './index-capture.ts';
 import { inboundConnectionLookup, type InboundUse } from './infer-inbound-connection.ts';
+import { routeOf } from './route-of.ts';
 import { shedFamilies, shedNotes, type ShedFamily } from './shed-families.ts';
+import { buildAccessTrace } from './build-access-trace.ts';
 import type { AssembledCapture, TagValue, Trace } from './span.ts';
 import { draftSpan, finalizeOwnedTrace, type SpanDraft } from './span-draft.ts';
 
@@ -81,12 +83,7 @@ interface BuildContext {
   readonly sheds: readonly ShedFamily[];
 }
 
-/** The endpoint template for a path: `/api/users/42?x=1` → `/api/users/:id`. */
-export function routeOf(path: string): string {
-  const p = path.split('?')[0] ?? path;
-  if (/^\/api\/users\/[^/]+$/.test(p)) return '/api/users/:id';
-  return p;
-}
+export { routeOf } from './route-of.ts';
 
 function appFacts(requestId: string, events: readonly TraceEvent[], index: CaptureIndex): AppFacts {
   const warnings: string[] = [];
@@ -616,10 +613,19 @@ export function assembleCapture(capture: Capture, options: AssembleOptions = {})
   const traces = facts
     .filter((f) => !wanted || wanted.has(f.requestId))
     .map((f) => (sampleRate === undefined || followed(f) ? buildTrace(f, ctx) : buildUnsampledTrace(f, ctx, sampleRate)));
+  const wallOffsetNs = parseWallOffset(capture, warnings);
+  if (sampleRate !== undefined) {
+    // Outside the sample the app fires no probe: such a request is only in nginx's log.
+    for (const [id, entry] of access) {
+      if (index.byRequest.has(id) || (wanted && !wanted.has(id))) continue;
+      const t = buildAccessTrace(entry, client.get(id), wallOffsetNs, sampleRate);
+      if (t) traces.push(t);
+    }
+  }
   traces.sort((a, b) => {
     const sa = (a.spans[0] as { startNs: bigint }).startNs;
     const sb = (b.spans[0] as { startNs: bigint }).startNs;
     return sa < sb ? -1 : sa > sb ? 1 : a.traceId < b.traceId ? -1 : 1;
   });
-  return { traces, wallOffsetNs: parseWallOffset(capture, warnings), warnings };
+  return { traces, wallOffsetNs, warnings };
 }

@@ -36,6 +36,7 @@ export function spanNotes(s: Span): string[] {
   if (t.estimated === true) notes.push('estimated');
   if (t['sampling.kept'] === 'slow') notes.push(`not sampled, kept: slower than ${t['sampling.keep_threshold_ms']} ms`);
   else if (t['sampling.kept'] === 'error') notes.push('not sampled, kept: 5xx');
+  else if (t['trace.source'] === 'nginx access log') notes.push("not sampled: from nginx's log");
   else if (t['sampling.sampled'] === false) notes.push('not sampled: app probes only');
   if (s.warnings.length > 0) notes.push(`! ${s.warnings.length} warning(s)`);
   return notes;

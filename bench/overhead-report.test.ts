@@ -23,7 +23,6 @@ function run(condition: string, round: number, cpuUs: number, bpf: FamilyCost[] 
     records: bpf.length ? 40_000 : 0,
     bytes: bpf.length ? 4_000_000 : 0,
     drops: {},
-    saturatedRps: 400,
     ...extra,
   };
 }
@@ -58,6 +57,17 @@ describe('summarizeOverheadRuns', () => {
     expect(cpuPerRequest(runs[0]!)).toBe(3000);
   });
 
+  it('takes the median of a run\'s seconds when it has them, so one busy second does not move it', () => {
+    expect(cpuPerRequest(run('untraced', 1, 3000, [], { perSecondCpuUs: [3000, 3010, 9000, 2990] }))).toBe(3005);
+  });
+
+  it('reads saturated req/s and its drops from the saturation runs', () => {
+    const sat = [{ workload: MIX, condition: 'full, sample 1', requestsPerSecond: 420, failures: 0, drops: { ringbuf: 3 } }];
+    const full = summarizeOverheadRuns(runs, 'untraced', sat).find((r) => r.condition === 'full, sample 1')!;
+    expect(full.saturatedRps).toBe(420);
+    expect(full.drops).toBe(3);
+  });
+
   it('pairs each traced run with the untraced run of its round', () => {
     const full = rows.find((r) => r.condition === 'full, sample 1')!;
     // Rounds: +2%, +3%, +1% → median 2%.
@@ -84,25 +94,28 @@ describe('summarizeOverheadRuns', () => {
   it('reads the targets: overhead against 3% and 0.5%, BPF share against 15%, drops against 0', () => {
     const low = [run('full, sample 0.01', 1, 3003, [fam('sockets', 3, 30)]), run('full, sample 0.01', 2, 3310, [fam('sockets', 3, 30)]), run('full, sample 0.01', 3, 2900, [fam('sockets', 3, 30)], { drops: { ringbuf: 2 } })];
     const t = overheadTargets(summarizeOverheadRuns([...runs, ...low], 'untraced'), MIX);
-    expect(t.map((x) => [x.name.split(':')[0], x.met])).toEqual([
-      ['full tracing, sample 1', true],
-      ['sample 0.01', true],
-      ['sample 0.01', true],
+    expect(t.map((x) => [x.name, x.met])).toEqual([
+      ['full tracing, sample 1: CPU per request over untraced', true],
+      ['full tracing, sample 1: accounted cost', true],
+      ['sample 0.01: CPU per request over untraced', true],
+      ['sample 0.01: accounted cost', false],
+      ['sample 0.01: BPF time per request as a share of sample 1', true],
       ['records dropped, at the fixed rate and saturated', false],
     ]);
-    expect(t[1]!.value).toBeCloseTo(0.1, 6);
-    expect(t[2]!.value).toBeCloseTo(10, 6);
-    expect(t[3]!.value).toBe(2);
+    expect(t[2]!.value).toBeCloseTo(0.1, 6);
+    expect(t[4]!.value).toBeCloseTo(10, 6);
+    expect(t[5]!.value).toBe(2);
   });
 
   it('says a target was not measured when its condition did not run', () => {
-    expect(overheadTargets(rows, MIX).map((t) => t.met)).toEqual([true, null, null, true]);
+    expect(overheadTargets(rows, MIX).map((t) => t.met)).toEqual([true, true, null, null, null, true]);
   });
 
   it('renders a Markdown table per workload with the family breakdown and the targets', () => {
     const md = renderOverheadMarkdown({ measuredAt: 'now', settings: {}, machine: {}, rows, targets: overheadTargets(rows, MIX), warnings: ['w1'] });
     expect(md).toContain(`## ${MIX}`);
-    expect(md).toMatch(/\| full, sample 1 \| 3 \| .* \| \+2\.0% \(1\.0\.\.3\.0\) \| 30\.00 \|/);
+    // accounted: 30 µs BPF + 8 app probe hits × 0.3 µs + 20 µs loader = 52.4 µs of ~3000.
+    expect(md).toMatch(/\| full, sample 1 \| 3 \| .* \| \+2\.0% \(1\.0\.\.3\.0\) \| 52\.4 µs, 1\.75% \| 30\.00 \|/);
     expect(md).toContain('| full, sample 1 | 20.00 (30.0×, 667 ns) | 10.00 (8.0×, 1250 ns) |');
     expect(md).toContain('| sample 0.01: CPU per request over untraced | – | 0.5 % | not measured |');
     expect(md).toContain('- w1');

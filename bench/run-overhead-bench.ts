@@ -1,22 +1,23 @@
 /**
  * `lab bench overhead`: the lab at fixed request rates below saturation, untraced and under each
- * tracing condition, interleaved round by round (A B C … A B C …), each fixed-rate run followed by
- * a short saturated one with the same tracer. Measures, per run: the machine's busy CPU and the
- * load generator's own (this process drives the load), the lab's processes and the loader,
- * bpf_stats per program, the records and bytes the loader wrote during the fixed-rate window,
- * client latency, drops and saturated req/s. Writes overhead.json, overhead.md and overhead.svg
- * into one results folder; progress goes to `say`.
+ * tracing condition, interleaved round by round (A B C … A B C …), then each condition once at
+ * saturation. Measures, per fixed-rate run and per second of it: the machine's busy CPU and the
+ * load generator's own (this process drives the load); per run the lab's processes and the
+ * loader, bpf_stats per program, the records and bytes the loader wrote during the window, client
+ * latency and drops; saturated req/s and drops at the lab's maximum load. Writes overhead.json,
+ * overhead.md and overhead.svg into one results folder; progress goes to `say`.
  */
 import { closeSync, mkdirSync, openSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';
 import { join } from 'node:path';
 import { runLoad } from '../lab/load/run-load.ts';
+import { clearProbeSampling, writeProbeSampling } from '../lab/app/probe-sampling.ts';
 import { loaderArgs, spawnLoader, type LoaderHandle, type LoaderPrograms } from '../tracer/spawn-loader.ts';
 import { openBenchLab, type BenchLab } from './bench-lab.ts';
 import { enableBpfStats, familyCosts, readProgStats, type ProgStat } from './bpf-prog-stats.ts';
 import { childPids, machineBusyUs, processCpuUs, processesCpuUs, sampleMachineCpu, sampleProcesses } from './cpu-counters.ts';
 import { overheadSchedule, UNTRACED, type OverheadCondition, type Workload } from './overhead-plan.ts';
-import { overheadTargets, renderOverheadMarkdown, renderOverheadSvg, summarizeOverheadRuns, type OverheadRun } from './overhead-report.ts';
+import { cpuPerRequest, overheadTargets, renderOverheadMarkdown, renderOverheadSvg, summarizeOverheadRuns, type OverheadRun, type SaturatedRun } from './overhead-report.ts';
 
 export interface OverheadBenchOptions {
   readonly rounds: number;
@@ -41,8 +42,9 @@ export interface OverheadBenchResult {
 }
 
 const WARMUP_S = 4;
-/** After attaching: uprobe registration and the first faults on new breakpoints settle. */
-const SETTLE_MS = 1000;
+/** After attaching: uprobe registration and the first faults on new breakpoints settle, and the
+ * app reads the sampling rate (once a second). */
+const SETTLE_MS = 1500;
 /** After the load: the loader's poll (50 ms) writes what the window produced. */
 const DRAIN_MS = 300;
 const PAUSE_MS = 500;
@@ -55,6 +57,19 @@ const cpuUsUsed = (since: NodeJS.CpuUsage): number => {
   const d = process.cpuUsage(since);
   return d.user + d.system;
 };
+
+/** CPU per request (machine less load generator) of each whole second of a run, the first left out
+ * (connections opening). */
+function perSecondCpu(seconds: readonly { responses: number; machine: ReturnType<typeof sampleMachineCpu>; selfUs: number }[]): number[] {
+  const out: number[] = [];
+  for (let i = 2; i < seconds.length; i++) {
+    const a = seconds[i - 1]!;
+    const b = seconds[i]!;
+    const n = b.responses - a.responses;
+    if (n > 0) out.push((machineBusyUs(a.machine, b.machine) - (b.selfUs - a.selfUs)) / n);
+  }
+  return out;
+}
 
 /** Records whose start lies in [from, to) of an events file, walking the size fields from 0. */
 export function countRecords(path: string, from: number, to: number): number {
@@ -88,30 +103,58 @@ function labPids(lab: BenchLab): number[] {
   return [...lab.nginxPids, lab.appPid, lab.pgPid, ...childPids(lab.pgPid)];
 }
 
+/** The loader for `condition` attached and settled, and the app told its sample; null untraced. */
+async function startTracer(lab: BenchLab, condition: OverheadCondition, maxSeconds: number, eventsPath: string, scratch: string): Promise<{ loader: LoaderHandle; programs: LoaderPrograms } | null> {
+  if (!condition.trace) return null;
+  const loader = spawnLoader({
+    args: loaderArgs({
+      appPid: lab.appPid,
+      addonPath: lab.addonPath,
+      nginxPids: lab.nginxPids,
+      pgPid: lab.pgPid,
+      sample: condition.trace.sample,
+      maxSeconds,
+      ...(condition.trace.families ? { families: condition.trace.families } : {}),
+      ...(condition.trace.keepSlowerThanMs !== undefined ? { keepSlowerThanMs: condition.trace.keepSlowerThanMs } : {}),
+    }),
+    eventsPath,
+    logPath: join(scratch, 'loader.log'),
+  });
+  try {
+    await loader.attached;
+    const programs = await loader.programs;
+    if (condition.trace.sample < 1) {
+      writeProbeSampling(lab.cfg.stateDir, { sample: condition.trace.sample, followAll: condition.trace.keepSlowerThanMs !== undefined, loaderPid: loader.pid });
+    }
+    await sleep(SETTLE_MS);
+    return { loader, programs };
+  } catch (err) {
+    await loader.stop();
+    throw err;
+  }
+}
+
+/** One condition at saturation (the lab's maximum load): req/s and what the loader lost. */
+async function saturate(lab: BenchLab, workload: Workload, condition: OverheadCondition, opts: OverheadBenchOptions, scratch: string): Promise<SaturatedRun> {
+  const eventsPath = join(scratch, 'events.bin');
+  const tracer = await startTracer(lab, condition, opts.saturateS + 120, eventsPath, scratch);
+  try {
+    const sat = await runLoad({ url: lab.url, durationS: opts.saturateS, connections: opts.saturateConnections, mix: workload.mix, latencyOut: join(scratch, 'latency.jsonl'), seed: 1000 });
+    const result = tracer ? await tracer.loader.stop() : null;
+    return { workload: workload.name, condition: condition.name, requestsPerSecond: sat.requestsPerSecond, failures: sat.errors + sat.timeouts + sat.non2xx, drops: result ? result.drops : {} };
+  } finally {
+    if (tracer) await tracer.loader.stop();
+    clearProbeSampling(lab.cfg.stateDir);
+    rmSync(eventsPath, { force: true });
+  }
+}
+
 async function measure(lab: BenchLab, workload: Workload, condition: OverheadCondition, round: number, opts: OverheadBenchOptions, scratch: string): Promise<OverheadRun> {
   const eventsPath = join(scratch, 'events.bin');
   const latencyOut = join(scratch, 'latency.jsonl');
-  let loader: LoaderHandle | null = null;
-  let programs: LoaderPrograms = {};
-  if (condition.trace) {
-    loader = spawnLoader({
-      args: loaderArgs({
-        appPid: lab.appPid,
-        addonPath: lab.addonPath,
-        nginxPids: lab.nginxPids,
-        pgPid: lab.pgPid,
-        sample: condition.trace.sample,
-        maxSeconds: opts.durationS + opts.saturateS + 120,
-        ...(condition.trace.families ? { families: condition.trace.families } : {}),
-        ...(condition.trace.keepSlowerThanMs !== undefined ? { keepSlowerThanMs: condition.trace.keepSlowerThanMs } : {}),
-      }),
-      eventsPath,
-      logPath: join(scratch, 'loader.log'),
-    });
-    await loader.attached;
-    programs = await loader.programs;
-    await sleep(SETTLE_MS);
-  }
+  const tracer = await startTracer(lab, condition, opts.durationS + 120, eventsPath, scratch);
+  let loader: LoaderHandle | null = tracer?.loader ?? null;
+  const programs: LoaderPrograms = tracer?.programs ?? {};
   try {
     const pids = labPids(lab);
     const progsBefore: Map<number, ProgStat> = loader ? readProgStats() : new Map();
@@ -120,7 +163,17 @@ async function measure(lab: BenchLab, workload: Workload, condition: OverheadCon
     const loaderBefore = loader ? (processCpuUs(loader.pid) ?? 0) : 0;
     const machineBefore = sampleMachineCpu();
     const selfBefore = process.cpuUsage();
-    const load = await runLoad({ url: lab.url, durationS: opts.durationS, connections: opts.connections, mix: workload.mix, rate: workload.rate, latencyOut, seed: round });
+    const seconds: { responses: number; machine: ReturnType<typeof sampleMachineCpu>; selfUs: number }[] = [];
+    const load = await runLoad({
+      url: lab.url,
+      durationS: opts.durationS,
+      connections: opts.connections,
+      mix: workload.mix,
+      rate: workload.rate,
+      latencyOut,
+      seed: round,
+      onSecond: (responses) => seconds.push({ responses, machine: sampleMachineCpu(), selfUs: cpuUsUsed(selfBefore) }),
+    });
     const loadgenCpuUs = cpuUsUsed(selfBefore);
     const machineAfter = sampleMachineCpu();
     const loaderAfter = loader ? (processCpuUs(loader.pid) ?? loaderBefore) : 0;
@@ -128,14 +181,9 @@ async function measure(lab: BenchLab, workload: Workload, condition: OverheadCon
     await sleep(loader ? DRAIN_MS : 0);
     const sizeAfter = fileSize(eventsPath);
     const progsAfter: Map<number, ProgStat> = loader ? readProgStats() : new Map();
-
-    let saturatedRps: number | null = null;
-    if (opts.saturateS > 0) {
-      const sat = await runLoad({ url: lab.url, durationS: opts.saturateS, connections: opts.saturateConnections, mix: workload.mix, latencyOut, seed: round + 1000 });
-      saturatedRps = sat.requestsPerSecond;
-    }
     const result = loader ? await loader.stop() : null;
     loader = null;
+    clearProbeSampling(lab.cfg.stateDir);
     return {
       workload: workload.name,
       condition: condition.name,
@@ -147,16 +195,17 @@ async function measure(lab: BenchLab, workload: Workload, condition: OverheadCon
       p99Ms: load.latencyMs.p99,
       machineBusyUs: machineBusyUs(machineBefore, machineAfter),
       loadgenCpuUs,
+      perSecondCpuUs: perSecondCpu(seconds),
       labCpuUs: processesCpuUs(procsBefore, procsAfter),
       loaderCpuUs: loaderAfter - loaderBefore,
       bpf: familyCosts(progsBefore, progsAfter, programs),
       records: result ? countRecords(eventsPath, sizeBefore, sizeAfter) : 0,
       bytes: sizeAfter - sizeBefore,
       drops: result ? result.drops : {},
-      saturatedRps,
     };
   } finally {
     if (loader) await loader.stop();
+    clearProbeSampling(lab.cfg.stateDir);
     rmSync(eventsPath, { force: true });
   }
 }
@@ -172,6 +221,7 @@ export async function runOverheadBench(opts: OverheadBenchOptions, say: (line: s
   const restoreStats = enableBpfStats();
   const lab = await openBenchLab(say);
   const runs: OverheadRun[] = [];
+  const saturation: SaturatedRun[] = [];
   try {
     for (const w of opts.workloads) {
       say(`warm-up: ${w.name}, ${WARMUP_S} s`);
@@ -196,17 +246,28 @@ export async function runOverheadBench(opts: OverheadBenchOptions, say: (line: s
       say(`round ${step.round}/${opts.rounds}: ${step.workload.name}: ${step.condition.name}`);
       const r = await measure(lab, step.workload, step.condition, step.round, opts, scratch);
       runs.push(r);
-      const cpu = r.responses > 0 ? (r.machineBusyUs - r.loadgenCpuUs) / r.responses : NaN;
+      const cpu = cpuPerRequest(r);
       const bpf = r.bpf.reduce((s, f) => s + f.runTimeNs, 0) / 1000 / Math.max(1, r.responses);
       const drops = Object.values(r.drops).reduce((a, b) => a + b, 0);
       say(
         `  ${(r.responses / r.durationS).toFixed(0)} req/s, ${cpu.toFixed(1)} µs CPU/request` +
           (r.bpf.length ? `, BPF ${bpf.toFixed(2)} µs/request, ${(r.records / Math.max(1, r.responses)).toFixed(1)} records/request, ${drops} dropped` : '') +
-          (r.saturatedRps !== null ? `, saturated ${r.saturatedRps.toFixed(0)} req/s` : '') +
           (r.failures ? `, ${r.failures} failed` : ''),
       );
       if (r.failures > 0) warnings.push(`${r.workload}, ${r.condition}, round ${r.round}: ${r.failures} failed requests`);
       await sleep(PAUSE_MS);
+    }
+    // Saturation apart from the fixed-rate rounds: its churn (autovacuum after the inserts, pool
+    // growth) would otherwise land in the next fixed-rate run.
+    for (const w of opts.saturateS > 0 && !opts.interrupted() ? opts.workloads : []) {
+      for (const c of opts.conditions) {
+        if (opts.interrupted()) break;
+        say(`saturated: ${w.name}: ${c.name}, ${opts.saturateS} s at ${opts.saturateConnections} connections`);
+        const s = await saturate(lab, w, c, opts, scratch);
+        saturation.push(s);
+        say(`  ${s.requestsPerSecond.toFixed(0)} req/s, ${Object.values(s.drops).reduce((a, b) => a + b, 0)} dropped`);
+        await sleep(PAUSE_MS);
+      }
     }
   } finally {
     await lab.close();
@@ -217,7 +278,7 @@ export async function runOverheadBench(opts: OverheadBenchOptions, say: (line: s
   const idleSource = sampleMachineCpu().idleSource;
   if (idleSource !== 'cpuidle') warnings.push('no cpuidle counters here: machine idle time read from /proc/stat ticks (10 ms resolution)');
 
-  const rows = summarizeOverheadRuns(runs, UNTRACED.name);
+  const rows = summarizeOverheadRuns(runs, UNTRACED.name, saturation);
   const mixWorkload = opts.workloads[0]?.name ?? '';
   const targets = overheadTargets(rows, mixWorkload);
   const report = {
@@ -237,7 +298,7 @@ export async function runOverheadBench(opts: OverheadBenchOptions, say: (line: s
     warnings,
   };
   const files = [join(opts.outDir, 'overhead.json'), join(opts.outDir, 'overhead.md'), join(opts.outDir, 'overhead.svg')];
-  writeFileSync(files[0] as string, JSON.stringify({ ...report, runs, elapsedS: Math.round((Date.now() - started) / 1000) }, null, 2) + '\n');
+  writeFileSync(files[0] as string, JSON.stringify({ ...report, runs, saturation, elapsedS: Math.round((Date.now() - started) / 1000) }, null, 2) + '\n');
   writeFileSync(files[1] as string, renderOverheadMarkdown(report));
   writeFileSync(files[2] as string, renderOverheadSvg(rows));
   const measured = targets.filter((t) => t.met !== null);

@@ -25,7 +25,8 @@ static int usdt_open(const struct env *env, struct bpf_object **obj)
 		return -errno;
 	skel->rodata->targ_sample_threshold = env->sample_threshold;
 	skel->rodata->targ_app_tgid = env->app_pid;
-	skel->rodata->targ_sock_hooks = strcmp(env->socket_hooks, "syscalls") != 0;
+	/* Sockets are bound by their struct sock only for the socket tracepoints to read. */
+	skel->rodata->targ_sock_hooks = env->sockets_selected && strcmp(env->socket_hooks, "syscalls") != 0;
 	skel->rodata->targ_keep = env->keep_slower_us > 0;
 	*obj = skel->obj;
 	return 0;

@@ -41,6 +41,7 @@ struct env {
 	bool pg_detail;           /* also the rewrite phase and commits (two more traps a statement) */
 	__u64 keep_slower_us;     /* tail keeping: 0 off, else unsampled requests this slow are kept */
 	bool usdt_selected;       /* the usdt family will load (it counts sampled requests in flight) */
+	bool sockets_selected;    /* the sockets family will load (the app's probes bind sockets for it) */
 	/* The sockets family's hooks, detected before any family loads (others bind sockets by it):
 	 * "tp_btf" or "raw_tp" (socket tracepoints), "syscalls" (the fallback). */
 	const char *socket_hooks;

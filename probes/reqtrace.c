@@ -29,7 +29,7 @@
 #include "cpu-guard.h"
 #include "maps.h"
 
-extern const struct family app_usdt_family;
+extern const struct family app_usdt_family, sockets_family;
 
 #define TRACEFS "/sys/kernel/tracing"
 #define MAX_FAMILIES 16
@@ -736,6 +736,7 @@ int main(int argc, char **argv)
 	if (env.keep_slower_us && (err = tail_keep_init(env.keep_slower_us, TAIL_KEEP_BYTES)))
 		goto cleanup;
 	env.usdt_selected = env.addon_path && env.app_pid && family_selected(&app_usdt_family);
+	env.sockets_selected = family_selected(&sockets_family);
 
 	/* open: core always, the rest as selected */
 	for (int i = 0; all_families[i] && fam_count < MAX_FAMILIES; i++) {

@@ -356,18 +356,25 @@ static __always_inline int on_send(__u64 sk, int ret)
 	return 0;
 }
 
-/* A TCP send begins (first loop of tcp_sendmsg_locked); nginx's response head is read here. */
+/*
+ * A TCP send begins (first loop of tcp_sendmsg_locked); nginx's response head is read here. While
+ * sampling only that is wanted: a send's span starts at its end then, like a receive's.
+ */
 static __always_inline int on_send_start(__u64 sk, const struct msghdr *msg)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct sock_state *st = sock_of(sk, pid_tgid >> 32);
+	struct sock_state *st = bpf_map_lookup_elem(&sk_state, &sk);
 	__u64 buf, len;
 	__u32 head;
 
-	if (!st || st->role == ROLE_POSTGRES || st->decided == SD_UNWANTED || st->send_start_ns)
+	if (!sampling()) {
+		if (!st)
+			st = sock_of(sk, bpf_get_current_pid_tgid() >> 32);
+		if (st && st->role != ROLE_POSTGRES && st->decided != SD_UNWANTED && !st->send_start_ns)
+			st->send_start_ns = bpf_ktime_get_ns();
 		return 0;
-	st->send_start_ns = bpf_ktime_get_ns();
-	if (st->role != ROLE_NGINX || !st->accepted || st->decided != SD_NONE || st->parsed)
+	}
+	/* nginx's client side: the response's first send after the request was read. */
+	if (!st || st->role != ROLE_NGINX || !st->accepted || st->decided != SD_NONE || st->parsed)
 		return 0;
 	st->parsed = 1;
 	if (send_buffer(msg, &buf, &len) ||

@@ -146,6 +146,8 @@ export interface NginxAccessEntry {
   readonly remoteAddr?: string | null;
   readonly remotePort?: number | null;
   readonly serverPort?: number | null;
+  /** When nginx logged it (the request's end), ms since the epoch; absent in older captures. */
+  readonly msec?: number | null;
 }
 
 export interface Capture {

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { release } from 'node:os';
 import { join } from 'node:path';
+import { clearProbeSampling, writeProbeSampling } from '../../lab/app/probe-sampling.ts';
 import { labConfig, type LabConfig } from '../../lab/config.ts';
 import { pgAdminConnectionConfig } from '../../lab/db/postgres.ts';
 import { REPO_ROOT } from '../../lab/lifecycle/app-tier.ts';
@@ -377,6 +378,8 @@ async function traceWhileSignalled(
         onShed: (s) => say(`tracing cost ${s.totalPct.toFixed(2)}% of the lab's CPU, over the ${s.budgetPct}% budget: shed the ${s.family} family (${s.familyPct.toFixed(2)}%)`),
       });
       hooks = { ...(await loader.attached) };
+      // The app stops firing its probes for requests outside the sample (lab/app/probe-sampling.ts).
+      if (opts.sample < 1) writeProbeSampling(cfg.stateDir, { sample: opts.sample, followAll: opts.keepSlowerThanMs !== undefined, loaderPid: loader.pid });
     } catch (err) {
       if (err instanceof LoaderError) {
         const hint =
@@ -439,6 +442,7 @@ async function traceWhileSignalled(
     say('stopping the loader (detaching probes)');
     const stopStart = Date.now();
     const r = await loader.stop();
+    clearProbeSampling(cfg.stateDir);
     loaderEnd = { summarySeen: r.summarySeen, exitCode: r.exitCode, signal: r.signal, stop: r.stop, killedOnRequest: t.hurried() && r.signal === 'SIGKILL' };
     const stopSeconds = Math.round((Date.now() - stopStart) / 100) / 10;
     drops = r.summarySeen ? { ...r.drops } : null;

@@ -7,7 +7,7 @@ import { handlers, type AppState } from './handlers.ts';
 import { HttpError } from './http-error.ts';
 import { parseKnobs, type LatencyKnobs } from './knobs.ts';
 import { orderBodyRefusal } from './order-input.ts';
-import type { AppProbes } from './probes.ts';
+import { noopProbes, type AppProbes } from './probes.ts';
 import { newRequestWork, type Clock, type RequestContext } from './request-context.ts';
 import { generateRequestId, resolveRequestId } from './request-id.ts';
 import { scratchWriteRead } from './files.ts';
@@ -34,6 +34,8 @@ export interface AppDeps {
   readonly log: AppLog;
   /** Id sources; random by default. */
   readonly ids?: { readonly requestId: () => string; readonly spanId: () => string };
+  /** Whether a request fires its probes (the tracer's head sample); every one by default. */
+  readonly probesFollow?: (requestId: string) => boolean;
 }
 
 /** Files the app reads and writes under the state directory. */
@@ -63,6 +65,7 @@ const STATUS_CLIENT_CLOSED = 499;
  */
 export function createApp(deps: AppDeps): express.Express {
   const { pool, probes, clock, log } = deps;
+  const follows = deps.probesFollow ?? (() => true);
   const paths = appPaths(deps.config.stateDir);
   mkdirSync(paths.scratchDir, { recursive: true });
   if (!existsSync(paths.reportConfig)) writeFileSync(paths.reportConfig, DEFAULT_REPORT_CONFIG_TEXT);
@@ -82,11 +85,13 @@ export function createApp(deps: AppDeps): express.Express {
     const t0 = clock.nowUs();
     const resolved = resolveRequestId(req.headers['x-request-id'], ids.requestId);
     const trace = buildTraceContext(resolved.id, req.headers.traceparent, ids.spanId);
+    // A request outside the tracer's head sample fires none of its probes (probe-sampling.ts).
+    const reqProbes = follows(resolved.id) ? probes : noopProbes;
     const ctx: RequestContext = {
       requestId: resolved.id,
       traceparent: trace.traceparent,
       sqlComment: sqlComment({ requestId: resolved.id, traceparent: trace.traceparent }),
-      probes,
+      probes: reqProbes,
       clock,
       work: newRequestWork(),
     };
@@ -96,7 +101,7 @@ export function createApp(deps: AppDeps): express.Express {
     if (resolved.source === 'replaced') {
       log({ level: 'warn', msg: 'request id replaced', request_id: resolved.id, rejected: resolved.rejected });
     }
-    if (probes.enabled.requestStart()) probes.requestStart(resolved.id, req.method, req.path, fd);
+    if (reqProbes.enabled.requestStart()) reqProbes.requestStart(resolved.id, req.method, req.path, fd);
 
     // The duration ends when the handler calls res.end(), which writes to the socket there and
     // then; 'finish' waits for the write callback, which a busy event loop delays by
@@ -112,7 +117,7 @@ export function createApp(deps: AppDeps): express.Express {
       if (ended) return;
       ended = true;
       const durationUs = Math.max(0, Math.round((handedOffUs ?? clock.nowUs()) - t0));
-      if (probes.enabled.requestEnd()) probes.requestEnd(resolved.id, status, durationUs, fd);
+      if (reqProbes.enabled.requestEnd()) reqProbes.requestEnd(resolved.id, status, durationUs, fd);
       log({
         level: 'info',
         msg: 'request',

@@ -4,6 +4,7 @@ import { labConfig } from '../config.ts';
 import { pgConnectionConfig } from '../db/postgres.ts';
 import { createApp, type AppLog } from './create-app.ts';
 import { loadProbes } from './load-probes.ts';
+import { watchProbeSampling } from './probe-sampling.ts';
 import { systemClock } from './request-context.ts';
 import { parseServerEnv } from './server-env.ts';
 
@@ -46,7 +47,16 @@ async function main(): Promise<void> {
     fail(`cannot reach PostgreSQL on 127.0.0.1:${cfg.pgPort}: ${(err as Error).message}`);
   }
 
-  const app = createApp({ pool, probes, clock: systemClock, config: { stateDir: cfg.stateDir }, log });
+  // Only the USDT probes cost anything when a request is outside the kernel's sample.
+  const sampling = probes.backend === 'native' ? watchProbeSampling(cfg.stateDir, () => probes.enabled.requestStart()) : null;
+  const app = createApp({
+    pool,
+    probes,
+    clock: systemClock,
+    config: { stateDir: cfg.stateDir },
+    log,
+    ...(sampling ? { probesFollow: sampling.follows } : {}),
+  });
   const server = createServer(app);
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1_000;

@@ -30,6 +30,8 @@ export interface LoadOptions {
   /** Seed for the endpoint choice (default: random). Request ids are always random. */
   readonly seed?: number;
   readonly progress?: (line: string) => void;
+  /** Called once a second with the responses so far (a bench samples its counters there). */
+  readonly onSecond?: (responses: number) => void;
 }
 
 export interface TargetSummary {
@@ -156,6 +158,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadSummary> {
   const ticker = setInterval(() => {
     const s = (performance.now() - t0) / 1000;
     say(`${s.toFixed(0)} s: ${samples.length} responses, ${(samples.length / s).toFixed(0)} req/s`);
+    opts.onSecond?.(samples.length);
   }, 1000);
   // --requests has no time bound of its own in autocannon.
   const cap = setTimeout(() => {
