@@ -9,6 +9,8 @@ export interface CoverageFacts {
   readonly hooks: Readonly<Record<string, string>>;
   readonly sample: number;
   readonly pgDetail: boolean;
+  /** `--keep-slower-than`: the app fires its probes for every request, provisionally. */
+  readonly keepSlowerThanMs?: number;
 }
 
 export function captureCoverage(f: CoverageFacts): string[] {
@@ -20,7 +22,13 @@ export function captureCoverage(f: CoverageFacts): string[] {
   }
   const sockets = f.hooks.sockets;
   if (sockets && sockets !== 'syscall-tracepoints' && f.sample < 1) {
-    out.push("sockets: while sampling, a receive's span starts at its end (its start costs a program run for every packet copied, paid only at --sample 1)");
+    out.push("sockets: while sampling, a send's or receive's span starts at its end (the start hooks run for every packet on the machine and are attached only at --sample 1)");
+  }
+  if (f.hooks.usdt && f.sample < 1 && f.keepSlowerThanMs === undefined) {
+    out.push("requests outside the sample fire none of the app's probes; their traces come from nginx's access log alone");
+  }
+  if (f.hooks.usdt && f.sample < 1 && f.keepSlowerThanMs !== undefined) {
+    out.push(`requests outside the sample that end faster than ${f.keepSlowerThanMs} ms and not 5xx keep only their start and end`);
   }
   if (f.hooks.postgres) {
     out.push('postgres: the probes trap in every PostgreSQL process of the binary while tracing, sampled or not; only the lab\'s are recorded');
