@@ -180,9 +180,86 @@ static __always_inline int send_buffer(const struct msghdr *msg, __u64 *buf, __u
 	return 0;
 }
 
+/*
+ * The user buffer an nginx send syscall started with, from the task's syscall registers (its
+ * head is the first buffer nginx writes: write, writev, sendto, sendmsg). What the send-start hook
+ * reads from the msghdr, for the send's end, so that hook need not run while sampling.
+ */
+#if defined(__TARGET_ARCH_x86)
+#define NR_WRITE 1
+#define NR_WRITEV 20
+#define NR_SENDTO 44
+#define NR_SENDMSG 46
+
+static __always_inline int syscall_send_buffer(__u64 *buf, __u64 *len)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	long nr = BPF_CORE_READ(regs, orig_ax);
+	__u64 arg2 = BPF_CORE_READ(regs, si);
+	const struct iovec *iov;
+
+	if (nr == NR_WRITE || nr == NR_SENDTO) {
+		*buf = arg2;
+		*len = BPF_CORE_READ(regs, dx);
+		return 0;
+	}
+	if (nr == NR_WRITEV) {
+		iov = (const struct iovec *)arg2;
+	} else if (nr == NR_SENDMSG) {
+		const struct user_msghdr *m = (const struct user_msghdr *)arg2;
+
+		if (bpf_probe_read_user(&iov, sizeof(iov), &m->msg_iov))
+			return -1;
+	} else {
+		return -1;
+	}
+	if (bpf_probe_read_user(buf, sizeof(*buf), &iov->iov_base) ||
+	    bpf_probe_read_user(len, sizeof(*len), &iov->iov_len))
+		return -1;
+	return 0;
+}
+#else
+static __always_inline int syscall_send_buffer(__u64 *buf, __u64 *len)
+{
+	return -1;
+}
+#endif
+
+/* The request id's first 32 bits from an nginx response head at buf; 0 when found. */
+static __always_inline int response_head_id(__u64 buf, __u64 len, __u32 *head)
+{
+	if (!nginx_head_tail(buf, len, head))
+		return 0;
+	return nginx_response_head(buf, len > NGX_HEAD_LEN ? NGX_HEAD_LEN : len, head);
+}
+
+/* nginx's client side decides by the id in the response head it writes (once per response). */
+static __always_inline void decide_by_head(struct sock_state *st, __u64 buf, __u64 len)
+{
+	__u32 head;
+
+	st->parsed = 1;
+	if (response_head_id(buf, len, &head)) {
+		st->decided = SD_WANTED;
+		return;
+	}
+	st->decided = sampled_head(head) ? SD_WANTED : SD_UNWANTED;
+	if (st->decided == SD_UNWANTED)
+		run_drop(st);
+}
+
+static __always_inline int head_undecided(const struct sock_state *st)
+{
+	return st->role == ROLE_NGINX && st->accepted && st->decided == SD_NONE && !st->parsed;
+}
+
 /* The app's probes decide (the usdt family is loaded): no decision for a connection means its
  * request was not sampled. Without them every request is kept, as without sampling. */
 const volatile __u32 targ_app_decides = 0;
+
+/* Set by the loader while sampling on x86: nginx's response head is read at the send's end,
+ * from the syscall's arguments, and the send-start hook is not attached. */
+const volatile __u32 targ_heads_at_end = 0;
 
 /* nginx's upstream side: the app's decision for the other end of this connection, taken once. */
 static __always_inline __u8 upstream_decision(const struct sock_state *st)
@@ -309,7 +386,7 @@ static __always_inline int on_recv(__u64 sk, int ret)
 	if (ret <= 0)
 		return 0;
 	st = sock_of(sk, pid_tgid >> 32);
-	if (!st)
+	if (!st || st->role == ROLE_POSTGRES)
 		return 0;
 	start = st->recv_start_ns;
 	st->recv_start_ns = 0;
@@ -346,6 +423,14 @@ static __always_inline int on_send(__u64 sk, int ret)
 	st->send_start_ns = 0;
 	if (ret <= 0 || st->role == ROLE_POSTGRES)
 		return 0;
+	if (targ_heads_at_end && head_undecided(st)) {
+		__u64 buf, len;
+
+		if (syscall_send_buffer(&buf, &len))
+			st->decided = SD_WANTED;
+		else
+			decide_by_head(st, buf, len);
+	}
 	now = bpf_ktime_get_ns();
 	if (!start || start > now)
 		start = now;
@@ -357,14 +442,14 @@ static __always_inline int on_send(__u64 sk, int ret)
 }
 
 /*
- * A TCP send begins (first loop of tcp_sendmsg_locked); nginx's response head is read here. While
- * sampling only that is wanted: a send's span starts at its end then, like a receive's.
+ * A TCP send begins (first loop of tcp_sendmsg_locked). Attached at --sample 1, for the sends'
+ * start times, or while sampling where the send's end cannot read nginx's response head
+ * (targ_heads_at_end unset): then only that head is read here.
  */
 static __always_inline int on_send_start(__u64 sk, const struct msghdr *msg)
 {
 	struct sock_state *st = bpf_map_lookup_elem(&sk_state, &sk);
 	__u64 buf, len;
-	__u32 head;
 
 	if (!sampling()) {
 		if (!st)
@@ -374,17 +459,14 @@ static __always_inline int on_send_start(__u64 sk, const struct msghdr *msg)
 		return 0;
 	}
 	/* nginx's client side: the response's first send after the request was read. */
-	if (!st || st->role != ROLE_NGINX || !st->accepted || st->decided != SD_NONE || st->parsed)
+	if (!st || !head_undecided(st))
 		return 0;
-	st->parsed = 1;
-	if (send_buffer(msg, &buf, &len) ||
-	    (nginx_head_tail(buf, len, &head) && nginx_response_head(buf, len > NGX_HEAD_LEN ? NGX_HEAD_LEN : len, &head))) {
+	if (send_buffer(msg, &buf, &len)) {
+		st->parsed = 1;
 		st->decided = SD_WANTED;
 		return 0;
 	}
-	st->decided = sampled_head(head) ? SD_WANTED : SD_UNWANTED;
-	if (st->decided == SD_UNWANTED)
-		run_drop(st);
+	decide_by_head(st, buf, len);
 	return 0;
 }
 

@@ -25,6 +25,18 @@ static bool syscall_hooks(const struct env *env)
 	return !strcmp(env->socket_hooks, "syscalls");
 }
 
+/* While sampling, the send-start hook is needed only for nginx's response heads, which the send's
+ * end reads from the syscall's registers where it knows their layout. */
+static bool heads_at_end(const struct env *env)
+{
+#if defined(__x86_64__)
+	return env->sample < 1.0;
+#else
+	(void)env;
+	return false;
+#endif
+}
+
 static int sockets_open(const struct env *env, struct bpf_object **obj)
 {
 	if (syscall_hooks(env)) {
@@ -40,6 +52,7 @@ static int sockets_open(const struct env *env, struct bpf_object **obj)
 		return -errno;
 	tp_skel->rodata->targ_sample_threshold = env->sample_threshold;
 	tp_skel->rodata->targ_app_decides = env->usdt_selected;
+	tp_skel->rodata->targ_heads_at_end = heads_at_end(env);
 	*obj = tp_skel->obj;
 	return 0;
 }
@@ -69,6 +82,8 @@ static int sockets_load(const struct env *env)
 	}
 	bpf_program__set_autoload(tp_skel->progs.btf_recv_copy, use_btf && recv_starts);
 	bpf_program__set_autoload(tp_skel->progs.raw_recv_copy, !use_btf && recv_starts);
+	bpf_program__set_autoload(tp_skel->progs.btf_send_start, use_btf && !heads_at_end(env));
+	bpf_program__set_autoload(tp_skel->progs.raw_send_start, !use_btf && !heads_at_end(env));
 	return sockets_bpf__load(tp_skel);
 }
 
