@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { machineBusyUs, parsePidStatCpuUs, parseProcStatCpu, processesCpuUs, type MachineCpuSample } from './cpu-counters.ts';
+import { machineBusyUs, parsePidStatCpuUs, parseSchedstatRunNs, processRunUs, parseProcStatCpu, processesCpuUs, type MachineCpuSample } from './cpu-counters.ts';
 
 const PROC_STAT = `cpu  31320 0 9304 394698 566 0 211 1827 0 0
 cpu0 14188 0 3908 199819 63 0 57 934 0 0
@@ -38,5 +38,20 @@ describe('machineBusyUs', () => {
 describe('processesCpuUs', () => {
   it('counts only the processes present in both samples', () => {
     expect(processesCpuUs(new Map([[1, 100], [2, 50]]), new Map([[1, 160], [3, 999]]))).toBe(60);
+  });
+});
+
+describe('parseSchedstatRunNs', () => {
+  it('reads the time on a CPU in ns, the first of the three fields', () => {
+    expect(parseSchedstatRunNs('123456789 2000 17\n')).toBe(123456789);
+    expect(() => parseSchedstatRunNs('')).toThrow();
+  });
+  it('this process has run for some time, and more after a busy loop', () => {
+    const a = processRunUs(process.pid)!;
+    const until = Date.now() + 20;
+    while (Date.now() < until);
+    const b = processRunUs(process.pid)!;
+    expect(a).toBeGreaterThan(0);
+    expect(b - a).toBeGreaterThanOrEqual(10_000);
   });
 });

@@ -99,6 +99,29 @@ export function processCpuUs(pid: number): number | null {
   }
 }
 
+/** The first field of /proc/PID/task/TID/schedstat: the thread's time on a CPU, ns. Pure. */
+export function parseSchedstatRunNs(text: string): number {
+  const first = text.trim().split(/\s+/)[0] ?? '';
+  const ns = /^\d+$/.test(first) ? Number(first) : NaN;
+  if (!Number.isFinite(ns)) throw new Error(`not a schedstat line: ${text.slice(0, 80)}`);
+  return ns;
+}
+
+/**
+ * A live process's CPU time to the nanosecond (the scheduler's own account of each thread, where
+ * /proc/PID/stat counts whole clock ticks of 10 ms), µs; the threads that have exited are not in
+ * it, so it is for processes whose threads live as long as they do (the loader). Null once gone.
+ */
+export function processRunUs(pid: number): number | null {
+  try {
+    let ns = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) ns += parseSchedstatRunNs(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8'));
+    return ns / 1000;
+  } catch {
+    return processCpuUs(pid);
+  }
+}
+
 /** A process's children now (e.g. the postmaster's backends), from /proc/PID/task/PID/children. */
 export function childPids(pid: number): number[] {
   try {

@@ -15,7 +15,7 @@ import { clearProbeSampling, writeProbeSampling } from '../lab/app/probe-samplin
 import { loaderArgs, spawnLoader, type LoaderHandle, type LoaderPrograms } from '../tracer/spawn-loader.ts';
 import { openBenchLab, type BenchLab } from './bench-lab.ts';
 import { enableBpfStats, familyCosts, readProgStats, type ProgStat } from './bpf-prog-stats.ts';
-import { childPids, machineBusyUs, processCpuUs, processesCpuUs, sampleMachineCpu, sampleProcesses } from './cpu-counters.ts';
+import { childPids, machineBusyUs, processesCpuUs, processRunUs, sampleMachineCpu, sampleProcesses } from './cpu-counters.ts';
 import { overheadSchedule, UNTRACED, type OverheadCondition, type Workload } from './overhead-plan.ts';
 import { cpuPerRequest, overheadTargets, renderOverheadMarkdown, renderOverheadSvg, summarizeOverheadRuns, type OverheadRun, type SaturatedRun } from './overhead-report.ts';
 
@@ -160,7 +160,7 @@ async function measure(lab: BenchLab, workload: Workload, condition: OverheadCon
     const progsBefore: Map<number, ProgStat> = loader ? readProgStats() : new Map();
     const sizeBefore = fileSize(eventsPath);
     const procsBefore = sampleProcesses(pids);
-    const loaderBefore = loader ? (processCpuUs(loader.pid) ?? 0) : 0;
+    const loaderBefore = loader ? (processRunUs(loader.pid) ?? 0) : 0;
     const machineBefore = sampleMachineCpu();
     const selfBefore = process.cpuUsage();
     const seconds: { responses: number; machine: ReturnType<typeof sampleMachineCpu>; selfUs: number }[] = [];
@@ -176,7 +176,7 @@ async function measure(lab: BenchLab, workload: Workload, condition: OverheadCon
     });
     const loadgenCpuUs = cpuUsUsed(selfBefore);
     const machineAfter = sampleMachineCpu();
-    const loaderAfter = loader ? (processCpuUs(loader.pid) ?? loaderBefore) : 0;
+    const loaderAfter = loader ? (processRunUs(loader.pid) ?? loaderBefore) : 0;
     const procsAfter = sampleProcesses(pids);
     await sleep(loader ? DRAIN_MS : 0);
     const sizeAfter = fileSize(eventsPath);
