@@ -15,23 +15,20 @@
  * Run as root. Under CI=true a missing loader build fails instead of skipping.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadTraces } from '../assembler/load-traces.ts';
 import { durationNs, type Trace } from '../assembler/span.ts';
-import { DEFAULT_ADDON } from '../cli/commands/trace.ts';
 import { FEED_ITEMS, HOT_USERS, USER_IDS } from '../lab/load/mixes.ts';
 import { type RunningLab, runLabCli, startLab, testPortBase } from '../test/lab-fixture.ts';
-import { LOADER_PATH } from '../tracer/spawn-loader.ts';
 import type { AnalysisReport } from './analyze-capture.ts';
 import { parseBaseline } from './baseline-json.ts';
 import type { Baseline } from './build-baseline.ts';
 import type { Finding, FindingKind } from './finding.ts';
+import { describeBuilt, requireBuilt } from '../test/require-built.ts';
 
-const CI = process.env.CI === 'true';
-const BUILT = existsSync(LOADER_PATH) && existsSync(DEFAULT_ADDON);
 const PORT_BASE = testPortBase(35200);
 const NORMAL_REQUESTS = 1200;
 const DB_DELAY_MS = 250;
@@ -94,7 +91,7 @@ const idsWith = (findings: readonly Finding[], kind: FindingKind, minMs = 0): st
 
 const out = mkdtempSync(join(tmpdir(), 'lab-analyze-e2e-'));
 
-describe.skipIf(!BUILT && !CI)('anomaly detection on real captures (BPF)', () => {
+describeBuilt('anomaly detection on real captures (BPF)', () => {
   let running: RunningLab;
   const normalDir = join(out, 'normal');
   const anomalousDir = join(out, 'anomalous');
@@ -132,7 +129,7 @@ describe.skipIf(!BUILT && !CI)('anomaly detection on real captures (BPF)', () =>
   }
 
   beforeAll(async () => {
-    if (!BUILT) throw new Error(`the loader or the USDT addon is not built (${LOADER_PATH}, ${DEFAULT_ADDON}): run \`npm run build\``);
+    requireBuilt();
     expect(new Set(allIds.map((id) => id.slice(0, 8))).size).toBe(allIds.length);
     running = await startLab({ portBase: PORT_BASE, stateDir: join(tmpdir(), `lab-analyze-e2e-${PORT_BASE}`), usdt: 'native' });
 

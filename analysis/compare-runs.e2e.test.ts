@@ -8,21 +8,18 @@
  * `lab trace` runs differ as a whole on a busy machine: bench/run-comparison-aa.ts measures
  * that.) Run as root; under CI=true a missing loader build fails instead of skipping.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadTraces } from '../assembler/load-traces.ts';
 import type { Trace } from '../assembler/span.ts';
-import { DEFAULT_ADDON } from '../cli/commands/trace.ts';
 import type { TargetKnobs } from '../lab/load/mixes.ts';
 import { runLoad } from '../lab/load/run-load.ts';
 import { type CliRun, type RunningLab, runLabCli, startLab, testPortBase } from '../test/lab-fixture.ts';
-import { LOADER_PATH } from '../tracer/spawn-loader.ts';
 import { compareRuns, type RunComparison } from './compare-runs.ts';
+import { describeBuilt, requireBuilt } from '../test/require-built.ts';
 
-const CI = process.env.CI === 'true';
-const BUILT = existsSync(LOADER_PATH) && existsSync(DEFAULT_ADDON);
 /** Below the kernel's ephemeral ports (32768 up) even with LAB_TEST_PORT_OFFSET 6000. */
 const PORT_BASE = testPortBase(22530);
 const SLICES = 6;
@@ -43,14 +40,14 @@ const readIds = (file: string): string[] =>
     .filter((l) => l !== '')
     .map((l) => (JSON.parse(l) as { requestId: string }).requestId);
 
-describe.skipIf(!BUILT && !CI)('run comparison on real captures (BPF)', () => {
+describeBuilt('run comparison on real captures (BPF)', () => {
   let running: RunningLab;
   const dir = join(out, 'interleaved');
   const runs: Record<'a' | 'a2' | 'b', Trace[]> = { a: [], a2: [], b: [] };
   let trace: CliRun;
 
   beforeAll(async () => {
-    if (!BUILT) throw new Error(`the loader or the USDT addon is not built (${LOADER_PATH}, ${DEFAULT_ADDON}): run \`npm run build\``);
+    requireBuilt();
     running = await startLab({ portBase: PORT_BASE, stateDir: join(tmpdir(), `lab-compare-runs-e2e-${PORT_BASE}`), usdt: 'native' });
     const load = (name: string, requests: number, knobs: TargetKnobs = {}): Promise<unknown> =>
       runLoad({ url: running.url(''), requests, connections: 4, mix: 'default', knobs, latencyOut: join(out, `${name}.jsonl`) });

@@ -3,20 +3,17 @@
  * `lab trace`, a load plus one request with a 100 ms pg_sleep, then `lab export --format jaeger`
  * and the assembler on the capture. Run as root. Under CI=true a missing loader build fails.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_ADDON } from '../cli/commands/trace.ts';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type RunningLab, runLabCli, startLab, testPortBase } from '../test/lab-fixture.ts';
 import { readCapture } from '../tracer/read-capture.ts';
-import { LOADER_PATH } from '../tracer/spawn-loader.ts';
 import { assembleCapture } from './build-span-tree.ts';
 import { childrenById, rootOf, type Span, type Trace } from './span.ts';
 import type { JaegerDocument } from './to-jaeger-trace.ts';
+import { describeBuilt, requireBuilt } from '../test/require-built.ts';
 
-const CI = process.env.CI === 'true';
-const BUILT = existsSync(LOADER_PATH) && existsSync(DEFAULT_ADDON);
 const PORT_BASE = testPortBase(27140);
 const REQUESTS = 150;
 const SLOW_ID = 'dbd1a7dbd1a7dbd1a7dbd1a7dbd1a700';
@@ -25,13 +22,13 @@ const out = mkdtempSync(join(tmpdir(), 'lab-assemble-e2e-'));
 
 const durMs = (s: Span): number => Number(s.endNs - s.startNs) / 1e6;
 
-describe.skipIf(!BUILT && !CI)('assembly of a real BPF capture', () => {
+describeBuilt('assembly of a real BPF capture', () => {
   let running: RunningLab;
   const dir = join(out, 'capture');
   let slowStatus = 0;
 
   beforeAll(async () => {
-    if (!BUILT) throw new Error(`the loader or the USDT addon is not built (${LOADER_PATH}, ${DEFAULT_ADDON}): run \`npm run build\``);
+    requireBuilt();
     running = await startLab({ portBase: PORT_BASE, stateDir: join(tmpdir(), `lab-assemble-e2e-${PORT_BASE}`), usdt: 'native' });
     // The slow request goes out once the load has started, i.e. with every probe attached.
     let sent: Promise<void> | null = null;

@@ -7,25 +7,22 @@
  * follow each request, not its neighbour. Run as root; under CI=true a missing build fails
  * instead of skipping.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { assembleCapture } from '../assembler/build-span-tree.ts';
 import { isSockIo, type SockIo } from '../assembler/event-time.ts';
 import { rootOf } from '../assembler/span.ts';
 import type { CheckResult } from '../assembler/validate-trace.ts';
-import { DEFAULT_ADDON } from '../cli/commands/trace.ts';
 import { type RunningLab, runLabCli, startLab, testPortBase } from '../test/lab-fixture.ts';
 import type { Capture } from '../tracer/capture-types.ts';
 import { EventKind } from '../tracer/event-types.ts';
 import { readCapture } from '../tracer/read-capture.ts';
 import { isSampled } from '../tracer/sampling.ts';
-import { LOADER_PATH } from '../tracer/spawn-loader.ts';
+import { describeBuilt, requireBuilt } from '../test/require-built.ts';
 
-const CI = process.env.CI === 'true';
-const BUILT = existsSync(LOADER_PATH) && existsSync(DEFAULT_ADDON);
 const RATE = 0.25;
 const REQUESTS = 300;
 const out = mkdtempSync(join(tmpdir(), 'lab-sampling-e2e-'));
@@ -80,14 +77,14 @@ async function getOnOneConnection(url: string, ids: readonly string[]): Promise<
   return [...ports][0] as number;
 }
 
-describe.skipIf(!BUILT && !CI)('head sampling in the kernel (real lab, real loader)', () => {
+describeBuilt('head sampling in the kernel (real lab, real loader)', () => {
   let lab: RunningLab;
   let sampled: Capture;
   let full: Capture;
   const dirs = { sampled: join(out, 'sampled'), full: join(out, 'full') };
 
   beforeAll(async () => {
-    if (!BUILT) throw new Error(`the loader or the USDT addon is not built (${LOADER_PATH}, ${DEFAULT_ADDON}): run \`npm run build\``);
+    requireBuilt();
     if (process.getuid?.() !== 0) throw new Error('head sampling is applied by BPF programs: run this test as root');
     const base = testPortBase(33100);
     lab = await startLab({ portBase: base, stateDir: join(tmpdir(), `lab-sampling-e2e-${base}`), usdt: 'native' });

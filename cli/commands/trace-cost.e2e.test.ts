@@ -3,20 +3,17 @@
  * (--cpu-budget) sheds a family and the span trees say what they lack from then on; tail keeping
  * (--keep-slower-than) keeps slow requests outside the head sample with their database time.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { assembleCapture } from '../../assembler/build-span-tree.ts';
 import { type RunningLab, runLabCli, startLab, testPortBase } from '../../test/lab-fixture.ts';
 import { EventKind } from '../../tracer/event-types.ts';
 import { readCapture } from '../../tracer/read-capture.ts';
 import { isSampled } from '../../tracer/sampling.ts';
-import { LOADER_PATH } from '../../tracer/spawn-loader.ts';
-import { DEFAULT_ADDON } from './trace.ts';
+import { describeBuilt, requireBuilt } from '../../test/require-built.ts';
 
-const CI = process.env.CI === 'true';
-const BUILT = existsSync(LOADER_PATH) && existsSync(DEFAULT_ADDON);
 const out = mkdtempSync(join(tmpdir(), 'lab-trace-cost-e2e-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
@@ -28,10 +25,10 @@ function idWith(sampled: boolean, rate: number, n: number): string {
   }
 }
 
-describe.skipIf(!BUILT && !CI)('lab trace cost controls (real loader)', () => {
+describeBuilt('lab trace cost controls (real loader)', () => {
   let lab: RunningLab;
   beforeAll(async () => {
-    if (!BUILT) throw new Error(`the loader or the USDT addon is not built (${LOADER_PATH}, ${DEFAULT_ADDON}): run \`npm run build\``);
+    requireBuilt();
     const base = testPortBase(26200);
     lab = await startLab({ portBase: base, stateDir: join(tmpdir(), `lab-trace-cost-e2e-${base}`), usdt: 'native' });
   });

@@ -11,11 +11,8 @@ import { type RunningLab, runLabCli, startLab, testPortBase } from '../../test/l
 import type { Capture, PgStatStatementsSnapshot } from '../../tracer/capture-types.ts';
 import { EventKind, type TraceEvent } from '../../tracer/event-types.ts';
 import { readCapture } from '../../tracer/read-capture.ts';
-import { LOADER_PATH } from '../../tracer/spawn-loader.ts';
-import { DEFAULT_ADDON } from './trace.ts';
+import { describeBuilt, requireBuilt } from '../../test/require-built.ts';
 
-const CI = process.env.CI === 'true';
-const BUILT = existsSync(LOADER_PATH) && existsSync(DEFAULT_ADDON);
 const out = mkdtempSync(join(tmpdir(), 'lab-trace-e2e-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
@@ -45,10 +42,10 @@ function expectSnapshots(dir: string, pgPort: number): void {
   expect(readFileSync(join(dir, 'ss.txt'), 'utf8')).toContain(`:${pgPort}`);
 }
 
-describe.skipIf(!BUILT && !CI)('lab trace with BPF (real loader)', () => {
+describeBuilt('lab trace with BPF (real loader)', () => {
   let running: RunningLab;
   beforeAll(async () => {
-    if (!BUILT) throw new Error(`the loader or the USDT addon is not built (${LOADER_PATH}, ${DEFAULT_ADDON}): run \`npm run build\``);
+    requireBuilt();
     const base = testPortBase(26100);
     running = await startLab({ portBase: base, stateDir: join(tmpdir(), `lab-trace-e2e-${base}`), usdt: 'native' });
   });

@@ -1,0 +1,22 @@
+/**
+ * The BPF suites need the loader and the USDT addon built (`npm run build`). Outside CI a
+ * missing build skips them; under CI=true it fails them, so a CI run never passes untested.
+ *
+ *   describeBuilt('lab trace with BPF', () => { beforeAll(() => { requireBuilt(); ... }); ... });
+ */
+import { existsSync } from 'node:fs';
+import { describe } from 'vitest';
+import { DEFAULT_ADDON } from '../cli/commands/trace.ts';
+import { LOADER_PATH } from '../tracer/spawn-loader.ts';
+
+export const IN_CI = process.env.CI === 'true';
+
+export const bpfBuilt = (): boolean => existsSync(LOADER_PATH) && existsSync(DEFAULT_ADDON);
+
+/** `describe` for a suite that needs the build: skipped without it outside CI, run (and failing) under CI. */
+export const describeBuilt = describe.skipIf(!bpfBuilt() && !IN_CI);
+
+/** Throws, naming what is missing, when the loader or the addon is not built. */
+export function requireBuilt(): void {
+  if (!bpfBuilt()) throw new Error(`the loader or the USDT addon is not built (${LOADER_PATH}, ${DEFAULT_ADDON}): run \`npm run build\``);
+}
