@@ -70,6 +70,8 @@ export interface CaptureMeta {
 export interface LoaderReport {
   /** Why it stopped: 'signal' (normal end), 'duration', 'app-exit', 'error', or null if unknown. */
   readonly stop: string | null;
+  /** REQTRACE_SCHEMA_VERSION of the loader's records (checked against the decoder's at attach). */
+  readonly schema?: number | null;
   readonly records: number | null;
   readonly bytes: number | null;
   /** Records per event kind number. */

@@ -4,6 +4,9 @@
  */
 
 /** Kind numbers from probes/events.h. Never renumbered. */
+/** REQTRACE_SCHEMA_VERSION of probes/events.h: the record layout this decoder reads. */
+export const EVENT_SCHEMA_VERSION = 2;
+
 export const EventKind = {
   RequestStart: 1,
   RequestEnd: 2,

@@ -2,6 +2,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { EVENT_SCHEMA_VERSION } from './event-types.ts';
 import { dropCounters, hasBpfPrivileges, LoaderError, loaderArgs, parseFamilies, parseLoaderLine, parseStatusLine, spawnLoader } from './spawn-loader.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'spawn-loader-'));
@@ -11,7 +12,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
  * A stand-in for probes/build/reqtrace speaking its stdout/stderr protocol: binary records on
  * stdout, `attached:` once ready, a `summary:` line on SIGINT. `behaviour` picks a failure mode.
  */
-function standIn(name: string, behaviour: 'normal' | 'stderr-only' | 'eperm' | 'silent' | 'stubborn'): string {
+function standIn(name: string, behaviour: 'normal' | 'stderr-only' | 'eperm' | 'silent' | 'stubborn' | 'old-schema'): string {
   const path = join(dir, name);
   writeFileSync(
     path,
@@ -38,7 +39,7 @@ process.on('SIGINT', () => {
 for (let i = 0; i < 3; i++) process.stdout.write(rec);
 if (mode !== 'silent') {
   process.stderr.write('attached: usdt=usdt sockets=tracepoint files=tracepoint\\n');
-  if (status >= 0) fs.writeSync(status, '{"event":"attached","schema":1,"sample":1,"hooks":{"usdt":"usdt","sockets":"tracepoint","files":"tracepoint"}}\\n');
+  if (status >= 0) fs.writeSync(status, '{"event":"attached","schema":' + (mode === 'old-schema' ? 1 : ${EVENT_SCHEMA_VERSION}) + ',"sample":1,"hooks":{"usdt":"usdt","sockets":"tracepoint","files":"tracepoint"}}\\n');
 }
 process.stderr.write('args: ' + process.argv.slice(2).join(' ') + '\\n');
 setInterval(() => {}, 1000);
@@ -62,7 +63,7 @@ describe('spawnLoader with a stand-in loader', () => {
       signal: null,
       summarySeen: true,
       stop: 'signal',
-      schema: 1,
+      schema: EVENT_SCHEMA_VERSION,
       kinds: { '1': 2, '2': 2 },
       counters: { records: 4, bytes: 224, malformed: 1, ringbuf: 2, bind_full: 0 },
       drops: { ringbuf: 2, bind_full: 0, malformed: 1 },
@@ -87,6 +88,17 @@ describe('spawnLoader with a stand-in loader', () => {
     expect((err as LoaderError).code).toBe('unprivileged');
     expect((err as LoaderError).message).toMatch(/sudo.*Operation not permitted/);
     expect((await h.exited).exitCode).toBe(1);
+  });
+
+  it('a loader built for another record schema is refused and stopped, naming the rebuild', async () => {
+    const h = spawnLoader({ binary: standIn('old-schema', 'old-schema'), args: [], eventsPath: join(dir, 'old-schema.bin'), skipPrivilegeCheck: true });
+    const err = (await h.attached.catch((e: unknown) => e)) as LoaderError;
+    expect(err).toBeInstanceOf(LoaderError);
+    expect(err.code).toBe('schema');
+    expect(err.message).toContain(`schema 1, this tracer reads schema ${EVENT_SCHEMA_VERSION}`);
+    expect(err.message).toContain('npm run build');
+    const r = await h.exited;
+    expect(r.schema).toBe(1);
   });
 
   it('a loader that never attaches times out and is killed', async () => {

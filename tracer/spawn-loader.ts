@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, createWriteStream, existsSync, openSync, readFileSync, statSync, type WriteStream } from 'node:fs';
 import { join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
+import { EVENT_SCHEMA_VERSION } from './event-types.ts';
 
 export const LOADER_PATH = join(import.meta.dirname, '..', 'probes', 'build', 'reqtrace');
 
@@ -199,7 +200,7 @@ export function parseFamilies(raw: string): { families?: string[]; extraFamilies
   return plus ? { extraFamilies: names } : { families: names };
 }
 
-export type LoaderErrorCode = 'missing' | 'unprivileged' | 'attach-failed' | 'attach-timeout';
+export type LoaderErrorCode = 'missing' | 'unprivileged' | 'attach-failed' | 'attach-timeout' | 'schema';
 
 /** A loader start failure, with a code the caller can branch on (e.g. to fall back without BPF). */
 export class LoaderError extends Error {
@@ -297,6 +298,9 @@ export interface SpawnLoaderOptions {
 const MAX_DIAGNOSTICS = 50;
 const PERMISSION = /EPERM|EACCES|Operation not permitted|Permission denied|must be root|CAP_BPF/i;
 
+/** How long an `attached:` on stderr waits for the status line that carries the schema. */
+const STATUS_GRACE_MS = 1000;
+
 /** Starts the loader. Throws LoaderError at once when the binary is missing or this process lacks privileges. */
 export function spawnLoader(opts: SpawnLoaderOptions): LoaderHandle {
   const binary = opts.binary ?? LOADER_PATH;
@@ -318,6 +322,7 @@ export function spawnLoader(opts: SpawnLoaderOptions): LoaderHandle {
   const timeoutMs = opts.attachTimeoutMs ?? 30_000;
   let attachTimer: NodeJS.Timeout | undefined;
   let hooks: HookSet | null = null;
+  let stderrGrace: NodeJS.Timeout | undefined;
   let counters: Record<string, number> = {};
   let summarySeen = false;
   let exitStatus: Extract<LoaderStatus, { event: 'exit' }> | null = null;
@@ -346,8 +351,14 @@ export function spawnLoader(opts: SpawnLoaderOptions): LoaderHandle {
     log?.write(raw + '\n');
     const line = parseLoaderLine(raw, summarySeen);
     if (line.type === 'attached') {
-      hooks = line.hooks;
-      resolveAttached(line.hooks);
+      // Resolved by the status line, which carries the schema to check; a loader that writes none
+      // (an older one) is taken at its word after a grace period.
+      const said = line.hooks;
+      stderrGrace = setTimeout(() => {
+        if (hooks !== null || schema !== null) return;
+        hooks = said;
+        resolveAttached(said);
+      }, STATUS_GRACE_MS);
     } else if (line.type === 'summary') {
       counters = { ...counters, ...line.counters };
       summarySeen = true;
@@ -387,7 +398,12 @@ export function spawnLoader(opts: SpawnLoaderOptions): LoaderHandle {
       if (st?.event === 'attached') {
         schema = st.schema;
         resolvePrograms(st.progs);
-        if (hooks === null) {
+        if (st.schema !== EVENT_SCHEMA_VERSION) {
+          rejectAttached(
+            new LoaderError('schema', `the loader writes records of schema ${st.schema}, this tracer reads schema ${EVENT_SCHEMA_VERSION}: rebuild it (\`npm run build\`)`),
+          );
+          child.kill('SIGTERM');
+        } else if (hooks === null) {
           hooks = st.hooks;
           resolveAttached(st.hooks);
         }
@@ -412,6 +428,7 @@ export function spawnLoader(opts: SpawnLoaderOptions): LoaderHandle {
     child.once('close', (exitCode, signal) => {
       void stderrDone.then(async () => {
         clearTimeout(attachTimer);
+        clearTimeout(stderrGrace);
         process.off('SIGINT', forward);
         process.off('SIGTERM', forward);
         if (log) await new Promise<void>((res) => log.end(res));

@@ -449,6 +449,7 @@ async function traceWhileSignalled(
     if (drops) metrics?.loaderReported(drops);
     loaderReport = {
       stop: r.stop,
+      schema: r.schema,
       records: r.counters.records ?? null,
       bytes: r.counters.bytes ?? null,
       kinds: r.kinds,
