@@ -481,7 +481,7 @@ static __always_inline int on_data_ready(__u64 sk)
 	struct sock *s = (struct sock *)sk;
 
 	if (st) {
-		if (!st->pending_arrival_ns)
+		if (!st->pending_arrival_ns && st->role != ROLE_POSTGRES)
 			st->pending_arrival_ns = bpf_ktime_get_ns();
 		return 0;
 	}
