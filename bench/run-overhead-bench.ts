@@ -11,7 +11,7 @@ import { closeSync, mkdirSync, openSync, readSync, rmSync, statSync, writeFileSy
 import { cpus, loadavg, release } from 'node:os';
 import { join } from 'node:path';
 import { runLoad } from '../lab/load/run-load.ts';
-import { clearProbeSampling, writeProbeSampling } from '../lab/app/probe-sampling.ts';
+import { clearProbeSampling, waitProbeSamplingSeen, writeProbeSampling } from '../lab/app/probe-sampling.ts';
 import { loaderArgs, spawnLoader, type LoaderHandle, type LoaderPrograms } from '../tracer/spawn-loader.ts';
 import { openBenchLab, type BenchLab } from './bench-lab.ts';
 import { enableBpfStats, familyCosts, readProgStats, type ProgStat } from './bpf-prog-stats.ts';
@@ -124,7 +124,9 @@ async function startTracer(lab: BenchLab, condition: OverheadCondition, maxSecon
     await loader.attached;
     const programs = await loader.programs;
     if (condition.trace.sample < 1) {
-      writeProbeSampling(lab.cfg.stateDir, { sample: condition.trace.sample, followAll: condition.trace.keepSlowerThanMs !== undefined, loaderPid: loader.pid });
+      const rate = { sample: condition.trace.sample, followAll: condition.trace.keepSlowerThanMs !== undefined, loaderPid: loader.pid };
+      writeProbeSampling(lab.cfg.stateDir, rate);
+      if (!(await waitProbeSamplingSeen(lab.cfg.stateDir, rate))) throw new Error(`the app did not confirm sampling rate ${rate.sample} within 3 s`);
     }
     await sleep(SETTLE_MS);
     return { loader, programs };

@@ -51,8 +51,8 @@ static __always_inline void read_tuple(struct sock *sk, struct tuple *t)
 
 /*
  * What fd `fd` of process `tgid` (the current one) is. Cached per (tgid, fd) and re-validated by
- * the file pointer, so a reused fd number is noticed without hooking every way an fd can close
- * (dup2, close_range). A new TCP socket is also registered for data-arrival times. NULL when
+ * the file pointer and inode number, so a reused fd number is noticed without hooking every way
+ * an fd can close (dup2, close_range). A new TCP socket is also registered for data-arrival times. NULL when
  * the fd is not open.
  */
 static __always_inline struct fd_info *resolve_fd(__u32 tgid, __s32 fd)
@@ -67,12 +67,14 @@ static __always_inline struct fd_info *resolve_fd(__u32 tgid, __s32 fd)
 
 	if (!file)
 		return NULL;
+	/* File structs are reused at once (SLAB_TYPESAFE_BY_RCU): a closed fd's number and struct
+	 * often come back together for the next socket, so the inode number must match too. */
+	info.inode = BPF_CORE_READ(file, f_inode, i_ino);
 	cached = bpf_map_lookup_elem(&fd_cache, &key);
-	if (cached && cached->file == (__u64)file)
+	if (cached && cached->file == (__u64)file && cached->inode == info.inode)
 		return cached;
 
 	info.file = (__u64)file;
-	info.inode = BPF_CORE_READ(file, f_inode, i_ino);
 	mode = BPF_CORE_READ(file, f_inode, i_mode);
 	if ((mode & S_IFMT) == S_IFSOCK) {
 		sock = BPF_CORE_READ(file, private_data);

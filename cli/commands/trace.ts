@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { release } from 'node:os';
 import { join } from 'node:path';
-import { clearProbeSampling, writeProbeSampling } from '../../lab/app/probe-sampling.ts';
+import { clearProbeSampling, waitProbeSamplingSeen, writeProbeSampling } from '../../lab/app/probe-sampling.ts';
 import { labConfig, type LabConfig } from '../../lab/config.ts';
 import { pgAdminConnectionConfig } from '../../lab/db/postgres.ts';
 import { REPO_ROOT } from '../../lab/lifecycle/app-tier.ts';
@@ -379,7 +379,13 @@ async function traceWhileSignalled(
       });
       hooks = { ...(await loader.attached) };
       // The app stops firing its probes for requests outside the sample (lab/app/probe-sampling.ts).
-      if (opts.sample < 1) writeProbeSampling(cfg.stateDir, { sample: opts.sample, followAll: opts.keepSlowerThanMs !== undefined, loaderPid: loader.pid });
+      if (opts.sample < 1) {
+        const rate = { sample: opts.sample, followAll: opts.keepSlowerThanMs !== undefined, loaderPid: loader.pid };
+        writeProbeSampling(cfg.stateDir, rate);
+        if (!(await waitProbeSamplingSeen(cfg.stateDir, rate))) {
+          say('warning: the app has not confirmed the sampling rate; until it does, requests outside the sample fire its probes (and cost what traced ones do)');
+        }
+      }
     } catch (err) {
       if (err instanceof LoaderError) {
         const hint =

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isSampled } from '../../tracer/sampling.ts';
-import { clearProbeSampling, parseProbeSampling, probeFilter, watchProbeSampling, writeProbeSampling } from './probe-sampling.ts';
+import { clearProbeSampling, parseProbeSampling, probeFilter, probeSamplingSeen, waitProbeSamplingSeen, watchProbeSampling, writeProbeSampling } from './probe-sampling.ts';
 
 const IN = '00000001' + '0'.repeat(24);
 const OUT = 'ffffffff' + '0'.repeat(24);
@@ -69,5 +69,23 @@ describe('watchProbeSampling', () => {
       w.stop();
       throw err;
     }
+  });
+  it('confirms the rate it applied, so a tracer can wait for it; clearing removes the confirmation', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'probe-sampling-'));
+    dirs.push(dir);
+    const rate = { sample: 0.25, followAll: false, loaderPid: process.pid };
+    writeProbeSampling(dir, rate);
+    expect(probeSamplingSeen(dir, rate)).toBe(false);
+    expect(await waitProbeSamplingSeen(dir, rate, 100)).toBe(false);
+    const w = watchProbeSampling(dir, () => true, 20);
+    try {
+      expect(await waitProbeSamplingSeen(dir, rate, 1000)).toBe(true);
+      expect(probeSamplingSeen(dir, { ...rate, sample: 0.5 })).toBe(false);
+      expect(probeSamplingSeen(dir, { ...rate, loaderPid: rate.loaderPid + 1 })).toBe(false);
+    } finally {
+      w.stop();
+    }
+    clearProbeSampling(dir);
+    expect(probeSamplingSeen(dir, rate)).toBe(false);
   });
 });

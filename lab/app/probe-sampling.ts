@@ -6,13 +6,15 @@
  * are attached, fires no probe at all for a request outside the sample: the decision is made once,
  * where the id is first known, by the same rule the kernel applies. With tail keeping every request
  * is followed (the loader decides at its end). Without the file, or once its tracer has gone, every
- * request fires its probes, as before.
+ * request fires its probes, as before. The app answers with `probe-sampling.seen` once it applies a
+ * rate, so the tracer can wait for it before a load begins.
  */
 import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isSampled } from '../../tracer/sampling.ts';
 
 export const PROBE_SAMPLING_FILE = 'probe-sampling.json';
+export const PROBE_SAMPLING_SEEN_FILE = 'probe-sampling.seen';
 
 export interface ProbeSampling {
   /** The head-sampling rate, 0 < sample ≤ 1. */
@@ -53,6 +55,39 @@ export function writeProbeSampling(stateDir: string, s: ProbeSampling): void {
 
 export function clearProbeSampling(stateDir: string): void {
   rmSync(join(stateDir, PROBE_SAMPLING_FILE), { force: true });
+  rmSync(join(stateDir, PROBE_SAMPLING_SEEN_FILE), { force: true });
+}
+
+/** Written by the app when it applies `s` (best effort: a state directory it cannot write only costs the tracer its wait). */
+function writeSeen(stateDir: string, s: ProbeSampling): void {
+  const path = join(stateDir, PROBE_SAMPLING_SEEN_FILE);
+  try {
+    writeFileSync(`${path}.tmp`, `${JSON.stringify(s)}\n`);
+    renameSync(`${path}.tmp`, path);
+  } catch {
+    /* the tracer says it could not confirm the rate */
+  }
+}
+
+/** Whether the app has applied exactly `s`. */
+export function probeSamplingSeen(stateDir: string, s: ProbeSampling): boolean {
+  let seen: ProbeSampling | null;
+  try {
+    seen = parseProbeSampling(readFileSync(join(stateDir, PROBE_SAMPLING_SEEN_FILE), 'utf8'));
+  } catch {
+    return false;
+  }
+  return seen !== null && seen.sample === s.sample && seen.followAll === s.followAll && seen.loaderPid === s.loaderPid;
+}
+
+/** Waits until the app has applied `s` (it looks once a second); false after `timeoutMs`. */
+export async function waitProbeSamplingSeen(stateDir: string, s: ProbeSampling, timeoutMs = 3000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (probeSamplingSeen(stateDir, s)) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 function processAlive(pid: number): boolean {
@@ -100,6 +135,7 @@ export function watchProbeSampling(stateDir: string, attached: () => boolean, in
         s = null;
       }
       seen = { mtimeMs, s };
+      if (s) writeSeen(stateDir, s);
     }
     follows = probeFilter(seen.s, processAlive);
   };
