@@ -29,7 +29,7 @@ import type { Baseline } from './build-baseline.ts';
 import type { Finding, FindingKind } from './finding.ts';
 import { describeBuilt, requireBuilt } from '../test/require-built.ts';
 
-const PORT_BASE = testPortBase(35200);
+const PORT_BASE = testPortBase(25360);
 const NORMAL_REQUESTS = 1200;
 const DB_DELAY_MS = 250;
 const CPU_MS = 400;

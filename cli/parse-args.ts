@@ -77,7 +77,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       { name: 'sample', type: num(0, 1), help: 'fraction of requests traced in full', default: 1 },
       { name: 'families', type: str(), help: 'probe families: a,b (exactly these) or +a,b (the default set and these; files is opt-in)' },
       { name: 'pg-detail', type: flag, help: "PostgreSQL's rewrite phase and commits too (two more traps per statement)" },
-      { name: 'socket-hooks', type: str(['auto', 'tp_btf', 'raw_tp', 'syscalls']), help: 'socket hooks: the socket tracepoints (detected), or the syscall tracepoints they replace', default: 'auto' },
+      { name: 'socket-hooks', type: str(['auto', 'tp_btf', 'syscalls']), help: 'socket hooks: the socket tracepoints (detected), or the syscall tracepoints they replace', default: 'auto' },
       { name: 'cpu-budget', type: num(0.01, 100), help: "keep tracing's cost under this % of the lab's CPU: the costliest family is shed when it stays above" },
       { name: 'keep-slower-than', type: int(1, 3_600_000), help: 'with --sample below 1: also keep requests that took at least this many ms in the app, or answered 5xx (the app side, DB round trips, kernel waits)' },
       { name: 'no-load', type: flag, help: 'trace whatever traffic arrives, for --duration seconds' },

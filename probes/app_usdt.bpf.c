@@ -2,8 +2,11 @@
 /*
  * The app's USDT probes (provider `reqtrace`, in the addon). Each probe emits its record and
  * keeps the bindings current: request_start/end bind the inbound connection, db_query_start/end
- * the pg connection for one query, file_open/close a file; (tgid, fd) in req_by_fd, and with the
- * socket tracepoints (targ_sock_hooks) the socket's own state too (sock_state.bpf.h).
+ * the pg connection for one query, file_open/close a file. With the socket tracepoints
+ * (targ_sock_hooks) a socket is bound by its struct sock (sk_binds, taken over by the socket's
+ * next hook: sock_state.bpf.h); (tgid, fd) in req_by_fd only for the hooks that read it (the
+ * syscall fallback, the files family). Each probe carries the request id twice: as the string
+ * (for bpftrace and readers of the notes) and as two 64-bit words, which the handlers use.
  *
  * The sampling decision is made here, once per request: request_start decides its inbound
  * connection and, while sampling, tells nginx's end of it through conn_decisions (consumed there
@@ -21,31 +24,29 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 const volatile __u32 targ_app_tgid = 0;
 /* The sockets family runs on the socket tracepoints: sockets are bound by their struct sock. */
 const volatile __u32 targ_sock_hooks = 0;
+/* Something reads (tgid, fd) bindings: the syscall hooks (sockets), the files family (files). */
+const volatile __u32 targ_bind_sockets = 1;
+const volatile __u32 targ_bind_files = 1;
 
 static __always_inline void bind_fd(__u32 tgid, __s32 fd, const __u8 id[16], __u32 kind,
-				    __u64 now, __u64 inode, __u64 sk, int tentative)
+				    __u64 now, __u64 inode, int tentative)
 {
 	struct fd_key key = { .tgid = tgid, .fd = fd };
-	struct binding b = { .kind = kind, .tentative = tentative, .start_ns = now, .inode = inode, .sk = sk };
+	struct binding b = { .kind = kind, .tentative = tentative, .start_ns = now, .inode = inode };
 
 	copy_id(b.request_id, id);
 	if (bpf_map_update_elem(&req_by_fd, &key, &b, BPF_ANY))
 		count_drop(DROP_BIND_FULL);
 }
 
-/* Unbinds only this request's binding: a stale probe must not unbind the fd's next owner.
- * Returns the socket the binding named (0: none). */
-static __always_inline __u64 unbind_fd(__u32 tgid, __s32 fd, const __u8 id[16])
+/* Unbinds only this request's binding: a stale probe must not unbind the fd's next owner. */
+static __always_inline void unbind_fd(__u32 tgid, __s32 fd, const __u8 id[16])
 {
 	struct fd_key key = { .tgid = tgid, .fd = fd };
 	struct binding *b = bpf_map_lookup_elem(&req_by_fd, &key);
-	__u64 sk;
 
-	if (!b || !same_id(b->request_id, id))
-		return 0;
-	sk = b->sk;
-	bpf_map_delete_elem(&req_by_fd, &key);
-	return sk;
+	if (b && same_id(b->request_id, id))
+		bpf_map_delete_elem(&req_by_fd, &key);
 }
 
 static __always_inline void count_active(__s64 delta)
@@ -63,122 +64,182 @@ static __always_inline void count_active(__s64 delta)
 		g->count = 0;
 }
 
-/* "fd `fd` holds this connection": emitted when the app's probes first name a socket's fd. */
-static __always_inline void emit_fd_bound(struct sock_state *st, __u64 pid_tgid, __u64 now)
+/* The struct sock of the current process's TCP socket `fd`; 0 when `fd` is not one. */
+static __always_inline __u64 fd_sock(__s32 fd)
+{
+	struct file *file = current_fd_file(fd);
+	struct socket *sock;
+	struct sock *sk;
+	__u16 family;
+
+	if (!file || (BPF_CORE_READ(file, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
+		return 0;
+	sock = BPF_CORE_READ(file, private_data);
+	if (!sock || BPF_CORE_READ(sock, type) != SOCK_STREAM)
+		return 0;
+	sk = BPF_CORE_READ(sock, sk);
+	if (!sk)
+		return 0;
+	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	return family == AF_INET || family == AF_INET6 ? (__u64)sk : 0;
+}
+
+static __always_inline void bump_gen(__u32 slot)
+{
+	__u32 *gen = bpf_map_lookup_elem(&bind_gen, &slot);
+
+	if (gen)
+		__sync_fetch_and_add(gen, 1);
+}
+
+/* "fd `fd` holds this connection": emitted when the app's probes first name an inbound socket's fd. */
+static __always_inline void emit_fd_bound(const struct sock_bind *b, __u64 pid_tgid, __u64 now)
 {
 	struct ev_sock_conn *e = reserve_event(sizeof(*e));
 
 	if (!e)
 		return;
-	fill_header(&e->h, EV_SOCK_ACCEPT, sizeof(*e), st->fd, pid_tgid, now);
+	fill_header(&e->h, EV_SOCK_ACCEPT, sizeof(*e), b->fd, pid_tgid, now);
 	zero_id(e->h.request_id);
 	e->duration_ns = 0;
-	e->ret = st->fd;
-	e->tuple = st->tuple;
+	e->ret = b->fd;
+	e->tuple = b->tuple;
 	submit_event(e);
 }
 
-/* The state of the app's socket on `fd`, resolved through its fd table once per binding. */
-static __always_inline struct sock_state *app_sock(__u32 tgid, __s32 fd, __u64 pid_tgid, __u64 now, __u64 *sk)
+/*
+ * Binds the app's socket `sk` (its fd `fd`) to request `id`, or (`id` NULL) ends the binding of
+ * request `owner` only. The socket hooks take it over at the socket's next hook. The tuple is
+ * written to `tuple` when given. 0, or -1 when nothing was bound.
+ */
+static __always_inline int bind_sock(__u64 sk, __s32 fd, const __u8 *id, const __u8 *owner, int tentative,
+				     __u64 pid_tgid, __u64 now, struct tuple *tuple)
 {
-	struct fd_info *fi = resolve_fd(tgid, fd);
-	struct sock_state *st;
+	struct sock_bind *old = bpf_map_lookup_elem(&sk_binds, &sk);
+	struct sock_bind b = {};
 
-	*sk = 0;
-	if (!fi || !fi->sk)
-		return NULL;
-	st = sock_of(fi->sk, tgid);
-	if (!st)
-		return NULL;
-	*sk = fi->sk;
-	if (st->fd != fd) {
-		st->fd = fd;
-		if (st->accepted)
-			emit_fd_bound(st, pid_tgid, now);
+	if (old) {
+		if (!id && !same_id(old->request_id, owner))
+			return -1;
+		b = *old;
+		b.ver++;
+	} else {
+		if (!id)
+			return -1;
+		read_tuple((struct sock *)sk, &b.tuple);
+		b.accepted = is_lab_port(b.tuple.sport);
+		b.ver = 1;
 	}
-	return st;
+	if (id) {
+		copy_id(b.request_id, id);
+		b.decided = SD_WANTED;
+		b.tentative = tentative;
+	} else {
+		zero_id(b.request_id);
+		b.decided = SD_UNWANTED;
+		b.tentative = 0;
+	}
+	b.fd = fd;
+	if (bpf_map_update_elem(&sk_binds, &sk, &b, BPF_ANY)) {
+		count_drop(DROP_BIND_FULL);
+		return -1;
+	}
+	if (!old || old->fd != fd) {
+		if (old)
+			bump_gen(bind_gen_slot(old->fd));
+		bump_gen(BIND_GEN_NEW);
+		if (b.accepted)
+			emit_fd_bound(&b, pid_tgid, now);
+	}
+	bump_gen(bind_gen_slot(fd));
+	if (tuple)
+		*tuple = b.tuple;
+	return 0;
 }
 
-/* A followed request's inbound socket: the held request bytes go out tagged, and for a sampled
- * one nginx's end of the connection learns the request is wanted. */
-static __always_inline __u64 bind_inbound(__u32 tgid, __s32 fd, const __u8 id[16], int tentative,
-					  __u64 pid_tgid, __u64 now)
+/* A followed request's inbound socket is bound; for a sampled one, nginx's end of the
+ * connection learns the request is wanted. */
+static __always_inline void bind_inbound(__s32 fd, const __u8 id[16], int tentative, __u64 pid_tgid, __u64 now)
 {
-	__u64 sk;
-	struct sock_state *st = app_sock(tgid, fd, pid_tgid, now, &sk);
+	__u64 sk = fd_sock(fd);
+	struct conn_decision d = { .wanted = 1 };
+	struct tuple t;
+	struct conn_key k;
 
-	if (!st)
-		return 0;
-	copy_id(st->request_id, id);
-	st->decided = SD_WANTED;
-	st->tentative = tentative;
-	if (st->dir == DIR_RECV)
-		run_emit_own(st);
-	if (sampling() && !tentative) {
-		struct conn_key k;
-		struct conn_decision d = { .wanted = 1 };
-
-		copy_id(d.request_id, id);
-		conn_key_of(&st->tuple, 1, &k);
-		if (bpf_map_update_elem(&conn_decisions, &k, &d, BPF_ANY))
-			count_drop(DROP_DECISIONS_FULL);
-	}
-	return sk;
+	if (!sk || bind_sock(sk, fd, id, NULL, tentative, pid_tgid, now, &t) || !sampling() || tentative)
+		return;
+	copy_id(d.request_id, id);
+	conn_key_of(&t, 1, &k);
+	if (bpf_map_update_elem(&conn_decisions, &k, &d, BPF_ANY))
+		count_drop(DROP_DECISIONS_FULL);
 }
 
-/* The end of a binding: its socket's run goes out tagged, and nothing more is wanted on it. */
-static __always_inline void end_sock_binding(__u64 sk, const __u8 id[16])
+/* The end of a binding: nothing more is wanted on the socket. */
+static __always_inline void unbind_sock(__s32 fd, const __u8 id[16], __u64 pid_tgid, __u64 now)
 {
-	struct sock_state *st;
+	__u64 sk = fd_sock(fd);
 
-	if (!sk)
-		return;
-	st = bpf_map_lookup_elem(&sk_state, &sk);
-	if (!st || !same_id(st->request_id, id))
-		return;
-	if (st->decided == SD_WANTED)
-		run_emit_own(st);
-	run_drop(st);
-	zero_id(st->request_id);
-	st->decided = SD_UNWANTED;
-	st->tentative = 0;
+	if (sk)
+		bind_sock(sk, fd, NULL, id, 0, pid_tgid, now, NULL);
+}
+
+/* The request id from a probe's two id words (its first and last 16 hex digits as numbers),
+ * which the addon parses from the id string it also passes. */
+static __always_inline void id_of(__u64 hi, __u64 lo, __u8 id[16])
+{
+	hi = __builtin_bswap64(hi);
+	lo = __builtin_bswap64(lo);
+	__builtin_memcpy(id, &hi, 8);
+	__builtin_memcpy(id + 8, &lo, 8);
+}
+
+/* How the request with these id words is followed (enum follow), its id in `id`. */
+static __always_inline int follow_words(__u64 hi, __u64 lo, __u8 id[16])
+{
+	id_of(hi, lo, id);
+	if (sampled_head(hi >> 32))
+		return FOLLOW_YES;
+	return keeping() ? FOLLOW_TENTATIVE : FOLLOW_NO;
 }
 
 SEC("usdt")
-int BPF_USDT(request_start, const char *id_str, const char *method, const char *path, int fd)
+int BPF_USDT(request_start, const char *id_str, const char *method, const char *path, int fd, __u64 id_hi,
+	     __u64 id_lo)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tgid = pid_tgid >> 32;
 	__u64 now = bpf_ktime_get_ns();
-	struct fd_key key = { .tgid = tgid, .fd = fd };
 	struct ev_request_start *e;
-	__u64 sk = 0;
 	__u8 id[16];
 	int follow;
 
 	if (tgid != targ_app_tgid)
 		return 0;
-	follow = read_request_id(id_str, id) ? FOLLOW_NO : follow_id(id);
-	if (targ_sock_hooks && follow)
-		sk = bind_inbound(tgid, fd, id, follow == FOLLOW_TENTATIVE, pid_tgid, now);
+	follow = follow_words(id_hi, id_lo, id);
 	if (follow) {
+		if (targ_sock_hooks)
+			bind_inbound(fd, id, follow == FOLLOW_TENTATIVE, pid_tgid, now);
 		if (sampling())
 			count_active(1);
-		bind_fd(tgid, fd, id, BIND_INBOUND, now, 0, sk, follow == FOLLOW_TENTATIVE);
+		if (targ_bind_sockets)
+			bind_fd(tgid, fd, id, BIND_INBOUND, now, 0, follow == FOLLOW_TENTATIVE);
 		if (!targ_sock_hooks)
 			flush_recv_stash(tgid, fd, id, 1);
 	} else if (!targ_sock_hooks) {
+		struct fd_key key = { .tgid = tgid, .fd = fd };
+
 		bpf_map_delete_elem(&recv_stash, &key);
 	}
 
 	e = reserve_event(sizeof(*e));
 	if (!e)
 		return 0;
-	/* Zeroed: a string's tail past its NUL would otherwise be an older record's bytes. */
-	__builtin_memset(e, 0, sizeof(*e));
 	fill_header(&e->h, kind_of(EV_REQUEST_START, follow == FOLLOW_TENTATIVE), sizeof(*e), fd, pid_tgid, now);
 	copy_id(e->h.request_id, id);
-	/* Outside the sample only the id and times are kept: the access log names the route. */
+	/* A string's tail past its NUL would otherwise be an older record's bytes. Outside the
+	 * sample only the id and times are kept: the access log names the route. */
+	__builtin_memset(e->method, 0, sizeof(e->method));
+	__builtin_memset(e->path, 0, sizeof(e->path));
 	if (follow) {
 		bpf_probe_read_user_str(e->method, sizeof(e->method), method);
 		bpf_probe_read_user_str(e->path, sizeof(e->path), path);
@@ -188,22 +249,23 @@ int BPF_USDT(request_start, const char *id_str, const char *method, const char *
 }
 
 SEC("usdt")
-int BPF_USDT(request_end, const char *id_str, int status, __u64 duration_us, int fd)
+int BPF_USDT(request_end, const char *id_str, int status, __u64 duration_us, int fd, __u64 id_hi, __u64 id_lo)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tgid = pid_tgid >> 32;
+	__u64 now = bpf_ktime_get_ns();
 	struct ev_request_end *e;
 	__u8 id[16];
 	int follow;
 
 	if (tgid != targ_app_tgid)
 		return 0;
-	follow = read_request_id(id_str, id) ? FOLLOW_NO : follow_id(id);
+	follow = follow_words(id_hi, id_lo, id);
 	if (follow) {
-		__u64 sk = unbind_fd(tgid, fd, id);
-
 		if (targ_sock_hooks)
-			end_sock_binding(sk, id);
+			unbind_sock(fd, id, pid_tgid, now);
+		if (targ_bind_sockets)
+			unbind_fd(tgid, fd, id);
 		if (sampling())
 			count_active(-1);
 	}
@@ -211,7 +273,7 @@ int BPF_USDT(request_end, const char *id_str, int status, __u64 duration_us, int
 	e = reserve_event(sizeof(*e));
 	if (!e)
 		return 0;
-	fill_header(&e->h, kind_of(EV_REQUEST_END, follow == FOLLOW_TENTATIVE), sizeof(*e), fd, pid_tgid, bpf_ktime_get_ns());
+	fill_header(&e->h, kind_of(EV_REQUEST_END, follow == FOLLOW_TENTATIVE), sizeof(*e), fd, pid_tgid, now);
 	copy_id(e->h.request_id, id);
 	e->status = status;
 	e->_pad = 0;
@@ -221,63 +283,55 @@ int BPF_USDT(request_end, const char *id_str, int status, __u64 duration_us, int
 }
 
 SEC("usdt")
-int BPF_USDT(db_query_start, const char *id_str, const char *query, int fd)
+int BPF_USDT(db_query_start, const char *id_str, const char *query, int fd, __u64 id_hi, __u64 id_lo)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tgid = pid_tgid >> 32;
-	__u64 now, sk = 0;
 	struct ev_db_query_start *e;
 	__u8 id[16];
+	__u64 now, sk;
 	int follow;
 
-	if (tgid != targ_app_tgid || !(follow = probe_follow(id_str, id)))
+	if (tgid != targ_app_tgid || !(follow = follow_words(id_hi, id_lo, id)))
 		return 0;
 	now = bpf_ktime_get_ns();
-	if (targ_sock_hooks) {
-		struct sock_state *st = app_sock(tgid, fd, pid_tgid, now, &sk);
-
-		if (st) {
-			if (st->decided == SD_WANTED)
-				run_emit_own(st);
-			run_drop(st);
-			copy_id(st->request_id, id);
-			st->decided = SD_WANTED;
-			st->tentative = follow == FOLLOW_TENTATIVE;
-		}
-	}
-	bind_fd(tgid, fd, id, BIND_DB, now, 0, sk, follow == FOLLOW_TENTATIVE);
+	if (targ_sock_hooks && (sk = fd_sock(fd)))
+		bind_sock(sk, fd, id, NULL, follow == FOLLOW_TENTATIVE, pid_tgid, now, NULL);
+	if (targ_bind_sockets)
+		bind_fd(tgid, fd, id, BIND_DB, now, 0, follow == FOLLOW_TENTATIVE);
 
 	e = reserve_event(sizeof(*e));
 	if (!e)
 		return 0;
-	__builtin_memset(e, 0, sizeof(*e));
 	fill_header(&e->h, kind_of(EV_DB_QUERY_START, follow == FOLLOW_TENTATIVE), sizeof(*e), fd, pid_tgid, now);
 	copy_id(e->h.request_id, id);
+	__builtin_memset(e->query, 0, sizeof(e->query));
 	bpf_probe_read_user_str(e->query, sizeof(e->query), query);
 	submit_event(e);
 	return 0;
 }
 
 SEC("usdt")
-int BPF_USDT(db_query_end, const char *id_str, __u64 duration_us, __u64 rows, int fd)
+int BPF_USDT(db_query_end, const char *id_str, __u64 duration_us, __u64 rows, int fd, __u64 id_hi, __u64 id_lo)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tgid = pid_tgid >> 32;
+	__u64 now = bpf_ktime_get_ns();
 	struct ev_db_query_end *e;
-	__u64 sk;
 	__u8 id[16];
 	int follow;
 
-	if (tgid != targ_app_tgid || !(follow = probe_follow(id_str, id)))
+	if (tgid != targ_app_tgid || !(follow = follow_words(id_hi, id_lo, id)))
 		return 0;
-	sk = unbind_fd(tgid, fd, id);
 	if (targ_sock_hooks)
-		end_sock_binding(sk, id);
+		unbind_sock(fd, id, pid_tgid, now);
+	if (targ_bind_sockets)
+		unbind_fd(tgid, fd, id);
 
 	e = reserve_event(sizeof(*e));
 	if (!e)
 		return 0;
-	fill_header(&e->h, kind_of(EV_DB_QUERY_END, follow == FOLLOW_TENTATIVE), sizeof(*e), fd, pid_tgid, bpf_ktime_get_ns());
+	fill_header(&e->h, kind_of(EV_DB_QUERY_END, follow == FOLLOW_TENTATIVE), sizeof(*e), fd, pid_tgid, now);
 	copy_id(e->h.request_id, id);
 	e->duration_us = duration_us;
 	e->rows = rows;
@@ -285,68 +339,70 @@ int BPF_USDT(db_query_end, const char *id_str, __u64 duration_us, __u64 rows, in
 	return 0;
 }
 
-static __always_inline int emit_cache(__u16 kind, const char *id_str, const char *key)
+static __always_inline int emit_cache(__u16 kind, const char *key, __u64 id_hi, __u64 id_lo)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct ev_cache *e;
 	__u8 id[16];
 	int follow;
 
-	if ((__u32)(pid_tgid >> 32) != targ_app_tgid || !(follow = probe_follow(id_str, id)))
+	if ((__u32)(pid_tgid >> 32) != targ_app_tgid || !(follow = follow_words(id_hi, id_lo, id)))
 		return 0;
 	e = reserve_event(sizeof(*e));
 	if (!e)
 		return 0;
-	__builtin_memset(e, 0, sizeof(*e));
 	fill_header(&e->h, kind_of(kind, follow == FOLLOW_TENTATIVE), sizeof(*e), -1, pid_tgid, bpf_ktime_get_ns());
 	copy_id(e->h.request_id, id);
+	__builtin_memset(e->key, 0, sizeof(e->key));
 	bpf_probe_read_user_str(e->key, sizeof(e->key), key);
 	submit_event(e);
 	return 0;
 }
 
 SEC("usdt")
-int BPF_USDT(cache_hit, const char *id_str, const char *key)
+int BPF_USDT(cache_hit, const char *id_str, const char *key, __u64 id_hi, __u64 id_lo)
 {
-	return emit_cache(EV_CACHE_HIT, id_str, key);
+	return emit_cache(EV_CACHE_HIT, key, id_hi, id_lo);
 }
 
 SEC("usdt")
-int BPF_USDT(cache_miss, const char *id_str, const char *key)
+int BPF_USDT(cache_miss, const char *id_str, const char *key, __u64 id_hi, __u64 id_lo)
 {
-	return emit_cache(EV_CACHE_MISS, id_str, key);
+	return emit_cache(EV_CACHE_MISS, key, id_hi, id_lo);
 }
 
 SEC("usdt")
-int BPF_USDT(file_open, const char *id_str, int fd, const char *path)
+int BPF_USDT(file_open, const char *id_str, int fd, const char *path, __u64 id_hi, __u64 id_lo)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tgid = pid_tgid >> 32;
 	__u64 now;
 	struct ev_file_open *e;
-	struct fd_info *fi;
 	__u8 id[16];
 	int follow;
 
-	if (tgid != targ_app_tgid || !(follow = probe_follow(id_str, id)))
+	if (tgid != targ_app_tgid || !(follow = follow_words(id_hi, id_lo, id)))
 		return 0;
 	now = bpf_ktime_get_ns();
-	fi = resolve_fd(tgid, fd);
-	bind_fd(tgid, fd, id, BIND_FILE, now, fi ? fi->inode : 0, 0, follow == FOLLOW_TENTATIVE);
+	if (targ_bind_files) {
+		struct fd_info *fi = resolve_fd(tgid, fd);
+
+		bind_fd(tgid, fd, id, BIND_FILE, now, fi ? fi->inode : 0, follow == FOLLOW_TENTATIVE);
+	}
 
 	e = reserve_event(sizeof(*e));
 	if (!e)
 		return 0;
-	__builtin_memset(e, 0, sizeof(*e));
 	fill_header(&e->h, kind_of(EV_FILE_OPEN, follow == FOLLOW_TENTATIVE), sizeof(*e), fd, pid_tgid, now);
 	copy_id(e->h.request_id, id);
+	__builtin_memset(e->path, 0, sizeof(e->path));
 	bpf_probe_read_user_str(e->path, sizeof(e->path), path);
 	submit_event(e);
 	return 0;
 }
 
 SEC("usdt")
-int BPF_USDT(file_close, const char *id_str, int fd)
+int BPF_USDT(file_close, const char *id_str, int fd, __u64 id_hi, __u64 id_lo)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tgid = pid_tgid >> 32;
@@ -354,9 +410,10 @@ int BPF_USDT(file_close, const char *id_str, int fd)
 	__u8 id[16];
 	int follow;
 
-	if (tgid != targ_app_tgid || !(follow = probe_follow(id_str, id)))
+	if (tgid != targ_app_tgid || !(follow = follow_words(id_hi, id_lo, id)))
 		return 0;
-	unbind_fd(tgid, fd, id);
+	if (targ_bind_files)
+		unbind_fd(tgid, fd, id);
 
 	e = reserve_event(sizeof(*e));
 	if (!e)

@@ -27,6 +27,8 @@ static int usdt_open(const struct env *env, struct bpf_object **obj)
 	skel->rodata->targ_app_tgid = env->app_pid;
 	/* Sockets are bound by their struct sock only for the socket tracepoints to read. */
 	skel->rodata->targ_sock_hooks = env->sockets_selected && strcmp(env->socket_hooks, "syscalls") != 0;
+	skel->rodata->targ_bind_sockets = env->sockets_selected && !skel->rodata->targ_sock_hooks;
+	skel->rodata->targ_bind_files = env->files_selected;
 	skel->rodata->targ_keep = env->keep_slower_us > 0;
 	*obj = skel->obj;
 	return 0;

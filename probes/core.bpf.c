@@ -1,23 +1,44 @@
 // SPDX-License-Identifier: MIT
-/* Core family: owns the shared maps and keeps `traced` following forks and exits. */
-/* The socket state maps too: every shared map is created here and reused by the others. */
+/*
+ * Core family: owns the shared maps (every one is created here and reused by the others), keeps
+ * `traced` following forks and exits, and gives each thread of a traced process its role in task
+ * storage (`lab_tasks`): at attach through the task iterator, later at fork.
+ */
 #include "sock_state.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
+static __always_inline void give_role(struct task_struct *t, __u32 role)
+{
+	struct lab_task *lt = bpf_task_storage_get(&lab_tasks, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+
+	if (lt)
+		lt->role = role;
+	else
+		count_drop(DROP_TRACED_FULL);
+}
+
 /* PostgreSQL backends and nginx workers are forks of a traced parent; the app's children
- * (if any) are not the app, so its role is not inherited. Threads are not processes. */
+ * (if any) are not the app, so its role is not inherited. A new thread has its process's role. */
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(follow_fork, struct task_struct *parent, struct task_struct *child)
 {
 	__u32 parent_tgid = parent->tgid;
 	__u32 child_tgid = child->tgid;
-	__u32 role = traced_role(parent_tgid);
+	__u32 role;
 
-	if (!role || role == ROLE_APP || child->pid != child_tgid)
+	if (child->pid != child_tgid) {
+		role = traced_role(child_tgid);
+		if (role)
+			give_role(child, role);
+		return 0;
+	}
+	role = traced_role(parent_tgid);
+	if (!role || role == ROLE_APP)
 		return 0;
 	if (bpf_map_update_elem(&traced, &child_tgid, &role, BPF_ANY))
 		count_drop(DROP_TRACED_FULL);
+	give_role(child, role);
 	return 0;
 }
 
@@ -29,5 +50,20 @@ int BPF_PROG(forget_exit, struct task_struct *task)
 	if (task->pid != tgid)
 		return 0;
 	bpf_map_delete_elem(&traced, &tgid);
+	return 0;
+}
+
+/* Run once after attach: the threads that existed before the fork handler did. */
+SEC("iter/task")
+int seed_roles(struct bpf_iter__task *ctx)
+{
+	struct task_struct *t = ctx->task;
+	__u32 role;
+
+	if (!t)
+		return 0;
+	role = traced_role(t->tgid);
+	if (role)
+		give_role(t, role);
 	return 0;
 }

@@ -7,8 +7,9 @@
  *   open → (loader: reuse the shared maps) → load → (loader: fill `traced`) → attach
  *        → on_event for every record → detach → drain → destroy
  *
- * Shared maps (maps.bpf.h: events, drops, traced, req_by_fd, recv_stash, fd_cache, sk_arrival,
- * lab_ports, pg_current, sampled_inflight) are created by the core family, which is always first; the loader calls bpf_map__reuse_fd on
+ * Shared maps (maps.bpf.h, sock_state.bpf.h: events, drops, traced, lab_tasks, lab_ports, req_by_fd,
+ * recv_stash, fd_cache, sk_arrival, pg_current, sampled_active, sk_states, sk_binds, bind_gen,
+ * conn_decisions) are created by the core family, which is always first; the loader calls bpf_map__reuse_fd on
  * every later object's map of the same name, so a family only includes maps.bpf.h and uses
  * them. Family-private maps need names that no other family uses.
  *
@@ -42,6 +43,7 @@ struct env {
 	__u64 keep_slower_us;     /* tail keeping: 0 off, else unsampled requests this slow are kept */
 	bool usdt_selected;       /* the usdt family will load (it counts sampled requests in flight) */
 	bool sockets_selected;    /* the sockets family will load (the app's probes bind sockets for it) */
+	bool files_selected;      /* the files family will load (the app's probes bind files for it) */
 	/* The sockets family's hooks, detected before any family loads (others bind sockets by it):
 	 * "tp_btf" or "raw_tp" (socket tracepoints), "syscalls" (the fallback). */
 	const char *socket_hooks;

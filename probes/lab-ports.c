@@ -86,21 +86,28 @@ int lab_ports_fill(int traced_fd, int ports_fd)
 {
 	__u32 key, next;
 	__u32 *prev = NULL;
-	__u8 one = 1;
 
 	while (bpf_map_get_next_key(traced_fd, prev, &next) == 0) {
 		listening_ports(next);
 		key = next;
 		prev = &key;
 	}
-	for (int i = 0; i < port_count; i++)
-		if (bpf_map_update_elem(ports_fd, &ports[i], &one, BPF_ANY)) {
-			int err = -errno;
+	for (int i = 0; i < port_count; i++) {
+		__u32 word = ports[i] >> 6;
+		__u64 bits = 0;
+		int err = bpf_map_lookup_elem(ports_fd, &word, &bits);
 
+		if (!err) {
+			bits |= 1ull << (ports[i] & 63);
+			err = bpf_map_update_elem(ports_fd, &word, &bits, BPF_ANY);
+		}
+		if (err) {
+			err = -errno;
 			fprintf(stderr, "reqtrace: adding port %u to lab_ports failed: %s\n", ports[i],
 				strerror(errno));
 			return err;
 		}
+	}
 	return 0;
 }
 

@@ -5,7 +5,7 @@
 
 #include <linux/types.h>
 
-/* Reads the listening TCP ports of every tgid in the `traced` map into the `lab_ports` map.
+/* Reads the listening TCP ports of every tgid in the `traced` map into the `lab_ports` bitmap.
  * 0 or a negative errno (explained on stderr). */
 int lab_ports_fill(int traced_fd, int ports_fd);
 

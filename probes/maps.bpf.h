@@ -35,7 +35,6 @@ struct binding {
 	__u32 tentative; /* followed only provisionally (tail keeping) */
 	__u64 start_ns;
 	__u64 inode; /* BIND_FILE only */
-	__u64 sk;    /* the socket's struct sock (socket tracepoints), 0 if none or unknown */
 };
 
 /*
@@ -118,13 +117,45 @@ struct {
 	__type(value, __u64);
 } sk_arrival SEC(".maps");
 
-/* Host-order port → 1: the ports traced processes listen on (filled by the loader at start). */
+/* The ports traced processes listen on, as a bitmap (bit port % 64 of word port / 64), filled by
+ * the loader at start: an array, so a test is one inlined load on the hottest paths. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, MAX_LAB_PORTS);
-	__type(key, __u16);
-	__type(value, __u8);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, LAB_PORT_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
 } lab_ports SEC(".maps");
+
+static __always_inline int is_lab_port(__u16 port)
+{
+	__u32 word = port >> 6;
+	__u64 *bits = bpf_map_lookup_elem(&lab_ports, &word);
+
+	return bits && ((*bits >> (port & 63)) & 1);
+}
+
+/* The role of each thread of a traced process (enum proc_role), in its task storage: one
+ * pointer read from any hook that runs in a task's context, where a `traced` lookup would hash.
+ * Given at attach by the core family's iterator and at fork by its fork handler. */
+struct lab_task {
+	__u32 role;
+	__u32 _pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct lab_task);
+} lab_tasks SEC(".maps");
+
+/* The role of the task the hook runs in; 0: not the lab's. */
+static __always_inline __u32 current_role(void)
+{
+	struct lab_task *t = bpf_task_storage_get(&lab_tasks, bpf_get_current_task_btf(), 0, 0);
+
+	return t ? t->role : 0;
+}
 
 /*
  * A PostgreSQL backend's current request (the id in the last statement it parsed, zero: none)
@@ -275,30 +306,6 @@ static __always_inline int hex_digit(char c)
 	return -1;
 }
 
-/* Reads a probe's request-id argument (32 lowercase hex + NUL) into 16 bytes. 0 on success;
- * otherwise `out` is zeroed and the bad id counted. */
-static __always_inline int read_request_id(const char *user_str, __u8 out[16])
-{
-	char s[33];
-	long n = bpf_probe_read_user_str(s, sizeof(s), user_str);
-
-	if (n != 33)
-		goto bad;
-	for (int i = 0; i < 16; i++) {
-		int hi = hex_digit(s[2 * i]);
-		int lo = hex_digit(s[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			goto bad;
-		out[i] = (hi << 4) | lo;
-	}
-	return 0;
-bad:
-	zero_id(out);
-	count_drop(DROP_BAD_REQUEST_ID);
-	return -1;
-}
-
 /* The same rule tracer/ applies: the id's first 32 bits (big-endian) below the threshold. */
 static __always_inline int sampled_head(__u32 head)
 {
@@ -308,54 +315,6 @@ static __always_inline int sampled_head(__u32 head)
 static __always_inline int request_sampled(const __u8 id[16])
 {
 	return sampled_head(((__u32)id[0] << 24) | ((__u32)id[1] << 16) | ((__u32)id[2] << 8) | id[3]);
-}
-
-/* The first 32 bits of a probe's request-id argument, from its first 8 hex digits: enough to
- * decide sampling before reading the rest. 0 on success. */
-static __always_inline int read_request_head(const char *user_str, __u32 *head)
-{
-	char s[8];
-	__u32 h = 0;
-
-	if (bpf_probe_read_user(s, sizeof(s), user_str))
-		return -1;
-#pragma unroll
-	for (int i = 0; i < 8; i++) {
-		int d = hex_digit(s[i]);
-
-		if (d < 0)
-			return -1;
-		h = (h << 4) | d;
-	}
-	*head = h;
-	return 0;
-}
-
-/* Whether a probe's request id is one the kernel follows (a bad id is not). */
-static __always_inline int probe_id_sampled(const char *user_str)
-{
-	__u32 head;
-
-	return !read_request_head(user_str, &head) && sampled_head(head);
-}
-
-/* How a request with this (valid) id is followed. */
-static __always_inline int follow_id(const __u8 id[16])
-{
-	if (request_sampled(id))
-		return FOLLOW_YES;
-	return keeping() ? FOLLOW_TENTATIVE : FOLLOW_NO;
-}
-
-/* Reads a probe's id and says how its request is followed; outside the sample and not tail
- * keeping, only the first 8 hex digits are read. */
-static __always_inline int probe_follow(const char *user_str, __u8 id[16])
-{
-	if (!keeping() && !probe_id_sampled(user_str))
-		return FOLLOW_NO;
-	if (read_request_id(user_str, id))
-		return FOLLOW_NO;
-	return follow_id(id);
 }
 
 /* Wanted: sampled, or belonging to no known request (kept, as the unattributable work is). */

@@ -256,7 +256,7 @@ describe('head sampling', () => {
     await new Promise((r) => setTimeout(r, 200));
     const { events, code, stderr } = await loader.stop();
     expect(code).toBe(0);
-    expect(stderr).toMatch(/^tail: threshold_us=30000 kept_slow=1 kept_error=1 dropped=1 buffer_full=0 slots_full=0 unfinished=0$/m);
+    expect(stderr).toMatch(/^tail: threshold_us=30000 kept_slow=1 kept_error=1 dropped=1 buffer_full=0 slots_full=0 unfinished=0 late=\d+$/m);
     const whole = new Set([EventKind.RequestKept, EventKind.SockRecv, EventKind.RequestStart, EventKind.CacheMiss, EventKind.DbQueryStart, EventKind.SockSend, EventKind.DbQueryEnd, EventKind.FileOpen, EventKind.FileWrite, EventKind.FileRead, EventKind.FileClose, EventKind.RequestEnd]);
     for (const [r, reason] of [[slow, KeepReason.Slow], [failed, KeepReason.Error]] as const) {
       const ev = byRequest(events, r);

@@ -29,7 +29,7 @@
 #include "cpu-guard.h"
 #include "maps.h"
 
-extern const struct family app_usdt_family, sockets_family;
+extern const struct family app_usdt_family, sockets_family, files_family;
 
 #define TRACEFS "/sys/kernel/tracing"
 #define MAX_FAMILIES 16
@@ -60,7 +60,7 @@ const char argp_program_doc[] =
 	"         [--pg-pid PID] [--families LIST|+LIST] [--sample RATE]\n"
 	"         [--pg-buffers] [--pg-detail] [--keep-slower-than MS] [-d SECONDS]\n"
 	"         [--cpu-budget PCT] [--status-fd FD]\n"
-	"         [--socket-hooks auto|tp_btf|raw_tp|syscalls] [-v]\n"
+	"         [--socket-hooks auto|tp_btf|syscalls] [-v]\n"
 	"\n"
 	"Families: core (always), usdt (needs --addon and --app-pid), sockets,\n"
 	"sched, postgres (needs --pg-pid), tcp; files (needs --app-pid) is opt-in:\n"
@@ -96,7 +96,7 @@ static const struct argp_option argp_opts[] = {
 	{ "cpu-budget", OPT_CPU_BUDGET, "PCT", 0, "Keep tracing's cost under PCT % of the traced processes' CPU: once it stays above for 2 s, detach the family that cost the most (never core or usdt), one at a time, saying so on stderr and in the records", 0 },
 	{ "keep-slower-than", OPT_KEEP_SLOWER, "MS", 0, "While sampling, also keep requests outside the sample that took at least MS ms in the app, or answered 5xx: followed provisionally on the app's side, written only if they end so", 0 },
 	{ "pg-detail", OPT_PG_DETAIL, NULL, 0, "Also time PostgreSQL's rewrite phase and log its commits: two more breakpoint traps per statement, sampled or not", 0 },
-	{ "socket-hooks", OPT_SOCKET_HOOKS, "KIND", 0, "Socket hooks: auto (default: the socket tracepoints as tp_btf, else raw_tp, else the syscall tracepoints), tp_btf, raw_tp, syscalls", 0 },
+	{ "socket-hooks", OPT_SOCKET_HOOKS, "KIND", 0, "Socket hooks: auto (default: the socket tracepoints as tp_btf, else the syscall tracepoints), tp_btf, syscalls", 0 },
 	{ "status-fd", OPT_STATUS_FD, "FD", 0, "Write JSON status lines (attached, exit) to this fd", 0 },
 	{ "verbose", 'v', NULL, 0, "libbpf debug output on stderr", 0 },
 	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show the full help", 0 },
@@ -188,8 +188,8 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		env.pg_detail = true;
 		break;
 	case OPT_SOCKET_HOOKS:
-		if (strcmp(arg, "auto") && strcmp(arg, "tp_btf") && strcmp(arg, "raw_tp") && strcmp(arg, "syscalls")) {
-			fprintf(stderr, "reqtrace: --socket-hooks must be auto, tp_btf, raw_tp or syscalls, got '%s'\n", arg);
+		if (strcmp(arg, "auto") && strcmp(arg, "tp_btf") && strcmp(arg, "syscalls")) {
+			fprintf(stderr, "reqtrace: --socket-hooks must be auto, tp_btf or syscalls, got '%s'\n", arg);
 			argp_usage(state);
 		}
 		env.socket_hooks = arg;
@@ -436,22 +436,20 @@ static const char *const socket_tracepoints[] = {
 };
 #define SOCKET_TRACEPOINTS (sizeof(socket_tracepoints) / sizeof(socket_tracepoints[0]))
 
-/* The socket hooks every family will use: asked for, or the best kind that loads for all five. */
+/* The socket hooks every family will use: asked for, or the tracepoints where every one loads as
+ * tp_btf (their state lives in socket storage, which needs the typed sock), else the syscalls. */
 static int choose_socket_hooks(void)
 {
-	bool btf = true, raw = true;
+	bool btf = true;
 
-	for (size_t i = 0; i < SOCKET_TRACEPOINTS; i++) {
+	for (size_t i = 0; i < SOCKET_TRACEPOINTS; i++)
 		btf = btf && tp_btf_loads(socket_tracepoints[i]);
-		raw = raw && raw_tp_attaches(socket_tracepoints[i]);
-	}
 	if (!strcmp(env.socket_hooks, "auto")) {
-		env.socket_hooks = btf ? "tp_btf" : raw ? "raw_tp" : "syscalls";
+		env.socket_hooks = btf ? "tp_btf" : "syscalls";
 		return 0;
 	}
-	if ((!strcmp(env.socket_hooks, "tp_btf") && !btf) || (!strcmp(env.socket_hooks, "raw_tp") && !raw)) {
-		fprintf(stderr, "reqtrace: --socket-hooks %s: the socket tracepoints do not load as %s here\n",
-			env.socket_hooks, env.socket_hooks);
+	if (!strcmp(env.socket_hooks, "tp_btf") && !btf) {
+		fprintf(stderr, "reqtrace: --socket-hooks tp_btf: the socket tracepoints do not load as tp_btf here\n");
 		return -EOPNOTSUPP;
 	}
 	return 0;
@@ -737,6 +735,7 @@ int main(int argc, char **argv)
 		goto cleanup;
 	env.usdt_selected = env.addon_path && env.app_pid && family_selected(&app_usdt_family);
 	env.sockets_selected = family_selected(&sockets_family);
+	env.files_selected = family_selected(&files_family);
 
 	/* open: core always, the rest as selected */
 	for (int i = 0; all_families[i] && fam_count < MAX_FAMILIES; i++) {

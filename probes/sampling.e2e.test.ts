@@ -86,7 +86,7 @@ describeBuilt('head sampling in the kernel (real lab, real loader)', () => {
   beforeAll(async () => {
     requireBuilt();
     if (process.getuid?.() !== 0) throw new Error('head sampling is applied by BPF programs: run this test as root');
-    const base = testPortBase(33100);
+    const base = testPortBase(25300);
     lab = await startLab({ portBase: base, stateDir: join(tmpdir(), `lab-sampling-e2e-${base}`), usdt: 'native' });
     for (const [dir, extra] of [
       [dirs.sampled, ['--sample', String(RATE)]],

@@ -27,6 +27,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include "id-words.h"
 
 #define SEM(name) \
 	unsigned short reqtrace_##name##_semaphore __attribute__((section(".probes"), used))
@@ -149,6 +150,7 @@ static void serve(int fd, int dbfd, char *line)
 {
 	char method[16], path[128], id[64], path_buf[256], out[96];
 	unsigned long long t0 = now_us(), q0;
+	uint64_t hi, lo;
 	struct file_job job;
 	pthread_t worker;
 	int delay, n, status;
@@ -159,27 +161,28 @@ static void serve(int fd, int dbfd, char *line)
 			return;
 		return;
 	}
-	DTRACE_PROBE4(reqtrace, request_start, id, method, path, fd);
+	id_words(id, &hi, &lo);
+	DTRACE_PROBE6(reqtrace, request_start, id, method, path, fd, hi, lo);
 	if (delay == 0) {
-		DTRACE_PROBE2(reqtrace, cache_hit, id, path);
+		DTRACE_PROBE4(reqtrace, cache_hit, id, path, hi, lo);
 		goto file;
 	}
-	DTRACE_PROBE2(reqtrace, cache_miss, id, path);
+	DTRACE_PROBE4(reqtrace, cache_miss, id, path, hi, lo);
 
 	q0 = now_us();
-	DTRACE_PROBE3(reqtrace, db_query_start, id, "/* request */ SELECT pg_sleep($1)", dbfd);
+	DTRACE_PROBE5(reqtrace, db_query_start, id, "/* request */ SELECT pg_sleep($1)", dbfd, hi, lo);
 	n = snprintf(out, sizeof(out), "%d\n", delay);
 	if (write(dbfd, out, n) != n || !read_line(dbfd, out, sizeof(out)))
 		exit(1);
-	DTRACE_PROBE4(reqtrace, db_query_end, id, (unsigned long long)(now_us() - q0), 1ull, dbfd);
+	DTRACE_PROBE6(reqtrace, db_query_end, id, (unsigned long long)(now_us() - q0), 1ull, dbfd, hi, lo);
 
 file:
 	snprintf(path_buf, sizeof(path_buf), "%s/%s", dir, id);
 	job.fd = open(path_buf, O_RDWR | O_CREAT | O_TRUNC, 0600);
-	DTRACE_PROBE3(reqtrace, file_open, id, job.fd, path_buf);
+	DTRACE_PROBE5(reqtrace, file_open, id, job.fd, path_buf, hi, lo);
 	pthread_create(&worker, NULL, file_worker, &job);
 	pthread_join(worker, NULL);
-	DTRACE_PROBE2(reqtrace, file_close, id, job.fd);
+	DTRACE_PROBE4(reqtrace, file_close, id, job.fd, hi, lo);
 	close(job.fd);
 	unlink(path_buf);
 
@@ -187,7 +190,7 @@ file:
 	n = snprintf(out, sizeof(out), "%d %s\n", status, id);
 	if (write(fd, out, n) != n)
 		return;
-	DTRACE_PROBE4(reqtrace, request_end, id, status, (unsigned long long)(now_us() - t0), fd);
+	DTRACE_PROBE6(reqtrace, request_end, id, status, (unsigned long long)(now_us() - t0), fd, hi, lo);
 }
 
 static void *client_conn(void *arg)

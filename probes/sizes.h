@@ -24,8 +24,11 @@
 #define MAX_PG_BACKENDS 512     /* PostgreSQL processes with the USDT probes attached at once */
 #define MAX_PG_PROBE_SITES 128  /* PostgreSQL USDT sites attached per backend (~25 used) */
 #define MAX_LAB_PORTS 64        /* listening ports of traced processes (arrivals, retransmits) */
+#define LAB_PORT_WORDS 1024     /* the lab_ports bitmap: 65536 ports, 64 a word */
 #define MAX_NGINX_BINDINGS 8192 /* nginx (tgid, fd) → request, while sampling (LRU) */
-#define MAX_SOCKS 32768         /* TCP sockets of traced processes (socket tracepoints) */
+#define MAX_SOCKS 32768         /* TCP sockets of traced processes (syscall hooks' caches) */
+#define MAX_SOCK_BINDS 8192     /* the app's sockets its probes bound to a request or a query */
+#define BIND_GEN_SLOTS 1024     /* change counters of the app's bindings, by fd (a power of two) */
 #define MAX_DECISIONS 16384     /* app connections' sampling decisions, read by the proxy's side */
 #define TAIL_KEEP_BYTES (64u << 20) /* the loader's hold on provisional records (tail keeping) */
 

@@ -1,19 +1,25 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Per-socket state for the socket tracepoints (sockets.bpf.c) and the app's probes that bind a
- * socket to a request (app_usdt.bpf.c): keyed by the struct sock, so a hook that sees only the
- * sock (sock_send_length, sock_recv_length, tcp_sendmsg_locked, sk_data_ready) finds in one
- * lookup whose it is, which request its I/O belongs to, and whether that request is wanted.
+ * Per-socket state for the socket tracepoints (sockets.bpf.c), in the socket's own storage: a hook
+ * that sees only the sock (sock_send_length, sock_recv_length, tcp_sendmsg_locked, sk_data_ready)
+ * finds whose it is, which request its I/O belongs to and whether that request is wanted by
+ * following one pointer, and a socket that is not the lab's costs the same one read. The storage
+ * goes with the socket, so a reused sock pointer never inherits a state.
  *
  * I/O is collected as runs: consecutive calls in one direction for one request are merged in
- * the map value and emitted as one record when the direction or the request changes, when the
- * app's probes end the binding, at close, or by the loader when it stops.
+ * the state and emitted as one record when the direction or the request changes, at close, or by
+ * the loader's drain when tracing stops.
  *
  * Each connection's decision is made once per request where the id is first known: the app's
  * inbound connection at request_start, a pg connection at db_query_start, nginx's upstream
  * connection by the app's decision for the other end of it (conn_decisions), nginx's client
  * connection by the X-Request-ID of the response head it writes. A sampled-out request's later
- * hooks exit after the one lookup.
+ * hooks exit after reading the socket's storage.
+ *
+ * The app's probes are uprobes, which cannot reach socket storage: they write each binding into
+ * sk_binds and count the change in bind_gen by fd; the socket's next hook applies it (sync_binding).
+ * A binding's I/O happens between its probes, so a hook always runs between two changes of one
+ * socket's binding, and a run is emitted with the binding it was collected under.
  */
 #ifndef REQTRACE_SOCK_STATE_BPF_H
 #define REQTRACE_SOCK_STATE_BPF_H
@@ -26,11 +32,37 @@
 #define IPPROTO_TCP_NUM 6
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, MAX_SOCKS);
-	__type(key, __u64);
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct sock_state);
-} sk_state SEC(".maps");
+} sk_states SEC(".maps");
+
+/* Not preallocated: a hook may hold an entry while the app's probe replaces it. Entries go when
+ * their socket closes; a full map is counted (bind_full) and leaves that socket unbound. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, MAX_SOCK_BINDS);
+	__type(key, __u64);
+	__type(value, struct sock_bind);
+} sk_binds SEC(".maps");
+
+/* Changes of the app's bindings by fd (fd & (BIND_GEN_SLOTS - 1)); the last slot counts new
+ * bindings, for sockets whose fd the hooks do not know yet. */
+#define BIND_GEN_NEW BIND_GEN_SLOTS
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BIND_GEN_SLOTS + 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} bind_gen SEC(".maps");
+
+static __always_inline __u32 bind_gen_slot(__s32 fd)
+{
+	return fd < 0 ? BIND_GEN_NEW : (__u32)fd & (BIND_GEN_SLOTS - 1);
+}
 
 /* The app's inbound connection as seen from its server end: server address and port, client
  * address and port. nginx's upstream socket names the same connection with the ends swapped. */
@@ -70,28 +102,6 @@ static __always_inline void conn_key_of(const struct tuple *t, int server_is_loc
 	}
 }
 
-static __always_inline int is_lab_port(__u16 port)
-{
-	return bpf_map_lookup_elem(&lab_ports, &port) != NULL;
-}
-
-/* A fresh state for a TCP socket; NULL (counted) when the map is full. */
-static __always_inline struct sock_state *new_sock_state(__u64 sk, __u32 tgid, __u32 role, __u64 arrival)
-{
-	struct sock_state fresh = {
-		.tgid = tgid,
-		.role = role,
-		.fd = -1,
-		.pending_arrival_ns = arrival,
-	};
-
-	read_tuple((struct sock *)sk, &fresh.tuple);
-	fresh.accepted = is_lab_port(fresh.tuple.sport);
-	if (bpf_map_update_elem(&sk_state, &sk, &fresh, BPF_NOEXIST) == -E2BIG)
-		count_drop(DROP_SOCKETS_FULL);
-	return bpf_map_lookup_elem(&sk_state, &sk);
-}
-
 static __always_inline int is_inet_tcp(struct sock *sk)
 {
 	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
@@ -100,31 +110,54 @@ static __always_inline int is_inet_tcp(struct sock *sk)
 	       BPF_CORE_READ(sk, sk_protocol) == IPPROTO_TCP_NUM;
 }
 
-/*
- * The state of a socket the current process uses: found, or created for a TCP socket of a
- * traced process. A socket first seen by sk_data_ready (a lab port's new connection, before
- * accept) is claimed by the first traced process that uses it. NULL: not ours.
- */
-static __always_inline struct sock_state *sock_of(__u64 sk, __u32 tgid)
+/* Fills a fresh state for `sk` used by `tgid` in `role` (0: nobody yet). */
+static __always_inline void init_sock_state(struct sock_state *st, struct sock *sk, __u32 tgid, __u32 role)
 {
-	struct sock_state *st = bpf_map_lookup_elem(&sk_state, &sk);
+	st->tgid = tgid;
+	st->role = role;
+	st->fd = -1;
+	read_tuple(sk, &st->tuple);
+	st->accepted = is_lab_port(st->tuple.sport);
+}
+
+/* A state for `sk`, created empty; NULL (counted) when the kernel has no memory for it. */
+static __always_inline struct sock_state *new_sock_state(struct sock *sk)
+{
+	struct sock_state *st = bpf_sk_storage_get(&sk_states, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+
+	if (!st)
+		count_drop(DROP_SOCKETS_FULL);
+	return st;
+}
+
+/*
+ * The state of a socket the current task uses: found, or made for a socket of a traced process
+ * (a socket that is not TCP is marked ignored, so its next hooks stop at the first read). A
+ * socket first seen by sk_data_ready (a lab port's new connection, before accept) is claimed by
+ * the first traced process that uses it. NULL: not the lab's, or nothing to follow on it.
+ */
+static __always_inline struct sock_state *sock_of(struct sock *sk)
+{
+	struct sock_state *st = bpf_sk_storage_get(&sk_states, sk, 0, 0);
 	__u32 role;
 
 	if (st && st->tgid)
-		return st;
-	role = traced_role(tgid);
+		return st->role == SOCK_IGNORED ? NULL : st;
+	role = current_role();
 	if (!role)
 		return NULL;
-	if (st) {
-		st->tgid = tgid;
-		st->role = role;
-		read_tuple((struct sock *)sk, &st->tuple);
-		st->accepted = is_lab_port(st->tuple.sport);
-		return st;
+	if (!st) {
+		st = new_sock_state(sk);
+		if (!st)
+			return NULL;
+		if (!is_inet_tcp(sk)) {
+			st->tgid = bpf_get_current_pid_tgid() >> 32;
+			st->role = SOCK_IGNORED;
+			return NULL;
+		}
 	}
-	if (!is_inet_tcp((struct sock *)sk))
-		return NULL;
-	return new_sock_state(sk, tgid, role, 0);
+	init_sock_state(st, sk, bpf_get_current_pid_tgid() >> 32, role);
+	return st;
 }
 
 /* Adds one call to the run in `dir`, starting a new run when the direction changed. */
@@ -151,6 +184,24 @@ static __always_inline void run_drop(struct sock_state *st)
 	st->run_calls = 0;
 }
 
+/* The record of the run collected in `st`, tagged with `id` (NULL: untagged). */
+static __always_inline void fill_sock_io(struct ev_sock_io *e, const struct sock_state *st, const __u8 *id,
+					 int tentative)
+{
+	fill_header(&e->h, kind_of(st->dir == DIR_RECV ? EV_SOCK_RECV : EV_SOCK_SEND, tentative),
+		    sizeof(*e), st->fd, ((__u64)st->tgid << 32) | st->run_tid, st->run_end_ns);
+	if (id)
+		copy_id(e->h.request_id, id);
+	else
+		zero_id(e->h.request_id);
+	e->duration_ns = st->run_end_ns - st->run_start_ns;
+	e->bytes = st->run_bytes;
+	e->arrival_ns = st->run_arrival_ns;
+	e->syscall_nr = 0;
+	e->syscalls = st->run_calls;
+	e->tuple = st->tuple;
+}
+
 /* Emits the run collected so far (tagged with `id`, NULL: untagged) and starts afresh. */
 static __always_inline void run_emit(struct sock_state *st, const __u8 *id)
 {
@@ -160,27 +211,85 @@ static __always_inline void run_emit(struct sock_state *st, const __u8 *id)
 		return;
 	e = reserve_event(sizeof(*e));
 	if (e) {
-		fill_header(&e->h, kind_of(st->dir == DIR_RECV ? EV_SOCK_RECV : EV_SOCK_SEND, st->tentative),
-			    sizeof(*e), st->fd, ((__u64)st->tgid << 32) | st->run_tid, st->run_end_ns);
-		if (id)
-			copy_id(e->h.request_id, id);
-		else
-			zero_id(e->h.request_id);
-		e->duration_ns = st->run_end_ns - st->run_start_ns;
-		e->bytes = st->run_bytes;
-		e->arrival_ns = st->run_arrival_ns;
-		e->syscall_nr = 0;
-		e->syscalls = st->run_calls;
-		e->tuple = st->tuple;
+		fill_sock_io(e, st, id, st->tentative);
 		submit_event(e);
 	}
 	st->run_calls = 0;
 }
 
+static __always_inline const __u8 *own_id(const struct sock_state *st)
+{
+	return is_zero_id(st->request_id) ? NULL : st->request_id;
+}
+
 /* The run, tagged with the socket's request when it has one. */
 static __always_inline void run_emit_own(struct sock_state *st)
 {
-	run_emit(st, is_zero_id(st->request_id) ? NULL : st->request_id);
+	run_emit(st, own_id(st));
+}
+
+/*
+ * Whose the run collected in `st` is, with binding `b` (NULL: none newer) about to take over:
+ * 1 when the run is wanted, with its request id in `id` (NULL: untagged). A run goes out under
+ * the binding it was collected under; a request's bytes held undecided, under the binding that
+ * decides them; nginx's runs no response decided are kept, as without sampling.
+ */
+static __always_inline int run_owner(const struct sock_state *st, const struct sock_bind *b, const __u8 **id)
+{
+	*id = NULL;
+	if (!st->tgid || !st->run_calls || st->role == ROLE_POSTGRES)
+		return 0;
+	if (st->decided == SD_WANTED) {
+		*id = own_id(st);
+		return 1;
+	}
+	if (st->decided != SD_NONE)
+		return 0;
+	if (st->role == ROLE_NGINX)
+		return 1;
+	if (b && b->decided == SD_WANTED && st->accepted && st->dir == DIR_RECV) {
+		*id = b->request_id;
+		return 1;
+	}
+	return 0;
+}
+
+/* Takes over binding `b`, a newer version than the socket applied: the run so far goes out
+ * (run_owner), then the socket follows `b`. */
+static __always_inline void apply_binding(struct sock_state *st, const struct sock_bind *b)
+{
+	const __u8 *id;
+
+	if (run_owner(st, b, &id)) {
+		if (st->decided != SD_WANTED) {
+			st->tentative = b->tentative;
+			st->fd = b->fd;
+		}
+		run_emit(st, id);
+	}
+	run_drop(st);
+	st->bind_ver = b->ver;
+	st->fd = b->fd;
+	st->tentative = b->tentative;
+	st->decided = b->decided;
+	copy_id(st->request_id, b->request_id);
+}
+
+/* An app socket's binding, looked up only when its fd's bindings changed since the last look. */
+static __always_inline void sync_binding(struct sock_state *st, struct sock *sk)
+{
+	__u32 slot = bind_gen_slot(st->fd);
+	__u32 *gen = bpf_map_lookup_elem(&bind_gen, &slot);
+	struct sock_bind *b;
+	__u64 key;
+
+	if (!gen || *gen == st->seen_gen)
+		return;
+	st->seen_gen = *gen;
+	key = (__u64)sk;
+	b = bpf_map_lookup_elem(&sk_binds, &key);
+	if (b && b->ver != st->bind_ver)
+		apply_binding(st, b);
 }
 
 #endif /* REQTRACE_SOCK_STATE_BPF_H */

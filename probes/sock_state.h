@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The per-socket state of the socket tracepoints (sock_state.bpf.h), shared with the loader,
- * which emits the runs still collected in it when tracing stops (sockets.c).
+ * The per-socket state of the socket tracepoints (sock_state.bpf.h), and the bindings the app's
+ * probes give its sockets (app_usdt.bpf.c), which the socket hooks take over when they next see
+ * the socket.
  */
 #ifndef REQTRACE_SOCK_STATE_H
 #define REQTRACE_SOCK_STATE_H
@@ -20,18 +21,23 @@ enum run_dir {
 	DIR_SEND = 2,
 };
 
+/* What a socket is to the hooks; ROLE_* of enum proc_role for the lab's TCP sockets. */
+#define SOCK_IGNORED 0xff /* a traced process's socket that is not TCP/IP: nothing to follow */
+
 struct sock_state {
 	__u32 tgid;     /* the traced process using it; 0 until one does */
-	__u16 role;     /* enum proc_role of that process */
+	__u8 role;      /* enum proc_role of that process, or SOCK_IGNORED */
 	__u8 accepted;  /* its local port is a lab listening port: the server side of a connection */
 	__u8 decided;   /* enum sock_decision, for the request in progress */
 	__u8 dir;       /* enum run_dir: the direction of the last call */
 	__u8 parsed;    /* nginx client side: this response's head was looked at */
 	__u8 tentative; /* the app's binding is followed only provisionally (tail keeping) */
-	__u8 _pad0;
+	__u16 _pad0;
 	__s32 fd;       /* the app's fd for it, from its probes; -1 when unknown */
 	__u32 run_tid;  /* thread of the run's last call */
 	__u32 run_calls;
+	__u32 seen_gen; /* the app's: bind_gen of its fd when its binding was last looked at */
+	__u32 bind_ver; /* the app's: version of the binding applied */
 	__u32 _pad1;
 	__u8 request_id[16]; /* whose run this is (the app's bindings); zero: untagged */
 	__u64 run_start_ns;
@@ -42,6 +48,24 @@ struct sock_state {
 	__u64 send_start_ns;      /* tcp_sendmsg_locked of the send in progress */
 	__u64 recv_start_ns;      /* the first copy of the receive in progress */
 	struct tuple tuple;
+};
+
+/*
+ * An app socket's binding, keyed by its struct sock: which request (inbound connection) or query
+ * (pg connection) it serves now. Written whole by the app's probes, which cannot reach the socket
+ * tracepoints' socket storage; `ver` counts the changes, and bind_gen[fd] counts them per fd so
+ * the hooks look a binding up only after it changed.
+ */
+struct sock_bind {
+	__u8 request_id[16]; /* zero once unbound */
+	__u32 ver;
+	__s32 fd;
+	__u8 decided;        /* SD_WANTED while bound, SD_UNWANTED after */
+	__u8 tentative;
+	__u8 accepted;       /* an inbound connection (its local port is a lab port) */
+	__u8 _pad0;
+	__u32 _pad1;
+	struct tuple tuple;  /* read once, when the app first named the socket */
 };
 
 #endif /* REQTRACE_SOCK_STATE_H */

@@ -16,8 +16,8 @@
  *    untagged, joined by 4-tuple in user space;
  *  - PostgreSQL's sockets: nothing (the app's side of each round trip is what the trees use).
  *
- * Every handler exists twice: tp_btf (preferred) and raw_tp (what sockets.c picks when tp_btf
- * does not load); both hand the sock to the same body, which reads it with CO-RE.
+ * tp_btf only: the state lives in socket storage, which needs the typed sock (where tp_btf does
+ * not load, neither does the core family, and sockets.c falls back to the syscall hooks).
  */
 #include "sock_state.bpf.h"
 
@@ -377,17 +377,28 @@ static __always_inline void nginx_send(struct sock_state *st, __u64 start, __u64
 
 /* --- the hooks ---------------------------------------------------------------------------- */
 
-static __always_inline int on_recv(__u64 sk, int ret)
+/* The app's sockets take over what its probes bound since their last hook. */
+static __always_inline struct sock_state *traced_sock(struct sock *sk)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct sock_state *st = sock_of(sk);
+
+	if (st && st->role == ROLE_APP)
+		sync_binding(st, sk);
+	return st;
+}
+
+static __always_inline int on_recv(struct sock *sk, int ret)
+{
+	__u64 pid_tgid;
 	struct sock_state *st;
 	__u64 now, start;
 
 	if (ret <= 0)
 		return 0;
-	st = sock_of(sk, pid_tgid >> 32);
+	st = traced_sock(sk);
 	if (!st || st->role == ROLE_POSTGRES)
 		return 0;
+	pid_tgid = bpf_get_current_pid_tgid();
 	start = st->recv_start_ns;
 	st->recv_start_ns = 0;
 	now = bpf_ktime_get_ns();
@@ -402,20 +413,22 @@ static __always_inline int on_recv(__u64 sk, int ret)
 
 /* A receive copies its first bytes: its start (an unwanted socket too: its next read may be a
  * new request's). */
-static __always_inline int on_recv_copy(__u64 sk)
+static __always_inline int on_recv_copy(struct sock *sk)
 {
-	struct sock_state *st = bpf_map_lookup_elem(&sk_state, &sk);
+	struct sock_state *st;
 
-	if (st && !st->recv_start_ns && st->role != ROLE_POSTGRES)
+	if (!sk)
+		return 0;
+	st = bpf_sk_storage_get(&sk_states, sk, 0, 0);
+	if (st && st->tgid && !st->recv_start_ns && st->role != ROLE_POSTGRES && st->role != SOCK_IGNORED)
 		st->recv_start_ns = bpf_ktime_get_ns();
 	return 0;
 }
 
-static __always_inline int on_send(__u64 sk, int ret)
+static __always_inline int on_send(struct sock *sk, int ret)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct sock_state *st = sock_of(sk, pid_tgid >> 32);
-	__u64 now, start;
+	struct sock_state *st = traced_sock(sk);
+	__u64 pid_tgid, now, start;
 
 	if (!st)
 		return 0;
@@ -431,6 +444,7 @@ static __always_inline int on_send(__u64 sk, int ret)
 		else
 			decide_by_head(st, buf, len);
 	}
+	pid_tgid = bpf_get_current_pid_tgid();
 	now = bpf_ktime_get_ns();
 	if (!start || start > now)
 		start = now;
@@ -446,19 +460,19 @@ static __always_inline int on_send(__u64 sk, int ret)
  * start times, or while sampling where the send's end cannot read nginx's response head
  * (targ_heads_at_end unset): then only that head is read here.
  */
-static __always_inline int on_send_start(__u64 sk, const struct msghdr *msg)
+static __always_inline int on_send_start(struct sock *sk, const struct msghdr *msg)
 {
-	struct sock_state *st = bpf_map_lookup_elem(&sk_state, &sk);
+	struct sock_state *st;
 	__u64 buf, len;
 
 	if (!sampling()) {
-		if (!st)
-			st = sock_of(sk, bpf_get_current_pid_tgid() >> 32);
+		st = traced_sock(sk);
 		if (st && st->role != ROLE_POSTGRES && st->decided != SD_UNWANTED && !st->send_start_ns)
 			st->send_start_ns = bpf_ktime_get_ns();
 		return 0;
 	}
 	/* nginx's client side: the response's first send after the request was read. */
+	st = bpf_sk_storage_get(&sk_states, sk, 0, 0);
 	if (!st || !head_undecided(st))
 		return 0;
 	if (send_buffer(msg, &buf, &len)) {
@@ -475,38 +489,44 @@ static __always_inline int on_send_start(__u64 sk, const struct msghdr *msg)
  * a lab port is a new connection whose first data arrives before accept: its state starts here,
  * unclaimed, so the first request has its arrival time too.
  */
-static __always_inline int on_data_ready(__u64 sk)
+static __always_inline int on_data_ready(struct sock *sk)
 {
-	struct sock_state *st = bpf_map_lookup_elem(&sk_state, &sk);
-	struct sock *s = (struct sock *)sk;
+	struct sock_state *st = bpf_sk_storage_get(&sk_states, sk, 0, 0);
 
 	if (st) {
 		if (!st->pending_arrival_ns && st->role != ROLE_POSTGRES)
 			st->pending_arrival_ns = bpf_ktime_get_ns();
 		return 0;
 	}
-	if (!is_lab_port(BPF_CORE_READ(s, __sk_common.skc_num)) ||
-	    BPF_CORE_READ(s, __sk_common.skc_state) == TCP_LISTEN || !is_inet_tcp(s))
+	if (!is_lab_port(BPF_CORE_READ(sk, __sk_common.skc_num)) ||
+	    BPF_CORE_READ(sk, __sk_common.skc_state) == TCP_LISTEN || !is_inet_tcp(sk))
 		return 0;
-	new_sock_state(sk, 0, 0, bpf_ktime_get_ns());
+	st = new_sock_state(sk);
+	if (st && !st->tgid)
+		st->pending_arrival_ns = bpf_ktime_get_ns();
 	return 0;
 }
 
-/* The end of a connection: what it collected goes out, with a close record, and its state with it
- * (the sock pointer will be another socket's). */
-static __always_inline int on_state(__u64 sk, int newstate)
+/* The end of a connection: what it collected goes out, with a close record, and its state with it. */
+static __always_inline int on_state(struct sock *sk, int newstate)
 {
 	struct sock_state *st;
 	struct ev_sock_conn *e;
+	const __u8 *id;
+	__u64 key = (__u64)sk;
 
 	if (newstate != TCP_CLOSE_STATE)
 		return 0;
-	st = bpf_map_lookup_elem(&sk_state, &sk);
+	st = bpf_sk_storage_get(&sk_states, sk, 0, 0);
 	if (!st)
 		return 0;
-	if (st->tgid && st->role != ROLE_POSTGRES) {
-		if (st->decided == SD_WANTED || (st->decided == SD_NONE && st->role == ROLE_NGINX))
-			run_emit_own(st);
+	if (st->tgid && st->role != ROLE_POSTGRES && st->role != SOCK_IGNORED) {
+		struct sock_bind *b = st->role == ROLE_APP ? bpf_map_lookup_elem(&sk_binds, &key) : NULL;
+
+		if (b && b->ver != st->bind_ver)
+			apply_binding(st, b);
+		if (run_owner(st, NULL, &id))
+			run_emit(st, id);
 		e = reserve_event(sizeof(*e));
 		if (e) {
 			fill_header(&e->h, kind_of(EV_SOCK_CLOSE, st->tentative && st->decided == SD_WANTED), sizeof(*e),
@@ -521,84 +541,91 @@ static __always_inline int on_state(__u64 sk, int newstate)
 			submit_event(e);
 		}
 	}
-	if (st->role == ROLE_APP && st->accepted) {
-		struct conn_key k;
+	if (st->role == ROLE_APP) {
+		if (st->accepted) {
+			struct conn_key k;
 
-		conn_key_of(&st->tuple, 1, &k);
-		bpf_map_delete_elem(&conn_decisions, &k);
+			conn_key_of(&st->tuple, 1, &k);
+			bpf_map_delete_elem(&conn_decisions, &k);
+		}
+		bpf_map_delete_elem(&sk_binds, &key);
 	}
-	bpf_map_delete_elem(&sk_state, &sk);
+	bpf_sk_storage_delete(&sk_states, sk);
 	return 0;
 }
 
 SEC("tp_btf/sock_recv_length")
 int BPF_PROG(btf_recv, struct sock *sk, int ret, int flags)
 {
-	return on_recv((__u64)sk, ret);
+	return on_recv(sk, ret);
 }
 
 SEC("tp_btf/skb_copy_datagram_iovec")
 int BPF_PROG(btf_recv_copy, const struct sk_buff *skb, int len)
 {
-	return on_recv_copy((__u64)BPF_CORE_READ(skb, sk));
+	return on_recv_copy(skb->sk);
 }
 
 SEC("tp_btf/sock_send_length")
 int BPF_PROG(btf_send, struct sock *sk, int ret, int flags)
 {
-	return on_send((__u64)sk, ret);
+	return on_send(sk, ret);
 }
 
 SEC("tp_btf/tcp_sendmsg_locked")
 int BPF_PROG(btf_send_start, const struct sock *sk, const struct msghdr *msg)
 {
-	return on_send_start((__u64)sk, msg);
+	return on_send_start((struct sock *)sk, msg);
 }
 
 SEC("tp_btf/sk_data_ready")
 int BPF_PROG(btf_data_ready, const struct sock *sk)
 {
-	return on_data_ready((__u64)sk);
+	return on_data_ready((struct sock *)sk);
 }
 
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(btf_state, const struct sock *sk, int oldstate, int newstate)
 {
-	return on_state((__u64)sk, newstate);
+	return on_state((struct sock *)sk, newstate);
 }
 
-SEC("raw_tp/sock_recv_length")
-int BPF_PROG(raw_recv, struct sock *sk, int ret, int flags)
+/*
+ * When tracing stops (after every hook detached), the loader walks the TCP sockets with this
+ * iterator (the socket-storage iterator is refused here): each socket's run still collected (a
+ * keep-alive connection's last response, a request no response followed yet) is written as a
+ * record, under the binding it was collected under.
+ */
+SEC("iter/tcp")
+int drain_runs(struct bpf_iter__tcp *ctx)
 {
-	return on_recv((__u64)sk, ret);
-}
+	struct sock_common *skc = ctx->sk_common;
+	struct sock_bind *b = NULL;
+	struct sock_state *st;
+	struct ev_sock_io e;
+	struct tcp_sock *tp;
+	const __u8 *id;
+	__u64 key;
 
-SEC("raw_tp/skb_copy_datagram_iovec")
-int BPF_PROG(raw_recv_copy, const struct sk_buff *skb, int len)
-{
-	return on_recv_copy((__u64)BPF_CORE_READ(skb, sk));
-}
-
-SEC("raw_tp/sock_send_length")
-int BPF_PROG(raw_send, struct sock *sk, int ret, int flags)
-{
-	return on_send((__u64)sk, ret);
-}
-
-SEC("raw_tp/tcp_sendmsg_locked")
-int BPF_PROG(raw_send_start, const struct sock *sk, const struct msghdr *msg)
-{
-	return on_send_start((__u64)sk, msg);
-}
-
-SEC("raw_tp/sk_data_ready")
-int BPF_PROG(raw_data_ready, const struct sock *sk)
-{
-	return on_data_ready((__u64)sk);
-}
-
-SEC("raw_tp/inet_sock_set_state")
-int BPF_PROG(raw_state, const struct sock *sk, int oldstate, int newstate)
-{
-	return on_state((__u64)sk, newstate);
+	if (!skc)
+		return 0;
+	tp = bpf_skc_to_tcp_sock(skc);
+	if (!tp)
+		return 0;
+	st = bpf_sk_storage_get(&sk_states, (struct sock *)tp, 0, 0);
+	if (!st)
+		return 0;
+	if (st->role == ROLE_APP) {
+		key = (__u64)tp;
+		b = bpf_map_lookup_elem(&sk_binds, &key);
+		if (b && b->ver == st->bind_ver)
+			b = NULL;
+	}
+	if (!run_owner(st, b, &id))
+		return 0;
+	fill_sock_io(&e, st, id, b && st->decided != SD_WANTED ? b->tentative : st->tentative);
+	if (b && st->decided != SD_WANTED)
+		e.h.fd = b->fd;
+	bpf_seq_write(ctx->meta->seq, &e, sizeof(e));
+	return 0;
 }

@@ -1,17 +1,19 @@
 // SPDX-License-Identifier: MIT
 /*
- * Glue for the sockets family: the socket tracepoints (sockets.bpf.c) as tp_btf or raw_tp, or,
- * where neither loads, the syscall tracepoints (sockets_syscalls.bpf.c). The loader detects which
+ * Glue for the sockets family: the socket tracepoints (sockets.bpf.c) as tp_btf, or, where they
+ * do not load, the syscall tracepoints (sockets_syscalls.bpf.c). The loader detects which
  * before any family loads (env->socket_hooks), because the usdt and postgres families bind
  * sockets the same way the hooks read them.
  *
- * When tracing stops, the runs still collected in the socket state (a keep-alive connection's
- * last response, a request no response followed yet) are emitted from here.
+ * When tracing stops, the runs still collected in socket storage (a keep-alive connection's last
+ * response, a request no response followed yet) are written by the drain iterator.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
 #include "family.h"
+#include "iter-read.h"
 #include "maps.h"
 #include "sock_state.h"
 #include "sockets.skel.h"
@@ -59,31 +61,14 @@ static int sockets_open(const struct env *env, struct bpf_object **obj)
 
 static int sockets_load(const struct env *env)
 {
-	struct bpf_program *btf[] = {
-		tp_skel ? tp_skel->progs.btf_recv : NULL, tp_skel ? tp_skel->progs.btf_send : NULL,
-		tp_skel ? tp_skel->progs.btf_send_start : NULL, tp_skel ? tp_skel->progs.btf_data_ready : NULL,
-		tp_skel ? tp_skel->progs.btf_state : NULL, tp_skel ? tp_skel->progs.btf_recv_copy : NULL,
-	};
-	struct bpf_program *raw[] = {
-		tp_skel ? tp_skel->progs.raw_recv : NULL, tp_skel ? tp_skel->progs.raw_send : NULL,
-		tp_skel ? tp_skel->progs.raw_send_start : NULL, tp_skel ? tp_skel->progs.raw_data_ready : NULL,
-		tp_skel ? tp_skel->progs.raw_state : NULL, tp_skel ? tp_skel->progs.raw_recv_copy : NULL,
-	};
-	bool use_btf = !strcmp(env->socket_hooks, "tp_btf");
-	/* A receive's start costs a program run per copied skb on every socket: worth it when every
-	 * request is followed; while sampling, a receive's span starts at its end. */
-	bool recv_starts = env->sample >= 1.0;
-
 	if (sys_skel)
 		return sockets_syscalls_bpf__load(sys_skel);
-	for (size_t i = 0; i < sizeof(btf) / sizeof(btf[0]); i++) {
-		bpf_program__set_autoload(btf[i], use_btf);
-		bpf_program__set_autoload(raw[i], !use_btf);
-	}
-	bpf_program__set_autoload(tp_skel->progs.btf_recv_copy, use_btf && recv_starts);
-	bpf_program__set_autoload(tp_skel->progs.raw_recv_copy, !use_btf && recv_starts);
-	bpf_program__set_autoload(tp_skel->progs.btf_send_start, use_btf && !heads_at_end(env));
-	bpf_program__set_autoload(tp_skel->progs.raw_send_start, !use_btf && !heads_at_end(env));
+	/* A receive's start costs a program run per copied skb on every socket: worth it when every
+	 * request is followed; while sampling, a receive's span starts at its end. */
+	bpf_program__set_autoload(tp_skel->progs.btf_recv_copy, env->sample >= 1.0);
+	bpf_program__set_autoload(tp_skel->progs.btf_send_start, !heads_at_end(env));
+	/* The drain is run by hand when tracing stops. */
+	bpf_program__set_autoattach(tp_skel->progs.drain_runs, false);
 	return sockets_bpf__load(tp_skel);
 }
 
@@ -104,46 +89,30 @@ static void sockets_detach(void)
 		sockets_bpf__detach(tp_skel);
 }
 
-/* A run collected in the kernel that no later call ended: worth keeping when it is wanted, or an
- * nginx request no response decided (kept, as without sampling). */
-static bool run_kept(const struct sock_state *st)
-{
-	if (!st->tgid || !st->run_calls || st->role == ROLE_POSTGRES)
-		return false;
-	return st->decided == SD_WANTED || (st->decided == SD_NONE && st->role == ROLE_NGINX);
-}
-
+/* The runs still collected in socket storage, written by the drain iterator as records. */
 static int sockets_drain(int (*emit)(const void *rec, size_t size))
 {
-	int fd = tp_skel ? bpf_map__fd(tp_skel->maps.sk_state) : -1;
-	__u64 key, next, *prev = NULL;
-	struct sock_state st;
+	struct bpf_link *link;
+	size_t len, off = 0;
+	char *out;
 	int n = 0;
 
-	while (fd >= 0 && bpf_map_get_next_key(fd, prev, &next) == 0) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &st) || !run_kept(&st))
-			continue;
-		struct ev_sock_io e = {
-			.h = {
-				.ts_ns = st.run_end_ns,
-				.pid = st.tgid,
-				.tid = st.run_tid,
-				.kind = st.dir == DIR_RECV ? EV_SOCK_RECV : EV_SOCK_SEND,
-				.size = sizeof(e),
-				.fd = st.fd,
-			},
-			.duration_ns = st.run_end_ns - st.run_start_ns,
-			.bytes = st.run_bytes,
-			.arrival_ns = st.run_arrival_ns,
-			.syscalls = st.run_calls,
-			.tuple = st.tuple,
-		};
-		memcpy(e.h.request_id, st.request_id, sizeof(e.h.request_id));
-		if (emit(&e, sizeof(e)) == 0)
-			n++;
+	if (!tp_skel)
+		return 0;
+	link = bpf_program__attach_iter(tp_skel->progs.drain_runs, NULL);
+	if (!link) {
+		fprintf(stderr, "reqtrace: sockets: attaching the drain iterator failed: %s\n", strerror(errno));
+		return 0;
 	}
+	if (iter_read(link, "socket drain", &out, &len) == 0) {
+		while (off + sizeof(struct ev_sock_io) <= len) {
+			if (emit(out + off, sizeof(struct ev_sock_io)) == 0)
+				n++;
+			off += sizeof(struct ev_sock_io);
+		}
+		free(out);
+	}
+	bpf_link__destroy(link);
 	return n;
 }
 

@@ -200,9 +200,7 @@ static __always_inline int head_request_id(const void *buf, __u64 len, __u32 res
 
 static __always_inline int on_lab_port(const struct fd_info *fi)
 {
-	__u16 port = fi->tuple.sport;
-
-	return bpf_map_lookup_elem(&lab_ports, &port) != NULL;
+	return is_lab_port(fi->tuple.sport);
 }
 
 static __always_inline void nginx_bind(struct fd_key *key, const __u8 id[16], __u32 wanted)
@@ -637,7 +635,7 @@ int on_data_ready(struct trace_event_raw_sk_data_ready *ctx)
 	if (ctx->protocol != IPPROTO_TCP)
 		return 0;
 	port = BPF_CORE_READ(s, __sk_common.skc_num);
-	if (!bpf_map_lookup_elem(&lab_ports, &port) ||
+	if (!is_lab_port(port) ||
 	    BPF_CORE_READ(s, __sk_common.skc_state) == TCP_LISTEN)
 		return 0;
 	now = bpf_ktime_get_ns();

@@ -20,10 +20,20 @@ struct held {
 };
 
 static struct held slots[SLOTS];
+
+/* Requests decided lately, direct-mapped by id: a record of one that arrives after its end (the
+ * socket hooks emit a run when the socket is next used) follows the decision. */
+#define DECIDED 16384
+
+static struct {
+	bool used;
+	bool kept;
+	__u8 id[16];
+} decided[DECIDED];
 static __u64 threshold_us;
 static size_t max_bytes, held_bytes;
 static struct {
-	unsigned long long kept_slow, kept_error, dropped, buffer_full, slots_full, unfinished;
+	unsigned long long kept_slow, kept_error, dropped, buffer_full, slots_full, unfinished, late;
 } stats;
 
 int tail_keep_init(__u64 threshold, size_t max)
@@ -171,6 +181,37 @@ static int write_kept(struct held *h, const struct ev_request_end *end, __u32 re
 	return write(end, sizeof(*end));
 }
 
+static void remember(const __u8 id[16], bool kept)
+{
+	size_t i = slot_of(id) & (DECIDED - 1);
+
+	decided[i].used = true;
+	decided[i].kept = kept;
+	memcpy(decided[i].id, id, 16);
+}
+
+/* A record of a request decided already: written unmarked when it was kept, else dropped. 1 when
+ * it was one (*err set), 0 when its request is still open. */
+static int late_record(const void *rec, size_t size, record_writer write, int *err)
+{
+	const struct event_header *hdr = rec;
+	size_t i = slot_of(hdr->request_id) & (DECIDED - 1);
+	struct event_header *copy;
+	char buf[1024];
+
+	*err = 0;
+	if (!decided[i].used || memcmp(decided[i].id, hdr->request_id, 16))
+		return 0;
+	stats.late++;
+	if (!decided[i].kept || size > sizeof(buf))
+		return 1;
+	memcpy(buf, rec, size);
+	copy = (struct event_header *)buf;
+	copy->kind &= ~EV_TENTATIVE;
+	*err = write(buf, size);
+	return 1;
+}
+
 int tail_keep_record(const void *rec, size_t size, record_writer write)
 {
 	const struct event_header *hdr = rec;
@@ -180,6 +221,8 @@ int tail_keep_record(const void *rec, size_t size, record_writer write)
 	int err;
 
 	if ((hdr->kind & ~EV_TENTATIVE) != EV_REQUEST_END || size != sizeof(end)) {
+		if (late_record(rec, size, write, &err))
+			return err;
 		h = find(hdr->request_id, true);
 		if (!h) {
 			stats.slots_full++;
@@ -192,6 +235,7 @@ int tail_keep_record(const void *rec, size_t size, record_writer write)
 	end.h.kind &= ~EV_TENTATIVE;
 	h = find(end.h.request_id, false);
 	reason = end.status >= 500 ? KEEP_ERROR : end.duration_us >= threshold_us ? KEEP_SLOW : 0;
+	remember(end.h.request_id, reason != 0);
 	if (!h) {
 		struct held empty = {};
 
@@ -221,7 +265,7 @@ void tail_keep_finish(void)
 
 void tail_keep_summary(FILE *out)
 {
-	fprintf(out, "tail: threshold_us=%llu kept_slow=%llu kept_error=%llu dropped=%llu buffer_full=%llu slots_full=%llu unfinished=%llu\n",
+	fprintf(out, "tail: threshold_us=%llu kept_slow=%llu kept_error=%llu dropped=%llu buffer_full=%llu slots_full=%llu unfinished=%llu late=%llu\n",
 		(unsigned long long)threshold_us, stats.kept_slow, stats.kept_error, stats.dropped, stats.buffer_full,
-		stats.slots_full, stats.unfinished);
+		stats.slots_full, stats.unfinished, stats.late);
 }

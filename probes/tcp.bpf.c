@@ -5,17 +5,16 @@
  * tcp_retransmit_skb mostly runs from the retransmit timer or softirq, where the current task
  * is whoever happened to be on the CPU, so a record names no process (pid 0, fd -1, no request
  * id): tracer/ joins it to the request by 4-tuple. A socket is the lab's when the sockets family
- * knows it (`sk_state`, or `sk_arrival` with the syscall hooks) or one of its ports is a port a
- * traced process listens on (`lab_ports`, filled by the loader).
+ * knows it (its socket storage, or `sk_arrival` with the syscall hooks) or one of its ports is a
+ * port a traced process listens on (`lab_ports`, filled by the loader).
  */
 #include "sock_state.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
-static __always_inline int lab_socket(__u64 sk, __u16 sport, __u16 dport)
+static __always_inline int lab_port_pair(__u16 sport, __u16 dport)
 {
-	return bpf_map_lookup_elem(&sk_state, &sk) || bpf_map_lookup_elem(&sk_arrival, &sk) ||
-	       bpf_map_lookup_elem(&lab_ports, &sport) || bpf_map_lookup_elem(&lab_ports, &dport);
+	return is_lab_port(sport) || is_lab_port(dport);
 }
 
 static __always_inline void emit(struct tuple *t, __u32 state)
@@ -37,8 +36,11 @@ int BPF_PROG(btf_retransmit, const struct sock *sk)
 {
 	struct tuple t;
 
+	__u64 key = (__u64)sk;
+
 	read_tuple((struct sock *)sk, &t);
-	if (!lab_socket((__u64)sk, t.sport, t.dport))
+	if (!bpf_sk_storage_get(&sk_states, (struct sock *)sk, 0, 0) && !bpf_map_lookup_elem(&sk_arrival, &key) &&
+	    !lab_port_pair(t.sport, t.dport))
 		return 0;
 	emit(&t, BPF_CORE_READ(sk, __sk_common.skc_state));
 	return 0;
@@ -50,9 +52,11 @@ int tp_retransmit(struct trace_event_raw_tcp_retransmit_skb *ctx)
 {
 	struct tuple t = {};
 
+	__u64 key = (__u64)ctx->skaddr;
+
 	t.sport = ctx->sport;
 	t.dport = ctx->dport;
-	if (!lab_socket((__u64)ctx->skaddr, t.sport, t.dport))
+	if (!bpf_map_lookup_elem(&sk_arrival, &key) && !lab_port_pair(t.sport, t.dport))
 		return 0;
 	t.family = ctx->family;
 	/* Copied through a helper: the verifier refuses byte loads through a moved ctx pointer. */

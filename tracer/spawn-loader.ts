@@ -162,7 +162,7 @@ export interface LoaderTargets {
   /** The overhead guard's budget, % of the traced processes' CPU (--cpu-budget). */
   readonly cpuBudgetPct?: number;
   /** The sockets family's hooks (default: detected). */
-  readonly socketHooks?: 'auto' | 'tp_btf' | 'raw_tp' | 'syscalls';
+  readonly socketHooks?: 'auto' | 'tp_btf' | 'syscalls';
   readonly verbose?: boolean;
 }
 

@@ -17,7 +17,7 @@ import { type CliRun, type RunningLab, runLabCli, startLab, testPortBase } from 
 import type { CaptureMeta } from '../../tracer/capture-types.ts';
 import { readCapture } from '../../tracer/read-capture.ts';
 
-const BASE = testPortBase(37320);
+const BASE = testPortBase(25350);
 const out = mkdtempSync(join(tmpdir(), `reqtrace-trace-faults-${BASE}-`));
 
 let lab: RunningLab;

@@ -95,7 +95,7 @@ export interface TraceOptions {
   readonly keepSlowerThanMs: number | undefined;
   /** The overhead guard's budget, % of the lab's CPU. */
   readonly cpuBudgetPct: number | undefined;
-  readonly socketHooks: 'auto' | 'tp_btf' | 'raw_tp' | 'syscalls';
+  readonly socketHooks: 'auto' | 'tp_btf' | 'syscalls';
   /** Serve Prometheus metrics on 127.0.0.1:PORT while tracing. */
   readonly metricsPort: number | undefined;
   readonly knobs: TargetKnobs;
@@ -121,7 +121,7 @@ export function traceOptions(o: Readonly<Record<string, string | number | boolea
   return {
     keepSlowerThanMs,
     cpuBudgetPct: typeof o['cpu-budget'] === 'number' ? o['cpu-budget'] : undefined,
-    socketHooks: o['socket-hooks'] === 'tp_btf' || o['socket-hooks'] === 'raw_tp' || o['socket-hooks'] === 'syscalls' ? o['socket-hooks'] : 'auto',
+    socketHooks: o['socket-hooks'] === 'tp_btf' || o['socket-hooks'] === 'syscalls' ? o['socket-hooks'] : 'auto',
     ...families,
     pgDetail: o['pg-detail'] === true,
     out: typeof o.out === 'string' ? o.out : undefined,

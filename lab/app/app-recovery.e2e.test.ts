@@ -13,7 +13,7 @@ import { pgAdminConnectionConfig, startPostgres, stopPostgres } from '../db/post
 import { childPids, isAlive, processCmdline, sleep, waitUntil } from '../lifecycle/processes.ts';
 import { labPaths } from '../lifecycle/state-paths.ts';
 
-const BASE = testPortBase(37310);
+const BASE = testPortBase(25310);
 
 describe('the app when PostgreSQL fails, and order input', () => {
   let lab: RunningLab;

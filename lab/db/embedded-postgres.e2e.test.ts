@@ -13,7 +13,7 @@ import { findEmbeddedPackage, pgStatStatementsFiles, prepareEmbeddedBinaries, ty
 import { pgAdminConnectionConfig, pgConnectionConfig, pgPaths, postgresPid, readPostgresRecord, startPostgres, stopPostgres } from './postgres.ts';
 import { embeddedServerOwner } from './server-owner.ts';
 
-// Ports 32100..32139 belong to this file; state dirs are /tmp/lab-f5-*.
+// Ports 25370..25379 and 25320..25329 belong to this file; state dirs are /tmp/lab-f5-*.
 const dirs: string[] = [];
 function tempDir(tag: string): string {
   const dir = mkdtempSync(`/tmp/lab-f5-${tag}-`);
@@ -50,7 +50,7 @@ afterAll(() => {
 });
 
 describe('embedded PostgreSQL (npm) as the lab database', () => {
-  const cfg = tempCfg(32100);
+  const cfg = tempCfg(25370);
   let first: Awaited<ReturnType<typeof startPostgres>>;
   let startSeconds = 0;
 
@@ -190,7 +190,7 @@ describe('the lab from npm alone: embedded PostgreSQL behind the Node proxy', ()
   let lab: RunningLab;
 
   beforeAll(async () => {
-    lab = await startLab({ portBase: testPortBase(32120), stateDir: tempDir('lab'), proxy: 'node', postgres: 'embedded' });
+    lab = await startLab({ portBase: testPortBase(25320), stateDir: tempDir('lab'), proxy: 'node', postgres: 'embedded' });
   });
 
   afterAll(async () => {
@@ -202,7 +202,7 @@ describe('the lab from npm alone: embedded PostgreSQL behind the Node proxy', ()
     expect(status.proxy.kind).toBe('node');
     expect(status.postgres).toMatchObject({ pid: lab.pids.postgres, kind: 'embedded', usdt: false, pgStatStatements: true });
     expect(status.postgres.version).toMatch(/^15\.\d+/);
-    expect(formatLabStatus(status)).toMatch(new RegExp(`^postgres\\s+pid \\d+\\s+127\\.0\\.0\\.1:${testPortBase(32122)}\\s+PostgreSQL 15\\.\\d+ \\(embedded, no USDT probes\\)$`, 'm'));
+    expect(formatLabStatus(status)).toMatch(new RegExp(`^postgres\\s+pid \\d+\\s+127\\.0\\.0\\.1:${testPortBase(25322)}\\s+PostgreSQL 15\\.\\d+ \\(embedded, no USDT probes\\)$`, 'm'));
   });
 
   it('answers every endpoint through the proxy', async () => {

@@ -15,7 +15,7 @@ import { labStatus } from './lab-status.ts';
 import { isAlive } from './processes.ts';
 import { labPaths } from './state-paths.ts';
 
-const BASE = testPortBase(37330);
+const BASE = testPortBase(25340);
 const STATE = join(tmpdir(), `reqtrace-lab-${BASE}`);
 const passwd = readFileSync('/etc/passwd', 'utf8');
 const nobody = findPasswdUser(passwd, 'nobody');

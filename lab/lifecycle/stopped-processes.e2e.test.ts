@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningLab, runLabCli, startLab, testPortBase } from '../../test/lab-fixture.ts';
 import { childPids, processCmdline, processState, waitUntil } from './processes.ts';
 
-const BASE = testPortBase(37300);
+const BASE = testPortBase(25330);
 
 describe('stopped lab processes', () => {
   let lab: RunningLab;

@@ -6,7 +6,9 @@
  * JavaScript reads the semaphores directly through external ArrayBuffers, so an untraced app
  * never calls into this file; the fire functions run only while a tracer listens.
  *
- * String arguments are copied into stack buffers sized like probes/events.h, and both ends of
+ * Each probe carries the request id as its string and, last, as two 64-bit words (id-words.h),
+ * which the BPF handlers take from registers. String arguments are copied into stack buffers
+ * sized like probes/events.h, and both ends of
  * each buffer are written just before the probe fires: a BPF read of user memory cannot fault a
  * page in, so every byte a probe handler may read must already be resident.
  */
@@ -21,6 +23,7 @@
 #include <string.h>
 
 #include "../../events.h"
+#include "../../id-words.h"
 #include "usdt-site.h"
 
 /* 32 hex digits and the NUL; one spare byte tells an over-long id from an exact one. */
@@ -68,21 +71,21 @@ static int get_string(napi_env env, napi_value v, char *buf, size_t size, const 
 	return 1;
 }
 
-static int get_request_id(napi_env env, napi_value v, char buf[REQUEST_ID_READ_LEN], const char *fn)
+/* The id string, and its two words (id-words.h) for the probe handlers. */
+struct request_id {
+	char str[REQUEST_ID_READ_LEN];
+	uint64_t hi, lo;
+};
+
+static int get_request_id(napi_env env, napi_value v, struct request_id *id, const char *fn)
 {
-	size_t len, i;
+	size_t len;
 
-	buf[REQUEST_ID_READ_LEN - 1] = '\0';
-	if (napi_get_value_string_utf8(env, v, buf, REQUEST_ID_READ_LEN, &len) != napi_ok)
+	id->str[REQUEST_ID_READ_LEN - 1] = '\0';
+	if (napi_get_value_string_utf8(env, v, id->str, REQUEST_ID_READ_LEN, &len) != napi_ok)
 		goto bad;
-	if (len != REQUEST_ID_LEN - 1)
+	if (len != REQUEST_ID_LEN - 1 || id_words(id->str, &id->hi, &id->lo))
 		goto bad;
-	for (i = 0; i < len; i++) {
-		char c = buf[i];
-
-		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
-			goto bad;
-	}
 	return 1;
 bad:
 	throw_type(env, fn, "requestId", "a string of 32 lowercase hex digits");
@@ -136,115 +139,120 @@ static int get_u64(napi_env env, napi_value v, const char *fn, const char *arg, 
 
 static napi_value request_start(napi_env env, napi_callback_info info)
 {
-	char id[REQUEST_ID_READ_LEN], method[METHOD_LEN], path[PATH_LEN];
+	struct request_id id;
+	char method[METHOD_LEN], path[PATH_LEN];
 	int32_t fd;
 	ARGS(4);
 
-	if (!get_request_id(env, argv[0], id, "requestStart") ||
+	if (!get_request_id(env, argv[0], &id, "requestStart") ||
 	    !get_string(env, argv[1], method, sizeof(method), "requestStart", "method") ||
 	    !get_string(env, argv[2], path, sizeof(path), "requestStart", "path") ||
 	    !get_fd(env, argv[3], "requestStart", &fd))
 		return NULL;
-	REQTRACE_PROBE4(request_start, id, method, path, fd);
+	REQTRACE_PROBE6(request_start, id.str, method, path, fd, id.hi, id.lo);
 	return NULL;
 }
 
 static napi_value request_end(napi_env env, napi_callback_info info)
 {
-	char id[REQUEST_ID_READ_LEN];
+	struct request_id id;
 	double status;
 	uint64_t duration_us;
 	int32_t fd, status_code;
 	ARGS(4);
 
-	if (!get_request_id(env, argv[0], id, "requestEnd") ||
+	if (!get_request_id(env, argv[0], &id, "requestEnd") ||
 	    !get_int(env, argv[1], 0, 999, "requestEnd", "statusCode", "an integer from 0 to 999",
 		     &status) ||
 	    !get_u64(env, argv[2], "requestEnd", "durationUs", &duration_us) ||
 	    !get_fd(env, argv[3], "requestEnd", &fd))
 		return NULL;
 	status_code = (int32_t)status;
-	REQTRACE_PROBE4(request_end, id, status_code, duration_us, fd);
+	REQTRACE_PROBE6(request_end, id.str, status_code, duration_us, fd, id.hi, id.lo);
 	return NULL;
 }
 
 static napi_value db_query_start(napi_env env, napi_callback_info info)
 {
-	char id[REQUEST_ID_READ_LEN], query[QUERY_LEN];
+	struct request_id id;
+	char query[QUERY_LEN];
 	int32_t fd;
 	ARGS(3);
 
-	if (!get_request_id(env, argv[0], id, "dbQueryStart") ||
+	if (!get_request_id(env, argv[0], &id, "dbQueryStart") ||
 	    !get_string(env, argv[1], query, sizeof(query), "dbQueryStart", "query") ||
 	    !get_fd(env, argv[2], "dbQueryStart", &fd))
 		return NULL;
-	REQTRACE_PROBE3(db_query_start, id, query, fd);
+	REQTRACE_PROBE5(db_query_start, id.str, query, fd, id.hi, id.lo);
 	return NULL;
 }
 
 static napi_value db_query_end(napi_env env, napi_callback_info info)
 {
-	char id[REQUEST_ID_READ_LEN];
+	struct request_id id;
 	uint64_t duration_us, rows;
 	int32_t fd;
 	ARGS(4);
 
-	if (!get_request_id(env, argv[0], id, "dbQueryEnd") ||
+	if (!get_request_id(env, argv[0], &id, "dbQueryEnd") ||
 	    !get_u64(env, argv[1], "dbQueryEnd", "durationUs", &duration_us) ||
 	    !get_u64(env, argv[2], "dbQueryEnd", "rows", &rows) ||
 	    !get_fd(env, argv[3], "dbQueryEnd", &fd))
 		return NULL;
-	REQTRACE_PROBE4(db_query_end, id, duration_us, rows, fd);
+	REQTRACE_PROBE6(db_query_end, id.str, duration_us, rows, fd, id.hi, id.lo);
 	return NULL;
 }
 
 static napi_value cache_hit(napi_env env, napi_callback_info info)
 {
-	char id[REQUEST_ID_READ_LEN], key[KEY_LEN];
+	struct request_id id;
+	char key[KEY_LEN];
 	ARGS(2);
 
-	if (!get_request_id(env, argv[0], id, "cacheHit") ||
+	if (!get_request_id(env, argv[0], &id, "cacheHit") ||
 	    !get_string(env, argv[1], key, sizeof(key), "cacheHit", "key"))
 		return NULL;
-	REQTRACE_PROBE2(cache_hit, id, key);
+	REQTRACE_PROBE4(cache_hit, id.str, key, id.hi, id.lo);
 	return NULL;
 }
 
 static napi_value cache_miss(napi_env env, napi_callback_info info)
 {
-	char id[REQUEST_ID_READ_LEN], key[KEY_LEN];
+	struct request_id id;
+	char key[KEY_LEN];
 	ARGS(2);
 
-	if (!get_request_id(env, argv[0], id, "cacheMiss") ||
+	if (!get_request_id(env, argv[0], &id, "cacheMiss") ||
 	    !get_string(env, argv[1], key, sizeof(key), "cacheMiss", "key"))
 		return NULL;
-	REQTRACE_PROBE2(cache_miss, id, key);
+	REQTRACE_PROBE4(cache_miss, id.str, key, id.hi, id.lo);
 	return NULL;
 }
 
 static napi_value file_open(napi_env env, napi_callback_info info)
 {
-	char id[REQUEST_ID_READ_LEN], path[FILE_PATH_LEN];
+	struct request_id id;
+	char path[FILE_PATH_LEN];
 	int32_t fd;
 	ARGS(3);
 
-	if (!get_request_id(env, argv[0], id, "fileOpen") ||
+	if (!get_request_id(env, argv[0], &id, "fileOpen") ||
 	    !get_fd(env, argv[1], "fileOpen", &fd) ||
 	    !get_string(env, argv[2], path, sizeof(path), "fileOpen", "path"))
 		return NULL;
-	REQTRACE_PROBE3(file_open, id, fd, path);
+	REQTRACE_PROBE5(file_open, id.str, fd, path, id.hi, id.lo);
 	return NULL;
 }
 
 static napi_value file_close(napi_env env, napi_callback_info info)
 {
-	char id[REQUEST_ID_READ_LEN];
+	struct request_id id;
 	int32_t fd;
 	ARGS(2);
 
-	if (!get_request_id(env, argv[0], id, "fileClose") || !get_fd(env, argv[1], "fileClose", &fd))
+	if (!get_request_id(env, argv[0], &id, "fileClose") || !get_fd(env, argv[1], "fileClose", &fd))
 		return NULL;
-	REQTRACE_PROBE2(file_close, id, fd);
+	REQTRACE_PROBE4(file_close, id.str, fd, id.hi, id.lo);
 	return NULL;
 }
 
