@@ -1,11 +1,12 @@
 /**
  * The lookups the assembler needs, as lists of events: tagged events per request, untagged
- * socket I/O per connection, run-queue delays per thread, retransmits per connection, file opens
- * per (pid, fd). The grouping itself is done on columns (correlate-rows.ts); inputs are not modified.
+ * socket I/O per connection, run-queue delays per thread (the sched family's, else the schedstat
+ * sums of runq-from-schedstat.ts), retransmits per connection, file opens per (pid, fd). The grouping itself is done on columns (correlate-rows.ts); inputs are not modified.
  */
 import { columnsOf, tableFor, type EventColumns } from '../tracer/event-table.ts';
 import { EventKind, type EventOf, type TraceEvent } from '../tracer/event-types.ts';
 import { correlateRows, type RowGroup, type RowPairGroup } from './correlate-rows.ts';
+import { runqFromSchedstat } from './runq-from-schedstat.ts';
 import type { SockConn, SockIo } from './event-time.ts';
 
 export type RunqDelayEvent = EventOf<typeof EventKind.RunqDelay>;
@@ -58,14 +59,16 @@ export function indexCapture(events: readonly TraceEvent[], proxyPort: number): 
   const byPair = <E extends TraceEvent>(groups: readonly RowPairGroup[]): Map<string, E[]> => new Map(groups.map((g) => [`${g.a}:${g.b}`, list<E>(g.rows)]));
   const connKey = (c: number): string => cols.connKeys[c]!;
   const maxRunq = rows.maxRunqDelayRow < 0 ? undefined : (events[rows.maxRunqDelayRow] as RunqDelayEvent);
+  // The sched family's timed waits where it ran, else the schedstat sums the records carry.
+  const stat = maxRunq === undefined ? runqFromSchedstat(events) : null;
   return {
     byRequest: byKey(rows.byRequest, (r) => cols.requestIds[r]!),
     untaggedSockByKey: byKey<SockIo>(rows.untaggedSockByConn, connKey),
     untaggedRecvByPidOnPort: byNumber<SockIo>(rows.untaggedRecvByPidOnPort),
     proxyConnKeyByPeer: new Map([...rows.proxyConnByPeer].map(([peer, c]) => [peer, connKey(c)])),
-    runqByThread: byPair<RunqDelayEvent>(rows.runqByThread),
-    runqByPid: byNumber<RunqDelayEvent>(rows.runqByPid),
-    maxRunqDelayNs: maxRunq?.delayNs ?? 0n,
+    runqByThread: stat ? stat.byThread : byPair<RunqDelayEvent>(rows.runqByThread),
+    runqByPid: stat ? stat.byPid : byNumber<RunqDelayEvent>(rows.runqByPid),
+    maxRunqDelayNs: stat ? stat.maxDelayNs : (maxRunq?.delayNs ?? 0n),
     retransmitsByKey: byKey<RetransmitEvent>(rows.retransmitsByConn, connKey),
     fileOpensByFd: byPair<FileOpenEvent>(rows.fileOpensByFd),
     acceptsByFd: byPair<SockConnEvent>(rows.acceptsByFd),

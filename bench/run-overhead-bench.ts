@@ -45,7 +45,7 @@ const WARMUP_S = 4;
 /** After attaching: uprobe registration and the first faults on new breakpoints settle, and the
  * app reads the sampling rate (once a second). */
 const SETTLE_MS = 1500;
-/** After the load: the loader's poll (50 ms) writes what the window produced. */
+/** After the load: the loader's poll (200 ms) writes what the window produced. */
 const DRAIN_MS = 300;
 const PAUSE_MS = 500;
 /** Offset of `size` in struct event_header (probes/events.h). */

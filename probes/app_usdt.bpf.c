@@ -244,6 +244,7 @@ int BPF_USDT(request_start, const char *id_str, const char *method, const char *
 		bpf_probe_read_user_str(e->method, sizeof(e->method), method);
 		bpf_probe_read_user_str(e->path, sizeof(e->path), path);
 	}
+	e->run_delay_ns = thread_run_delay();
 	submit_event(e);
 	return 0;
 }
@@ -278,6 +279,7 @@ int BPF_USDT(request_end, const char *id_str, int status, __u64 duration_us, int
 	e->status = status;
 	e->_pad = 0;
 	e->duration_us = duration_us;
+	e->run_delay_ns = thread_run_delay();
 	submit_event(e);
 	return 0;
 }
@@ -307,6 +309,7 @@ int BPF_USDT(db_query_start, const char *id_str, const char *query, int fd, __u6
 	copy_id(e->h.request_id, id);
 	__builtin_memset(e->query, 0, sizeof(e->query));
 	bpf_probe_read_user_str(e->query, sizeof(e->query), query);
+	e->run_delay_ns = thread_run_delay();
 	submit_event(e);
 	return 0;
 }
@@ -335,6 +338,7 @@ int BPF_USDT(db_query_end, const char *id_str, __u64 duration_us, __u64 rows, in
 	copy_id(e->h.request_id, id);
 	e->duration_us = duration_us;
 	e->rows = rows;
+	e->run_delay_ns = thread_run_delay();
 	submit_event(e);
 	return 0;
 }

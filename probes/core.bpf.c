@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * Core family: owns the shared maps (every one is created here and reused by the others), keeps
- * `traced` following forks and exits, and gives each thread of a traced process its role in task
- * storage (`lab_tasks`): at attach through the task iterator, later at fork.
+ * `traced` following forks and exits (with a record of each traced process's fork and exit), and
+ * gives each thread of a traced process its role in task storage (`lab_tasks`): at attach
+ * through the task iterator, later at fork.
  */
 #include "sock_state.bpf.h"
 
@@ -16,6 +17,21 @@ static __always_inline void give_role(struct task_struct *t, __u32 role)
 		lt->role = role;
 	else
 		count_drop(DROP_TRACED_FULL);
+}
+
+static __always_inline void emit_proc(__u16 kind, __u32 pid, __u32 tid, __u32 child_pid,
+				      struct task_struct *comm_of)
+{
+	struct ev_proc *e = reserve_event(sizeof(*e));
+
+	if (!e)
+		return;
+	fill_header(&e->h, kind, sizeof(*e), -1, ((__u64)pid << 32) | tid, bpf_ktime_get_ns());
+	zero_id(e->h.request_id);
+	e->child_pid = child_pid;
+	e->_pad = 0;
+	BPF_CORE_READ_STR_INTO(&e->comm, comm_of, comm);
+	submit_event(e);
 }
 
 /* PostgreSQL backends and nginx workers are forks of a traced parent; the app's children
@@ -39,6 +55,7 @@ int BPF_PROG(follow_fork, struct task_struct *parent, struct task_struct *child)
 	if (bpf_map_update_elem(&traced, &child_tgid, &role, BPF_ANY))
 		count_drop(DROP_TRACED_FULL);
 	give_role(child, role);
+	emit_proc(EV_PROC_FORK, parent_tgid, parent->pid, child_tgid, child);
 	return 0;
 }
 
@@ -47,9 +64,10 @@ int BPF_PROG(forget_exit, struct task_struct *task)
 {
 	__u32 tgid = task->tgid;
 
-	if (task->pid != tgid)
+	if (task->pid != tgid || !traced_role(tgid))
 		return 0;
 	bpf_map_delete_elem(&traced, &tgid);
+	emit_proc(EV_PROC_EXIT, tgid, task->pid, 0, task);
 	return 0;
 }
 

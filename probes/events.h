@@ -11,7 +11,7 @@
 #ifndef REQTRACE_EVENTS_H
 #define REQTRACE_EVENTS_H
 
-#define REQTRACE_SCHEMA_VERSION 2
+#define REQTRACE_SCHEMA_VERSION 3
 
 #define METHOD_LEN 8
 #define PATH_LEN 120
@@ -108,10 +108,16 @@ struct tuple {
 	__u16 _pad;
 };
 
+/*
+ * run_delay_ns (schema 3 on): the firing thread's runqueue wait so far (schedstat run_delay, ns),
+ * 0 where the kernel keeps none. Between two records of one thread, its difference is how long the
+ * thread waited for a CPU in between, with no scheduler hook attached.
+ */
 struct ev_request_start {
 	struct event_header h;
 	char method[METHOD_LEN];
 	char path[PATH_LEN];
+	__u64 run_delay_ns;
 };
 
 struct ev_request_end {
@@ -119,6 +125,7 @@ struct ev_request_end {
 	__u32 status;
 	__u32 _pad;
 	__u64 duration_us;
+	__u64 run_delay_ns;
 };
 
 /* EV_REQUEST_KEPT's `reason`. */
@@ -137,12 +144,14 @@ struct ev_request_kept {
 struct ev_db_query_start {
 	struct event_header h;
 	char query[QUERY_LEN];
+	__u64 run_delay_ns;
 };
 
 struct ev_db_query_end {
 	struct event_header h;
 	__u64 duration_us;
 	__u64 rows;
+	__u64 run_delay_ns;
 };
 
 /* EV_CACHE_HIT and EV_CACHE_MISS. */
@@ -229,6 +238,8 @@ struct ev_tracer_shed {
 	__u32 _pad;
 };
 
+/* run_delay_start_ns, run_delay_ns (schema 3 on): the backend's schedstat run_delay when the
+ * phase started and when it ended, as on the app's records. */
 struct ev_pg_phase {
 	struct event_header h;
 	__u64 duration_ns;
@@ -236,6 +247,8 @@ struct ev_pg_phase {
 	__u32 _pad;
 	__u64 detail0;
 	__u64 detail1;
+	__u64 run_delay_start_ns;
+	__u64 run_delay_ns;
 };
 
 #endif /* REQTRACE_EVENTS_H */

@@ -149,6 +149,17 @@ struct {
 	__type(value, struct lab_task);
 } lab_tasks SEC(".maps");
 
+/* The current thread's runqueue wait so far (schedstat run_delay), ns; 0 where the kernel keeps
+ * none (CONFIG_SCHED_INFO off). */
+static __always_inline __u64 thread_run_delay(void)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+
+	if (!bpf_core_field_exists(t->sched_info.run_delay))
+		return 0;
+	return BPF_CORE_READ(t, sched_info.run_delay);
+}
+
 /* The role of the task the hook runs in; 0: not the lab's. */
 static __always_inline __u32 current_role(void)
 {

@@ -32,6 +32,7 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 struct pg_backend {
 	__u8 request_id[16];
 	__u64 start_ns[PG_PHASE_SLOTS];
+	__u64 start_run_delay[PG_PHASE_SLOTS]; /* schedstat run_delay at each start */
 	__u64 lock_tag;  /* lock__wait__start's first lock tag field */
 	__u64 lock_mode;
 	__u32 skip;      /* the current statement belongs to a request outside the sample */
@@ -60,7 +61,7 @@ static __always_inline struct pg_backend *current_backend(void)
 
 	if (b)
 		return b;
-	if (traced_role(bpf_get_current_pid_tgid() >> 32) != ROLE_POSTGRES)
+	if (current_role() != ROLE_POSTGRES)
 		return NULL;
 	return bpf_task_storage_get(&pg_backends, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 }
@@ -118,7 +119,7 @@ bad:
 }
 
 static __always_inline void emit_phase(struct pg_backend *b, __u32 phase, __u64 duration_ns,
-				       __u64 now, __u64 detail0, __u64 detail1)
+				       __u64 now, __u64 detail0, __u64 detail1, __u64 run_delay_start)
 {
 	struct ev_pg_phase *e;
 
@@ -134,15 +135,25 @@ static __always_inline void emit_phase(struct pg_backend *b, __u32 phase, __u64 
 	e->_pad = 0;
 	e->detail0 = detail0;
 	e->detail1 = detail1;
+	e->run_delay_ns = thread_run_delay();
+	e->run_delay_start_ns = run_delay_start ?: e->run_delay_ns;
 	submit_event(e);
+}
+
+static __always_inline void stamp_start(struct pg_backend *b, __u32 phase)
+{
+	if (phase >= PG_PHASE_SLOTS)
+		return;
+	b->start_ns[phase] = bpf_ktime_get_ns();
+	b->start_run_delay[phase] = thread_run_delay();
 }
 
 static __always_inline int phase_start(__u32 phase)
 {
 	struct pg_backend *b = current_backend();
 
-	if (b && !b->skip && phase < PG_PHASE_SLOTS)
-		b->start_ns[phase] = bpf_ktime_get_ns();
+	if (b && !b->skip)
+		stamp_start(b, phase);
 	return 0;
 }
 
@@ -165,7 +176,7 @@ static __always_inline int phase_done(__u32 phase, __u64 detail0, __u64 detail1)
 		return 0;
 	b->start_ns[phase] = 0;
 	now = bpf_ktime_get_ns();
-	emit_phase(b, phase, now - start, now, detail0, detail1);
+	emit_phase(b, phase, now - start, now, detail0, detail1, b->start_run_delay[phase]);
 	return 0;
 }
 
@@ -208,9 +219,8 @@ static __always_inline int take_statement(struct pt_regs *ctx, __u32 phase)
 	take_request_id(b, (const char *)arg(ctx, 0));
 	if (targ_pg_current && sampling())
 		publish_request(b->request_id);
-	if (b->skip)
-		return 0;
-	b->start_ns[phase] = bpf_ktime_get_ns();
+	if (!b->skip)
+		stamp_start(b, phase);
 	return 0;
 }
 
@@ -259,7 +269,7 @@ int pg_probe(struct pt_regs *ctx)
 			return 0;
 		b->lock_tag = (__u32)arg(ctx, 0);
 		b->lock_mode = (__u32)arg(ctx, 5);
-		b->start_ns[PG_LOCK_WAIT] = bpf_ktime_get_ns();
+		stamp_start(b, PG_LOCK_WAIT);
 		return 0;
 	case PGP_LOCK_WAIT_DONE:
 		b = bpf_task_storage_get(&pg_backends, bpf_get_current_task_btf(), 0, 0);
@@ -286,7 +296,7 @@ int pg_probe(struct pt_regs *ctx)
 		/* An instant: duration 0, detail0 = the local transaction id. */
 		b = current_backend();
 		if (b && !b->skip)
-			emit_phase(b, PG_TXN_COMMIT, 0, bpf_ktime_get_ns(), (__u32)arg(ctx, 0), 0);
+			emit_phase(b, PG_TXN_COMMIT, 0, bpf_ktime_get_ns(), (__u32)arg(ctx, 0), 0, 0);
 		return 0;
 	default:
 		return 0;

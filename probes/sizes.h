@@ -4,12 +4,14 @@
 #define REQTRACE_SIZES_H
 
 /* Ring buffer shared by every family: 16 MiB holds ~100k socket records, about a second of a
- * saturated lab, so the 100 ms poll never lets it fill under normal load. */
+ * saturated lab, so the reader's poll never lets it fill under normal load. */
 #define RINGBUF_BYTES (16u << 20)
 /* Wake the reader only once this much is pending; otherwise the poll timeout collects it. */
 #define RINGBUF_WAKEUP_BYTES (1u << 20)
-/* Reader poll timeout, milliseconds: the worst-case delivery delay with batched wakeups. */
-#define RINGBUF_POLL_MS 50
+/* Reader poll timeout, milliseconds: the worst-case delivery delay with batched wakeups. Each
+ * wakeup costs the loader tens of microseconds, so at a few records a second it is most of what
+ * tracing costs outside the kernel: a fifth of a second is still live enough for the metrics. */
+#define RINGBUF_POLL_MS 200
 
 #define MAX_TRACED_PROCS 4096   /* tgids: app, nginx master + workers, postmaster + backends */
 #define MAX_BINDINGS 16384      /* (tgid, fd) → request: inbound sockets, pg sockets, files */

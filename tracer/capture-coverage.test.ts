@@ -16,6 +16,12 @@ describe('captureCoverage', () => {
     const got = captureCoverage({ hooks: { ...ALL, files: 'tracepoint' }, sample: 1, pgDetail: true });
     expect(got).toEqual(["postgres: the probes trap in every PostgreSQL process of the binary while tracing, sampled or not; only the lab's are recorded"]);
   });
+  it('says run-queue waits are schedstat sums when the sched family did not run', () => {
+    const { sched: _, ...noSched } = ALL;
+    const got = captureCoverage({ hooks: noSched, sample: 1, pgDetail: true, keepSlowerThanMs: undefined });
+    expect(got.filter((l) => l.startsWith('sched'))).toEqual([expect.stringContaining('schedstat sums')]);
+    expect(captureCoverage({ hooks: ALL, sample: 1, pgDetail: true }).filter((l) => l.startsWith('sched'))).toEqual([]);
+  });
   it('has nothing to say about socket receives with the syscall hooks, which time each call', () => {
     expect(captureCoverage({ hooks: { usdt: 'usdt', sockets: 'syscall-tracepoints', files: 'tracepoint' }, sample: 0.5, pgDetail: false }).filter((l) => l.startsWith('sockets'))).toEqual([]);
   });

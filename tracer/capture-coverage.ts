@@ -30,6 +30,11 @@ export function captureCoverage(f: CoverageFacts): string[] {
   if (f.hooks.usdt && f.sample < 1 && f.keepSlowerThanMs !== undefined) {
     out.push(`requests outside the sample that end faster than ${f.keepSlowerThanMs} ms and not 5xx keep only their start and end`);
   }
+  if ((f.hooks.usdt || f.hooks.postgres) && !f.hooks.sched) {
+    out.push(
+      "sched: run-queue waits are the schedstat sums the app's and PostgreSQL's records carry, each placed at the end of the interval it was counted in; `--families +sched` times every wait, for two program runs per context switch of the machine",
+    );
+  }
   if (f.hooks.postgres) {
     out.push('postgres: the probes trap in every PostgreSQL process of the binary while tracing, sampled or not; only the lab\'s are recorded');
     if (!f.pgDetail) out.push('postgres: no rewrite phase or commits (`--pg-detail`: two more traps per statement)');

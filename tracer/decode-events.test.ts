@@ -145,11 +145,30 @@ describe('decodeEvents', () => {
   });
 
   it('decodes a longer record (fields appended by a newer loader) by its known prefix', () => {
-    const longer = Buffer.concat([encodeEvent(everyKind[11]!), Buffer.alloc(16, 0xee)]);
+    const end: TraceEvent = { ...everyKind[11]!, runDelayNs: 7n } as TraceEvent;
+    const longer = Buffer.concat([encodeEvent(end), Buffer.alloc(16, 0xee)]);
     longer.writeUInt16LE(longer.length, 34);
     const { events, warnings } = decodeEvents(Buffer.concat([longer, encodeEvent(everyKind[0]!)]));
-    expect(events).toEqual([everyKind[11], everyKind[0]]);
+    expect(events).toEqual([end, everyKind[0]]);
     expect(warnings).toEqual([]);
+  });
+
+  it('reads the thread run delays of schema 3, and schema 2\'s shorter records without them', () => {
+    const grown: TraceEvent[] = [
+      { ...everyKind[0]!, runDelayNs: 1_000n } as TraceEvent,
+      { ...everyKind[2]!, runDelayNs: 2_000n } as TraceEvent,
+      { ...everyKind[4]!, runDelayNs: 3_000n } as TraceEvent,
+      { ...everyKind[11]!, runDelayNs: 4_000n } as TraceEvent,
+      { ...everyKind[19]!, runDelayStartNs: 4_500n, runDelayNs: 5_000n } as TraceEvent,
+    ];
+    const newer = grown.map((e) => encodeEvent(e));
+    expect(newer.map((b) => b.length)).toEqual([176, 304, 64, 64, 88]);
+    expect(decodeEvents(Buffer.concat(newer)).events).toEqual(grown);
+    const older = [0, 2, 4, 11, 19].map((i) => encodeEvent(everyKind[i]!));
+    expect(older.map((b) => b.length)).toEqual([168, 296, 56, 56, 72]);
+    const decoded = decodeEvents(Buffer.concat(older));
+    expect(decoded.warnings).toEqual([]);
+    expect(decoded.events.map((e) => ('runDelayNs' in e ? e.runDelayNs : null))).toEqual([undefined, undefined, undefined, undefined, undefined]);
   });
 
   it('skips the record with an impossible size field and reads on at the next valid one', () => {

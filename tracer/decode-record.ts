@@ -127,6 +127,17 @@ const PG_DUR = L.ev_pg_phase.fields.duration_ns[0];
 const PG_PHASE = L.ev_pg_phase.fields.phase[0];
 const PG_D0 = L.ev_pg_phase.fields.detail0[0];
 const PG_D1 = L.ev_pg_phase.fields.detail1[0];
+const SIZE = H.size[0];
+const RS_RUN_DELAY = L.ev_request_start.fields.run_delay_ns[0];
+const RE_RUN_DELAY = L.ev_request_end.fields.run_delay_ns[0];
+const QS_RUN_DELAY = L.ev_db_query_start.fields.run_delay_ns[0];
+const QE_RUN_DELAY = L.ev_db_query_end.fields.run_delay_ns[0];
+const PG_RUN_DELAY_START = L.ev_pg_phase.fields.run_delay_start_ns[0];
+const PG_RUN_DELAY = L.ev_pg_phase.fields.run_delay_ns[0];
+
+/** A u64 field at `field` that schema-2 records (shorter) do not have: undefined there. */
+const grown = (dv: DataView, o: number, field: number): bigint | undefined =>
+  dv.getUint16(o + SIZE, LE) >= field + 8 ? u64(dv, o + field) : undefined;
 
 type PgPhaseValue = Extract<TraceEvent, { kind: typeof EventKind.PgPhase }>['phase'];
 
@@ -150,13 +161,34 @@ export function decodeRecord(buf: Buffer, dv: DataView, o: number, kind: EventKi
         kind,
         method: cString(buf, o + RS_METHOD, RS_METHOD_LEN),
         path: cString(buf, o + RS_PATH, RS_PATH_LEN),
+        runDelayNs: grown(dv, o, RS_RUN_DELAY),
       };
     case EventKind.RequestEnd:
-      return { tsNs, requestId, pid, tid, fd, kind, status: dv.getUint32(o + RE_STATUS, LE), durationUs: u64(dv, o + RE_DUR) };
+      return {
+        tsNs,
+        requestId,
+        pid,
+        tid,
+        fd,
+        kind,
+        status: dv.getUint32(o + RE_STATUS, LE),
+        durationUs: u64(dv, o + RE_DUR),
+        runDelayNs: grown(dv, o, RE_RUN_DELAY),
+      };
     case EventKind.DbQueryStart:
-      return { tsNs, requestId, pid, tid, fd, kind, query: cString(buf, o + QS_QUERY, QS_QUERY_LEN) };
+      return { tsNs, requestId, pid, tid, fd, kind, query: cString(buf, o + QS_QUERY, QS_QUERY_LEN), runDelayNs: grown(dv, o, QS_RUN_DELAY) };
     case EventKind.DbQueryEnd:
-      return { tsNs, requestId, pid, tid, fd, kind, durationUs: u64(dv, o + QE_DUR), rows: u64(dv, o + QE_ROWS) };
+      return {
+        tsNs,
+        requestId,
+        pid,
+        tid,
+        fd,
+        kind,
+        durationUs: u64(dv, o + QE_DUR),
+        rows: u64(dv, o + QE_ROWS),
+        runDelayNs: grown(dv, o, QE_RUN_DELAY),
+      };
     case EventKind.CacheHit:
     case EventKind.CacheMiss:
       return { tsNs, requestId, pid, tid, fd, kind, key: cString(buf, o + CACHE_KEY, CACHE_KEY_LEN) };
@@ -240,6 +272,8 @@ export function decodeRecord(buf: Buffer, dv: DataView, o: number, kind: EventKi
         durationNs: dv.getBigUint64(o + PG_DUR, LE),
         detail0: u64(dv, o + PG_D0),
         detail1: u64(dv, o + PG_D1),
+        runDelayStartNs: grown(dv, o, PG_RUN_DELAY_START),
+        runDelayNs: grown(dv, o, PG_RUN_DELAY),
       };
     case EventKind.TracerShed:
       return {

@@ -3,7 +3,7 @@
  * decode-events.ts, for test fixtures and benchmarks.
  */
 import { EventKind, type TraceEvent, type Tuple } from './event-types.ts';
-import { EVENT_LAYOUT, KIND_STRUCT } from './event-layout.ts';
+import { EVENT_LAYOUT, KIND_STRUCT, SCHEMA2_SIZE } from './event-layout.ts';
 
 const L = EVENT_LAYOUT;
 const H = L.event_header.fields;
@@ -40,32 +40,54 @@ function putTuple(buf: Buffer, at: number, t: Tuple): void {
   buf.writeUInt16LE(t.family === 'ipv4' ? 2 : 10, at + T.family[0]);
 }
 
+/** The field schema 3 appended to the record of `e`'s kind (undefined when `e` lacks it), null for the kinds it left alone. */
+function grownValue(e: TraceEvent): bigint | undefined | null {
+  switch (e.kind) {
+    case EventKind.RequestStart:
+    case EventKind.RequestEnd:
+    case EventKind.DbQueryStart:
+    case EventKind.DbQueryEnd:
+    case EventKind.PgPhase:
+      return e.runDelayNs;
+    default:
+      return null;
+  }
+}
+
 /** One record; `size` overrides the header's size field (for malformed-input tests). */
 export function encodeEvent(e: TraceEvent, size?: number): Buffer {
-  const struct = L[KIND_STRUCT[e.kind]];
-  const buf = Buffer.alloc(struct.size);
+  const name = KIND_STRUCT[e.kind];
+  const struct = L[name];
+  // Without the field schema 3 appended, the record an older loader wrote.
+  const older = grownValue(e) === undefined;
+  const length = older ? SCHEMA2_SIZE[name]! : struct.size;
+  const buf = Buffer.alloc(length);
   buf.writeBigUInt64LE(e.tsNs, H.ts_ns[0]);
   if (e.requestId) Buffer.from(e.requestId, 'hex').copy(buf, H.request_id[0]);
   buf.writeUInt32LE(e.pid, H.pid[0]);
   buf.writeUInt32LE(e.tid, H.tid[0]);
   buf.writeUInt16LE(e.kind, H.kind[0]);
-  buf.writeUInt16LE(size ?? struct.size, H.size[0]);
+  buf.writeUInt16LE(size ?? length, H.size[0]);
   buf.writeInt32LE(e.fd, H.fd[0]);
   switch (e.kind) {
     case EventKind.RequestStart:
       putString(buf, L.ev_request_start.fields.method, e.method);
       putString(buf, L.ev_request_start.fields.path, e.path);
+      if (!older) buf.writeBigUInt64LE(e.runDelayNs ?? 0n, L.ev_request_start.fields.run_delay_ns[0]);
       break;
     case EventKind.RequestEnd:
       buf.writeUInt32LE(e.status, L.ev_request_end.fields.status[0]);
       buf.writeBigUInt64LE(e.durationUs, L.ev_request_end.fields.duration_us[0]);
+      if (!older) buf.writeBigUInt64LE(e.runDelayNs ?? 0n, L.ev_request_end.fields.run_delay_ns[0]);
       break;
     case EventKind.DbQueryStart:
       putString(buf, L.ev_db_query_start.fields.query, e.query);
+      if (!older) buf.writeBigUInt64LE(e.runDelayNs ?? 0n, L.ev_db_query_start.fields.run_delay_ns[0]);
       break;
     case EventKind.DbQueryEnd:
       buf.writeBigUInt64LE(e.durationUs, L.ev_db_query_end.fields.duration_us[0]);
       buf.writeBigUInt64LE(e.rows, L.ev_db_query_end.fields.rows[0]);
+      if (!older) buf.writeBigUInt64LE(e.runDelayNs ?? 0n, L.ev_db_query_end.fields.run_delay_ns[0]);
       break;
     case EventKind.CacheHit:
     case EventKind.CacheMiss:
@@ -128,6 +150,10 @@ export function encodeEvent(e: TraceEvent, size?: number): Buffer {
       buf.writeUInt32LE(e.phase, f.phase[0]);
       buf.writeBigUInt64LE(e.detail0, f.detail0[0]);
       buf.writeBigUInt64LE(e.detail1, f.detail1[0]);
+      if (!older) {
+        buf.writeBigUInt64LE(e.runDelayStartNs ?? e.runDelayNs ?? 0n, f.run_delay_start_ns[0]);
+        buf.writeBigUInt64LE(e.runDelayNs ?? 0n, f.run_delay_ns[0]);
+      }
       break;
     }
     case EventKind.TracerShed: {

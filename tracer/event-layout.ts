@@ -18,10 +18,10 @@ export const EVENT_LAYOUT = {
     fields: { ts_ns: [0, 8], request_id: [8, 16], pid: [24, 4], tid: [28, 4], kind: [32, 2], size: [34, 2], fd: [36, 4] },
   },
   tuple: { size: 40, fields: { saddr: [0, 16], daddr: [16, 16], sport: [32, 2], dport: [34, 2], family: [36, 2] } },
-  ev_request_start: { size: 168, fields: { method: [40, 8], path: [48, 120] } },
-  ev_request_end: { size: 56, fields: { status: [40, 4], duration_us: [48, 8] } },
-  ev_db_query_start: { size: 296, fields: { query: [40, 256] } },
-  ev_db_query_end: { size: 56, fields: { duration_us: [40, 8], rows: [48, 8] } },
+  ev_request_start: { size: 176, fields: { method: [40, 8], path: [48, 120], run_delay_ns: [168, 8] } },
+  ev_request_end: { size: 64, fields: { status: [40, 4], duration_us: [48, 8], run_delay_ns: [56, 8] } },
+  ev_db_query_start: { size: 304, fields: { query: [40, 256], run_delay_ns: [296, 8] } },
+  ev_db_query_end: { size: 64, fields: { duration_us: [40, 8], rows: [48, 8], run_delay_ns: [56, 8] } },
   ev_cache: { size: 104, fields: { key: [40, 64] } },
   ev_file_open: { size: 168, fields: { path: [40, 128] } },
   ev_request_kept: { size: 56, fields: { reason: [40, 4], complete: [44, 4], threshold_us: [48, 8] } },
@@ -35,7 +35,7 @@ export const EVENT_LAYOUT = {
   ev_runq_delay: { size: 48, fields: { delay_ns: [40, 8] } },
   ev_proc: { size: 64, fields: { child_pid: [40, 4], comm: [48, 16] } },
   ev_tracer_shed: { size: 72, fields: { family: [40, 16], family_pct_x100: [56, 4], total_pct_x100: [60, 4], budget_pct_x100: [64, 4] } },
-  ev_pg_phase: { size: 72, fields: { duration_ns: [40, 8], phase: [48, 4], detail0: [56, 8], detail1: [64, 8] } },
+  ev_pg_phase: { size: 88, fields: { duration_ns: [40, 8], phase: [48, 4], detail0: [56, 8], detail1: [64, 8], run_delay_start_ns: [72, 8], run_delay_ns: [80, 8] } },
 } as const satisfies Record<string, StructLayout>;
 
 export type StructName = keyof typeof EVENT_LAYOUT;
@@ -65,6 +65,25 @@ export const KIND_STRUCT: Readonly<Record<EventKind, StructName>> = {
   [EventKind.PgPhase]: 'ev_pg_phase',
   [EventKind.TracerShed]: 'ev_tracer_shed',
 };
+
+/**
+ * Records that grew at their end in schema 3 (the firing thread's schedstat run_delay): a
+ * capture of an older loader holds them at these sizes, read without the new field.
+ */
+export const SCHEMA2_SIZE: Partial<Record<StructName, number>> = {
+  ev_request_start: 168,
+  ev_request_end: 56,
+  ev_db_query_start: 296,
+  ev_db_query_end: 56,
+  ev_pg_phase: 72,
+};
+
+/** The smallest record size each kind number may have, 0 for a kind this build does not know. */
+export function minRecordSizes(): Uint16Array {
+  const out = new Uint16Array(0x10000);
+  for (const [kind, struct] of Object.entries(KIND_STRUCT)) out[Number(kind)] = SCHEMA2_SIZE[struct] ?? EVENT_LAYOUT[struct].size;
+  return out;
+}
 
 /** Size of the fixed header every record starts with, bytes. */
 export const HEADER_SIZE = EVENT_LAYOUT.event_header.size;

@@ -8,7 +8,7 @@
 import { decodeRecord, readTuple } from './decode-record.ts';
 import { eventStartNs } from './event-start.ts';
 import { EventKind, type TraceEvent, type Tuple } from './event-types.ts';
-import { EVENT_LAYOUT, HEADER_SIZE as HEADER_BYTES, KIND_STRUCT } from './event-layout.ts';
+import { EVENT_LAYOUT, HEADER_SIZE as HEADER_BYTES, minRecordSizes } from './event-layout.ts';
 import { findRecordStart } from './find-record-start.ts';
 import { tupleKey } from './tuple-key.ts';
 
@@ -97,9 +97,8 @@ const RT_TUPLE = L.ev_tcp_retransmit.fields.tuple[0];
 const RQ_DELAY = L.ev_runq_delay.fields.delay_ns[0];
 const PG_DUR = L.ev_pg_phase.fields.duration_ns[0];
 
-/** Struct size per kind number, 0 for a kind this build does not know. */
-const EXPECTED_SIZE = new Uint16Array(0x10000);
-for (const [kind, struct] of Object.entries(KIND_STRUCT)) EXPECTED_SIZE[Number(kind)] = EVENT_LAYOUT[struct].size;
+/** Smallest struct size per kind number, 0 for a kind this build does not know. */
+const EXPECTED_SIZE = minRecordSizes();
 
 const u64 = (dv: DataView, o: number): number => dv.getUint32(o + 4, LE) * TWO_32 + dv.getUint32(o, LE);
 const s64 = (dv: DataView, o: number): number => dv.getInt32(o + 4, LE) * TWO_32 + dv.getUint32(o, LE);

@@ -5,7 +5,7 @@
 
 /** Kind numbers from probes/events.h. Never renumbered. */
 /** REQTRACE_SCHEMA_VERSION of probes/events.h: the record layout this decoder reads. */
-export const EVENT_SCHEMA_VERSION = 2;
+export const EVENT_SCHEMA_VERSION = 3;
 
 export const EventKind = {
   RequestStart: 1,
@@ -76,11 +76,21 @@ export interface Tuple {
   readonly family: 'ipv4' | 'ipv6';
 }
 
+/** On the app's request and query records and PostgreSQL's phases (schema 3 on). */
+export interface ThreadRunDelay {
+  /**
+   * The firing thread's runqueue wait so far (schedstat run_delay), ns; 0n where the kernel keeps
+   * none, undefined in older captures. Between two records of one thread, the difference is how
+   * long it waited for a CPU in between.
+   */
+  readonly runDelayNs?: bigint | undefined;
+}
+
 export type TraceEvent =
-  | (EventHeader & { readonly kind: typeof EventKind.RequestStart; readonly method: string; readonly path: string })
-  | (EventHeader & { readonly kind: typeof EventKind.RequestEnd; readonly status: number; readonly durationUs: bigint })
-  | (EventHeader & { readonly kind: typeof EventKind.DbQueryStart; readonly query: string })
-  | (EventHeader & { readonly kind: typeof EventKind.DbQueryEnd; readonly durationUs: bigint; readonly rows: bigint })
+  | (EventHeader & ThreadRunDelay & { readonly kind: typeof EventKind.RequestStart; readonly method: string; readonly path: string })
+  | (EventHeader & ThreadRunDelay & { readonly kind: typeof EventKind.RequestEnd; readonly status: number; readonly durationUs: bigint })
+  | (EventHeader & ThreadRunDelay & { readonly kind: typeof EventKind.DbQueryStart; readonly query: string })
+  | (EventHeader & ThreadRunDelay & { readonly kind: typeof EventKind.DbQueryEnd; readonly durationUs: bigint; readonly rows: bigint })
   | (EventHeader & { readonly kind: typeof EventKind.CacheHit | typeof EventKind.CacheMiss; readonly key: string })
   | (EventHeader & { readonly kind: typeof EventKind.FileOpen; readonly path: string })
   | (EventHeader & { readonly kind: typeof EventKind.FileClose })
@@ -133,12 +143,15 @@ export type TraceEvent =
       readonly totalPct: number;
       readonly budgetPct: number;
     })
-  | (EventHeader & {
+  | (EventHeader &
+      ThreadRunDelay & {
       readonly kind: typeof EventKind.PgPhase;
       readonly phase: PgPhase;
       readonly durationNs: bigint;
       readonly detail0: bigint;
       readonly detail1: bigint;
+      /** The backend's schedstat run_delay when the phase started (schema 3 on; runDelayNs: when it ended). */
+      readonly runDelayStartNs?: bigint | undefined;
     });
 
 export type EventOf<K extends EventKind> = Extract<TraceEvent, { kind: K }>;

@@ -1,12 +1,12 @@
 /**
  * Finding the loader's records again after a damaged region of events.bin (a size field that
  * cannot be, bytes overwritten): the next offset where a record plausibly starts. A plausible
- * start has a kind this build knows with exactly that kind's size, a file descriptor of -1 or
+ * start has a kind this build knows with exactly that kind's size (or its schema-2 size), a file descriptor of -1 or
  * more, a timestamp near the last good record's, and, where the input holds it, a plausible
  * header right after it. Random bytes pass all of that about once in 2^40 offsets; a header-like
  * pattern inside a real record rarely passes the kind and size together.
  */
-import { EVENT_LAYOUT, HEADER_SIZE, KIND_STRUCT } from './event-layout.ts';
+import { EVENT_LAYOUT, HEADER_SIZE, KIND_STRUCT, minRecordSizes } from './event-layout.ts';
 
 const H = EVENT_LAYOUT.event_header.fields;
 const TS = H.ts_ns[0];
@@ -28,6 +28,7 @@ export const RESYNC_WINDOW_NS = 30e9;
 
 const EXPECTED_SIZE = new Uint16Array(0x10000);
 for (const [kind, struct] of Object.entries(KIND_STRUCT)) EXPECTED_SIZE[Number(kind)] = EVENT_LAYOUT[struct].size;
+const OLDER_SIZE = minRecordSizes();
 
 /** Where a scan ended: a record starts at `at`, or the input ran out from `at` on (keep those bytes for the next chunk). */
 export type FoundStart = { readonly found: true; readonly at: number } | { readonly found: false; readonly at: number };
@@ -41,7 +42,8 @@ export function findRecordStart(dv: DataView, from: number, refTs: number, baseH
   const relTs = (o: number): number => (dv.getUint32(o + TS + 4, LE) - baseHi) * TWO_32 + (dv.getUint32(o + TS, LE) - baseLo);
   for (let p = from; length - p >= HEADER_SIZE; p++) {
     const size = dv.getUint16(p + SIZE, LE);
-    if (size === 0 || EXPECTED_SIZE[dv.getUint16(p + KIND, LE)] !== size) continue;
+    const kind = dv.getUint16(p + KIND, LE);
+    if (size === 0 || (EXPECTED_SIZE[kind] !== size && OLDER_SIZE[kind] !== size)) continue;
     if (dv.getInt32(p + FD, LE) < -1) continue;
     const ts = relTs(p);
     if (!Number.isNaN(refTs) && Math.abs(ts - refTs) > RESYNC_WINDOW_NS) continue;
@@ -53,7 +55,7 @@ export function findRecordStart(dv: DataView, from: number, refTs: number, baseH
       return { found: true, at: p };
     }
     const nSize = dv.getUint16(next + SIZE, LE);
-    const nExpected = EXPECTED_SIZE[dv.getUint16(next + KIND, LE)]!;
+    const nExpected = OLDER_SIZE[dv.getUint16(next + KIND, LE)]!;
     if (nSize < HEADER_SIZE || nSize > MAX_RECORD_BYTES || nSize % 8 !== 0) continue;
     if (nExpected !== 0 && (nSize < nExpected || Math.abs(relTs(next) - ts) > RESYNC_WINDOW_NS)) continue;
     return { found: true, at: p };

@@ -76,8 +76,16 @@ describeBuilt('lab trace cost controls (real loader)', () => {
     const rate = 0.01;
     const slow = [1, 2].map((n) => idWith(false, rate, n));
     const fast = [3, 4].map((n) => idWith(false, rate, n));
-    const tracing = runLabCli(lab, ['trace', '--out', dir, '--no-load', '--duration', '5', '--sample', String(rate), '--keep-slower-than', '40']);
-    await new Promise((res) => setTimeout(res, 2500));
+    // The requests go once the probes are attached and the app follows the rate, however long that
+    // takes on a busy machine.
+    let traced = (): void => {};
+    const ready = new Promise<void>((res) => (traced = res));
+    const tracing = runLabCli(lab, ['trace', '--out', dir, '--no-load', '--duration', '5', '--sample', String(rate), '--keep-slower-than', '40'], {
+      onStderr: (text) => {
+        if (text.includes('tracing whatever arrives')) traced();
+      },
+    });
+    await Promise.race([ready, tracing]);
     for (const id of slow) expect((await fetch(lab.url('/api/users?db_delay_ms=60'), { headers: { 'X-Request-ID': id } })).status).toBe(200);
     for (const id of fast) expect((await fetch(lab.url('/healthz'), { headers: { 'X-Request-ID': id } })).status).toBe(200);
     const r = await tracing;

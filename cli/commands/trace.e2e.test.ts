@@ -63,9 +63,11 @@ describeBuilt('lab trace with BPF (real loader)', () => {
     const c = await readCapture(dir);
     expect(c.warnings).toEqual([]);
     expect(c.meta).toMatchObject({ source: 'bpf', proxy: 'nginx', sample: 1, load: { requests: 200 } });
-    expect(c.meta.hooks).toMatchObject({ usdt: 'usdt', sockets: expect.any(String), sched: expect.any(String), postgres: expect.any(String) });
-    // The files family is opt-in (syscall tracepoints): not in the default set.
+    expect(c.meta.hooks).toMatchObject({ usdt: 'usdt', sockets: expect.any(String), postgres: expect.any(String) });
+    // The files family (syscall tracepoints) and the sched family (every context switch) are
+    // opt-in: not in the default set.
     expect(c.meta.hooks).not.toHaveProperty('files');
+    expect(c.meta.hooks).not.toHaveProperty('sched');
     expect(c.meta.drops).toHaveProperty('ringbuf', 0);
     expect(Object.values(c.meta.drops).every((n) => n === 0)).toBe(true);
     expect(c.meta.loader).toMatchObject({ stop: 'signal' });
