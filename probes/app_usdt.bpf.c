@@ -3,7 +3,7 @@
  * The app's USDT probes (provider `reqtrace`, in the addon). Each probe emits its record and
  * keeps the bindings current: request_start/end bind the inbound connection, db_query_start/end
  * the pg connection for one query, file_open/close a file. With the socket tracepoints
- * (targ_sock_hooks) a socket is bound by its struct sock (sk_binds, taken over by the socket's
+ * (targ_sock_hooks) a socket is bound by fd and struct sock (fd_binds, taken over by the socket's
  * next hook: sock_state.bpf.h); (tgid, fd) in req_by_fd only for the hooks that read it (the
  * syscall fallback, the files family). Each probe carries the request id twice: as the string
  * (for bpftrace and readers of the notes) and as two 64-bit words, which the handlers use.
@@ -72,24 +72,17 @@ static __always_inline __u64 fd_sock(__s32 fd)
 	struct sock *sk;
 	__u16 family;
 
-	if (!file || (BPF_CORE_READ(file, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
+	if (!file)
 		return 0;
-	sock = BPF_CORE_READ(file, private_data);
-	if (!sock || BPF_CORE_READ(sock, type) != SOCK_STREAM)
+	file = bpf_rdonly_cast(file, bpf_core_type_id_kernel(struct file));
+	if ((file->f_inode->i_mode & S_IFMT) != S_IFSOCK)
 		return 0;
-	sk = BPF_CORE_READ(sock, sk);
-	if (!sk)
+	sock = bpf_rdonly_cast(file->private_data, bpf_core_type_id_kernel(struct socket));
+	if (!sock || sock->type != SOCK_STREAM || !sock->sk)
 		return 0;
-	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	sk = sock->sk;
+	family = sk->__sk_common.skc_family;
 	return family == AF_INET || family == AF_INET6 ? (__u64)sk : 0;
-}
-
-static __always_inline void bump_gen(__u32 slot)
-{
-	__u32 *gen = bpf_map_lookup_elem(&bind_gen, &slot);
-
-	if (gen)
-		__sync_fetch_and_add(gen, 1);
 }
 
 /* "fd `fd` holds this connection": emitted when the app's probes first name an inbound socket's fd. */
@@ -109,52 +102,47 @@ static __always_inline void emit_fd_bound(const struct sock_bind *b, __u64 pid_t
 
 /*
  * Binds the app's socket `sk` (its fd `fd`) to request `id`, or (`id` NULL) ends the binding of
- * request `owner` only. The socket hooks take it over at the socket's next hook. The tuple is
- * written to `tuple` when given. 0, or -1 when nothing was bound.
+ * request `owner` only. The socket hooks take it over at the socket's next hook. Returns the
+ * binding, NULL when nothing was bound.
  */
-static __always_inline int bind_sock(__u64 sk, __s32 fd, const __u8 *id, const __u8 *owner, int tentative,
-				     __u64 pid_tgid, __u64 now, struct tuple *tuple)
+static __always_inline struct sock_bind *bind_sock(__u64 sk, __s32 fd, const __u8 *id, const __u8 *owner,
+						   int tentative, __u64 pid_tgid, __u64 now)
 {
-	struct sock_bind *old = bpf_map_lookup_elem(&sk_binds, &sk);
-	struct sock_bind b = {};
+	struct sock_bind *b = fd_bind(fd);
 
-	if (old) {
-		if (!id && !same_id(old->request_id, owner))
-			return -1;
-		b = *old;
-		b.ver++;
-	} else {
+	if (!b)
+		return NULL;
+	if (b->sk != sk || b->fd != fd) {
+		__s64 *pending = pending_new_binds();
+
+		/* A socket the probes have not named on this fd before. */
 		if (!id)
-			return -1;
-		read_tuple((struct sock *)sk, &b.tuple);
-		b.accepted = is_lab_port(b.tuple.sport);
-		b.ver = 1;
+			return NULL;
+		b->sk = sk;
+		b->fd = fd;
+		read_tuple((struct sock *)sk, &b->tuple);
+		b->accepted = is_lab_port(b->tuple.sport);
+		if (bpf_map_update_elem(&new_binds, &sk, &fd, BPF_ANY))
+			count_drop(DROP_BIND_FULL);
+		else if (pending)
+			__sync_fetch_and_add(pending, 1);
+		if (b->accepted)
+			emit_fd_bound(b, pid_tgid, now);
+	} else if (!id && !same_id(b->request_id, owner)) {
+		return NULL;
 	}
 	if (id) {
-		copy_id(b.request_id, id);
-		b.decided = SD_WANTED;
-		b.tentative = tentative;
+		copy_id(b->request_id, id);
+		b->decided = SD_WANTED;
+		b->tentative = tentative;
 	} else {
-		zero_id(b.request_id);
-		b.decided = SD_UNWANTED;
-		b.tentative = 0;
+		zero_id(b->request_id);
+		b->decided = SD_UNWANTED;
+		b->tentative = 0;
 	}
-	b.fd = fd;
-	if (bpf_map_update_elem(&sk_binds, &sk, &b, BPF_ANY)) {
-		count_drop(DROP_BIND_FULL);
-		return -1;
-	}
-	if (!old || old->fd != fd) {
-		if (old)
-			bump_gen(bind_gen_slot(old->fd));
-		bump_gen(BIND_GEN_NEW);
-		if (b.accepted)
-			emit_fd_bound(&b, pid_tgid, now);
-	}
-	bump_gen(bind_gen_slot(fd));
-	if (tuple)
-		*tuple = b.tuple;
-	return 0;
+	/* Never 0, which a fresh socket state holds: its first binding always differs. */
+	b->ver = b->ver + 1 ?: 1;
+	return b;
 }
 
 /* A followed request's inbound socket is bound; for a sampled one, nginx's end of the
@@ -163,13 +151,13 @@ static __always_inline void bind_inbound(__s32 fd, const __u8 id[16], int tentat
 {
 	__u64 sk = fd_sock(fd);
 	struct conn_decision d = { .wanted = 1 };
-	struct tuple t;
+	struct sock_bind *b;
 	struct conn_key k;
 
-	if (!sk || bind_sock(sk, fd, id, NULL, tentative, pid_tgid, now, &t) || !sampling() || tentative)
+	if (!sk || !(b = bind_sock(sk, fd, id, NULL, tentative, pid_tgid, now)) || !sampling() || tentative)
 		return;
 	copy_id(d.request_id, id);
-	conn_key_of(&t, 1, &k);
+	conn_key_of(&b->tuple, 1, &k);
 	if (bpf_map_update_elem(&conn_decisions, &k, &d, BPF_ANY))
 		count_drop(DROP_DECISIONS_FULL);
 }
@@ -180,7 +168,7 @@ static __always_inline void unbind_sock(__s32 fd, const __u8 id[16], __u64 pid_t
 	__u64 sk = fd_sock(fd);
 
 	if (sk)
-		bind_sock(sk, fd, NULL, id, 0, pid_tgid, now, NULL);
+		bind_sock(sk, fd, NULL, id, 0, pid_tgid, now);
 }
 
 /* The request id from a probe's two id words (its first and last 16 hex digits as numbers),
@@ -298,7 +286,7 @@ int BPF_USDT(db_query_start, const char *id_str, const char *query, int fd, __u6
 		return 0;
 	now = bpf_ktime_get_ns();
 	if (targ_sock_hooks && (sk = fd_sock(fd)))
-		bind_sock(sk, fd, id, NULL, follow == FOLLOW_TENTATIVE, pid_tgid, now, NULL);
+		bind_sock(sk, fd, id, NULL, follow == FOLLOW_TENTATIVE, pid_tgid, now);
 	if (targ_bind_sockets)
 		bind_fd(tgid, fd, id, BIND_DB, now, 0, follow == FOLLOW_TENTATIVE);
 

@@ -29,8 +29,8 @@
 #define LAB_PORT_WORDS 1024     /* the lab_ports bitmap: 65536 ports, 64 a word */
 #define MAX_NGINX_BINDINGS 8192 /* nginx (tgid, fd) → request, while sampling (LRU) */
 #define MAX_SOCKS 32768         /* TCP sockets of traced processes (syscall hooks' caches) */
-#define MAX_SOCK_BINDS 8192     /* the app's sockets its probes bound to a request or a query */
-#define BIND_GEN_SLOTS 1024     /* change counters of the app's bindings, by fd (a power of two) */
+#define BIND_SLOTS 1024         /* the app's socket bindings, by fd (a power of two) */
+#define MAX_NEW_BINDS 4096      /* sockets the app's probes named that their hooks have not seen since */
 #define MAX_DECISIONS 16384     /* app connections' sampling decisions, read by the proxy's side */
 #define TAIL_KEEP_BYTES (64u << 20) /* the loader's hold on provisional records (tail keeping) */
 

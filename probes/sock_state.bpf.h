@@ -17,9 +17,9 @@
  * hooks exit after reading the socket's storage.
  *
  * The app's probes are uprobes, which cannot reach socket storage: they write each binding into
- * sk_binds and count the change in bind_gen by fd; the socket's next hook applies it (sync_binding).
- * A binding's I/O happens between its probes, so a hook always runs between two changes of one
- * socket's binding, and a run is emitted with the binding it was collected under.
+ * fd_binds by fd, with a version; the socket's next hook applies it (sync_binding). A binding's
+ * I/O happens between its probes, so a hook runs between two changes of one socket's binding,
+ * and a run is emitted with the binding it was collected under.
  */
 #ifndef REQTRACE_SOCK_STATE_BPF_H
 #define REQTRACE_SOCK_STATE_BPF_H
@@ -38,30 +38,62 @@ struct {
 	__type(value, struct sock_state);
 } sk_states SEC(".maps");
 
-/* Not preallocated: a hook may hold an entry while the app's probe replaces it. Entries go when
- * their socket closes; a full map is counted (bind_full) and leaves that socket unbound. */
+/* The app's bindings by fd (fd & (BIND_SLOTS - 1)), written in place by its probes. The probes
+ * and the socket I/O they bind run on the app's one event-loop thread, one after the other. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BIND_SLOTS);
+	__type(key, __u32);
+	__type(value, struct sock_bind);
+} fd_binds SEC(".maps");
+
+/* A socket the app's probes named for the first time: sk → its fd, until its next hook learns the
+ * fd (its state was made before any probe named it). Counted in new_binds_pending, so a hook of a
+ * socket whose fd it does not know looks here only while some such socket waits. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, MAX_SOCK_BINDS);
+	__uint(max_entries, MAX_NEW_BINDS);
 	__type(key, __u64);
-	__type(value, struct sock_bind);
-} sk_binds SEC(".maps");
-
-/* Changes of the app's bindings by fd (fd & (BIND_GEN_SLOTS - 1)); the last slot counts new
- * bindings, for sockets whose fd the hooks do not know yet. */
-#define BIND_GEN_NEW BIND_GEN_SLOTS
+	__type(value, __s32);
+} new_binds SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, BIND_GEN_SLOTS + 1);
+	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, __u32);
-} bind_gen SEC(".maps");
+	__type(value, __s64);
+} new_binds_pending SEC(".maps");
 
-static __always_inline __u32 bind_gen_slot(__s32 fd)
+static __always_inline __s64 *pending_new_binds(void)
 {
-	return fd < 0 ? BIND_GEN_NEW : (__u32)fd & (BIND_GEN_SLOTS - 1);
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&new_binds_pending, &zero);
+}
+
+static __always_inline struct sock_bind *fd_bind(__s32 fd)
+{
+	__u32 slot = (__u32)fd & (BIND_SLOTS - 1);
+
+	return bpf_map_lookup_elem(&fd_binds, &slot);
+}
+
+/* The fd the app's probes named `sk` by, when its state does not know it yet; -1: none. Taken
+ * once (the entry goes). */
+static __always_inline __s32 take_new_bind(__u64 sk)
+{
+	__s64 *pending = pending_new_binds();
+	__s32 *fd, out;
+
+	if (!pending || *pending <= 0)
+		return -1;
+	fd = bpf_map_lookup_elem(&new_binds, &sk);
+	if (!fd)
+		return -1;
+	out = *fd;
+	if (!bpf_map_delete_elem(&new_binds, &sk))
+		__sync_fetch_and_add(pending, -1);
+	return out;
 }
 
 /* The app's inbound connection as seen from its server end: server address and port, client
@@ -275,20 +307,28 @@ static __always_inline void apply_binding(struct sock_state *st, const struct so
 	copy_id(st->request_id, b->request_id);
 }
 
-/* An app socket's binding, looked up only when its fd's bindings changed since the last look. */
+/* The app socket's binding, when it changed since the socket's last hook; NULL otherwise. */
+static __always_inline struct sock_bind *changed_binding(struct sock_state *st, struct sock *sk)
+{
+	struct sock_bind *b;
+	__s32 fd = st->fd;
+
+	if (fd < 0)
+		fd = take_new_bind((__u64)sk);
+	if (fd < 0)
+		return NULL;
+	b = fd_bind(fd);
+	if (!b || b->sk != (__u64)sk || b->ver == st->bind_ver)
+		return NULL;
+	return b;
+}
+
+/* An app socket takes over what the app's probes bound since its last hook. */
 static __always_inline void sync_binding(struct sock_state *st, struct sock *sk)
 {
-	__u32 slot = bind_gen_slot(st->fd);
-	__u32 *gen = bpf_map_lookup_elem(&bind_gen, &slot);
-	struct sock_bind *b;
-	__u64 key;
+	struct sock_bind *b = changed_binding(st, sk);
 
-	if (!gen || *gen == st->seen_gen)
-		return;
-	st->seen_gen = *gen;
-	key = (__u64)sk;
-	b = bpf_map_lookup_elem(&sk_binds, &key);
-	if (b && b->ver != st->bind_ver)
+	if (b)
 		apply_binding(st, b);
 }
 

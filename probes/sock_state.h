@@ -36,9 +36,8 @@ struct sock_state {
 	__s32 fd;       /* the app's fd for it, from its probes; -1 when unknown */
 	__u32 run_tid;  /* thread of the run's last call */
 	__u32 run_calls;
-	__u32 seen_gen; /* the app's: bind_gen of its fd when its binding was last looked at */
-	__u32 bind_ver; /* the app's: version of the binding applied */
-	__u32 _pad1;
+	__u32 bind_ver; /* the app's: version of its binding applied */
+	__u32 _pad1[2];
 	__u8 request_id[16]; /* whose run this is (the app's bindings); zero: untagged */
 	__u64 run_start_ns;
 	__u64 run_end_ns;
@@ -51,12 +50,12 @@ struct sock_state {
 };
 
 /*
- * An app socket's binding, keyed by its struct sock: which request (inbound connection) or query
- * (pg connection) it serves now. Written whole by the app's probes, which cannot reach the socket
- * tracepoints' socket storage; `ver` counts the changes, and bind_gen[fd] counts them per fd so
- * the hooks look a binding up only after it changed.
+ * An app socket's binding: which request (inbound connection) or query (pg connection) the
+ * socket on fd `fd` serves now. Kept by fd and written by the app's probes, which cannot reach
+ * the socket tracepoints' socket storage; `ver` counts the changes, so a hook compares one number.
  */
 struct sock_bind {
+	__u64 sk;            /* the struct sock on the fd when the probe named it */
 	__u8 request_id[16]; /* zero once unbound */
 	__u32 ver;
 	__s32 fd;

@@ -513,7 +513,6 @@ static __always_inline int on_state(struct sock *sk, int newstate)
 	struct sock_state *st;
 	struct ev_sock_conn *e;
 	const __u8 *id;
-	__u64 key = (__u64)sk;
 
 	if (newstate != TCP_CLOSE_STATE)
 		return 0;
@@ -521,10 +520,8 @@ static __always_inline int on_state(struct sock *sk, int newstate)
 	if (!st)
 		return 0;
 	if (st->tgid && st->role != ROLE_POSTGRES && st->role != SOCK_IGNORED) {
-		struct sock_bind *b = st->role == ROLE_APP ? bpf_map_lookup_elem(&sk_binds, &key) : NULL;
-
-		if (b && b->ver != st->bind_ver)
-			apply_binding(st, b);
+		if (st->role == ROLE_APP)
+			sync_binding(st, sk);
 		if (run_owner(st, NULL, &id))
 			run_emit(st, id);
 		e = reserve_event(sizeof(*e));
@@ -541,14 +538,11 @@ static __always_inline int on_state(struct sock *sk, int newstate)
 			submit_event(e);
 		}
 	}
-	if (st->role == ROLE_APP) {
-		if (st->accepted) {
-			struct conn_key k;
+	if (st->role == ROLE_APP && st->accepted) {
+		struct conn_key k;
 
-			conn_key_of(&st->tuple, 1, &k);
-			bpf_map_delete_elem(&conn_decisions, &k);
-		}
-		bpf_map_delete_elem(&sk_binds, &key);
+		conn_key_of(&st->tuple, 1, &k);
+		bpf_map_delete_elem(&conn_decisions, &k);
 	}
 	bpf_sk_storage_delete(&sk_states, sk);
 	return 0;
@@ -605,7 +599,6 @@ int drain_runs(struct bpf_iter__tcp *ctx)
 	struct ev_sock_io e;
 	struct tcp_sock *tp;
 	const __u8 *id;
-	__u64 key;
 
 	if (!skc)
 		return 0;
@@ -615,12 +608,8 @@ int drain_runs(struct bpf_iter__tcp *ctx)
 	st = bpf_sk_storage_get(&sk_states, (struct sock *)tp, 0, 0);
 	if (!st)
 		return 0;
-	if (st->role == ROLE_APP) {
-		key = (__u64)tp;
-		b = bpf_map_lookup_elem(&sk_binds, &key);
-		if (b && b->ver == st->bind_ver)
-			b = NULL;
-	}
+	if (st->role == ROLE_APP)
+		b = changed_binding(st, (struct sock *)tp);
 	if (!run_owner(st, b, &id))
 		return 0;
 	fill_sock_io(&e, st, id, b && st->decided != SD_WANTED ? b->tentative : st->tentative);
