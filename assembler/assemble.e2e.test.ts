@@ -32,7 +32,7 @@ describeBuilt('assembly of a real BPF capture', () => {
     running = await startLab({ portBase: PORT_BASE, stateDir: join(tmpdir(), `lab-assemble-e2e-${PORT_BASE}`), usdt: 'native' });
     // The slow request goes out once the load has started, i.e. with every probe attached.
     let sent: Promise<void> | null = null;
-    const r = await runLabCli(running, ['trace', '--out', dir, '--requests', String(REQUESTS), '--connections', '4'], { timeoutMs: 50_000, onStderr: (text) => {
+    const r = await runLabCli(running, ['trace', '--out', dir, '--requests', String(REQUESTS), '--connections', '4', '--families', '+postgres'], { timeoutMs: 50_000, onStderr: (text) => {
       if (sent || !text.includes('load:')) return;
       sent = fetch(running.url('/api/users?db_delay_ms=100'), { headers: { 'x-request-id': SLOW_ID }, signal: AbortSignal.timeout(10_000) }).then(async (res) => {
         slowStatus = res.status;

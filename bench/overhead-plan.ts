@@ -6,8 +6,10 @@
 import type { MixName } from '../lab/load/mixes.ts';
 
 export interface TraceSetup {
-  /** Families to load; absent: the loader's default set. */
+  /** Families to load; absent: the loader's default set (plus extraFamilies). */
   readonly families?: readonly string[];
+  /** Opt-in families added to the default set. */
+  readonly extraFamilies?: readonly string[];
   readonly sample: number;
   /** Tail keeping: unsampled requests slower than this (or 5xx) keep an app-level trace. */
   readonly keepSlowerThanMs?: number;
@@ -27,6 +29,7 @@ export const OVERHEAD_CONDITIONS: readonly OverheadCondition[] = [
   UNTRACED,
   { key: 'usdt', name: 'USDT only', trace: { families: ['usdt'], sample: 1 } },
   { key: 'full', name: 'full, sample 1', trace: { sample: 1 } },
+  { key: 'pg', name: 'full + postgres, sample 1', trace: { sample: 1, extraFamilies: ['postgres'] } },
   { key: '0.1', name: 'full, sample 0.1', trace: { sample: 0.1 } },
   { key: '0.01', name: 'full, sample 0.01', trace: { sample: 0.01 } },
   { key: 'keep', name: 'sample 0.01, keep > 50 ms', trace: { sample: 0.01, keepSlowerThanMs: 50 } },

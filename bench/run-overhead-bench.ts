@@ -115,6 +115,7 @@ async function startTracer(lab: BenchLab, condition: OverheadCondition, maxSecon
       sample: condition.trace.sample,
       maxSeconds,
       ...(condition.trace.families ? { families: condition.trace.families } : {}),
+      ...(condition.trace.extraFamilies ? { extraFamilies: condition.trace.extraFamilies } : {}),
       ...(condition.trace.keepSlowerThanMs !== undefined ? { keepSlowerThanMs: condition.trace.keepSlowerThanMs } : {}),
     }),
     eventsPath,

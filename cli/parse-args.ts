@@ -75,7 +75,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     options: [
       { name: 'out', type: str(), help: 'capture directory (default: captures/<timestamp>)' },
       { name: 'sample', type: num(0, 1), help: 'fraction of requests traced in full', default: 1 },
-      { name: 'families', type: str(), help: 'probe families: a,b (exactly these) or +a,b (the default set and these; files is opt-in)' },
+      { name: 'families', type: str(), help: 'probe families: a,b (exactly these) or +a,b (the default set usdt,sockets,tcp and these; files, sched and postgres are opt-in for their cost)' },
       { name: 'pg-detail', type: flag, help: "PostgreSQL's rewrite phase and commits too (two more traps per statement)" },
       { name: 'socket-hooks', type: str(['auto', 'tp_btf', 'syscalls']), help: 'socket hooks: the socket tracepoints (detected), or the syscall tracepoints they replace', default: 'auto' },
       { name: 'cpu-budget', type: num(0.01, 100), help: "keep tracing's cost under this % of the lab's CPU: the costliest family is shed when it stays above" },
@@ -157,7 +157,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       { name: 'rate', type: int(1, 100_000), help: 'requests per second of the default-mix workload', default: 200 },
       { name: 'light-rate', type: int(1, 100_000), help: 'requests per second of the light workload (GET /api/users/7)', default: 800 },
       { name: 'saturate', type: num(0, 600), help: 'seconds of the saturated run after each fixed-rate run, 0: none (default 5; 2 with --quick)' },
-      { name: 'conditions', type: str(), help: 'comma-separated condition keys (untraced, usdt, full, 0.1, 0.01, keep, usdt+<family>)' },
+      { name: 'conditions', type: str(), help: 'comma-separated condition keys (untraced, usdt, full, pg, 0.1, 0.01, keep, usdt+<family>)' },
       { name: 'workloads', type: str(), help: 'comma-separated workloads (mix, light)' },
       { name: 'breakdown', type: flag, help: "add a condition per family (the app's probes plus that family)" },
       { name: 'quick', type: flag, help: 'a short run: 2 rounds of 5 s, 2 s saturated' },

@@ -96,7 +96,7 @@ function traceLab(): Promise<RunningLoader> {
     ...lab.pids.proxy.flatMap((p) => ['--nginx-pid', String(p)]),
     '--pg-pid', String(lab.pids.postgres),
     // files is opt-in (syscall tracepoints): this suite checks file I/O on worker threads too.
-    '--families', '+files',
+    '--families', '+files,postgres',
     '-d', '120',
   ]);
 }

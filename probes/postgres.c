@@ -287,7 +287,8 @@ static void postgres_destroy(void)
 
 const struct family postgres_family = {
 	.name = "postgres",
-	.doc = "PostgreSQL phases (parse/plan/execute, lock waits, disk I/O; buffer misses with --pg-buffers), attached by binary path; needs --pg-pid",
+	.opt_in = true,
+	.doc = "PostgreSQL phases (parse/plan/execute, lock waits, disk I/O; buffer misses with --pg-buffers), attached by binary path; needs --pg-pid (opt-in: each hit is a breakpoint trap in every process of the binary)",
 	.open = postgres_open,
 	.load = postgres_load,
 	.attach = postgres_attach,

@@ -92,7 +92,7 @@ describeBuilt('head sampling in the kernel (real lab, real loader)', () => {
       [dirs.sampled, ['--sample', String(RATE)]],
       [dirs.full, []],
     ] as const) {
-      const r = await runLabCli(lab, ['trace', '--out', dir, '--requests', String(REQUESTS), '--connections', '4', ...extra], { timeoutMs: 40_000 });
+      const r = await runLabCli(lab, ['trace', '--out', dir, '--requests', String(REQUESTS), '--connections', '4', '--families', '+postgres', ...extra], { timeoutMs: 40_000 });
       expect(r.stderr).toMatch(new RegExp(`capture .*: ${REQUESTS} requests, \\d+ events \\(BPF\\), 0 dropped`));
       expect(r.stderr).not.toMatch(/has not confirmed the sampling rate/);
       expect(r.code).toBe(0);

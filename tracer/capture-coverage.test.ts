@@ -22,6 +22,11 @@ describe('captureCoverage', () => {
     expect(got.filter((l) => l.startsWith('sched'))).toEqual([expect.stringContaining('schedstat sums')]);
     expect(captureCoverage({ hooks: ALL, sample: 1, pgDetail: true }).filter((l) => l.startsWith('sched'))).toEqual([]);
   });
+  it('says what PostgreSQL\'s phases would add, and at what cost, when its server has probes and the family did not run', () => {
+    const { postgres: _, ...noPg } = ALL;
+    expect(captureCoverage({ hooks: noPg, sample: 1, pgDetail: false, pgProbes: true }).filter((l) => l.startsWith('postgres'))).toEqual([expect.stringContaining('--families +postgres')]);
+    expect(captureCoverage({ hooks: noPg, sample: 1, pgDetail: false, pgProbes: false }).filter((l) => l.startsWith('postgres'))).toEqual([]);
+  });
   it('has nothing to say about socket receives with the syscall hooks, which time each call', () => {
     expect(captureCoverage({ hooks: { usdt: 'usdt', sockets: 'syscall-tracepoints', files: 'tracepoint' }, sample: 0.5, pgDetail: false }).filter((l) => l.startsWith('sockets'))).toEqual([]);
   });

@@ -9,6 +9,8 @@ export interface CoverageFacts {
   readonly hooks: Readonly<Record<string, string>>;
   readonly sample: number;
   readonly pgDetail: boolean;
+  /** The lab's PostgreSQL server has USDT probes (the postgres family could have run). */
+  readonly pgProbes?: boolean;
   /** `--keep-slower-than`: the app fires its probes for every request, provisionally. */
   readonly keepSlowerThanMs?: number;
 }
@@ -29,6 +31,11 @@ export function captureCoverage(f: CoverageFacts): string[] {
   }
   if (f.hooks.usdt && f.sample < 1 && f.keepSlowerThanMs !== undefined) {
     out.push(`requests outside the sample that end faster than ${f.keepSlowerThanMs} ms and not 5xx keep only their start and end`);
+  }
+  if (f.pgProbes && !f.hooks.postgres) {
+    out.push(
+      "postgres: no statement phases (parse, plan, execute), lock waits or reads inside PostgreSQL: `--families +postgres` adds them, but each of its probe hits is a breakpoint trap in the backend (about 15 a request on the default mix; `lab doctor` measures one here), paid by every statement, sampled or not; a query's database time is the app's view of it, sent → result readable",
+    );
   }
   if ((f.hooks.usdt || f.hooks.postgres) && !f.hooks.sched) {
     out.push(

@@ -182,7 +182,7 @@ export function loaderArgs(t: LoaderTargets): string[] {
   return args;
 }
 
-/** The loader's probe families (probes/families.c); files is opt-in. */
+/** The loader's probe families (probes/families.c); files, sched and postgres are opt-in. */
 export const LOADER_FAMILIES = ['core', 'usdt', 'sockets', 'files', 'sched', 'postgres', 'tcp'] as const;
 export const OPT_IN_FAMILIES: readonly string[] = ['files'];
 

@@ -78,7 +78,9 @@ export async function run(_inv: Invocation): Promise<number> {
 
   const dir = join(cfg.stateDir, 'captures', `demo-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   mkdirSync(dirname(dir), { recursive: true });
-  const traced = await runCommand(['trace', '--requests', String(DEMO_REQUESTS), '--connections', '4', '--out', dir]);
+  // The demo shows every layer, PostgreSQL's phases included (opt-in for their cost in `lab trace`).
+  const pgPhases = labStatus(cfg, () => null).postgres.usdt !== false ? ['--families', '+postgres'] : [];
+  const traced = await runCommand(['trace', '--requests', String(DEMO_REQUESTS), '--connections', '4', ...pgPhases, '--out', dir]);
   if (traced !== 0) {
     say(`lab trace failed (exit ${traced}); showing the untraced view instead`);
     await loadAndJourney();

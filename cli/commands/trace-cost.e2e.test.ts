@@ -80,7 +80,7 @@ describeBuilt('lab trace cost controls (real loader)', () => {
     // takes on a busy machine.
     let traced = (): void => {};
     const ready = new Promise<void>((res) => (traced = res));
-    const tracing = runLabCli(lab, ['trace', '--out', dir, '--no-load', '--duration', '5', '--sample', String(rate), '--keep-slower-than', '40'], {
+    const tracing = runLabCli(lab, ['trace', '--out', dir, '--no-load', '--duration', '5', '--sample', String(rate), '--keep-slower-than', '40', '--families', '+postgres'], {
       onStderr: (text) => {
         if (text.includes('tracing whatever arrives')) traced();
       },

@@ -63,11 +63,14 @@ describeBuilt('lab trace with BPF (real loader)', () => {
     const c = await readCapture(dir);
     expect(c.warnings).toEqual([]);
     expect(c.meta).toMatchObject({ source: 'bpf', proxy: 'nginx', sample: 1, load: { requests: 200 } });
-    expect(c.meta.hooks).toMatchObject({ usdt: 'usdt', sockets: expect.any(String), postgres: expect.any(String) });
-    // The files family (syscall tracepoints) and the sched family (every context switch) are
-    // opt-in: not in the default set.
+    expect(c.meta.hooks).toMatchObject({ usdt: 'usdt', sockets: expect.any(String) });
+    // The files family (syscall tracepoints), the sched family (every context switch) and the
+    // postgres family (a breakpoint trap per probe hit) are opt-in: not in the default set, and
+    // the capture says what PostgreSQL's phases would have added.
     expect(c.meta.hooks).not.toHaveProperty('files');
     expect(c.meta.hooks).not.toHaveProperty('sched');
+    expect(c.meta.hooks).not.toHaveProperty('postgres');
+    expect(c.meta.coverage).toContainEqual(expect.stringContaining('--families +postgres'));
     expect(c.meta.drops).toHaveProperty('ringbuf', 0);
     expect(Object.values(c.meta.drops).every((n) => n === 0)).toBe(true);
     expect(c.meta.loader).toMatchObject({ stop: 'signal' });

@@ -517,7 +517,7 @@ async function traceWhileSignalled(
     ...(loaderReport ? { loader: loaderReport } : {}),
     warnings,
     completeness,
-    ...(source === 'bpf' ? { coverage: captureCoverage({ hooks, sample: opts.sample, pgDetail: opts.pgDetail, ...(opts.keepSlowerThanMs !== undefined ? { keepSlowerThanMs: opts.keepSlowerThanMs } : {}) }) } : {}),
+    ...(source === 'bpf' ? { coverage: captureCoverage({ hooks, sample: opts.sample, pgDetail: opts.pgDetail, pgProbes: status.postgres.usdt !== false, ...(opts.keepSlowerThanMs !== undefined ? { keepSlowerThanMs: opts.keepSlowerThanMs } : {}) }) } : {}),
     privacy: { clientRequestId: 'hmac-sha256, key made for this capture and not stored', queryParametersKept: KEPT_QUERY_PARAMETERS, queryParametersDropped },
   });
   for (const w of warnings) say(`warning: ${w}`);
