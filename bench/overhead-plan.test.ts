@@ -27,10 +27,14 @@ describe('breakdownConditions', () => {
 });
 
 describe('overheadSchedule', () => {
-  it('interleaves: every workload and condition once per round, round after round', () => {
+  it('interleaves: every workload and condition once per round, round after round, then a closing untraced run per workload', () => {
     const [mix, light] = defaultWorkloads(200, 800);
     const full = OVERHEAD_CONDITIONS[2]!;
     const steps = overheadSchedule([mix!, light!], [UNTRACED, full], 2).map((s) => `${s.round}:${s.workload.key}:${s.condition.key}`);
-    expect(steps).toEqual(['1:mix:untraced', '1:mix:full', '1:light:untraced', '1:light:full', '2:mix:untraced', '2:mix:full', '2:light:untraced', '2:light:full']);
+    expect(steps).toEqual(['1:mix:untraced', '1:mix:full', '1:light:untraced', '1:light:full', '2:mix:untraced', '2:mix:full', '2:light:untraced', '2:light:full', '3:mix:untraced', '3:light:untraced']);
+  });
+  it('adds no closing run when nothing is traced', () => {
+    const [mix] = defaultWorkloads(200, 800);
+    expect(overheadSchedule([mix!], [UNTRACED], 2).map((s) => s.round)).toEqual([1, 2]);
   });
 });

@@ -76,9 +76,14 @@ export interface Step {
   readonly condition: OverheadCondition;
 }
 
-/** Round 1: every workload's conditions A B C …, then round 2 the same, and so on. */
+/**
+ * Round 1: every workload's conditions A B C …, then round 2 the same, and so on; then one more
+ * untraced run per workload (round rounds + 1), so every traced run has an untraced one before
+ * and after it to be compared with.
+ */
 export function overheadSchedule(workloads: readonly Workload[], conditions: readonly OverheadCondition[], rounds: number): Step[] {
   const out: Step[] = [];
   for (let round = 1; round <= rounds; round++) for (const workload of workloads) for (const condition of conditions) out.push({ round, workload, condition });
+  if (conditions.includes(UNTRACED) && conditions.some((c) => c.trace)) for (const workload of workloads) out.push({ round: rounds + 1, workload, condition: UNTRACED });
   return out;
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { FamilyCost } from './bpf-prog-stats.ts';
-import { cpuPerRequest, median, overheadTargets, renderOverheadMarkdown, renderOverheadSvg, summarizeOverheadRuns, type OverheadRun } from './overhead-report.ts';
+import { accountedCost, cpuPerRequest, median, overheadTargets, renderOverheadMarkdown, renderOverheadSvg, summarizeOverheadRuns, type OverheadRun } from './overhead-report.ts';
+import type { ProbeCost } from './probe-cost.ts';
 
 const MIX = 'default mix at 200 req/s';
 
@@ -42,6 +43,21 @@ describe('median', () => {
   });
 });
 
+describe('accountedCost', () => {
+  const cal: ProbeCost = { nop1Ns: 6000, nop5Ns: 2000, tracepointNs: 100, usdtStatsNs: 120, tracepointStatsNs: 60, appFireNs: 150 };
+  it('costs each run at its hook kind\'s calibrated price plus its stats time beyond an empty program\'s, with the app\'s calls and the loader', () => {
+    const r = run('full, sample 1', 1, 3000, [fam('sockets', 20, 30), fam('usdt', 10, 8), fam('postgres', 6, 15)]);
+    // per request ×1000 responses: sockets 30 runs × 100 + (20000 − 30 × 60); usdt 8 × 2000 + (10000 − 8 × 120) + 8 × 150;
+    // postgres 15 × 6000 + (6000 − 15 × 120); loader 20 µs.
+    const ns = 30 * 100 + (20_000 - 30 * 60) + 8 * 2000 + (10_000 - 8 * 120) + 8 * 150 + 15 * 6000 + (6000 - 15 * 120);
+    expect(accountedCost(r, cal) / 1000).toBeCloseTo(ns / 1000 + 20, 6);
+  });
+  it('falls back to bpf_stats time and the trap estimates without a calibration', () => {
+    const r = run('full, sample 1', 1, 3000, [fam('usdt', 10, 8)]);
+    expect(accountedCost(r, null) / 1000).toBeCloseTo(10 + (8 * 300) / 1000 + 20, 6);
+  });
+});
+
 describe('summarizeOverheadRuns', () => {
   const runs = [
     run('untraced', 1, 3000),
@@ -66,6 +82,23 @@ describe('summarizeOverheadRuns', () => {
     const full = summarizeOverheadRuns(runs, 'untraced', sat).find((r) => r.condition === 'full, sample 1')!;
     expect(full.saturatedRps).toBe(420);
     expect(full.drops).toBe(3);
+  });
+
+  it('counts the lab\'s and the loader\'s CPU groups when the run has them, rather than the machine', () => {
+    expect(cpuPerRequest(run('untraced', 1, 3000, [], { groupsCpuUs: 2_500_000 }))).toBe(2500);
+    expect(cpuPerRequest(run('untraced', 1, 3000, [], { groupsCpuUs: 2_500_000, perSecondGroupsCpuUs: [2400, 2410, 9000] }))).toBe(2410);
+  });
+
+  it('sets each timed run against the untraced runs before and after it, interpolated, with an interval', () => {
+    // The host slows down by 10% over the round; tracing adds 2% at every point of it.
+    const at = (condition: string, startedAtMs: number, cpu: number): OverheadRun => run(condition, 1, cpu, condition === 'untraced' ? [] : [fam('sockets', 1, 1)], { startedAtMs, endedAtMs: startedAtMs + 100 });
+    const drift = (t: number): number => 3000 * (1 + t / 10_000);
+    const timedRuns = [at('untraced', 0, drift(50)), at('full, sample 1', 300, drift(350) * 1.02), at('untraced', 1000, drift(1050)), at('full, sample 1', 1300, drift(1350) * 1.02), at('untraced', 2000, drift(2050))];
+    const full = summarizeOverheadRuns(timedRuns, 'untraced').find((r) => r.condition === 'full, sample 1')!;
+    expect(full.overheadPct!.median).toBeCloseTo(2, 6);
+    expect(full.overheadPct!.min).toBeCloseTo(2, 6);
+    expect(full.overheadPct!.max).toBeCloseTo(2, 6);
+    expect(full.overheadPct!.level).toBeGreaterThan(0);
   });
 
   it('pairs each traced run with the untraced run of its round', () => {
@@ -112,10 +145,10 @@ describe('summarizeOverheadRuns', () => {
   });
 
   it('renders a Markdown table per workload with the family breakdown and the targets', () => {
-    const md = renderOverheadMarkdown({ measuredAt: 'now', settings: {}, machine: {}, rows, targets: overheadTargets(rows, MIX), warnings: ['w1'] });
+    const md = renderOverheadMarkdown({ measuredAt: 'now', settings: {}, machine: {}, rows, targets: overheadTargets(rows, MIX), warnings: ['w1'], calibration: null });
     expect(md).toContain(`## ${MIX}`);
     // accounted: 30 µs BPF + 8 app probe hits × 0.3 µs + 20 µs loader = 52.4 µs of ~3000.
-    expect(md).toMatch(/\| full, sample 1 \| 3 \| .* \| \+2\.0% \(1\.0\.\.3\.0\) \| 52\.4 µs, 1\.75% \| 30\.00 \|/);
+    expect(md).toMatch(/\| full, sample 1 \| 3 \| .* \| \+2\.00% \[\+1\.00, \+3\.00\] \(1\.0\.\.3\.0\) \| 52\.4 µs, 1\.75% \| 30\.00 \|/);
     expect(md).toContain('| full, sample 1 | 20.00 (30.0×, 667 ns) | 10.00 (8.0×, 1250 ns) |');
     expect(md).toContain('| sample 0.01: CPU per request over untraced | – | 0.5 % | not measured |');
     expect(md).toContain('- w1');

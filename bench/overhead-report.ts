@@ -7,12 +7,17 @@
  */
 import type { FamilyCost } from './bpf-prog-stats.ts';
 import { STATS_OVERHEAD_NS_PER_RUN } from './bpf-prog-stats.ts';
+import { medianInterval, pairedOverheadsPct } from './overhead-pairing.ts';
+import type { ProbeCost } from './probe-cost.ts';
 
 /** One fixed-rate run of one condition. */
 export interface OverheadRun {
   readonly workload: string;
   readonly condition: string;
   readonly round: number;
+  /** Wall-clock ms when the fixed-rate window started and ended (absent in older results). */
+  readonly startedAtMs?: number;
+  readonly endedAtMs?: number;
   readonly responses: number;
   readonly durationS: number;
   readonly failures: number;
@@ -25,6 +30,10 @@ export interface OverheadRun {
   /** CPU per request of each second of the run (machine less load generator), µs; their median is
    * the run's figure when present, so one busy second (a checkpoint, a vacuum) does not move it. */
   readonly perSecondCpuUs?: readonly number[];
+  /** The CPU groups of the lab's processes and of the loader (cgroup v2, exact), µs; absent without cgroup v2. */
+  readonly groupsCpuUs?: number;
+  /** The same per request, for each second of the run. */
+  readonly perSecondGroupsCpuUs?: readonly number[];
   /** nginx, the app and PostgreSQL processes (the loader not included), µs. */
   readonly labCpuUs: number;
   /** The loader, which is also the capture writer (events.bin), µs; 0 untraced. */
@@ -52,20 +61,32 @@ export interface Spread {
   readonly max: number;
 }
 
+/** A median over rounds with its confidence interval (overhead-pairing.ts) beside the range. */
+export interface Estimate extends Spread {
+  readonly low: number;
+  readonly high: number;
+  /** The interval's coverage, 0..1. */
+  readonly level: number;
+}
+
 export interface ConditionSummary {
   readonly workload: string;
   readonly condition: string;
   readonly runs: number;
   /** (machine busy − load generator) / responses, µs. */
   readonly cpuPerRequestUs: Spread;
-  /** Against the untraced run of the same workload and round, %; null for the untraced rows. */
-  readonly overheadPct: Spread | null;
+  /** Against the untraced runs before and after each run, interpolated, %; null for the untraced rows. */
+  readonly overheadPct: Estimate | null;
+  /** What the CPU figures count: the lab's and the loader's CPU groups, or the machine less the load generator. */
+  readonly cpuSource: 'groups' | 'machine';
   readonly labCpuPerRequestUs: number;
   readonly loaderCpuPerRequestUs: number;
   /**
-   * Tracing's cost counted from its parts rather than measured as a difference: BPF time, the
-   * breakpoint traps (TRAP_NS × hits) and the loader's CPU, µs per request, and as % of the untraced
-   * CPU per request; unlike the measured overhead it does not move with the host's noise.
+   * Tracing's cost counted from its parts rather than measured as a difference, µs per request,
+   * and as % of the untraced CPU per request: each program run at what the calibration measured a
+   * hook of its kind to cost here (trap or dispatch and an empty run) plus its bpf_stats time
+   * beyond an empty program's, the app's probe calls, and the loader's CPU (accountedCost); unlike
+   * the measured overhead it does not move with the host's noise.
    */
   readonly accountedUs: number;
   readonly accountedPct: number | null;
@@ -107,23 +128,62 @@ function spread(values: readonly number[]): Spread {
 }
 
 const perRequest = (r: OverheadRun, x: number): number => (r.responses > 0 ? x / r.responses : NaN);
-/** CPU per request of one run, µs: the median of its seconds, else the whole window's. */
-export const cpuPerRequest = (r: OverheadRun): number =>
-  r.perSecondCpuUs && r.perSecondCpuUs.length >= 3 ? median(r.perSecondCpuUs) : perRequest(r, r.machineBusyUs - r.loadgenCpuUs);
+/** CPU per request of one run, µs: the lab's and the loader's CPU groups where measured, else the
+ * machine less the load generator; the median of its seconds, else the whole window's. */
+export const cpuPerRequest = (r: OverheadRun): number => {
+  if (r.groupsCpuUs !== undefined) return r.perSecondGroupsCpuUs && r.perSecondGroupsCpuUs.length >= 3 ? median(r.perSecondGroupsCpuUs) : perRequest(r, r.groupsCpuUs);
+  return r.perSecondCpuUs && r.perSecondCpuUs.length >= 3 ? median(r.perSecondCpuUs) : perRequest(r, r.machineBusyUs - r.loadgenCpuUs);
+};
+
+/** Families whose hooks are USDT sites: the app's (5-byte nops) and PostgreSQL's (1-byte nops). */
+const SITE_KIND: Readonly<Record<string, 'nop5' | 'nop1'>> = { usdt: 'nop5', postgres: 'nop1' };
+
+/**
+ * Tracing's cost in one run from its parts, µs (not per request). With a calibration, a family's
+ * runs each cost what a hook of its kind costs here with an empty program, plus the bpf_stats time
+ * its programs took beyond an empty one's; the app's probe runs add the addon's call; without
+ * one, bpf_stats time and the TRAP_NS estimates. The loader's CPU on top.
+ */
+export function accountedCost(r: OverheadRun, cal: ProbeCost | null): number {
+  let ns = 0;
+  for (const f of r.bpf) {
+    const site = SITE_KIND[f.family];
+    if (!cal) {
+      ns += f.runTimeNs + (site === 'nop5' ? TRAP_NS.usdt : site === 'nop1' ? TRAP_NS.postgres : 0) * f.runCnt;
+      continue;
+    }
+    const hook = site === 'nop5' ? cal.nop5Ns : site === 'nop1' ? cal.nop1Ns : cal.tracepointNs;
+    const empty = site ? cal.usdtStatsNs : cal.tracepointStatsNs;
+    ns += f.runCnt * hook + Math.max(0, f.runTimeNs - f.runCnt * empty) + (f.family === 'usdt' ? f.runCnt * cal.appFireNs : 0);
+  }
+  return ns / 1000 + r.loaderCpuUs;
+}
 const sumDrops = (d: Readonly<Record<string, number>>): number => Object.values(d).reduce((a, b) => a + b, 0);
 
+const timed = (r: OverheadRun): r is OverheadRun & { startedAtMs: number; endedAtMs: number } => r.startedAtMs !== undefined && r.endedAtMs !== undefined;
+
+/** Each run of `mine` over its untraced baseline, %: interpolated between its neighbours in time,
+ * or (results without times) the untraced run of its round. */
+function overheadsPct(mine: readonly OverheadRun[], untraced: readonly OverheadRun[]): number[] {
+  if (mine.every(timed) && untraced.every(timed)) {
+    const tv = (r: OverheadRun & { startedAtMs: number; endedAtMs: number }) => ({ startedAtMs: r.startedAtMs, endedAtMs: r.endedAtMs, value: cpuPerRequest(r) });
+    return pairedOverheadsPct(mine.filter(timed).map(tv), untraced.filter(timed).map(tv));
+  }
+  return mine.flatMap((r) => {
+    const base = untraced.find((b) => b.round === r.round);
+    if (!base) return [];
+    const u = cpuPerRequest(base);
+    return [((cpuPerRequest(r) - u) / u) * 100];
+  });
+}
+
 /** One summary per workload and condition, in the order they first appear in `runs`. */
-export function summarizeOverheadRuns(runs: readonly OverheadRun[], baseline: string, saturation: readonly SaturatedRun[] = []): ConditionSummary[] {
+export function summarizeOverheadRuns(runs: readonly OverheadRun[], baseline: string, saturation: readonly SaturatedRun[] = [], cal: ProbeCost | null = null): ConditionSummary[] {
   const keys = [...new Set(runs.map((r) => `${r.workload}\u0000${r.condition}`))];
   return keys.map((key) => {
     const [workload, condition] = key.split('\u0000') as [string, string];
     const mine = runs.filter((r) => r.workload === workload && r.condition === condition);
-    const paired = mine.flatMap((r) => {
-      const base = runs.find((b) => b.workload === workload && b.condition === baseline && b.round === r.round);
-      if (!base) return [];
-      const u = cpuPerRequest(base);
-      return [((cpuPerRequest(r) - u) / u) * 100];
-    });
+    const paired = overheadsPct(mine, runs.filter((b) => b.workload === workload && b.condition === baseline));
     const families = new Map<string, { us: number[]; runs: number[]; ns: number; cnt: number }>();
     const programs = new Map<string, { family: string; name: string; us: number[]; runs: number[]; ns: number; cnt: number }>();
     for (const r of mine) {
@@ -149,8 +209,8 @@ export function summarizeOverheadRuns(runs: readonly OverheadRun[], baseline: st
     const untracedCpu = median(runs.filter((r) => r.workload === workload && r.condition === baseline).map(cpuPerRequest));
     const bpfUs = median(mine.map((r) => perRequest(r, r.bpf.reduce((s, f) => s + f.runTimeNs, 0) / 1000)));
     const loaderUs = median(mine.map((r) => perRequest(r, r.loaderCpuUs)));
-    const trapsUs = ((Number.isFinite(familyRuns('usdt')) ? familyRuns('usdt') : 0) * TRAP_NS.usdt + (Number.isFinite(familyRuns('postgres')) ? familyRuns('postgres') : 0) * TRAP_NS.postgres) / 1000;
-    const accountedUs = (Number.isFinite(bpfUs) ? bpfUs : 0) + trapsUs + (Number.isFinite(loaderUs) ? loaderUs : 0);
+    const accounted = median(mine.map((r) => perRequest(r, accountedCost(r, cal))));
+    const accountedUs = Number.isFinite(accounted) ? accounted : 0;
     const totalRuns = median(mine.map((r) => perRequest(r, r.bpf.reduce((s, f) => s + f.runCnt, 0))));
     const sat = saturation.filter((s) => s.workload === workload && s.condition === condition);
     return {
@@ -158,7 +218,8 @@ export function summarizeOverheadRuns(runs: readonly OverheadRun[], baseline: st
       condition,
       runs: mine.length,
       cpuPerRequestUs: spread(mine.map(cpuPerRequest)),
-      overheadPct: condition === baseline || paired.length === 0 ? null : spread(paired),
+      overheadPct: condition === baseline || paired.length === 0 ? null : { ...spread(paired), ...medianInterval(paired) },
+      cpuSource: mine.every((r) => r.groupsCpuUs !== undefined) ? 'groups' : 'machine',
       labCpuPerRequestUs: median(mine.map((r) => perRequest(r, r.labCpuUs))),
       loaderCpuPerRequestUs: loaderUs,
       accountedUs,
@@ -189,8 +250,11 @@ export interface Target {
   readonly name: string;
   /** The measured figure, in `unit`; null when the bench did not run what it needs. */
   readonly value: number | null;
+  /** Its confidence interval where it is a median over rounds. */
+  readonly interval?: { readonly low: number; readonly high: number; readonly level: number };
   readonly limit: number;
   readonly unit: string;
+  /** The figure (the median) within the limit. */
   readonly met: boolean | null;
 }
 
@@ -199,15 +263,15 @@ export function overheadTargets(rows: readonly ConditionSummary[], workload: str
   const row = (c: string): ConditionSummary | undefined => rows.find((r) => r.workload === workload && r.condition === c);
   const full = row('full, sample 1');
   const low = row('full, sample 0.01');
-  const target = (name: string, value: number | null | undefined, limit: number, unit: string): Target => {
+  const target = (name: string, value: number | null | undefined, limit: number, unit: string, est?: Estimate | null): Target => {
     const v = value === undefined || value === null || !Number.isFinite(value) ? null : value;
-    return { name, value: v, limit, unit, met: v === null ? null : v <= limit };
+    return { name, value: v, ...(est && est.level > 0 ? { interval: { low: est.low, high: est.high, level: est.level } } : {}), limit, unit, met: v === null ? null : v <= limit };
   };
   const allRows = rows.filter((r) => r.workload === workload && r.condition !== 'untraced');
   return [
-    target('full tracing, sample 1: CPU per request over untraced', full?.overheadPct?.median, 3, '%'),
+    target('full tracing, sample 1: CPU per request over untraced', full?.overheadPct?.median, 3, '%', full?.overheadPct),
     target('full tracing, sample 1: accounted cost', full?.accountedPct, 3, '%'),
-    target('sample 0.01: CPU per request over untraced', low?.overheadPct?.median, 0.5, '%'),
+    target('sample 0.01: CPU per request over untraced', low?.overheadPct?.median, 0.5, '%', low?.overheadPct),
     target('sample 0.01: accounted cost', low?.accountedPct, 0.5, '%'),
     target('sample 0.01: BPF time per request as a share of sample 1', full && low && full.bpfPerRequestUs > 0 ? (low.bpfPerRequestUs / full.bpfPerRequestUs) * 100 : null, 15, '%'),
     target('records dropped, at the fixed rate and saturated', allRows.length > 0 ? allRows.reduce((n, r) => n + r.drops, 0) : null, 0, 'records'),
@@ -216,7 +280,9 @@ export function overheadTargets(rows: readonly ConditionSummary[], workload: str
 
 const f1 = (n: number): string => (Number.isFinite(n) ? n.toFixed(1) : '–');
 const f2 = (n: number): string => (Number.isFinite(n) ? n.toFixed(2) : '–');
-const pct = (s: Spread | null): string => (s ? `${s.median >= 0 ? '+' : ''}${f1(s.median)}% (${f1(s.min)}..${f1(s.max)})` : '–');
+const signed = (n: number, f: (x: number) => string): string => `${n >= 0 ? '+' : ''}${f(n)}`;
+const pct = (s: Estimate | null): string =>
+  s ? `${signed(s.median, f2)}% [${signed(s.low, f2)}, ${signed(s.high, f2)}] (${f1(s.min)}..${f1(s.max)})` : '–';
 
 function table(header: readonly string[], body: readonly (readonly string[])[]): string[] {
   return [`| ${header.join(' | ')} |`, `|${header.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`, ...body.map((r) => `| ${r.join(' | ')} |`)];
@@ -229,16 +295,26 @@ export interface OverheadReportInput {
   readonly rows: readonly ConditionSummary[];
   readonly targets: readonly Target[];
   readonly warnings: readonly string[];
+  /** What the calibration measured (probe-cost), null without one. */
+  readonly calibration: ProbeCost | null;
 }
 
 /** The report as Markdown: one table per workload, BPF cost by family and program, the targets. */
 export function renderOverheadMarkdown(r: OverheadReportInput): string {
   const out: string[] = ['# Tracing overhead', '', `Measured ${r.measuredAt}. Settings: ${JSON.stringify(r.settings)}.`, `Machine: ${JSON.stringify(r.machine)}.`, ''];
+  const cal = r.calibration;
+  const source = r.rows.every((x) => x.cpuSource === 'groups')
+    ? "the CPU time of the lab's processes (nginx, the app, PostgreSQL and its backends) and of the loader, counted exactly in cgroups of the bench's own"
+    : "the whole machine's busy time (idle and steal subtracted) minus the load generator's own";
   out.push(
-    'CPU per request is the whole machine\'s busy time (idle and steal subtracted) minus the load generator\'s own, divided by the responses, ' +
-      'the median over each run\'s seconds; overhead is against the untraced run of the same round (median over rounds, min..max in brackets). ' +
-      `"Accounted" adds up tracing\'s parts instead: BPF time, the breakpoint traps (${TRAP_NS.usdt} ns per app probe hit, ${TRAP_NS.postgres} ns per PostgreSQL one, estimates) and the loader\'s CPU, against the untraced CPU per request; it does not move with the host\'s noise. ` +
-      `BPF time comes from the kernel's bpf_stats, which itself adds ~${STATS_OVERHEAD_NS_PER_RUN} ns per program run to the traced runs (included in their CPU).`,
+    `CPU per request is ${source}, divided by the responses: the median over each run's seconds. ` +
+      'Overhead compares each traced run with the untraced runs just before and after it, interpolated to its midpoint (a drift of the host over a round cancels): ' +
+      'the median over rounds, its confidence interval in square brackets (order statistics, at least 90%), and min..max. ' +
+      (cal
+        ? `"Accounted" adds up tracing's parts instead: every program run at what a hook of its kind costs here with an empty program (calibrated: a 1-byte-nop USDT hit ${f1(cal.nop1Ns)} ns, a 5-byte-nop one ${f1(cal.nop5Ns)} ns, a tracepoint run ${f1(cal.tracepointNs)} ns), plus its bpf_stats time beyond an empty program's (${f1(cal.usdtStatsNs)} ns a USDT run, ${f1(cal.tracepointStatsNs)} ns a tracepoint run), the app's probe calls (${f1(cal.appFireNs)} ns each) and the loader's CPU, against the untraced CPU per request; it does not move with the host's noise. `
+        : `"Accounted" adds up tracing's parts instead: BPF time, the breakpoint traps (${TRAP_NS.usdt} ns per app probe hit, ${TRAP_NS.postgres} ns per PostgreSQL one, estimates) and the loader's CPU, against the untraced CPU per request. `) +
+      `BPF time comes from the kernel's bpf_stats, which itself adds ~${STATS_OVERHEAD_NS_PER_RUN} ns per program run to the traced runs (included in their CPU). ` +
+      'Not counted anywhere: the files family\'s syscall tracepoints send every syscall of every task through the slow path.',
     '',
   );
   for (const workload of [...new Set(r.rows.map((x) => x.workload))]) {
@@ -291,7 +367,22 @@ export function renderOverheadMarkdown(r: OverheadReportInput): string {
     }
   }
   out.push('## Targets', '');
-  out.push(...table(['target', 'measured', 'limit', 'met'], r.targets.map((t) => [t.name, t.value === null ? '–' : `${f2(t.value)} ${t.unit}`, `${t.limit} ${t.unit}`, t.met === null ? 'not measured' : t.met ? 'yes' : 'no'])), '');
+  const verdict = (t: Target): string => {
+    if (t.met === null) return 'not measured';
+    if (!t.interval) return t.met ? 'yes' : 'no';
+    if (t.interval.level < 0.9) return `${t.met ? 'yes' : 'no'} (median of too few rounds for a 90% interval)`;
+    const sure = `${Math.round(t.interval.level * 100)}%`;
+    if (t.interval.high <= t.limit) return `yes (${sure} interval within)`;
+    if (t.interval.low > t.limit) return `no (${sure} interval above)`;
+    return `${t.met ? 'yes' : 'no'} (median; the ${sure} interval spans the limit)`;
+  };
+  out.push(
+    ...table(
+      ['target', 'measured', 'limit', 'met'],
+      r.targets.map((t) => [t.name, t.value === null ? '–' : `${f2(t.value)} ${t.unit}${t.interval ? ` [${f2(t.interval.low)}, ${f2(t.interval.high)}]` : ''}`, `${t.limit} ${t.unit}`, verdict(t)]),
+    ),
+    '',
+  );
   if (r.warnings.length > 0) out.push('## Warnings', '', ...r.warnings.map((w) => `- ${w}`), '');
   return out.join('\n');
 }

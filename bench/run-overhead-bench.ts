@@ -15,7 +15,9 @@ import { clearProbeSampling, waitProbeSamplingSeen, writeProbeSampling } from '.
 import { loaderArgs, spawnLoader, type LoaderHandle, type LoaderPrograms } from '../tracer/spawn-loader.ts';
 import { openBenchLab, type BenchLab } from './bench-lab.ts';
 import { enableBpfStats, familyCosts, readProgStats, type ProgStat } from './bpf-prog-stats.ts';
+import { cgroupV2Root, openCpuGroups, type CpuGroup, type CpuGroups } from './cgroup-cpu.ts';
 import { childPids, machineBusyUs, processesCpuUs, processRunUs, sampleMachineCpu, sampleProcesses } from './cpu-counters.ts';
+import { measureProbeCost, type ProbeCost } from './probe-cost.ts';
 import { overheadSchedule, UNTRACED, type OverheadCondition, type Workload } from './overhead-plan.ts';
 import { cpuPerRequest, overheadTargets, renderOverheadMarkdown, renderOverheadSvg, summarizeOverheadRuns, type OverheadRun, type SaturatedRun } from './overhead-report.ts';
 
@@ -58,17 +60,47 @@ const cpuUsUsed = (since: NodeJS.CpuUsage): number => {
   return d.user + d.system;
 };
 
-/** CPU per request (machine less load generator) of each whole second of a run, the first left out
- * (connections opening). */
-function perSecondCpu(seconds: readonly { responses: number; machine: ReturnType<typeof sampleMachineCpu>; selfUs: number }[]): number[] {
+interface SecondSample {
+  readonly responses: number;
+  readonly machine: ReturnType<typeof sampleMachineCpu>;
+  readonly selfUs: number;
+  /** The lab's and the tracer's CPU groups, µs; null without cgroup v2. */
+  readonly groupsUs: number | null;
+}
+
+/** CPU per request of each whole second of a run, the first left out (connections opening): the
+ * lab's and the tracer's CPU groups where there are any, else the machine less the load generator. */
+function perSecondCpu(seconds: readonly SecondSample[], source: 'groups' | 'machine'): number[] {
   const out: number[] = [];
   for (let i = 2; i < seconds.length; i++) {
     const a = seconds[i - 1]!;
     const b = seconds[i]!;
     const n = b.responses - a.responses;
-    if (n > 0) out.push((machineBusyUs(a.machine, b.machine) - (b.selfUs - a.selfUs)) / n);
+    if (n <= 0) continue;
+    if (source === 'groups' && a.groupsUs !== null && b.groupsUs !== null) out.push((b.groupsUs - a.groupsUs) / n);
+    else if (source === 'machine') out.push((machineBusyUs(a.machine, b.machine) - (b.selfUs - a.selfUs)) / n);
   }
   return out;
+}
+
+/** The lab's processes and the loaders, each in a CPU group of the bench's own. */
+interface BenchGroups {
+  readonly lab: CpuGroup;
+  readonly tracer: CpuGroup;
+  readonly groups: CpuGroups;
+}
+
+function openBenchGroups(lab: BenchLab, warnings: string[]): BenchGroups | null {
+  const root = cgroupV2Root();
+  if (root === null) {
+    warnings.push('no cgroup v2 hierarchy: CPU per request is the whole machine less the load generator');
+    return null;
+  }
+  const groups = openCpuGroups(root, `reqtrace-bench-${process.pid}`);
+  const g = { lab: groups.group('lab'), tracer: groups.group('tracer'), groups };
+  const missed = labPids(lab).filter((pid) => !g.lab.add(pid));
+  if (missed.length > 0) warnings.push(`${missed.length} lab process(es) could not join the CPU group: their CPU is not counted`);
+  return g;
 }
 
 /** Records whose start lies in [from, to) of an events file, walking the size fields from 0. */
@@ -104,7 +136,7 @@ function labPids(lab: BenchLab): number[] {
 }
 
 /** The loader for `condition` attached and settled, and the app told its sample; null untraced. */
-async function startTracer(lab: BenchLab, condition: OverheadCondition, maxSeconds: number, eventsPath: string, scratch: string): Promise<{ loader: LoaderHandle; programs: LoaderPrograms } | null> {
+async function startTracer(lab: BenchLab, condition: OverheadCondition, maxSeconds: number, eventsPath: string, scratch: string, groups: BenchGroups | null): Promise<{ loader: LoaderHandle; programs: LoaderPrograms } | null> {
   if (!condition.trace) return null;
   const loader = spawnLoader({
     args: loaderArgs({
@@ -121,6 +153,7 @@ async function startTracer(lab: BenchLab, condition: OverheadCondition, maxSecon
     eventsPath,
     logPath: join(scratch, 'loader.log'),
   });
+  groups?.tracer.add(loader.pid);
   try {
     await loader.attached;
     const programs = await loader.programs;
@@ -138,9 +171,9 @@ async function startTracer(lab: BenchLab, condition: OverheadCondition, maxSecon
 }
 
 /** One condition at saturation (the lab's maximum load): req/s and what the loader lost. */
-async function saturate(lab: BenchLab, workload: Workload, condition: OverheadCondition, opts: OverheadBenchOptions, scratch: string): Promise<SaturatedRun> {
+async function saturate(lab: BenchLab, workload: Workload, condition: OverheadCondition, opts: OverheadBenchOptions, scratch: string, groups: BenchGroups | null): Promise<SaturatedRun> {
   const eventsPath = join(scratch, 'events.bin');
-  const tracer = await startTracer(lab, condition, opts.saturateS + 120, eventsPath, scratch);
+  const tracer = await startTracer(lab, condition, opts.saturateS + 120, eventsPath, scratch, groups);
   try {
     const sat = await runLoad({ url: lab.url, durationS: opts.saturateS, connections: opts.saturateConnections, mix: workload.mix, latencyOut: join(scratch, 'latency.jsonl'), seed: 1000 });
     const result = tracer ? await tracer.loader.stop() : null;
@@ -152,10 +185,11 @@ async function saturate(lab: BenchLab, workload: Workload, condition: OverheadCo
   }
 }
 
-async function measure(lab: BenchLab, workload: Workload, condition: OverheadCondition, round: number, opts: OverheadBenchOptions, scratch: string): Promise<OverheadRun> {
+async function measure(lab: BenchLab, workload: Workload, condition: OverheadCondition, round: number, opts: OverheadBenchOptions, scratch: string, groups: BenchGroups | null): Promise<OverheadRun> {
   const eventsPath = join(scratch, 'events.bin');
   const latencyOut = join(scratch, 'latency.jsonl');
-  const tracer = await startTracer(lab, condition, opts.durationS + 120, eventsPath, scratch);
+  const tracer = await startTracer(lab, condition, opts.durationS + 120, eventsPath, scratch, groups);
+  const groupsUs = (): number | null => (groups ? groups.lab.usageUs() + groups.tracer.usageUs() : null);
   let loader: LoaderHandle | null = tracer?.loader ?? null;
   const programs: LoaderPrograms = tracer?.programs ?? {};
   try {
@@ -166,7 +200,9 @@ async function measure(lab: BenchLab, workload: Workload, condition: OverheadCon
     const loaderBefore = loader ? (processRunUs(loader.pid) ?? 0) : 0;
     const machineBefore = sampleMachineCpu();
     const selfBefore = process.cpuUsage();
-    const seconds: { responses: number; machine: ReturnType<typeof sampleMachineCpu>; selfUs: number }[] = [];
+    const groupsBefore = groupsUs();
+    const startedAtMs = Date.now();
+    const seconds: SecondSample[] = [];
     const load = await runLoad({
       url: lab.url,
       durationS: opts.durationS,
@@ -175,10 +211,12 @@ async function measure(lab: BenchLab, workload: Workload, condition: OverheadCon
       rate: workload.rate,
       latencyOut,
       seed: round,
-      onSecond: (responses) => seconds.push({ responses, machine: sampleMachineCpu(), selfUs: cpuUsUsed(selfBefore) }),
+      onSecond: (responses) => seconds.push({ responses, machine: sampleMachineCpu(), selfUs: cpuUsUsed(selfBefore), groupsUs: groupsUs() }),
     });
     const loadgenCpuUs = cpuUsUsed(selfBefore);
     const machineAfter = sampleMachineCpu();
+    const groupsAfter = groupsUs();
+    const endedAtMs = Date.now();
     const loaderAfter = loader ? (processRunUs(loader.pid) ?? loaderBefore) : 0;
     const procsAfter = sampleProcesses(pids);
     await sleep(loader ? DRAIN_MS : 0);
@@ -191,6 +229,8 @@ async function measure(lab: BenchLab, workload: Workload, condition: OverheadCon
       workload: workload.name,
       condition: condition.name,
       round,
+      startedAtMs,
+      endedAtMs,
       responses: load.responses,
       durationS: load.durationS,
       failures: load.errors + load.timeouts + load.non2xx,
@@ -198,7 +238,8 @@ async function measure(lab: BenchLab, workload: Workload, condition: OverheadCon
       p99Ms: load.latencyMs.p99,
       machineBusyUs: machineBusyUs(machineBefore, machineAfter),
       loadgenCpuUs,
-      perSecondCpuUs: perSecondCpu(seconds),
+      perSecondCpuUs: perSecondCpu(seconds, 'machine'),
+      ...(groupsBefore !== null && groupsAfter !== null ? { groupsCpuUs: groupsAfter - groupsBefore, perSecondGroupsCpuUs: perSecondCpu(seconds, 'groups') } : {}),
       labCpuUs: processesCpuUs(procsBefore, procsAfter),
       loaderCpuUs: loaderAfter - loaderBefore,
       bpf: familyCosts(progsBefore, progsAfter, programs),
@@ -225,7 +266,20 @@ export async function runOverheadBench(opts: OverheadBenchOptions, say: (line: s
   const lab = await openBenchLab(say);
   const runs: OverheadRun[] = [];
   const saturation: SaturatedRun[] = [];
+  let groups: BenchGroups | null = null;
+  let probeCost: ProbeCost | null = null;
   try {
+    groups = openBenchGroups(lab, warnings);
+    if (opts.conditions.some((c) => c.trace)) {
+      say('calibrating: what a USDT hit and a tracepoint run cost here (probe-cost)');
+      try {
+        probeCost = measureProbeCost(lab.addonPath);
+        say(`  nop1 hit ${probeCost.nop1Ns.toFixed(0)} ns, nop5 hit ${probeCost.nop5Ns.toFixed(0)} ns, tracepoint run ${probeCost.tracepointNs.toFixed(0)} ns, app probe call ${probeCost.appFireNs.toFixed(0)} ns`);
+      } catch (err) {
+        warnings.push(`no calibration (${(err as Error).message}): the accounted cost uses bpf_stats alone`);
+        say(warnings.at(-1) as string);
+      }
+    }
     for (const w of opts.workloads) {
       say(`warm-up: ${w.name}, ${WARMUP_S} s`);
       await runLoad({ url: lab.url, durationS: WARMUP_S, connections: opts.connections, mix: w.mix, rate: w.rate, latencyOut: join(scratch, 'latency.jsonl'), seed: 0 });
@@ -246,8 +300,8 @@ export async function runOverheadBench(opts: OverheadBenchOptions, say: (line: s
         roundStarted = Date.now();
         lastRound = step.round;
       }
-      say(`round ${step.round}/${opts.rounds}: ${step.workload.name}: ${step.condition.name}`);
-      const r = await measure(lab, step.workload, step.condition, step.round, opts, scratch);
+      say(step.round > opts.rounds ? `closing untraced run: ${step.workload.name}` : `round ${step.round}/${opts.rounds}: ${step.workload.name}: ${step.condition.name}`);
+      const r = await measure(lab, step.workload, step.condition, step.round, opts, scratch, groups);
       runs.push(r);
       const cpu = cpuPerRequest(r);
       const bpf = r.bpf.reduce((s, f) => s + f.runTimeNs, 0) / 1000 / Math.max(1, r.responses);
@@ -266,13 +320,14 @@ export async function runOverheadBench(opts: OverheadBenchOptions, say: (line: s
       for (const c of opts.conditions) {
         if (opts.interrupted()) break;
         say(`saturated: ${w.name}: ${c.name}, ${opts.saturateS} s at ${opts.saturateConnections} connections`);
-        const s = await saturate(lab, w, c, opts, scratch);
+        const s = await saturate(lab, w, c, opts, scratch, groups);
         saturation.push(s);
         say(`  ${s.requestsPerSecond.toFixed(0)} req/s, ${Object.values(s.drops).reduce((a, b) => a + b, 0)} dropped`);
         await sleep(PAUSE_MS);
       }
     }
   } finally {
+    groups?.groups.close();
     await lab.close();
     restoreStats();
     rmSync(scratch, { recursive: true, force: true });
@@ -281,7 +336,7 @@ export async function runOverheadBench(opts: OverheadBenchOptions, say: (line: s
   const idleSource = sampleMachineCpu().idleSource;
   if (idleSource !== 'cpuidle') warnings.push('no cpuidle counters here: machine idle time read from /proc/stat ticks (10 ms resolution)');
 
-  const rows = summarizeOverheadRuns(runs, UNTRACED.name, saturation);
+  const rows = summarizeOverheadRuns(runs, UNTRACED.name, saturation, probeCost);
   const mixWorkload = opts.workloads[0]?.name ?? '';
   const targets = overheadTargets(rows, mixWorkload);
   const report = {
@@ -299,6 +354,7 @@ export async function runOverheadBench(opts: OverheadBenchOptions, say: (line: s
     rows,
     targets,
     warnings,
+    calibration: probeCost,
   };
   const files = [join(opts.outDir, 'overhead.json'), join(opts.outDir, 'overhead.md'), join(opts.outDir, 'overhead.svg')];
   writeFileSync(files[0] as string, JSON.stringify({ ...report, runs, saturation, elapsedS: Math.round((Date.now() - started) / 1000) }, null, 2) + '\n');
