@@ -17,12 +17,15 @@ import {
   parseCapEff,
   parseHookProbeJson,
   parseNginxVersion,
+  parseProbeCostJson,
   parseStapsdtNotes,
   type Capabilities,
+  type HookCosts,
 } from './parse-doctor-inputs.ts';
 
 export const TRACEFS = '/sys/kernel/tracing';
 export const HOOK_PROBE = join(REPO_ROOT, 'probes', 'build', 'hook-probe');
+export const PROBE_COST = join(REPO_ROOT, 'probes', 'build', 'probe-cost');
 
 /** `lab doctor --json`. */
 export interface DoctorReport {
@@ -52,6 +55,12 @@ export interface DoctorReport {
     readonly kinds: Readonly<Record<string, boolean>>;
     readonly errors: Readonly<Record<string, string>>;
   };
+  /**
+   * What a hook costs here (probes/build/probe-cost, ns): a USDT hit at a 1-byte nop (a breakpoint
+   * trap: PostgreSQL's probes), at a 5-byte nop (the uprobe trampoline: the app's), a socket
+   * tracepoint run; null when not measured (not root, or the tool is not built).
+   */
+  readonly hookCost: HookCosts | { readonly error: string } | null;
   /** The lab of LAB_STATE_DIR: its processes that are stopped (state T); null when the state dir cannot be read. */
   readonly lab: { readonly stateDir: string; readonly stopped: readonly StoppedProcess[] } | null;
   /** One line per thing that stops tracing here, with what to do. */
@@ -112,6 +121,13 @@ async function probeHooks(): Promise<DoctorReport['hooks']> {
     if (r.code !== 0) errors[kind] = r.error?.startsWith('timed out') ? r.error : bpftraceError(r.stderr);
   }
   return { method: 'bpftrace', kinds, errors };
+}
+
+async function hookCost(root: boolean): Promise<DoctorReport['hookCost']> {
+  if (!root || !existsSync(PROBE_COST)) return null;
+  const r = await run(PROBE_COST, ['-r', '5'], 60_000);
+  const parsed = parseProbeCostJson(r.stdout);
+  return typeof parsed === 'string' ? { error: r.stderr.trim().split('\n').at(-1) || r.error || parsed } : parsed;
 }
 
 /** The kind running or last started in the lab's state dir (LAB_STATE_DIR), or null. */
@@ -175,6 +191,8 @@ export async function collectDoctorReport(): Promise<DoctorReport> {
   const nginxPath = findBinary('nginx');
   const nginxVersion = nginxPath ? parseNginxVersion((await run(nginxPath, ['-v'], 5000)).stderr) : null;
   const [postgres, hooks] = await Promise.all([postgresFacts(), probeHooks()]);
+  // Alone: it times loops, which the other checks running beside it would slow.
+  const cost = await hookCost(uid === 0);
   const btf = existsSync('/sys/kernel/btf/vmlinux');
   const usdtAddon = addonFacts();
   const lab = labFacts();
@@ -213,6 +231,7 @@ export async function collectDoctorReport(): Promise<DoctorReport> {
     node: process.version,
     usdtAddon,
     hooks,
+    hookCost: cost,
     lab,
     problems,
   };

@@ -21,6 +21,7 @@ const report: DoctorReport = {
   node: 'v20.20.2',
   usdtAddon: { built: false, path: null },
   hooks: { method: 'bpftrace', kinds: { tracepoint: true, fentry: false }, errors: { fentry: 'kfunc/kretfunc not available' } },
+  hookCost: { nop1Ns: 5994.5, nop5Ns: 1436.4, tracepointNs: 179.2, usdtStatsNs: 0, tracepointStatsNs: 0 },
   lab: { stateDir: '/tmp/lab', stopped: [] },
   problems: ['USDT addon not built: run scripts/build.sh'],
 };
@@ -48,6 +49,12 @@ describe('formatDoctorReport', () => {
     expect(text).toMatch(/^PostgreSQL\s+15\.18 \(embedded, from npm\)$/m);
     expect(text).toMatch(/^PostgreSQL from npm\s+15\.18\.0-beta\.17 \(\/repo\/node_modules\/.*\/postgres\)$/m);
     expect(text).toMatch(/^PostgreSQL USDT probes\s+0 in \/repo\/node_modules\//m);
+  });
+
+  it('says what a hook costs here, or why it was not measured', () => {
+    expect(formatDoctorReport(report)).toMatch(/^hook cost \(probe-cost\)\s+USDT hit 6\.0 µs at a 1-byte nop \(PostgreSQL's probes: --families \+postgres\), 1\.4 µs at a 5-byte nop \(the app's\); socket tracepoint run 0\.18 µs$/m);
+    expect(formatDoctorReport({ ...report, hookCost: null })).toMatch(/^hook cost \(probe-cost\)\s+not measured \(needs root/m);
+    expect(formatDoctorReport({ ...report, hookCost: { error: 'loading the empty programs failed' } })).toMatch(/not measured: loading the empty programs failed$/m);
   });
 
   it('names stopped lab processes by pid', () => {

@@ -1,6 +1,13 @@
 import type { DoctorReport } from './collect-doctor-report.ts';
 
 const yes = (b: boolean): string => (b ? 'yes' : 'no');
+const us = (ns: number): string => `${(ns / 1000).toFixed(ns < 1000 ? 2 : 1)} µs`;
+
+function hookCostText(c: DoctorReport['hookCost']): string {
+  if (c === null) return 'not measured (needs root and probes/build/probe-cost)';
+  if ('error' in c) return `not measured: ${c.error}`;
+  return `USDT hit ${us(c.nop1Ns)} at a 1-byte nop (PostgreSQL's probes: --families +postgres), ${us(c.nop5Ns)} at a 5-byte nop (the app's); socket tracepoint run ${us(c.tracepointNs)}`;
+}
 
 /** The report as a two-column table, then hook kinds, then problems. */
 export function formatDoctorReport(r: DoctorReport): string {
@@ -17,6 +24,7 @@ export function formatDoctorReport(r: DoctorReport): string {
     ['PostgreSQL USDT probes', r.postgres.usdtProbes === null ? 'unknown' : `${r.postgres.usdtProbes} in ${r.postgres.binary}`],
     ['node', r.node],
     ['USDT addon', r.usdtAddon.built ? `built (${r.usdtAddon.path})` : 'not built'],
+    ['hook cost (probe-cost)', hookCostText(r.hookCost)],
     ['lab processes', r.lab === null ? 'unknown (LAB_STATE_DIR / LAB_PORT_BASE unreadable)' : `${r.lab.stopped.length === 0 ? 'none stopped' : `${r.lab.stopped.length} stopped (pid ${r.lab.stopped.map((p) => p.pid).join(', ')})`} in ${r.lab.stateDir}`],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));

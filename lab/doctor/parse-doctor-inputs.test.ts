@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bpftraceError, parseCapEff, parseHookProbeJson, parseNginxVersion, parseStapsdtNotes } from './parse-doctor-inputs.ts';
+import { bpftraceError, parseCapEff, parseHookProbeJson, parseNginxVersion, parseProbeCostJson, parseStapsdtNotes } from './parse-doctor-inputs.ts';
 
 describe('parseCapEff', () => {
   it('reads a full root set', () => {
@@ -87,5 +87,13 @@ describe('parseNginxVersion', () => {
   it('reads nginx -v', () => {
     expect(parseNginxVersion('nginx version: nginx/1.22.1\n')).toBe('1.22.1');
     expect(parseNginxVersion('')).toBeNull();
+  });
+});
+
+describe('parseProbeCostJson', () => {
+  it('reads the three costs, and says what is wrong otherwise', () => {
+    expect(parseProbeCostJson('{"nop1_ns":5994.5,"nop5_ns":1436.4,"tracepoint_ns":179.2,"usdt_stats_ns":0.0,"tracepoint_stats_ns":0.0,"rounds":5}\n')).toEqual({ nop1Ns: 5994.5, nop5Ns: 1436.4, tracepointNs: 179.2, usdtStatsNs: 0, tracepointStatsNs: 0 });
+    expect(parseProbeCostJson('')).toBe('probe-cost printed no JSON');
+    expect(parseProbeCostJson('{"nop1_ns":1}')).toBe('probe-cost printed no costs');
   });
 });

@@ -98,3 +98,32 @@ export function bpftraceError(stderr: string): string {
 export function parseNginxVersion(text: string): string | null {
   return /nginx\/(\S+)/.exec(text)?.[1] ?? null;
 }
+
+/** What probes/build/probe-cost measured, ns. */
+export interface HookCosts {
+  /** A USDT hit with an empty program attached: at a 1-byte nop (a breakpoint trap), at a 5-byte nop (the uprobe trampoline). */
+  readonly nop1Ns: number;
+  readonly nop5Ns: number;
+  /** A socket tracepoint (tp_btf) run of an empty program. */
+  readonly tracepointNs: number;
+  /** bpf_stats' ns per run of those empty programs (0 when bpf_stats was off). */
+  readonly usdtStatsNs: number;
+  readonly tracepointStatsNs: number;
+}
+
+/** probe-cost's JSON line, or why it is not one. Pure. */
+export function parseProbeCostJson(text: string): HookCosts | string {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return 'probe-cost printed no JSON';
+  }
+  const o = v as Record<string, unknown> | null;
+  const n = (k: string): number | null => (o && typeof o[k] === 'number' && Number.isFinite(o[k]) ? (o[k] as number) : null);
+  const nop1 = n('nop1_ns');
+  const nop5 = n('nop5_ns');
+  const tp = n('tracepoint_ns');
+  if (nop1 === null || nop5 === null || tp === null) return 'probe-cost printed no costs';
+  return { nop1Ns: nop1, nop5Ns: nop5, tracepointNs: tp, usdtStatsNs: n('usdt_stats_ns') ?? 0, tracepointStatsNs: n('tracepoint_stats_ns') ?? 0 };
+}
