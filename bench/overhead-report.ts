@@ -152,7 +152,9 @@ export function accountedCost(r: OverheadRun, cal: ProbeCost | null): number {
       ns += f.runTimeNs + (site === 'nop5' ? TRAP_NS.usdt : site === 'nop1' ? TRAP_NS.postgres : 0) * f.runCnt;
       continue;
     }
-    const hook = site === 'nop5' ? cal.nop5Ns : site === 'nop1' ? cal.nop1Ns : cal.tracepointNs;
+    // A run costs at least what bpf_stats timed of an empty program: a noisier calibration below
+    // that is not believed.
+    const hook = site === 'nop5' ? cal.nop5Ns : site === 'nop1' ? cal.nop1Ns : Math.max(cal.tracepointNs, cal.tracepointStatsNs);
     const empty = site ? cal.usdtStatsNs : cal.tracepointStatsNs;
     ns += f.runCnt * hook + Math.max(0, f.runTimeNs - f.runCnt * empty) + (f.family === 'usdt' ? f.runCnt * cal.appFireNs : 0);
   }

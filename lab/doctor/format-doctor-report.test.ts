@@ -54,6 +54,7 @@ describe('formatDoctorReport', () => {
   it('says what a hook costs here, or why it was not measured', () => {
     expect(formatDoctorReport(report)).toMatch(/^hook cost \(probe-cost\)\s+USDT hit 6\.0 µs at a 1-byte nop \(PostgreSQL's probes: --families \+postgres\), 1\.4 µs at a 5-byte nop \(the app's\); socket tracepoint run 0\.18 µs$/m);
     expect(formatDoctorReport({ ...report, hookCost: null })).toMatch(/^hook cost \(probe-cost\)\s+not measured \(needs root/m);
+    expect(formatDoctorReport({ ...report, hookCost: { nop1Ns: 6000, nop5Ns: 1500, tracepointNs: -800, usdtStatsNs: 0, tracepointStatsNs: 0 } })).toMatch(/socket tracepoint run below this run's noise$/m);
     expect(formatDoctorReport({ ...report, hookCost: { error: 'loading the empty programs failed' } })).toMatch(/not measured: loading the empty programs failed$/m);
   });
 

@@ -6,7 +6,10 @@ const us = (ns: number): string => `${(ns / 1000).toFixed(ns < 1000 ? 2 : 1)} µ
 function hookCostText(c: DoctorReport['hookCost']): string {
   if (c === null) return 'not measured (needs root and probes/build/probe-cost)';
   if ('error' in c) return `not measured: ${c.error}`;
-  return `USDT hit ${us(c.nop1Ns)} at a 1-byte nop (PostgreSQL's probes: --families +postgres), ${us(c.nop5Ns)} at a 5-byte nop (the app's); socket tracepoint run ${us(c.tracepointNs)}`;
+  // A tracepoint run is a few hundred ns at most: on a busy machine the measurement can come out
+  // below its own noise.
+  const tp = c.tracepointNs < 50 ? 'below this run\'s noise' : us(c.tracepointNs);
+  return `USDT hit ${us(c.nop1Ns)} at a 1-byte nop (PostgreSQL's probes: --families +postgres), ${us(c.nop5Ns)} at a 5-byte nop (the app's); socket tracepoint run ${tp}`;
 }
 
 /** The report as a two-column table, then hook kinds, then problems. */
