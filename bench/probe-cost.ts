@@ -5,10 +5,9 @@
  * tracepoint run, each with a program that does nothing; and here, in this process, what firing
  * one of the app's probes costs the app before the probe site (the addon's argument marshalling).
  */
-import { spawnSync } from 'node:child_process';
 import { loadUsdtAddon, nativeProbes } from '../lab/app/native/usdt-addon.ts';
-import { PROBE_COST } from '../lab/doctor/collect-doctor-report.ts';
-import { parseProbeCostJson, type HookCosts } from '../lab/doctor/parse-doctor-inputs.ts';
+import { measureHookCosts } from '../lab/doctor/collect-doctor-report.ts';
+import type { HookCosts } from '../lab/doctor/parse-doctor-inputs.ts';
 
 export interface ProbeCost extends HookCosts {
   /** One app probe fired from JavaScript with its site untraced, ns: the addon's marshalling. */
@@ -30,11 +29,8 @@ function appFireNs(addonPath: string): number {
 }
 
 /** Runs the calibration (bpf_stats must be on for the stats figures); throws with the tool's reason. */
-export function measureProbeCost(addonPath: string, rounds = 15): ProbeCost {
-  const r = spawnSync(PROBE_COST, ['-r', String(rounds)], { encoding: 'utf8', timeout: 180_000 });
-  const costs = r.status === 0 ? parseProbeCostJson(r.stdout) : null;
-  if (costs === null || typeof costs === 'string') {
-    throw new Error(`probe-cost failed: ${(r.stderr || r.error?.message || costs || `status ${r.status}`).trim().split('\n').at(-1)}`);
-  }
+export async function measureProbeCost(addonPath: string, rounds = 15): Promise<ProbeCost> {
+  const costs = await measureHookCosts(rounds);
+  if ('error' in costs) throw new Error(`probe-cost failed: ${costs.error}`);
   return { ...costs, appFireNs: appFireNs(addonPath) };
 }

@@ -273,7 +273,7 @@ export async function runOverheadBench(opts: OverheadBenchOptions, say: (line: s
     if (opts.conditions.some((c) => c.trace)) {
       say('calibrating: what a USDT hit and a tracepoint run cost here (probe-cost)');
       try {
-        probeCost = measureProbeCost(lab.addonPath);
+        probeCost = await measureProbeCost(lab.addonPath);
         say(`  nop1 hit ${probeCost.nop1Ns.toFixed(0)} ns, nop5 hit ${probeCost.nop5Ns.toFixed(0)} ns, tracepoint run ${probeCost.tracepointNs.toFixed(0)} ns, app probe call ${probeCost.appFireNs.toFixed(0)} ns`);
       } catch (err) {
         warnings.push(`no calibration (${(err as Error).message}): the accounted cost uses bpf_stats alone`);

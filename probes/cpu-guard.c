@@ -15,12 +15,14 @@
 /* Seconds in a row over budget before a family goes: one busy second is not a trend. */
 #define OVER_TO_SHED 2
 /*
- * What a breakpoint trap costs besides the program, ns, as `lab bench overhead` and
- * bench/usdt-probe-cost.ts measure it on this kind of machine: the app's probe sites are 5-byte
- * nops (the uprobe trampoline), PostgreSQL's 1-byte nops (an int3 each).
+ * What a breakpoint trap costs besides the program, ns, when the loader is not told (--hook-ns,
+ * from probe-cost): the app's probe sites are 5-byte nops (the uprobe trampoline), PostgreSQL's
+ * 1-byte nops (an int3 each). Low estimates: machines with page-table isolation pay microseconds.
  */
 #define TRAP_NS_USDT 300
 #define TRAP_NS_POSTGRES 550
+
+static __u64 trap_ns_usdt = TRAP_NS_USDT, trap_ns_postgres = TRAP_NS_POSTGRES;
 
 static double budget;
 static int traced_map_fd = -1, stats_fd = -1;
@@ -41,8 +43,12 @@ static struct {
 } prev_pids[MAX_PIDS], cur_pids[MAX_PIDS];
 static int prev_pid_count, cur_pid_count;
 
-int cpu_guard_init(double budget_pct, int traced_fd)
+int cpu_guard_init(double budget_pct, int traced_fd, long nop1_ns, long nop5_ns)
 {
+	if (nop1_ns > 0)
+		trap_ns_postgres = nop1_ns;
+	if (nop5_ns > 0)
+		trap_ns_usdt = nop5_ns;
 	budget = budget_pct;
 	traced_map_fd = traced_fd;
 	ticks_per_s = sysconf(_SC_CLK_TCK);
@@ -122,9 +128,9 @@ static void family_totals(struct bpf_object *obj, __u64 *run_ns, __u64 *runs)
 static __u64 trap_ns(const char *family)
 {
 	if (!strcmp(family, "usdt"))
-		return TRAP_NS_USDT;
+		return trap_ns_usdt;
 	if (!strcmp(family, "postgres"))
-		return TRAP_NS_POSTGRES;
+		return trap_ns_postgres;
 	return 0;
 }
 

@@ -25,8 +25,9 @@ struct guarded_family {
 typedef void (*shed_reporter)(const char *family, double family_pct, double total_pct, double budget_pct);
 
 /* Starts measuring (turns on the kernel's program statistics for as long as the loader runs).
- * 0 or a negative errno. */
-int cpu_guard_init(double budget_pct, int traced_fd);
+ * nop1_ns, nop5_ns: what a USDT hit at a 1-byte / 5-byte nop costs here beyond its program (0: an
+ * estimate). 0 or a negative errno. */
+int cpu_guard_init(double budget_pct, int traced_fd, long nop1_ns, long nop5_ns);
 
 /* One check; sheds at most one family. Call about once a second. */
 void cpu_guard_check(struct guarded_family *fams, int count, shed_reporter report);

@@ -48,6 +48,8 @@ static struct opts {
 	long duration_s;      /* 0: until a signal or the app exits */
 	int status_fd;        /* -1: none */
 	double cpu_budget;    /* 0: no guard */
+	long hook_ns_nop1;    /* the guard's price of a USDT hit at a 1-byte / 5-byte nop, ns (--hook-ns) */
+	long hook_ns_nop5;
 } opts = { .status_fd = -1 };
 
 const char *argp_program_version = "reqtrace 1.0";
@@ -85,6 +87,7 @@ enum {
 	OPT_PG_DETAIL,
 	OPT_KEEP_SLOWER,
 	OPT_CPU_BUDGET,
+	OPT_HOOK_NS,
 };
 
 static const struct argp_option argp_opts[] = {
@@ -96,6 +99,7 @@ static const struct argp_option argp_opts[] = {
 	{ "sample", 's', "RATE", 0, "Fraction of requests followed in the kernel, 0 < RATE <= 1 (default 1)", 0 },
 	{ "duration", 'd', "SECONDS", 0, "Stop after this many seconds (default: until SIGINT/SIGTERM or the app exits)", 0 },
 	{ "pg-buffers", OPT_PG_BUFFERS, NULL, 0, "Also time PostgreSQL's shared-buffer misses (PG_BUFFER_READ). Costly: its probes trap on every buffer access, hits included (~0.4 ms of CPU per request on the default mix)", 0 },
+	{ "hook-ns", OPT_HOOK_NS, "NOP1,NOP5", 0, "What a USDT hit costs here beyond its program, ns, at a 1-byte nop (PostgreSQL's sites) and a 5-byte nop (the app's), as probe-cost measures it; the overhead guard prices traps with it (default 550,300)", 0 },
 	{ "cpu-budget", OPT_CPU_BUDGET, "PCT", 0, "Keep tracing's cost under PCT % of the traced processes' CPU: once it stays above for 2 s, detach the family that cost the most (never core or usdt), one at a time, saying so on stderr and in the records", 0 },
 	{ "keep-slower-than", OPT_KEEP_SLOWER, "MS", 0, "While sampling, also keep requests outside the sample that took at least MS ms in the app, or answered 5xx: followed provisionally on the app's side, written only if they end so", 0 },
 	{ "pg-detail", OPT_PG_DETAIL, NULL, 0, "Also time PostgreSQL's rewrite phase and log its commits: two more breakpoint traps per statement, sampled or not", 0 },
@@ -119,6 +123,22 @@ static int parse_long(const char *arg, const char *what, long min, long max, lon
 		return -EINVAL;
 	}
 	*out = v;
+	return 0;
+}
+
+/* "A,B": two whole numbers from 1 to 1000000. 0 on success. */
+static int parse_ns_pair(const char *arg, long *a, long *b)
+{
+	char *end;
+
+	errno = 0;
+	*a = strtol(arg, &end, 10);
+	if (errno || end == arg || *end != ',' || *a < 1 || *a > 1000000)
+		return -1;
+	arg = end + 1;
+	*b = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || *b < 1 || *b > 1000000)
+		return -1;
 	return 0;
 }
 
@@ -179,6 +199,12 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		opts.cpu_budget = strtod(arg, &end);
 		if (errno || end == arg || *end || !(opts.cpu_budget >= 0.01 && opts.cpu_budget <= 100)) {
 			fprintf(stderr, "reqtrace: --cpu-budget must be a number from 0.01 to 100 (%% of the traced processes' CPU), got '%s'\n", arg);
+			argp_usage(state);
+		}
+		break;
+	case OPT_HOOK_NS:
+		if (parse_ns_pair(arg, &opts.hook_ns_nop1, &opts.hook_ns_nop5)) {
+			fprintf(stderr, "reqtrace: --hook-ns must be two whole numbers of ns from 1 to 1000000, NOP1,NOP5; got '%s'\n", arg);
 			argp_usage(state);
 		}
 		break;
@@ -810,7 +836,7 @@ int main(int argc, char **argv)
 	if (opts.cpu_budget > 0) {
 		for (int i = 0; i < fam_count; i++)
 			guarded[i] = (struct guarded_family){ .f = fams[i].f, .obj = fams[i].obj };
-		err = cpu_guard_init(opts.cpu_budget, traced_fd);
+		err = cpu_guard_init(opts.cpu_budget, traced_fd, opts.hook_ns_nop1, opts.hook_ns_nop5);
 		if (err)
 			goto cleanup;
 		next_guard = now_s() + 1;

@@ -161,6 +161,8 @@ export interface LoaderTargets {
   readonly pgDetail?: boolean;
   /** The overhead guard's budget, % of the traced processes' CPU (--cpu-budget). */
   readonly cpuBudgetPct?: number;
+  /** What a USDT hit costs here at a 1-byte and a 5-byte nop, ns: the guard's price of a trap. */
+  readonly hookNs?: { readonly nop1: number; readonly nop5: number };
   /** The sockets family's hooks (default: detected). */
   readonly socketHooks?: 'auto' | 'tp_btf' | 'syscalls';
   readonly verbose?: boolean;
@@ -177,6 +179,7 @@ export function loaderArgs(t: LoaderTargets): string[] {
   if (t.keepSlowerThanMs !== undefined) args.push('--keep-slower-than', String(t.keepSlowerThanMs));
   if (t.pgDetail) args.push('--pg-detail');
   if (t.cpuBudgetPct !== undefined) args.push('--cpu-budget', String(t.cpuBudgetPct));
+  if (t.hookNs) args.push('--hook-ns', `${Math.max(1, Math.round(t.hookNs.nop1))},${Math.max(1, Math.round(t.hookNs.nop5))}`);
   if (t.socketHooks !== undefined && t.socketHooks !== 'auto') args.push('--socket-hooks', t.socketHooks);
   if (t.verbose) args.push('-v');
   return args;

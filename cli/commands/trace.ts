@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { clearProbeSampling, waitProbeSamplingSeen, writeProbeSampling } from '../../lab/app/probe-sampling.ts';
 import { labConfig, type LabConfig } from '../../lab/config.ts';
 import { pgAdminConnectionConfig } from '../../lab/db/postgres.ts';
+import { measureHookCosts } from '../../lab/doctor/collect-doctor-report.ts';
 import { REPO_ROOT } from '../../lab/lifecycle/app-tier.ts';
 import { readLabState } from '../../lab/lifecycle/lab-state.ts';
 import { labIsUp, labStatus, type LabStatus } from '../../lab/lifecycle/lab-status.ts';
@@ -357,6 +358,14 @@ async function traceWhileSignalled(
   let hooks: Record<string, string>;
   const maxSeconds = (opts.durationS ?? 0) + (opts.requests ?? 0) / 50 + 120;
   if (backend.kind === 'native') {
+    // The guard prices each probe hit: what a trap costs differs by machine tenfold.
+    let hookNs: { nop1: number; nop5: number } | undefined;
+    if (opts.cpuBudgetPct !== undefined) {
+      say('measuring what a probe hit costs here, for the budget (probe-cost)');
+      const costs = await measureHookCosts(5);
+      if ('error' in costs) say(`could not measure it (${costs.error}): the budget prices traps with estimates`);
+      else hookNs = { nop1: costs.nop1Ns, nop5: costs.nop5Ns };
+    }
     try {
       loader = spawnLoader({
         args: loaderArgs({
@@ -371,6 +380,7 @@ async function traceWhileSignalled(
           pgDetail: opts.pgDetail,
           ...(opts.keepSlowerThanMs !== undefined ? { keepSlowerThanMs: opts.keepSlowerThanMs } : {}),
           ...(opts.cpuBudgetPct !== undefined ? { cpuBudgetPct: opts.cpuBudgetPct } : {}),
+          ...(hookNs ? { hookNs } : {}),
           socketHooks: opts.socketHooks,
         }),
         eventsPath: join(dir, CAPTURE_FILES.events),

@@ -123,11 +123,19 @@ async function probeHooks(): Promise<DoctorReport['hooks']> {
   return { method: 'bpftrace', kinds, errors };
 }
 
-async function hookCost(root: boolean): Promise<DoctorReport['hookCost']> {
-  if (!root || !existsSync(PROBE_COST)) return null;
-  const r = await run(PROBE_COST, ['-r', '5'], 60_000);
+/**
+ * What a hook costs here, by probes/build/probe-cost with `rounds` alternations (needs root and
+ * bpf_stats on for the stats figures), or why it could not be measured.
+ */
+export async function measureHookCosts(rounds = 5): Promise<HookCosts | { readonly error: string }> {
+  if (!existsSync(PROBE_COST)) return { error: `${PROBE_COST} is not built (scripts/build.sh)` };
+  const r = await run(PROBE_COST, ['-r', String(rounds)], 180_000);
   const parsed = parseProbeCostJson(r.stdout);
   return typeof parsed === 'string' ? { error: r.stderr.trim().split('\n').at(-1) || r.error || parsed } : parsed;
+}
+
+async function hookCost(root: boolean): Promise<DoctorReport['hookCost']> {
+  return root && existsSync(PROBE_COST) ? measureHookCosts(5) : null;
 }
 
 /** The kind running or last started in the lab's state dir (LAB_STATE_DIR), or null. */
