@@ -181,6 +181,11 @@ export async function run(inv: Invocation): Promise<number> {
     say(`the app's USDT addon ${backend.addonPath} was rebuilt after the app started, so its probes cannot be attached: restart the app (\`lab down\`, then \`lab up\`)`);
     return 1;
   }
+  const wantsPg = [...(opts.families ?? []), ...(opts.extraFamilies ?? [])].includes('postgres');
+  if (wantsPg && status.postgres.usdt === false) {
+    say("the postgres family has nothing to attach: this PostgreSQL server has no USDT probes (embedded); `lab down`, then `sudo lab up --postgres system` for one that has");
+    return 2;
+  }
 
   let metrics: TraceMetrics | null = null;
   if (opts.metricsPort !== undefined) {

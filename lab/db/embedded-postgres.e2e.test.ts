@@ -224,10 +224,12 @@ describe('the lab from npm alone: embedded PostgreSQL behind the Node proxy', ()
   });
 
   it('is traced without the PostgreSQL family, and the capture says why', async () => {
+    const refused = await runLabCli(lab, ['trace', '--out', join(tempDir('capture'), 'pg'), '--requests', '5', '--families', '+postgres'], { timeoutMs: 60_000 });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/the postgres family has nothing to attach: this PostgreSQL server has no USDT probes \(embedded\)/);
     const dir = join(tempDir('capture'), 'c');
     const r = await runLabCli(lab, ['trace', '--out', dir, '--requests', '30', '--connections', '2'], { timeoutMs: 90_000 });
     expect(r.code, r.stderr).toBe(0);
-    expect(readFileSync(join(dir, 'loader.log'), 'utf8')).toMatch(/postgres: skipped \(.* has no USDT probes\)/);
     const capture = await readCapture(dir);
     expect(capture.meta.hooks).not.toHaveProperty('postgres');
     expect(capture.meta.warnings).toContain('this PostgreSQL server has no USDT probes (embedded): no parse/plan/execute spans inside the database');
