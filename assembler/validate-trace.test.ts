@@ -47,6 +47,15 @@ describe('validateTraces', () => {
     expect(results.get('DB execute mean vs pg_stat_statements mean_exec_time')?.worst[0]?.tracedMs).toBeCloseTo(1.0, 6);
   });
 
+  it("without phases (no postgres family), checks that the app's view of the database holds the executor's time", () => {
+    const noPhases = assembleCapture({ ...capture, events: capture.events.filter((e) => e.kind !== EventKind.PgPhase) }).traces;
+    const results = byName(validateTraces({ traces: noPhases, client: [], nginx: [], pgStatStatements: pgss(1.0) }));
+    expect(results.has('DB execute mean vs pg_stat_statements mean_exec_time')).toBe(false);
+    const name = "DB processing (the app's view) mean vs pg_stat_statements mean_exec_time";
+    expect(results.get(name)).toMatchObject({ compared: 1, within: 1 });
+    expect(byName(validateTraces({ traces: noPhases, client: [], nginx: [], pgStatStatements: pgss(1000) })).get(name)).toMatchObject({ compared: 1, within: 0 });
+  });
+
   it('skips statements with fewer traced calls than the minimum', () => {
     const few = validateTraces({ traces: traces.slice(0, 4), client: [], nginx: [], pgStatStatements: pgss(1.0) });
     expect(byName(few).get('DB execute mean vs pg_stat_statements mean_exec_time')).toMatchObject({ compared: 0 });
