@@ -10,7 +10,7 @@ describe('injectMatrix', () => {
       'event-loop 200ms',
       'db 100ms',
       'lock 150ms',
-      'file 4096KiB',
+      'file 10240KiB',
       'disk 10iops',
       'cpu 100ms',
       'net-delay 25ms',

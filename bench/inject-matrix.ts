@@ -16,7 +16,7 @@ export type Injection =
   | { readonly layer: 'event-loop'; readonly cpuMs: number; readonly queued: number; readonly afterMs: number }
   /** `db_delay_ms`: pg_sleep inside the request's first statement. */
   | { readonly layer: 'db'; readonly sleepMs: number }
-  /** Another session holds the row the order's UPDATE needs, for `holdMs` after the request is sent. */
+  /** Another session holds the row the order's UPDATE needs, for `holdMs` once the UPDATE waits for it. */
   | { readonly layer: 'lock'; readonly holdMs: number }
   /** `io_kb`: a scratch file written and read back. */
   | { readonly layer: 'file'; readonly kb: number }
@@ -57,8 +57,9 @@ const AMOUNTS: { readonly [L in InjectLayer]: readonly Extract<Injection, { laye
     { layer: 'event-loop', cpuMs: 500, queued: 6, afterMs: 100 },
   ],
   db: [{ layer: 'db', sleepMs: 100 }, { layer: 'db', sleepMs: 20 }, { layer: 'db', sleepMs: 400 }],
-  lock: [{ layer: 'lock', holdMs: 150 }, { layer: 'lock', holdMs: 50 }, { layer: 'lock', holdMs: 400 }],
-  file: [{ layer: 'file', kb: 4096 }, { layer: 'file', kb: 1024 }, { layer: 'file', kb: 10240 }],
+  // PostgreSQL logs the durations the lock and disk verdicts read from 100 ms up.
+  lock: [{ layer: 'lock', holdMs: 150 }, { layer: 'lock', holdMs: 400 }],
+  file: [{ layer: 'file', kb: 10240 }, { layer: 'file', kb: 2048 }],
   disk: [{ layer: 'disk', writeIops: 10 }, { layer: 'disk', writeIops: 4 }],
   cpu: [{ layer: 'cpu', spinMs: 100 }, { layer: 'cpu', spinMs: 30 }, { layer: 'cpu', spinMs: 300 }],
   'net-delay': [{ layer: 'net-delay', delayMs: 25 }, { layer: 'net-delay', delayMs: 5 }, { layer: 'net-delay', delayMs: 100 }],
@@ -82,7 +83,7 @@ export function describeInjection(i: Injection): string {
     case 'db':
       return `db_delay_ms=${i.sleepMs}: pg_sleep(${i.sleepMs / 1000}) in the first statement`;
     case 'lock':
-      return `another session holds the product row the order's UPDATE needs, ${i.holdMs} ms after the request is sent`;
+      return `another session holds the product row the order's UPDATE needs, ${i.holdMs} ms from when the UPDATE waits`;
     case 'file':
       return `io_kb=${i.kb}: ${i.kb} KiB written to a scratch file and read back`;
     case 'disk':

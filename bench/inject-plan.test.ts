@@ -39,7 +39,8 @@ describe('planExperiment', () => {
     const plan = planExperiment(exp({ layer: 'cpu', spinMs: 100 }), 'n1');
     expect(plan.filter((p) => p.phase === 'fault').map((p) => p.role)).toEqual(['injected', 'injected']);
     expect(plan.filter((p) => p.role === 'control').length).toBe(6);
-    expect(new Set(plan.map((p) => p.path))).toEqual(new Set(['/healthz?cpu_ms=220']));
+    expect(plan.filter((p) => p.role === 'injected').map((p) => p.path)).toEqual(['/healthz?cpu_ms=220', '/healthz?cpu_ms=220']);
+    expect(new Set(plan.filter((p) => p.role === 'control').map((p) => p.path))).toEqual(new Set(['/healthz']));
   });
 
   it('event loop: a blocker and its queued requests per round, sent afterMs later', () => {
@@ -47,24 +48,24 @@ describe('planExperiment', () => {
     const fault = plan.filter((p) => p.phase === 'fault');
     expect(fault.map((p) => [p.role, p.offsetMs, p.path, p.expect?.location, p.expect?.amountMs])).toEqual([
       ['blocker', 0, '/api/users?cpu_ms=200', 'handler-setup', 200],
-      ['queued', 50, '/api/users', 'socket-wait-to-app', 150],
-      ['queued', 50, '/api/users', 'socket-wait-to-app', 150],
-      ['queued', 50, '/api/users', 'socket-wait-to-app', 150],
+      ['queued', 50, '/api/users', 'socket-wait-to-app', 'blocker-loop'],
+      ['queued', 50, '/api/users', 'socket-wait-to-app', 'blocker-loop'],
+      ['queued', 50, '/api/users', 'socket-wait-to-app', 'blocker-loop'],
     ]);
   });
 
   it('pool: each burst staggered, waits as the pool hands connections over, uncached users only', () => {
     const plan = planExperiment(exp({ layer: 'pool', poolSize: 2, burst: 4, holdMs: 150, staggerMs: 10 }, 2), 'n1');
-    const burst = plan.filter((p) => p.role === 'burst');
-    expect(burst.map((p) => [p.round, p.offsetMs, p.expect?.amountMs])).toEqual([
-      [0, 0, 0],
-      [0, 10, 0],
-      [0, 20, 130],
-      [0, 30, 130],
-      [1, 0, 0],
-      [1, 10, 0],
-      [1, 20, 130],
-      [1, 30, 130],
+    const burst = plan.filter((p) => p.phase === 'fault');
+    expect(burst.map((p) => [p.role, p.round, p.offsetMs, p.expect?.amountMs])).toEqual([
+      ['first-wave', 0, 0, 0],
+      ['first-wave', 0, 10, 0],
+      ['waiting', 0, 20, 130],
+      ['waiting', 0, 30, 130],
+      ['first-wave', 1, 0, 0],
+      ['first-wave', 1, 10, 0],
+      ['waiting', 1, 20, 130],
+      ['waiting', 1, 30, 130],
     ]);
     const users = plan.map((p) => Number(/^\/api\/users\/(\d+)/.exec(p.path)?.[1]));
     expect(users.every((u) => u > HOT_USERS)).toBe(true);
@@ -88,9 +89,11 @@ describe('planExperiment', () => {
 });
 
 describe('expectationOf', () => {
-  it('loss: one retransmit and one RTO per statement; file: the bytes and the client’s excess', () => {
+  it('loss: one retransmit and one RTO per statement; file: the bytes and the request’s extra time; lock and disk: PostgreSQL’s log', () => {
     expect(expectationOf({ layer: 'net-loss' }, 'injected')).toMatchObject({ location: 'pg-retransmit', amountMs: 200, retransmits: 1 });
-    expect(expectationOf({ layer: 'file', kb: 4 }, 'injected')).toMatchObject({ location: 'file-io', amountMs: 'client', fileBytes: 4096 });
+    expect(expectationOf({ layer: 'file', kb: 4 }, 'injected')).toMatchObject({ location: 'file-io', amountMs: 'trace-total', fileBytes: 4096 });
+    expect(expectationOf({ layer: 'lock', holdMs: 150 }, 'injected')).toMatchObject({ location: 'lock-wait', amountMs: 'pg-log', statement: 'UPDATE', atLeastMs: 150 });
+    expect(expectationOf({ layer: 'disk', writeIops: 10 }, 'injected')).toMatchObject({ location: 'commit', amountMs: 'pg-log', statement: 'COMMIT' });
     expect(expectationOf({ layer: 'net-delay', delayMs: 25 }, 'injected')).toMatchObject({ location: 'pg-transit', amountMs: 50 });
   });
 });

@@ -101,7 +101,7 @@ describe('judgeExperiment', () => {
 
   it('the right detector is the expected kind on the expected span', () => {
     expect(v.requests.map((r) => r.detector.ok)).toEqual([true, false, false]);
-    expect(v.requests[1]?.detector).toEqual({ expected: ['slow-span (handler setup)'], fired: ['slow-span'], ok: false });
+    expect(v.requests[1]?.detector).toEqual({ expected: ['slow-span on handler setup'], fired: ['slow-span'], ok: false });
   });
 
   it('false alarms: significant, non-info findings on controls only', () => {
@@ -111,12 +111,33 @@ describe('judgeExperiment', () => {
 
   it('summarizes medians and counts, and the accuracy over experiments', () => {
     const s = summarizeVerdict(v);
-    expect(s).toMatchObject({ expectedMs: 100, toleranceMs: 10, passed: 1, total: 3, detectorsOk: 1, pass: false });
-    expect(s.measuredMs.min).toBe(0);
-    expect(s.measuredMs.median).toBeCloseTo(104, 6);
-    expect(s.location).toBe("app › handler setup (the app's own time before its first operation)");
+    expect(s).toMatchObject({ passed: 1, total: 3, detectorsOk: 1, pass: false });
+    expect(s.parts).toHaveLength(1);
+    expect(s.parts[0]).toMatchObject({ role: 'injected', basis: 'injected', expectedMs: 100, toleranceMs: 10, passed: 1, total: 3, location: "app › handler setup (the app's own time before its first operation)" });
+    expect(s.parts[0]?.measuredMs.min).toBe(0);
+    expect(s.parts[0]?.measuredMs.median).toBeCloseTo(104, 6);
     expect(attributionAccuracy([v, v])).toEqual({ passed: 2, total: 6, share: 2 / 6 });
     expect(attributionAccuracy([])).toEqual({ passed: 0, total: 0, share: 0 });
+  });
+});
+
+describe('summarizeVerdict', () => {
+  it('a part per role and expectation: a pool burst’s first wave apart from the requests that wait', () => {
+    const e = (wait: number) => ({ ...expectationOf({ layer: 'pool', poolSize: 1, burst: 2, holdMs: 50, staggerMs: 0 }, 'waiting', wait > 0 ? 1 : 0), location: 'handler-setup' as const });
+    const v = judgeExperiment({
+      sent: [sent(1, 'control', 5), sent(2, 'first-wave', 55, { expect: e(0) }), sent(3, 'waiting', 105, { expect: e(50) })],
+      traces: new Map([
+        [id(1), usersTrace(id(1), 1)],
+        [id(2), usersTrace(id(2), 1)],
+        [id(3), usersTrace(id(3), 51)],
+      ]),
+      findings: [],
+      significantMs: 20,
+    });
+    expect(summarizeVerdict(v).parts.map((p) => [p.role, p.expectedMs, p.measuredMs.median, p.passed])).toEqual([
+      ['first-wave', 0, 0, 1],
+      ['waiting', 50, 50, 1],
+    ]);
   });
 });
 
@@ -141,10 +162,10 @@ describe('judgeExperiment: loss and amounts the client measures', () => {
     ]);
   });
 
-  it("'client' amounts are what the client waited beyond its controls", () => {
-    const e = { ...expectationOf({ layer: 'disk', writeIops: 10 }, 'injected'), location: 'handler-setup' as const };
+  it("'trace-total': the request's extra time in its own trace", () => {
+    const e = { ...expectationOf({ layer: 'file', kb: 4 }, 'injected'), location: 'handler-setup' as const, fileBytes: undefined };
     const v = judgeExperiment({
-      sent: [sent(1, 'control', 5), sent(2, 'control', 7), sent(9, 'injected', 56, { expect: e })],
+      sent: [sent(1, 'control', 5), sent(2, 'control', 7), sent(9, 'injected', 99, { expect: e })],
       traces: new Map([
         [id(1), usersTrace(id(1), 2)],
         [id(2), usersTrace(id(2), 4)],
@@ -153,8 +174,78 @@ describe('judgeExperiment: loss and amounts the client measures', () => {
       findings: [],
       significantMs: 20,
     });
-    // Nearest-rank medians: 5 ms of latency and 2 ms of handler setup.
-    expect(v.requests[0]).toMatchObject({ expectedMs: 51, measuredMs: 50, pass: true });
-    expect(v.requests[0]?.toleranceMs).toBeCloseTo(5.1, 9);
+    // Nearest-rank medians: the controls' traces last 6 ms and their handler setup 2 ms.
+    expect(v.requests[0]).toMatchObject({ basis: 'trace-total', expectedMs: 50, measuredMs: 50, pass: true });
+  });
+
+  it("'pg-log': the location as it is against PostgreSQL's logged duration of the statement", () => {
+    const e = { ...expectationOf({ layer: 'lock', holdMs: 100 }, 'injected'), location: 'handler-setup' as const };
+    const v = judgeExperiment({
+      sent: [sent(1, 'control', 5), sent(7, 'injected', 130, { expect: e }), sent(8, 'injected', 130, { expect: e })],
+      traces: new Map([
+        [id(1), usersTrace(id(1), 60)],
+        [id(7), usersTrace(id(7), 122)],
+        [id(8), usersTrace(id(8), 122)],
+      ]),
+      findings: [],
+      significantMs: 20,
+      pgDurations: new Map([
+        [id(7), [{ operation: 'INSERT', durationMs: 3 }, { operation: 'UPDATE', durationMs: 123 }]],
+        [id(8), [{ operation: 'COMMIT', durationMs: 200 }]],
+      ]),
+    });
+    expect(v.requests.map((r) => [r.basis, r.expectedMs, r.measuredMs, r.pass])).toEqual([
+      ['pg-log', 123, 122, true],
+      ['pg-log', 0, 122, false],
+    ]);
+    expect(v.requests[1]?.failures).toEqual(["PostgreSQL logged no duration for the request's UPDATE (it logs statements of 100 ms and more)"]);
+  });
+
+  it("'schedstat': the location as it is against the kernel's account, and at least the injected part", () => {
+    const e = { ...expectationOf({ layer: 'cpu', spinMs: 100 }, 'injected'), location: 'handler-setup' as const };
+    const v = judgeExperiment({
+      sent: [sent(1, 'control', 5), sent(7, 'injected', 230, { expect: e, kernelMs: 124 }), sent(8, 'injected', 230, { expect: e, kernelMs: 95 }), sent(9, 'injected', 230, { expect: e })],
+      traces: new Map([
+        [id(1), usersTrace(id(1), 60)],
+        [id(7), usersTrace(id(7), 122)],
+        [id(8), usersTrace(id(8), 90)],
+        [id(9), usersTrace(id(9), 122)],
+      ]),
+      findings: [],
+      significantMs: 20,
+    });
+    expect(v.requests.map((r) => [r.measuredMs, r.expectedMs, r.pass])).toEqual([
+      [122, 124, true],
+      [90, 95, false],
+      [122, 0, false],
+    ]);
+    expect(v.requests[1]?.failures).toEqual(['90.0 ms at handler-setup, less than the 100 ms injected']);
+    expect(v.requests[2]?.failures).toEqual(['no kernel account (schedstat) of the request to compare with']);
+  });
+
+  it("'blocker-loop': what was left of its round's blocker's loop when the request's bytes arrived", () => {
+    // Blocker: handler setup from 1 ms; a 60 ms loop ends at 61 ms. Queued: bytes readable at
+    // 11 ms (network span ends at 41 ms after a 30 ms wait): 50 ms of the loop were left.
+    const queuedTrace = finalizeTrace(
+      id(9),
+      draftSpan('GET /api/users', 'nginx', 0n, ns(50), {
+        children: [
+          draftSpan('network: nginx → app', 'kernel', ns(10), ns(41), { tags: { 'kernel.socket_buffer_wait_ns': 30e6 } }),
+          draftSpan('app processing', 'app', ns(41), ns(49), { children: [draftSpan('handler setup', 'app', ns(41), ns(42)), draftSpan('DB query 1 (SELECT)', 'app', ns(42), ns(49))] }),
+        ],
+      }),
+    );
+    const loop = { ...expectationOf({ layer: 'event-loop', cpuMs: 60, queued: 1, afterMs: 10 }, 'queued'), location: 'handler-setup' as const };
+    const v = judgeExperiment({
+      sent: [sent(1, 'control', 5), sent(2, 'blocker', 62, { round: 0 }), sent(9, 'queued', 50, { round: 0, expect: loop })],
+      traces: new Map([
+        [id(1), usersTrace(id(1), 1)],
+        [id(2), usersTrace(id(2), 60)],
+        [id(9), queuedTrace],
+      ]),
+      findings: [],
+      significantMs: 20,
+    });
+    expect(v.requests.find((r) => r.role === 'queued')).toMatchObject({ basis: 'blocker-loop', expectedMs: 50 });
   });
 });

@@ -4,7 +4,8 @@
  * it (its controls), against the amount injected, within a tolerance; and whether `lab
  * analyze` named the fault. Pure: what was sent, the traces and the findings in; verdicts out.
  *
- *   measured = location(injected trace) − median(location(control traces))
+ *   measured = location(injected trace) − median(location(control traces)), or the location as
+ *              it is where PostgreSQL's log or the kernel's schedstat counts all of it
  *   pass     = |measured − expected| ≤ max(absMs, rel × expected), and the retransmits or file
  *              bytes the fault must leave are there
  */
@@ -13,7 +14,8 @@ import { quantileOfSorted } from '../analysis/quantiles.ts';
 import { traceFacts } from '../analysis/trace-facts.ts';
 import type { Trace } from '../assembler/span.ts';
 import { LOCATIONS, measureLocation, type LocationKey } from './inject-locations.ts';
-import type { Expectation, PlannedRequest, Role } from './inject-plan.ts';
+import type { AmountBasis, Expectation, PlannedRequest, Role } from './inject-plan.ts';
+import type { PgStatementDuration } from './pg-log-durations.ts';
 
 /** A planned request once sent: its status and what the client saw. */
 export interface SentRequest extends PlannedRequest {
@@ -23,12 +25,16 @@ export interface SentRequest extends PlannedRequest {
   readonly latencyMs: number;
   /** Wall-clock send time, ms since the epoch. */
   readonly startMs: number;
+  /** The kernel's count of the app thread's run-queue time during the request, ms (schedstat expectations). */
+  readonly kernelMs?: number;
 }
 
 export interface RequestVerdict {
   readonly requestId: string;
-  readonly role: Exclude<Role, 'control'>;
+  readonly role: Exclude<Role, 'control' | 'warm-up'>;
   readonly location: LocationKey;
+  /** Where the expected amount comes from: the injection itself, or another account (inject-plan.ts). */
+  readonly basis: 'injected' | AmountBasis;
   readonly expectedMs: number;
   readonly measuredMs: number;
   readonly toleranceMs: number;
@@ -65,6 +71,8 @@ export interface JudgeInput {
   readonly findings: readonly Finding[];
   /** Findings on normal requests with at least this excess, ms, are false alarms. */
   readonly significantMs: number;
+  /** PostgreSQL's logged statement durations by request id (pg-log expectations). */
+  readonly pgDurations?: ReadonlyMap<string, readonly PgStatementDuration[]>;
 }
 
 const median = (xs: readonly number[]): number => quantileOfSorted([...xs].sort((a, b) => a - b), 0.5);
@@ -72,8 +80,7 @@ const median = (xs: readonly number[]): number => quantileOfSorted([...xs].sort(
 /** The tolerance of an expectation at an amount, ms. */
 export const toleranceMs = (t: Expectation['tolerance'], expectedMs: number): number => Math.max(t.absMs, t.rel * expectedMs);
 
-const describeExpected = (e: Expectation): string[] =>
-  e.findings.map((f) => (f.span ? `${f.kind} (${f.span.source.replace(/^\^|\$$/g, '').replace(/\\/g, '')})` : f.kind));
+const describeExpected = (e: Expectation): string[] => e.findings.map((f) => (f.on ? `${f.kind} on ${f.on}` : f.kind));
 
 function topComponent(trace: Trace, controls: readonly Trace[]): RequestVerdict['topComponent'] {
   const f = traceFacts(trace);
@@ -85,27 +92,70 @@ function topComponent(trace: Trace, controls: readonly Trace[]): RequestVerdict[
   return best;
 }
 
+/** The span that starts a request's own work in the app: handler setup, or the handler. */
+const handlerStart = (t: Trace): bigint | undefined => {
+  const app = t.spans.find((s) => s.name === 'app processing' && s.parentId === t.spans[0]?.id);
+  return t.spans.find((s) => s.parentId === app?.id && (s.name === 'handler setup' || s.name === 'handler'))?.startNs;
+};
+
+/** When the request's bytes became readable in the app's socket (its network span's buffer wait start). */
+const arrivalInApp = (t: Trace): bigint | undefined => {
+  const net = t.spans.find((s) => s.name === 'network: nginx → app' && s.parentId === t.spans[0]?.id);
+  const wait = net?.tags['kernel.socket_buffer_wait_ns'];
+  return net && typeof wait === 'number' ? net.endNs - BigInt(Math.round(wait)) : undefined;
+};
+
+/** The expected amount when it is read from another account; a failure line when that account is missing. */
+function amountFrom(basis: AmountBasis, r: SentRequest, e: Expectation, input: JudgeInput, trace: Trace | undefined, controlTraces: readonly Trace[]): number | string {
+  switch (basis) {
+    case 'schedstat':
+      return r.kernelMs ?? 'no kernel account (schedstat) of the request to compare with';
+    case 'pg-log': {
+      const d = (input.pgDurations?.get(r.id) ?? []).filter((x) => x.operation === e.statement);
+      return d.length > 0 ? d.reduce((a, x) => a + x.durationMs, 0) : `PostgreSQL logged no duration for the request's ${e.statement} (it logs statements of 100 ms and more)`;
+    }
+    case 'trace-total': {
+      const rootMs = (t: Trace): number => Number((t.spans[0] as Trace['spans'][number]).endNs - (t.spans[0] as Trace['spans'][number]).startNs) / 1e6;
+      return trace && controlTraces.length > 0 ? rootMs(trace) - median(controlTraces.map(rootMs)) : 'no trace of it and its controls to take its extra time from';
+    }
+    case 'blocker-loop': {
+      const blocker = input.sent.find((s) => s.role === 'blocker' && s.round === r.round);
+      const loopStart = blocker ? handlerStart(input.traces.get(blocker.id) ?? { traceId: '', spans: [] }) : undefined;
+      const arrival = trace ? arrivalInApp(trace) : undefined;
+      if (loopStart === undefined) return "no trace of its round's blocker with a handler setup";
+      if (arrival === undefined) return 'no arrival time of its bytes in the app';
+      return Number(loopStart + BigInt(Math.round((e.loopMs ?? 0) * 1e6)) - arrival) / 1e6;
+    }
+  }
+}
+
 function judgeRequest(r: SentRequest, e: Expectation, input: JudgeInput, controls: readonly SentRequest[]): RequestVerdict {
   const trace = input.traces.get(r.id);
   const controlTraces = controls.flatMap((c) => input.traces.get(c.id) ?? []);
   const clientExcessMs = r.latencyMs - median(controls.filter((c) => c.status > 0).map((c) => c.latencyMs));
-  const expectedMs = e.amountMs === 'client' ? clientExcessMs : e.amountMs;
-  const tol = toleranceMs(e.tolerance, Math.abs(expectedMs));
   const failures: string[] = [];
   if (r.status < 200 || r.status >= 300) failures.push(r.status === 0 ? 'no response' : `status ${r.status}`);
+  const basis = typeof e.amountMs === 'number' ? 'injected' : e.amountMs;
+  const amount = typeof e.amountMs === 'number' ? e.amountMs : amountFrom(e.amountMs, r, e, input, trace, controlTraces);
+  if (typeof amount === 'string') failures.push(amount);
+  const expectedMs = typeof amount === 'number' ? amount : 0;
+  const tol = toleranceMs(e.tolerance, Math.abs(expectedMs));
   const fired = input.findings.filter((f) => f.requestId === r.id);
   const spanName = (id: string | undefined): string => trace?.spans.find((s) => s.id === id)?.name ?? '';
   const detectorOk = e.findings.some((x) => fired.some((f) => f.kind === x.kind && (!x.span || x.span.test(spanName(f.spanId)))));
   const detector = { expected: describeExpected(e), fired: [...new Set(fired.map((f) => f.kind))], ok: detectorOk };
   if (!trace) {
-    return { requestId: r.id, role: r.role as RequestVerdict['role'], location: e.location, expectedMs, measuredMs: 0, toleranceMs: tol, pass: false, failures: [...failures, 'no trace'], where: [], clientExcessMs, topComponent: null, retransmits: 0, detector };
+    return { requestId: r.id, role: r.role as RequestVerdict['role'], location: e.location, basis, expectedMs, measuredMs: 0, toleranceMs: tol, pass: false, failures: [...failures, 'no trace'], where: [], clientExcessMs, topComponent: null, retransmits: 0, detector };
   }
-  if (controlTraces.length === 0) failures.push('no traced control to compare with');
+  // Those accounts count everything at the location, not its growth over normal requests.
+  const absolute = e.amountMs === 'schedstat' || e.amountMs === 'pg-log';
+  if (!absolute && controlTraces.length === 0) failures.push('no traced control to compare with');
   const placed = measureLocation(e.location, trace);
-  const measuredMs = placed.ms - median(controlTraces.map((c) => measureLocation(e.location, c).ms));
-  if (Math.abs(measuredMs - expectedMs) > tol) {
+  const measuredMs = placed.ms - (absolute ? 0 : median(controlTraces.map((c) => measureLocation(e.location, c).ms)));
+  if (typeof amount === 'number' && Math.abs(measuredMs - expectedMs) > tol) {
     failures.push(`${measuredMs.toFixed(1)} ms at ${e.location}, expected ${expectedMs.toFixed(1)} ± ${tol.toFixed(1)} ms`);
   }
+  if (e.atLeastMs !== undefined && measuredMs < e.atLeastMs - tol) failures.push(`${measuredMs.toFixed(1)} ms at ${e.location}, less than the ${e.atLeastMs} ms injected`);
   if (e.retransmits !== undefined && placed.retransmits < e.retransmits) failures.push(`${placed.retransmits} TCP retransmit(s) in the trace, expected at least ${e.retransmits}`);
   if (e.fileBytes !== undefined && (placed.fileBytes.written !== e.fileBytes || placed.fileBytes.read !== e.fileBytes)) {
     failures.push(`file spans show ${placed.fileBytes.written} B written and ${placed.fileBytes.read} B read, expected ${e.fileBytes} B each`);
@@ -114,6 +164,7 @@ function judgeRequest(r: SentRequest, e: Expectation, input: JudgeInput, control
     requestId: r.id,
     role: r.role as RequestVerdict['role'],
     location: e.location,
+    basis,
     expectedMs,
     measuredMs,
     toleranceMs: tol,
@@ -140,28 +191,49 @@ export function judgeExperiment(input: JudgeInput): ExperimentVerdict {
   return { requests, controls: { sent: controls.length, traced: controls.filter((c) => input.traces.has(c.id)).length }, falseAlarms };
 }
 
-/** One experiment's row: medians over its injected requests. */
-export interface ExperimentSummary {
+/** The injected requests of one role that share an expectation: medians over them. */
+export interface SummaryPart {
+  readonly role: RequestVerdict['role'];
   readonly location: string;
+  readonly basis: RequestVerdict['basis'];
   readonly expectedMs: number;
   readonly measuredMs: { readonly median: number; readonly min: number; readonly max: number };
   readonly toleranceMs: number;
+  readonly passed: number;
+  readonly total: number;
+}
+
+/** One experiment's row: a part per kind of injected request (the blocker and its queued requests, say). */
+export interface ExperimentSummary {
+  readonly parts: readonly SummaryPart[];
   readonly passed: number;
   readonly total: number;
   readonly detectorsOk: number;
   readonly pass: boolean;
 }
 
-/** The row of one experiment's verdict (roles with different locations are listed together). */
 export function summarizeVerdict(v: ExperimentVerdict): ExperimentSummary {
-  const measured = v.requests.map((r) => r.measuredMs);
-  const sorted = [...measured].sort((a, b) => a - b);
-  const locations = [...new Set(v.requests.map((r) => LOCATIONS[r.location]))];
+  const groups = new Map<string, RequestVerdict[]>();
+  for (const r of v.requests) {
+    const key = `${r.role}/${r.location}/${r.basis}/${r.basis === 'injected' ? r.expectedMs : ''}`;
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  const parts = [...groups.values()].map((rs): SummaryPart => {
+    const sorted = rs.map((r) => r.measuredMs).sort((a, b) => a - b);
+    const first = rs[0] as RequestVerdict;
+    return {
+      role: first.role,
+      location: LOCATIONS[first.location],
+      basis: first.basis,
+      expectedMs: median(rs.map((r) => r.expectedMs)),
+      measuredMs: { median: median(sorted), min: sorted[0] ?? 0, max: sorted.at(-1) ?? 0 },
+      toleranceMs: median(rs.map((r) => r.toleranceMs)),
+      passed: rs.filter((r) => r.pass).length,
+      total: rs.length,
+    };
+  });
   return {
-    location: locations.join('; '),
-    expectedMs: median(v.requests.map((r) => r.expectedMs)),
-    measuredMs: { median: median(measured), min: sorted[0] ?? 0, max: sorted.at(-1) ?? 0 },
-    toleranceMs: median(v.requests.map((r) => r.toleranceMs)),
+    parts,
     passed: v.requests.filter((r) => r.pass).length,
     total: v.requests.length,
     detectorsOk: v.requests.filter((r) => r.detector.ok).length,
