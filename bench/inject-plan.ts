@@ -193,8 +193,9 @@ export function expectationOf(i: Injection, role: Role, index = 0): Expectation 
         amountMs: 'trace-total',
         // The span runs from the file_open probe to the file_close probe: creating the scratch
         // file before it and unlinking it (its pages freed) after it are app time around it, 10–30%
-        // of the request's extra time.
-        tolerance: tol(5, 0.35),
+        // of the request's extra time; and one request's extra time on a shared machine also
+        // carries its hiccups (a run-queue wait, a collection), 15–20 ms at times here.
+        tolerance: tol(20, 0.35),
         findings: [{ kind: 'slow-request' }, { kind: 'slow-span', span: /^file/, on: 'the file' }],
         fileBytes: i.kb * 1024,
       };
@@ -206,7 +207,8 @@ export function expectationOf(i: Injection, role: Role, index = 0): Expectation 
       // of its run-queue time is the whole truth, the injected spin the part it must include.
       return { location: 'app-runq', amountMs: 'schedstat', atLeastMs: i.spinMs, tolerance: tol(5, 0.1), findings: [{ kind: 'runqueue-delay' }] };
     case 'net-delay':
-      return { location: 'pg-transit', amountMs: USERS_STATEMENTS * i.delayMs, tolerance: tol(5, 0.15), findings: [{ kind: 'slow-span', span: /^DB query \d+ \(/, on: 'a DB query' }] };
+      // Beside the held packets, the backend's wakeups on a busy machine are in that time too.
+      return { location: 'pg-transit', amountMs: USERS_STATEMENTS * i.delayMs, tolerance: tol(10, 0.15), findings: [{ kind: 'slow-span', span: /^DB query \d+ \(/, on: 'a DB query' }] };
     case 'net-loss':
       return { location: 'pg-retransmit', amountMs: RTO_MIN_MS, tolerance: tol(50, 0.1), findings: [{ kind: 'tcp-retransmit' }], retransmits: 1 };
     case 'pool': {
@@ -214,7 +216,8 @@ export function expectationOf(i: Injection, role: Role, index = 0): Expectation 
       return {
         location: 'pool-wait',
         amountMs: wait,
-        tolerance: tol(10, 0.1),
+        // A connection comes back a few ms after its holder's pg_sleep ends (its result, the release).
+        tolerance: tol(15, 0.1),
         // The first wave holds its connections in pg_sleep: its DB query is what is slow.
         findings: wait > 0 ? [{ kind: 'slow-span', span: /^(pool wait|handler setup)$/, on: 'pool wait or handler setup' }] : [{ kind: 'slow-span', span: /^DB query 1 \(/, on: 'DB query 1' }],
       };

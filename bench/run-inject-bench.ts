@@ -198,6 +198,7 @@ export async function runInjectBench(opts: InjectBenchOptions, say: (line: strin
       const plan = planExperiment(e, nonce);
       const pgLog = markFile(pgPaths(cfg).log);
       let driven: Driven | null = null;
+      let sending: Promise<void> = Promise.resolve();
       const ctx = {
         cfg,
         baseUrl,
@@ -213,10 +214,15 @@ export async function runInjectBench(opts: InjectBenchOptions, say: (line: strin
       const outcome = await trace(
         cfg,
         dir,
-        traceOpts({ 'no-load': true, duration: EXPERIMENT_TRACE_S, ...(e.injection.layer === 'file' ? { families: '+files' } : {}) }, async () => {
-          driven = await driveExperiment(e, plan, ctx);
+        traceOpts({ 'no-load': true, duration: EXPERIMENT_TRACE_S, ...(e.injection.layer === 'file' ? { families: '+files' } : {}) }, () => {
+          sending = driveExperiment(e, plan, ctx).then((d) => {
+            driven = d;
+          });
+          return sending;
         }),
       );
+      // A signal ends the trace at once; the traffic stops at its next request and undoes its fault.
+      await sending.catch(() => {});
       const d = driven as Driven | null;
       if (!d) throw new Error(`no traffic was sent (${outcome.completeness.missing.map((g) => g.message).join('; ') || 'interrupted'})`);
       writeJsonLines(join(dir, CAPTURE_FILES.client), d.sent.map(clientObservation));

@@ -23,6 +23,9 @@ const OVERHEAD_ONLY = ['rounds', 'duration', 'saturate', 'conditions', 'workload
 
 const BASELINE_REQUESTS = { quick: 600, full: 2000 } as const;
 
+/** The signals after which the run cleans up and writes what it has (as lab trace finishes its capture). */
+const SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
 export async function runInject(inv: Invocation): Promise<number> {
   const o = inv.options;
   const foreign = OVERHEAD_ONLY.find((k) => k in o);
@@ -58,8 +61,7 @@ export async function runInject(inv: Invocation): Promise<number> {
   const onExit = (): void => {
     for (const f of cleanup.runAllSync()) say(`cleanup at exit: ${f}`);
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  for (const sig of SIGNALS) process.on(sig, onSignal);
   process.on('exit', onExit);
   let result: InjectBenchResult | null = null;
   let error: string | null = null;
@@ -83,8 +85,7 @@ export async function runInject(inv: Invocation): Promise<number> {
     const failures = await cleanup.runAll();
     for (const f of failures) say(`cleanup failed: ${f}`);
     if (result) result = { ...result, report: { ...result.report, cleanupFailures: failures } };
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    for (const sig of SIGNALS) process.off(sig, onSignal);
     process.off('exit', onExit);
   }
   if (error !== null || !result) {
