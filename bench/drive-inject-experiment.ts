@@ -7,7 +7,7 @@
  *   app/db/file  the injected request (its knob) and a control beside it
  *   lock         row held → order sent (a control beside it) → released holdMs after its UPDATE waits
  *   event-loop   blocker sent → afterMs → the queued requests
- *   disk         (throttle on for the phase) one order at a time
+ *   disk         (throttle or fsync delay on for the phase) one order at a time
  *   cpu          (app pinned, competitor ready) request sent → app seen computing → competitor spins
  *   net-*        (delay or loss on the link for the phase) one request at a time
  *   pool         the burst, staggered
@@ -17,6 +17,7 @@ import type { LabConfig } from '../lab/config.ts';
 import { pgAdminConnectionConfig } from '../lab/db/postgres.ts';
 import type { CleanupStack } from '../lab/faults/cleanup-stack.ts';
 import { pinThread, startCompetitor, threadSchedstat } from '../lab/faults/cpu-competitor.ts';
+import type { PreloadedFsyncDelay } from '../lab/faults/fsync-delay.ts';
 import { throttleWrites } from '../lab/faults/io-throttle.ts';
 import { applyLinkFault } from '../lab/faults/link-fault.ts';
 import { NETNS_PREFIX, type NetnsLink } from '../lab/faults/netns-link.ts';
@@ -37,6 +38,8 @@ export interface DriveContext {
   readonly method: Extract<LayerMethod, { method: string }>;
   /** The namespace link the app reaches PostgreSQL through (network layers). */
   readonly link: NetnsLink | null;
+  /** PostgreSQL's preloaded fsync delay (the disk layer's preload method). */
+  readonly fsyncDelay: PreloadedFsyncDelay | null;
   readonly cleanup: CleanupStack;
   /** Longest any helper may live, s. */
   readonly helperSeconds: number;
@@ -119,9 +122,18 @@ export async function driveExperiment(e: Experiment, plan: readonly PlannedReque
         break;
       }
       case 'disk': {
-        if (typeof ctx.facts.ioController === 'string' || typeof ctx.facts.pgDevice !== 'string') throw new Error('no io throttling here');
-        const undo = throttleWrites(ctx.facts.ioController, `${NETNS_PREFIX}${process.pid}`, ctx.facts.pgDevice, i.writeIops, [ctx.pgPid, ...childPids(ctx.pgPid)]);
-        const unthrottle = ctx.cleanup.push(`write throttle on PostgreSQL (${ctx.facts.pgDevice})`, undo);
+        let undo: () => void;
+        if (ctx.method.disk === 'preload') {
+          const delay = ctx.fsyncDelay;
+          if (!delay) throw new Error('PostgreSQL runs without the fsync delay preloaded');
+          // One write at N IOPS takes 1000/N ms: each flush waits that long.
+          delay.set(1000 / i.writeIops);
+          undo = () => delay.set(0);
+        } else {
+          if (typeof ctx.facts.ioController === 'string' || typeof ctx.facts.pgDevice !== 'string') throw new Error('no io throttling here');
+          undo = throttleWrites(ctx.facts.ioController, `${NETNS_PREFIX}${process.pid}`, ctx.facts.pgDevice, i.writeIops, [ctx.pgPid, ...childPids(ctx.pgPid)]);
+        }
+        const unthrottle = ctx.cleanup.push(`slow disk for PostgreSQL (${ctx.method.disk ?? 'cgroup'})`, undo);
         try {
           await during(async (round) => void (await Promise.all(round.map(send))));
         } finally {

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
 import type { LabConfig } from '../lab/config.ts';
 import { pgPaths } from '../lab/db/postgres.ts';
+import { FSYNC_DELAY_LIB } from '../lab/faults/fsync-delay.ts';
 import { blockDeviceOf, detectIoController } from '../lab/faults/io-throttle.ts';
 import { NFQ_FAULT_PATH } from '../lab/faults/link-fault.ts';
 import { createNetnsLink, deleteNetnsLink, inNetns, netnsLinkFor } from '../lab/faults/netns-link.ts';
@@ -63,6 +64,7 @@ export function probeHostFacts(cfg: LabConfig, opts: { readonly pgUsdt: boolean;
     commands,
     ...probeNetns(opts.tryNet, root, commands.ip, commands.tc),
     nfqFault: existsSync(NFQ_FAULT_PATH),
+    fsyncPreload: existsSync(FSYNC_DELAY_LIB),
     ioController: detectIoController(),
     pgDevice,
     pgUsdt: opts.pgUsdt,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { draftSpan, finalizeTrace, type SpanDraft } from '../assembler/span-draft.ts';
-import type { SpanTier, TagValue, Trace } from '../assembler/span.ts';
+import type { SpanLog, SpanTier, TagValue, Trace } from '../assembler/span.ts';
 import { measureLocation } from './inject-locations.ts';
 
 const MS = 1_000_000n;
@@ -54,6 +54,21 @@ function usersTrace(extra: SpanDraft[] = []): Trace {
   );
 }
 
+/** A run-queue wait of `ms` ending at `endMs`, as the assembler logs it. */
+const runqLog = (endMs: number, ms: number): SpanLog => ({ tsNs: BigInt(endMs) * MS, fields: { event: 'runqueue delay', 'kernel.runq_delay_ns': ms * 1e6, 'thread.id': 7 } });
+
+/** One DB query whose DB processing runs from `a` to `b` ms, with PostgreSQL's phases and the backend's run-queue waits. */
+function oneQuery(a: number, b: number, phases: SpanDraft[], waits: SpanLog[]): Trace {
+  return finalizeTrace(
+    'c'.repeat(32),
+    span('GET /api/users', 'nginx', 0, b + 3, [
+      span('app processing', 'app', 1, b + 2, [
+        span('DB query 1 (SELECT)', 'app', 2, b + 1, [draftSpan('DB processing', 'kernel', BigInt(a) * MS, BigInt(b) * MS, { children: phases, logs: waits })]),
+      ]),
+    ]),
+  );
+}
+
 describe('measureLocation', () => {
   const t = usersTrace();
 
@@ -76,6 +91,18 @@ describe('measureLocation', () => {
   it("pg-transit: each DB processing less the part PostgreSQL's phases cover, overlaps once", () => {
     // Query 1: 28 ms, phases cover 1 + 15 (the lock wait inside execute is not counted again); COMMIT: 8 − 6.
     expect(measureLocation('pg-transit', t).ms).toBeCloseTo(12 + 2, 6);
+  });
+
+  it("pg-transit: the backend's run-queue waits are not network time either", () => {
+    // DB processing 3..27 with execute 10..20; waits 5..9 and 15..17 (inside execute: counted once).
+    const t = oneQuery(3, 27, [span('execute', 'postgres', 10, 20)], [runqLog(9, 4), runqLog(17, 2)]);
+    expect(measureLocation('pg-transit', t).ms).toBeCloseTo(24 - 10 - 4, 6);
+  });
+
+  it("db-execute: less the backend's run-queue waits that overlap it", () => {
+    // pg_sleep(0.1) from 10 ms, woken at 110 ms but on a CPU only at 120 ms.
+    const t = oneQuery(3, 127, [span('execute', 'postgres', 10, 120)], [runqLog(120, 10)]);
+    expect(measureLocation('db-execute', t).ms).toBeCloseTo(100, 6);
   });
 
   it('counts retransmits and file bytes whatever the location', () => {

@@ -8,8 +8,9 @@
  *   │  ├─ handler setup                                        handler-setup, pool-wait
  *   │  ├─ file: …                                              file-io
  *   │  ├─ DB query 1 (SELECT)        [tcp retransmits]         pg-retransmit
- *   │  │  └─ DB processing           (less PostgreSQL's own)   pg-transit
- *   │  │     └─ execute                                       db-execute
+ *   │  │  └─ DB processing           (less PostgreSQL's phases pg-transit
+ *   │  │     │                          and its CPU waits)
+ *   │  │     └─ execute              (less its CPU waits)      db-execute
  *   │  │        └─ lock wait                                  lock-wait
  *   │  └─ DB query 5 (COMMIT)                                  commit
  *
@@ -21,12 +22,12 @@ export const LOCATIONS = {
   'handler-setup': "app › handler setup (the app's own time before its first operation)",
   'pool-wait': 'app › waiting for a DB connection (pool wait, else handler setup)',
   'socket-wait-to-app': 'kernel › socket buffer wait before the app read the request',
-  'db-execute': 'PostgreSQL › execute of DB query 1',
+  'db-execute': "PostgreSQL › execute of DB query 1 (less the backend's CPU waits)",
   'lock-wait': 'PostgreSQL › lock wait',
   'file-io': 'app › file I/O',
   commit: 'DB query (COMMIT)',
   'app-runq': "kernel › run-queue delay of the app's thread",
-  'pg-transit': 'network › app ↔ PostgreSQL (DB processing outside PostgreSQL)',
+  'pg-transit': "network › app ↔ PostgreSQL (DB processing outside PostgreSQL's phases and CPU waits)",
   'pg-retransmit': 'network › DB queries with TCP retransmits',
 } as const;
 
@@ -48,7 +49,7 @@ const tagNs = (s: Span, key: string): number => (typeof s.tags[key] === 'number'
 const DB_QUERY = /^DB query \d+ \(/;
 
 /** ms of [start, end] covered by the intervals, overlaps counted once. */
-function coveredMs(start: bigint, end: bigint, spans: readonly Span[]): number {
+function coveredMs(start: bigint, end: bigint, spans: readonly { readonly startNs: bigint; readonly endNs: bigint }[]): number {
   const parts = spans
     .map((s) => [s.startNs > start ? s.startNs : start, s.endNs < end ? s.endNs : end] as const)
     .filter(([a, b]) => b > a)
@@ -61,6 +62,13 @@ function coveredMs(start: bigint, end: bigint, spans: readonly Span[]): number {
     if (b > reach) reach = b;
   }
   return Number(total) / 1e6;
+}
+
+/** The run-queue waits a span's logs name (the assembler logs each one of 50 µs or more). */
+function runqWaits(s: Span): { startNs: bigint; endNs: bigint }[] {
+  return s.logs
+    .filter((l) => l.fields.event === 'runqueue delay' && typeof l.fields['kernel.runq_delay_ns'] === 'number')
+    .map((l) => ({ startNs: l.tsNs - BigInt(Math.round(l.fields['kernel.runq_delay_ns'] as number)), endNs: l.tsNs }));
 }
 
 /** Every span of `trace` under `top` (not `top` itself), depth first. */
@@ -108,8 +116,12 @@ export function measureLocation(key: LocationKey, trace: Trace): Placed {
       break;
     }
     case 'db-execute': {
+      // Less the backend's run-queue waits inside it (a sleep ends on time; waking late for want
+      // of a CPU is the machine's, and the trace says so on DB processing).
       const first = dbQueries.find((s) => s.name.startsWith('DB query 1 ('));
-      found = sum(first ? descendants(first, children).filter((s) => s.name === 'execute') : []);
+      const executes = first ? descendants(first, children).filter((s) => s.name === 'execute') : [];
+      const waits = first ? descendants(first, children).filter((s) => s.name === 'DB processing').flatMap(runqWaits) : [];
+      found = { ms: executes.reduce((a, s) => a + spanMs(s) - coveredMs(s.startNs, s.endNs, waits), 0), where: executes.map(pathOf) };
       break;
     }
     case 'lock-wait':
@@ -131,9 +143,9 @@ export function measureLocation(key: LocationKey, trace: Trace): Placed {
       const where: string[] = [];
       for (const q of dbQueries) {
         for (const p of (children.get(q.id) ?? []).filter((c) => c.name === 'DB processing')) {
-          const outside = spanMs(p) - coveredMs(p.startNs, p.endNs, children.get(p.id) ?? []);
-          ms += outside;
-          where.push(`${pathOf(p)} less PostgreSQL's phases`);
+          // The backend waiting for a CPU is not the network: its run-queue waits go too.
+          ms += spanMs(p) - coveredMs(p.startNs, p.endNs, [...(children.get(p.id) ?? []), ...runqWaits(p)]);
+          where.push(`${pathOf(p)} less PostgreSQL's phases and its run-queue waits`);
         }
       }
       found = { ms, where };

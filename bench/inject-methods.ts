@@ -22,10 +22,15 @@ export interface HostFacts {
   readonly pgDevice: string | { readonly reason: string };
   /** PostgreSQL has USDT probes: the parse/plan/execute and lock wait phases exist. */
   readonly pgUsdt: boolean;
+  /** lab/faults/fsync-delay is built (the disk layer's LD_PRELOAD method). */
+  readonly fsyncPreload: boolean;
 }
 
+/** How the disk layer slows PostgreSQL: `auto` throttles its cgroup where one can, else preloads the fsync delay. */
+export type DiskMethod = 'auto' | 'cgroup' | 'preload';
+
 export type LayerMethod =
-  | { readonly layer: InjectLayer; readonly method: string; readonly link?: LinkFaultMethod }
+  | { readonly layer: InjectLayer; readonly method: string; readonly link?: LinkFaultMethod; readonly disk?: 'cgroup' | 'preload' }
   | { readonly layer: InjectLayer; readonly skip: string };
 
 const missing = (f: HostFacts, names: readonly (keyof HostFacts['commands'])[]): string[] => names.filter((n) => !f.commands[n]);
@@ -39,7 +44,7 @@ function netBase(f: HostFacts): string | null {
 }
 
 /** One method (or skip reason) per layer asked for, in that order. */
-export function chooseMethods(f: HostFacts, layers: readonly InjectLayer[]): LayerMethod[] {
+export function chooseMethods(f: HostFacts, layers: readonly InjectLayer[], diskMethod: DiskMethod = 'auto'): LayerMethod[] {
   return layers.map((layer): LayerMethod => {
     const skip = (why: string): LayerMethod => ({ layer, skip: why });
     switch (layer) {
@@ -54,11 +59,17 @@ export function chooseMethods(f: HostFacts, layers: readonly InjectLayer[]): Lay
       case 'file':
         return { layer, method: 'io_kb knob (scratch file written and read back), files family traced' };
       case 'disk': {
-        if (!f.root) return skip('needs root (moving PostgreSQL into a cgroup)');
-        if (typeof f.ioController === 'string') return skip(`no cgroup io throttling: ${f.ioController}`);
-        if (typeof f.pgDevice !== 'string') return skip(f.pgDevice.reason);
-        const how = f.ioController.kind === 'cgroup-v2' ? 'io.max wiops' : 'blkio.throttle.write_iops_device';
-        return { layer, method: `PostgreSQL's processes in a cgroup with ${how} on ${f.pgDevice} (${f.ioController.kind})` };
+        if (!f.root) return skip('needs root (moving PostgreSQL into a cgroup, or restarting it with a preloaded library)');
+        const cgroup = typeof f.ioController === 'string' ? `no cgroup io throttling: ${f.ioController}` : typeof f.pgDevice !== 'string' ? f.pgDevice.reason : null;
+        const preload = f.fsyncPreload ? null : 'lab/faults/fsync-delay is not built (npm run build)';
+        if (diskMethod !== 'preload' && cgroup === null && typeof f.ioController !== 'string') {
+          const how = f.ioController.kind === 'cgroup-v2' ? 'io.max wiops' : 'blkio.throttle.write_iops_device';
+          return { layer, method: `PostgreSQL's processes in a cgroup with ${how} on ${f.pgDevice as string} (${f.ioController.kind})`, disk: 'cgroup' };
+        }
+        if (diskMethod !== 'cgroup' && preload === null) {
+          return { layer, method: `PostgreSQL restarted with fsync-delay.so preloaded: each fsync waits 1000/IOPS ms more${cgroup ? ` (${cgroup})` : ''}`, disk: 'preload' };
+        }
+        return skip([diskMethod !== 'preload' ? cgroup : null, diskMethod !== 'cgroup' ? preload : null].filter(Boolean).join('; '));
       }
       case 'cpu': {
         if (!f.root) return skip('needs root (real-time priority for the competitor)');

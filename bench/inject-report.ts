@@ -67,6 +67,7 @@ const BASIS_NOTE: Readonly<Record<SummaryPart['basis'], string>> = {
   'pg-log': " (PostgreSQL's log)",
   schedstat: ' (schedstat)',
   'blocker-loop': " (blocker's loop)",
+  'pool-handoff': ' (handoffs)',
 };
 
 /** A part's cells; the role leads when the experiment has more than one part. */
@@ -102,7 +103,7 @@ export function renderInjectMarkdown(r: InjectReport): string {
     '',
   );
   out.push(
-    '"Measured" is the time at that place in the injected request\'s trace minus its median in the normal requests sent beside it (same route, same capture). "Expected" is the amount injected where the injection fixes it; otherwise it is read from an account of its own: (PostgreSQL\'s log) the statement\'s duration as PostgreSQL logged it, (schedstat) the kernel\'s count of the app thread\'s run-queue time during the request — both compared with the trace\'s time there as it is, which must also hold the injected part —, (blocker\'s loop) what was left of the blocking loop when the request\'s bytes arrived, (its extra time) the request\'s whole extra time in its trace. A request passes when the two differ by no more than the tolerance and the trace shows what the fault must leave (retransmits, file bytes).',
+    '"Measured" is the time at that place in the injected request\'s trace minus its median in the normal requests sent beside it (same route, same capture). "Expected" is the amount injected where the injection fixes it; otherwise it is read from an account of its own: (PostgreSQL\'s log) the statement\'s duration as PostgreSQL logged it, (schedstat) the kernel\'s count of the app thread\'s run-queue time during the request — both compared with the trace\'s time there as it is, which must also hold the injected part —, (blocker\'s loop) what was left of the blocking loop when the request\'s bytes arrived, (handoffs) how long no connection of the pool was free for it, from when the requests holding them ended their last DB query, (its extra time) the request\'s whole extra time in its trace. A request passes when the two differ by no more than the tolerance and the trace shows what the fault must leave (retransmits, file bytes).',
     '',
   );
   out.push('| experiment | injected | where the trace put it | measured ms (median, min..max) | expected ms | tolerance ms | pass |');

@@ -3,7 +3,7 @@ import type { Finding } from '../analysis/finding.ts';
 import { draftSpan, finalizeTrace } from '../assembler/span-draft.ts';
 import type { Trace } from '../assembler/span.ts';
 import { expectationOf, type PlannedRequest } from './inject-plan.ts';
-import { attributionAccuracy, judgeExperiment, summarizeVerdict, type SentRequest } from './inject-verdict.ts';
+import { attributionAccuracy, handoffWaits, judgeExperiment, summarizeVerdict, type SentRequest } from './inject-verdict.ts';
 
 const MS = 1_000_000n;
 const ns = (ms: number): bigint => BigInt(Math.round(ms * 1000)) * 1000n;
@@ -123,21 +123,49 @@ describe('judgeExperiment', () => {
 
 describe('summarizeVerdict', () => {
   it('a part per role and expectation: a pool burst’s first wave apart from the requests that wait', () => {
-    const e = (wait: number) => ({ ...expectationOf({ layer: 'pool', poolSize: 1, burst: 2, holdMs: 50, staggerMs: 0 }, 'waiting', wait > 0 ? 1 : 0), location: 'handler-setup' as const });
+    const e = { ...expectationOf({ layer: 'pool', poolSize: 1, burst: 2, holdMs: 50, staggerMs: 5 }, 'waiting'), location: 'handler-setup' as const };
+    /** Handler setup [a, b], then one DB query until `end` (ms). */
+    const held = (n: number, a: number, b: number, end: number): Trace =>
+      finalizeTrace(
+        id(n),
+        draftSpan('GET /api/users/:id', 'nginx', 0n, ns(end + 1), {
+          children: [draftSpan('app processing', 'app', ns(a), ns(end), { children: [draftSpan('handler setup', 'app', ns(a), ns(b)), draftSpan('DB query 1 (SELECT)', 'app', ns(b), ns(end))] })],
+        }),
+      );
+    // One connection: the first request holds it from 1 to 52 ms; the second, begun at 3 ms, gets it then.
     const v = judgeExperiment({
-      sent: [sent(1, 'control', 5), sent(2, 'first-wave', 55, { expect: e(0) }), sent(3, 'waiting', 105, { expect: e(50) })],
+      sent: [sent(1, 'control', 5), sent(2, 'first-wave', 55, { expect: e }), sent(3, 'waiting', 105, { expect: e })],
       traces: new Map([
-        [id(1), usersTrace(id(1), 1)],
-        [id(2), usersTrace(id(2), 1)],
-        [id(3), usersTrace(id(3), 51)],
+        [id(1), held(1, 1, 2, 4)],
+        [id(2), held(2, 1, 2, 52)],
+        [id(3), held(3, 3, 52, 54)],
       ]),
       findings: [],
       significantMs: 20,
     });
-    expect(summarizeVerdict(v).parts.map((p) => [p.role, p.expectedMs, p.measuredMs.median, p.passed])).toEqual([
-      ['first-wave', 0, 0, 1],
-      ['waiting', 50, 50, 1],
+    expect(summarizeVerdict(v).parts.map((p) => [p.role, p.basis, p.expectedMs, p.measuredMs.median, p.passed])).toEqual([
+      ['first-wave', 'pool-handoff', 0, 0, 1],
+      ['waiting', 'pool-handoff', 49, 48, 1],
     ]);
+  });
+});
+
+describe('handoffWaits', () => {
+  it('each request takes the connection that comes free first, and frees it when its last query ends', () => {
+    //  pool of 2     0   10 |  20  30        (begun)
+    //  last query   150 160 | 290 300        (ended)
+    //  waits          0   0 | 130 130
+    expect(
+      handoffWaits(
+        [
+          { startMs: 0, endMs: 150 },
+          { startMs: 10, endMs: 160 },
+          { startMs: 20, endMs: 290 },
+          { startMs: 30, endMs: 300 },
+        ],
+        2,
+      ),
+    ).toEqual([0, 0, 130, 130]);
   });
 });
 
@@ -204,11 +232,11 @@ describe('judgeExperiment: loss and amounts the client measures', () => {
   it("'schedstat': the location as it is against the kernel's account, and at least the injected part", () => {
     const e = { ...expectationOf({ layer: 'cpu', spinMs: 100 }, 'injected'), location: 'handler-setup' as const };
     const v = judgeExperiment({
-      sent: [sent(1, 'control', 5), sent(7, 'injected', 230, { expect: e, kernelMs: 124 }), sent(8, 'injected', 230, { expect: e, kernelMs: 95 }), sent(9, 'injected', 230, { expect: e })],
+      sent: [sent(1, 'control', 5), sent(7, 'injected', 230, { expect: e, kernelMs: 124 }), sent(8, 'injected', 230, { expect: e, kernelMs: 92 }), sent(9, 'injected', 230, { expect: e })],
       traces: new Map([
         [id(1), usersTrace(id(1), 60)],
         [id(7), usersTrace(id(7), 122)],
-        [id(8), usersTrace(id(8), 90)],
+        [id(8), usersTrace(id(8), 85)],
         [id(9), usersTrace(id(9), 122)],
       ]),
       findings: [],
@@ -216,10 +244,10 @@ describe('judgeExperiment: loss and amounts the client measures', () => {
     });
     expect(v.requests.map((r) => [r.measuredMs, r.expectedMs, r.pass])).toEqual([
       [122, 124, true],
-      [90, 95, false],
+      [85, 92, false],
       [122, 0, false],
     ]);
-    expect(v.requests[1]?.failures).toEqual(['90.0 ms at handler-setup, less than the 100 ms injected']);
+    expect(v.requests[1]?.failures).toEqual(['85.0 ms at handler-setup, less than the 100 ms injected']);
     expect(v.requests[2]?.failures).toEqual(['no kernel account (schedstat) of the request to compare with']);
   });
 

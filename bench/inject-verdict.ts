@@ -105,6 +105,35 @@ const arrivalInApp = (t: Trace): bigint | undefined => {
   return net && typeof wait === 'number' ? net.endNs - BigInt(Math.round(wait)) : undefined;
 };
 
+interface HoldTimes {
+  /** When the app started on the request (its handler setup), ms on the trace's clock. */
+  readonly startMs: number;
+  /** When its last DB query ended: the connection goes back to the pool then, ms. */
+  readonly endMs: number;
+}
+
+/** From a burst request's trace: when the app began on it, and when it gave its connection back. */
+function holdTimes(t: Trace | undefined): HoldTimes | undefined {
+  const start = t ? handlerStart(t) : undefined;
+  const lastQuery = t?.spans.filter((s) => /^DB query \d+ \(/.test(s.name)).at(-1);
+  return start === undefined || !lastQuery ? undefined : { startMs: Number(start) / 1e6, endMs: Number(lastQuery.endNs) / 1e6 };
+}
+
+/**
+ * Each request's wait for a connection in its burst: in the order the app began on them, a
+ * request takes the connection that comes free first, which comes free again when its own last
+ * DB query ends. Pure.
+ */
+export function handoffWaits(burst: readonly { readonly startMs: number; readonly endMs: number }[], poolSize: number): number[] {
+  const freeAt = Array.from({ length: poolSize }, () => -Infinity);
+  return burst.map((r) => {
+    const slot = freeAt.indexOf(Math.min(...freeAt));
+    const gotAt = Math.max(r.startMs, freeAt[slot] as number);
+    freeAt[slot] = r.endMs;
+    return gotAt - r.startMs;
+  });
+}
+
 /** The expected amount when it is read from another account; a failure line when that account is missing. */
 function amountFrom(basis: AmountBasis, r: SentRequest, e: Expectation, input: JudgeInput, trace: Trace | undefined, controlTraces: readonly Trace[]): number | string {
   switch (basis) {
@@ -117,6 +146,14 @@ function amountFrom(basis: AmountBasis, r: SentRequest, e: Expectation, input: J
     case 'trace-total': {
       const rootMs = (t: Trace): number => Number((t.spans[0] as Trace['spans'][number]).endNs - (t.spans[0] as Trace['spans'][number]).startNs) / 1e6;
       return trace && controlTraces.length > 0 ? rootMs(trace) - median(controlTraces.map(rootMs)) : 'no trace of it and its controls to take its extra time from';
+    }
+    case 'pool-handoff': {
+      const burst = input.sent.filter((s) => s.round === r.round && s.expect?.amountMs === 'pool-handoff');
+      const held = burst.map((s) => ({ s, times: holdTimes(input.traces.get(s.id)) }));
+      if (held.some((h) => h.times === undefined)) return 'a request of its burst has no trace with a DB query: no handoff times';
+      const inOrder = [...held].sort((a, b) => (a.times as HoldTimes).startMs - (b.times as HoldTimes).startMs);
+      const waits = handoffWaits(inOrder.map((h) => h.times as HoldTimes), e.poolSize ?? 1);
+      return waits[inOrder.findIndex((h) => h.s === r)] ?? 0;
     }
     case 'blocker-loop': {
       const blocker = input.sent.find((s) => s.role === 'blocker' && s.round === r.round);

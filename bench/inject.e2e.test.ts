@@ -169,6 +169,22 @@ describeBuilt('lab bench inject --quick (BPF)', () => {
     }
   });
 
+  it('slows the disk by a preloaded fsync delay where no cgroup is used, and restarts PostgreSQL without it after', async () => {
+    const preloaded = join(out, 'preload');
+    const r = await runLabCli(lab, ['bench', 'inject', '--quick', '--only', 'disk', '--disk-method', 'preload', '--repeats', '1', '--out', preloaded], { timeoutMs: 150_000 });
+    expect(r.code, r.stderr.slice(-2000)).toBe(0);
+    const rep = JSON.parse(readFileSync(join(preloaded, 'inject.json'), 'utf8')) as InjectReport;
+    expect(rep.methods).toEqual([{ layer: 'disk', method: 'PostgreSQL restarted with fsync-delay.so preloaded: each fsync waits 1000/IOPS ms more' }]);
+    const [commit] = rep.experiments[0]?.verdict.requests ?? [];
+    // 10 IOPS: each flush waits 100 ms more, and the COMMIT with it, as PostgreSQL logged it.
+    expect(commit).toMatchObject({ location: 'commit', basis: 'pg-log', pass: true });
+    expect(commit?.measuredMs).toBeGreaterThanOrEqual(100);
+    expect(r.stderr).toContain('postgres: restarting without fsync-delay.so');
+    const pgPid = Number(readFileSync(join(lab.config.stateDir, 'pg', 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
+    expect([processEnv(pgPid, 'LD_PRELOAD'), processEnv(pgPid, 'LAB_INJECT_OWNER')]).toEqual([null, null]);
+    expect(leftovers()).toEqual([]);
+  }, 170_000);
+
   it('interrupted (Ctrl-C) in the middle of a network fault: undoes everything, writes what it has, exits 130', async () => {
     const partial = join(out, 'interrupted');
     let child: ChildProcess | null = null;

@@ -25,6 +25,7 @@ import { pgPaths } from '../lab/db/postgres.ts';
 import { readAppSettings, restartApp, type AppSettings } from '../lab/faults/app-settings.ts';
 import { POOL_SIZE } from '../lab/app/server-env.ts';
 import type { CleanupStack } from '../lab/faults/cleanup-stack.ts';
+import { restartPostgresWithFsyncDelay, type PreloadedFsyncDelay } from '../lab/faults/fsync-delay.ts';
 import { detectIoController } from '../lab/faults/io-throttle.ts';
 import { createNetnsLink, deleteNetnsLink, netnsLinkFor, type NetnsLink } from '../lab/faults/netns-link.ts';
 import { startPgRelay } from '../lab/faults/pg-relay.ts';
@@ -39,7 +40,7 @@ import { driveExperiment, type Driven } from './drive-inject-experiment.ts';
 import { renderInjectSvg } from './inject-chart.ts';
 import { probeHostFacts } from './inject-host-facts.ts';
 import { describeInjection, type Experiment, type InjectLayer } from './inject-matrix.ts';
-import { chooseMethods, type HostFacts, type LayerMethod } from './inject-methods.ts';
+import { chooseMethods, type DiskMethod, type HostFacts, type LayerMethod } from './inject-methods.ts';
 import { planExperiment } from './inject-plan.ts';
 import { parsePgDurations } from './pg-log-durations.ts';
 import { renderInjectMarkdown, summaryLine, type InjectExperimentResult, type InjectReport } from './inject-report.ts';
@@ -51,6 +52,7 @@ export interface InjectBenchOptions {
   readonly quick: boolean;
   readonly repeats: number;
   readonly layers: readonly InjectLayer[];
+  readonly diskMethod: DiskMethod;
   readonly outDir: string;
   /** Normal requests traced for the detectors' baseline. */
   readonly baselineRequests: number;
@@ -128,7 +130,7 @@ export async function runInjectBench(opts: InjectBenchOptions, say: (line: strin
   }
   const layers = [...new Set(opts.experiments.map((e) => e.injection.layer))];
   const facts: HostFacts = probeHostFacts(cfg, { pgUsdt: lab.status.postgres.usdt !== false, tryNet: layers.some((l) => l.startsWith('net-')) });
-  const methods = new Map(chooseMethods(facts, layers).map((m) => [m.layer, m]));
+  const methods = new Map(chooseMethods(facts, layers, opts.diskMethod).map((m) => [m.layer, m]));
   for (const m of methods.values()) say('skip' in m ? `${m.layer}: skipped: ${m.skip}` : `${m.layer}: ${m.method}`);
 
   say(`baseline: ${opts.baselineRequests} normal requests (default mix)`);
@@ -153,6 +155,26 @@ export async function runInjectBench(opts: InjectBenchOptions, say: (line: strin
       link = made;
     }
     return { ...original.settings, LAB_PG_HOST: link.nsAddr };
+  };
+  let fsyncDelay: PreloadedFsyncDelay | null = null;
+  let restorePostgres: (() => Promise<void>) | null = null;
+  /** PostgreSQL with the fsync delay preloaded for the preload disk method, as it was otherwise. */
+  const applyPostgres = async (preload: boolean): Promise<void> => {
+    if (preload && !fsyncDelay) {
+      say('postgres: restarting with fsync-delay.so preloaded');
+      const made = await restartPostgresWithFsyncDelay(cfg, process.pid);
+      fsyncDelay = made;
+      restorePostgres = opts.cleanup.push('PostgreSQL without the fsync delay', async () => {
+        say('postgres: restarting without fsync-delay.so');
+        await made.restore();
+        fsyncDelay = null;
+        await warmRestartedApp(baseUrl, Number(current.LAB_PG_POOL ?? POOL_SIZE.default));
+      });
+      await warmRestartedApp(baseUrl, Number(current.LAB_PG_POOL ?? POOL_SIZE.default));
+    } else if (!preload && restorePostgres) {
+      await restorePostgres();
+      restorePostgres = null;
+    }
   };
   let restoreApp: (() => Promise<void>) | null = null;
   const applySettings = async (wanted: AppSettings): Promise<void> => {
@@ -193,6 +215,7 @@ export async function runInjectBench(opts: InjectBenchOptions, say: (line: strin
     say(`${e.name}: ${describeInjection(e.injection)}`);
     try {
       await applySettings(await settingsFor(e));
+      await applyPostgres(e.injection.layer === 'disk' && m.disk === 'preload');
       const status = labStatus(cfg, () => null);
       const dir = join(opts.outDir, 'captures', `${String(index).padStart(2, '0')}-${slug(e.name)}`);
       const plan = planExperiment(e, nonce);
@@ -207,6 +230,7 @@ export async function runInjectBench(opts: InjectBenchOptions, say: (line: strin
         facts,
         method: m,
         link,
+        fsyncDelay,
         cleanup: opts.cleanup,
         helperSeconds: HELPER_SECONDS,
         stop: opts.interrupted,
@@ -247,7 +271,10 @@ export async function runInjectBench(opts: InjectBenchOptions, say: (line: strin
         summary,
         verdict,
         validation: await validateCapture(dir, capture, assembled.traces),
-        faultNotes: d.faultNotes,
+        faultNotes:
+          e.injection.layer === 'net-loss'
+            ? [...d.faultNotes, `the injected requests' traces show ${verdict.requests.reduce((n, q) => n + q.retransmits, 0)} TCP retransmit(s)`]
+            : d.faultNotes,
       });
       say(summaryLine(e.name, summary));
       for (const q of verdict.requests.filter((x) => !x.pass)) say(`  ${q.requestId.slice(0, 8)} ${q.role}: ${q.failures.join('; ')}`);
@@ -258,6 +285,7 @@ export async function runInjectBench(opts: InjectBenchOptions, say: (line: strin
       say(`${e.name}: failed: ${warnings.at(-1)}`);
     }
   }
+  if (restorePostgres) await (restorePostgres as () => Promise<void>)();
   if (restoreApp) await (restoreApp as () => Promise<void>)();
   if (opts.interrupted()) warnings.push('interrupted by a signal: fewer experiments than asked for');
 

@@ -163,6 +163,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       { name: 'quick', type: flag, help: 'a short run: overhead, 2 rounds of 5 s, 2 s saturated; inject, one experiment per layer, 2 rounds' },
       { name: 'only', type: str(), help: 'inject: only these layers (app, event-loop, db, lock, file, disk, cpu, net-delay, net-loss, pool)' },
       { name: 'repeats', type: int(1, 50), help: 'inject: injected rounds per experiment (default 5; 2 with --quick)' },
+      { name: 'disk-method', type: str(['auto', 'cgroup', 'preload']), help: "inject: slow PostgreSQL's disk by a cgroup write throttle or a preloaded fsync delay (auto: the cgroup where one can)", default: 'auto' },
       { name: 'budget', type: int(10, 86_400), help: 'stop starting rounds after this many seconds', default: 3600 },
       { name: 'out', type: str(), help: 'results folder (default bench/results/overhead or bench/results/inject)' },
     ],

@@ -18,6 +18,9 @@ else
   say "libnetfilter_queue not found: lab/faults/nfq-fault not built (lab bench inject skips network delay and loss)"
 fi
 
+# fsync-delay.so: the slow disk of `lab bench inject` where no cgroup can throttle PostgreSQL.
+make -s -C lab/faults/fsync-delay >&2
+
 addon=probes/usdt-addon
 if [[ -f $addon/binding.gyp ]]; then
   built="$(ls "$addon"/build/Release/*.node 2>/dev/null | head -n1 || true)"

@@ -72,6 +72,7 @@ export async function runInject(inv: Invocation): Promise<number> {
         quick,
         repeats: experiments[0]?.repeats ?? 0,
         layers,
+        diskMethod: o['disk-method'] === 'cgroup' || o['disk-method'] === 'preload' ? o['disk-method'] : 'auto',
         outDir,
         baselineRequests: quick ? BASELINE_REQUESTS.quick : BASELINE_REQUESTS.full,
         cleanup,

@@ -29,7 +29,7 @@ export async function run(inv: Invocation): Promise<number> {
     return 2;
   }
   const o = inv.options;
-  const injectOnly = ['only', 'repeats'].find((k) => k in o);
+  const injectOnly = ['only', 'repeats'].find((k) => k in o) ?? (o['disk-method'] !== 'auto' ? 'disk-method' : undefined);
   if (injectOnly) {
     say(`--${injectOnly} is an option of lab bench inject`);
     return 2;

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { REPO_ROOT } from '../lifecycle/app-tier.ts';
 import { startHelper, type HelperProcess } from './helper-process.ts';
 import { inNetns, type NetnsLink } from './netns-link.ts';
+import { HELPER_NICE } from './pg-relay.ts';
 
 export const NFQ_FAULT_PATH = join(REPO_ROOT, 'lab', 'faults', 'nfq-fault', 'build', 'nfq-fault');
 
@@ -80,7 +81,8 @@ export async function applyLinkFault(l: NetnsLink, pgPort: number, fault: LinkFa
     };
   }
   let helper: HelperProcess | null = null;
-  if (method === 'nfqueue') helper = await startHelper('nfq-fault', 'ip', ['netns', 'exec', l.netns, NFQ_FAULT_PATH, ...nfqFaultArgs(fault, seconds)]);
+  // Raised priority: a late release would add to the delay it holds each packet for.
+  if (method === 'nfqueue') helper = await startHelper('nfq-fault', 'ip', ['netns', 'exec', l.netns, 'nice', '-n', String(HELPER_NICE), NFQ_FAULT_PATH, ...nfqFaultArgs(fault, seconds)]);
   const rule = linkFaultRule(l, pgPort, fault, method) as string[];
   try {
     inNetns(l, 'iptables', ['-I', ...rule]);

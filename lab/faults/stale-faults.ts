@@ -1,14 +1,16 @@
 /**
  * What a killed run left behind — its network namespace and veth, its throttle cgroup, the app
- * it restarted with other settings — found by the owner pid in their names (or the app's
- * environment) and removed when that process is gone.
+ * it restarted with other settings, PostgreSQL restarted with the fsync delay preloaded — found
+ * by the owner pid in their names (or the processes' environment) and removed when that process
+ * is gone.
  */
 import { readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LabConfig } from '../config.ts';
 import { appPid } from '../lifecycle/app-tier.ts';
-import { isAlive } from '../lifecycle/processes.ts';
-import { readAppSettings, restartApp } from './app-settings.ts';
+import { postgresPid, runningPostgres, startPostgres, stopPostgres } from '../db/postgres.ts';
+import { isAlive, processEnv } from '../lifecycle/processes.ts';
+import { OWNER_VARIABLE, readAppSettings, restartApp } from './app-settings.ts';
 import type { IoController } from './io-throttle.ts';
 import { deleteNetnsLink, listNetns, NETNS_PREFIX, netnsLinkFor, netnsOwner } from './netns-link.ts';
 
@@ -55,6 +57,14 @@ export async function removeStaleFaults(cfg: LabConfig, io: IoController | strin
         done.push(`could not remove throttle cgroup ${dir}: ${(err as Error).message}`);
       }
     }
+  }
+  const pg = postgresPid(cfg);
+  const pgOwner = pg === null ? NaN : Number(processEnv(pg, OWNER_VARIABLE) ?? NaN);
+  if (Number.isInteger(pgOwner) && pgOwner !== self && !isAlive(pgOwner)) {
+    const kind = runningPostgres(cfg)?.kind;
+    await stopPostgres(cfg);
+    await startPostgres(cfg, kind ? { kind } : {});
+    done.push(`restarted PostgreSQL without the fsync delay: run ${pgOwner}, which preloaded it, is gone`);
   }
   const app = appPid(cfg);
   const owner = app === null ? null : readAppSettings(app).owner;
