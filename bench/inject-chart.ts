@@ -25,7 +25,7 @@ export function renderInjectSvg(r: InjectReport): string {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
     `<text x="12" y="20" font-size="14" font-weight="bold">Where the trace put the injected time: measured − expected, per injected request</text>`,
-    `<text x="12" y="38">attribution accuracy ${r.accuracy.passed}/${r.accuracy.total} (${(r.accuracy.share * 100).toFixed(0)}%); band: the tolerance; green inside, red outside; each row on its own scale</text>`,
+    `<text x="12" y="38">attribution accuracy ${r.accuracy.passed}/${r.accuracy.total} (${(r.accuracy.share * 100).toFixed(r.accuracy.passed === r.accuracy.total || r.accuracy.passed === 0 ? 0 : 1)}%); band: the tolerance; green inside, red outside; each row on its own scale</text>`,
     `<text x="${left + plotW + 12}" y="${top - 6}" fill="#555">passed</text><text x="${left + plotW + 60}" y="${top - 6}" fill="#555">expected (median)</text>`,
   ];
   r.experiments.forEach((e, k) => {

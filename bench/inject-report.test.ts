@@ -115,7 +115,8 @@ describe('renderInjectSvg', () => {
     expect(svg.match(/<circle /g)).toHaveLength(2);
     expect(svg).toContain('fill="#2e8b57"');
     expect(svg).toContain('fill="#d62728"');
-    expect(svg).toContain('attribution accuracy 1/2 (50%)');
+    expect(svg).toContain('attribution accuracy 1/2 (50.0%)');
+    expect(renderInjectSvg({ ...REPORT, accuracy: { passed: 214, total: 215, share: 214 / 215 } })).toContain('attribution accuracy 214/215 (99.5%)');
   });
 
   it('escapes text and says when nothing ran', () => {
