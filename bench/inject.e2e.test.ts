@@ -11,6 +11,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { detectIoController } from '../lab/faults/io-throttle.ts';
+import { removeStaleFaults } from '../lab/faults/stale-faults.ts';
 import { appPid } from '../lab/lifecycle/app-tier.ts';
 import { processEnv } from '../lab/lifecycle/processes.ts';
 import { type CliRun, type RunningLab, runLabCli, startLab, testPortBase } from '../test/lab-fixture.ts';
@@ -64,6 +66,8 @@ describeBuilt('lab bench inject --quick (BPF)', () => {
 
   afterAll(async () => {
     spawnSync('ip', ['netns', 'del', staleNetns]);
+    // A run killed at its timeout leaves what a killed run leaves: the next run's cleanup removes it.
+    if (lab) await removeStaleFaults(lab.config, detectIoController());
     await lab?.stop();
     rmSync(out, { recursive: true, force: true });
     rmSync(join(tmpdir(), `lab-inject-e2e-${PORT_BASE}`), { recursive: true, force: true });

@@ -10,7 +10,7 @@
  * ends, and whatever is still made when the run stops (a signal, an error) is undone by the
  * cleanup stack the caller holds.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { cpus, loadavg, release } from 'node:os';
 import { join, relative } from 'node:path';
@@ -116,7 +116,12 @@ export async function runInjectBench(opts: InjectBenchOptions, say: (line: strin
   const loadAtStart = loadavg().map((x) => Math.round(x * 100) / 100);
   const warnings: string[] = [];
   const nonce = Math.floor(Math.random() * 2 ** 32).toString(16);
-  mkdirSync(join(opts.outDir, 'captures'), { recursive: true });
+  const capturesDir = join(opts.outDir, 'captures');
+  if (existsSync(capturesDir)) {
+    say(`replacing the captures of the previous run in ${capturesDir}`);
+    rmSync(capturesDir, { recursive: true, force: true });
+  }
+  mkdirSync(capturesDir, { recursive: true });
 
   const lab = await openBenchLab(say);
   opts.cleanup.push('the lab (down only if this run brought it up)', () => lab.close());

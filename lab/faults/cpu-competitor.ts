@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { startHelper, type HelperProcess } from './helper-process.ts';
 import { runCommand } from './run-command.ts';
 
-/** Spins `ms` for each `spin MS` line on stdin, answering `spun MS`; exits after SECONDS. */
+/** Spins `ms` for each `spin MS` line on stdin, answering `spun MS`; exits after SECONDS, or when its parent is gone. */
 const SPINNER = (seconds: number): string => `
 const rl = require('node:readline').createInterface({ input: process.stdin });
 rl.on('line', (line) => {
@@ -19,6 +19,8 @@ rl.on('line', (line) => {
 });
 console.log('ready');
 setTimeout(() => process.exit(0), ${Math.ceil(seconds * 1000)});
+const parent = process.ppid;
+setInterval(() => { if (process.ppid !== parent) process.exit(0); }, 500);
 `;
 
 /** The hex mask of `taskset -p PID` output (`pid 42's current affinity mask: 3`). Pure. */

@@ -1,7 +1,7 @@
 /**
  * Inside the link's namespace: accepts TCP connections on ADDRESS:PORT and joins each one to
  * PostgreSQL's unix socket (a path, so reachable from any network namespace), bytes untouched.
- * Prints `ready` once listening; exits on SIGTERM or after SECONDS.
+ * Prints `ready` once listening; exits on SIGTERM, when its parent is gone, or after SECONDS.
  *
  *   ip netns exec NS node --import tsx lab/faults/pg-relay-main.ts ADDRESS PORT SOCKET SECONDS
  */
@@ -35,3 +35,8 @@ server.on('error', (err: NodeJS.ErrnoException) => fail(`cannot listen on ${addr
 server.listen(port, address, () => process.stdout.write('ready\n'));
 process.on('SIGTERM', () => process.exit(0));
 setTimeout(() => process.exit(0), seconds * 1000);
+// The run that started it may be killed outright: end with it (the parent is `ip netns exec`'s caller).
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) process.exit(0);
+}, 500);

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/prctl.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <linux/netfilter.h>
@@ -48,9 +49,9 @@ const char argp_program_doc[] =
 	"USAGE: nfq-fault --queue N (--delay-ms MS | --drop-first) [--duration S] [-v]\n"
 	"\n"
 	"Runs in the current network namespace (queues are per namespace). Prints 'ready' on stdout "
-	"once the queue is bound; on SIGINT, SIGTERM or after --duration seconds it accepts what it "
-	"still holds, unbinds, and prints one JSON summary line on stdout. Rules should use "
-	"--queue-bypass, so packets pass untouched whenever nfq-fault is not running.\n"
+	"once the queue is bound; on SIGINT, SIGTERM, its parent's exit or after --duration seconds "
+	"it accepts what it still holds, unbinds, and prints one JSON summary line on stdout. Rules "
+	"should use --queue-bypass, so packets pass untouched whenever nfq-fault is not running.\n"
 	"\n"
 	"EXAMPLES:\n"
 	"    ip netns exec lab-net nfq-fault --queue 7 --delay-ms 20 --duration 60\n"
@@ -282,6 +283,10 @@ int main(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	/* The run that started it may be killed outright: end with it, not --duration later. */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() == 1)
+		exiting = 1;
 
 	h = nfq_open();
 	if (!h) {
