@@ -149,7 +149,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'bench',
-    summary: 'run a benchmark: overhead (tracing cost, interleaved at a fixed rate)',
+    summary: 'run a benchmark: overhead (tracing cost, interleaved at a fixed rate) or inject (latency injected at each layer, and where the trace put it)',
     positionals: ['name'],
     options: [
       { name: 'rounds', type: int(1, 50), help: 'interleaved rounds of every condition (default 5; 2 with --quick)' },
@@ -160,9 +160,12 @@ export const COMMANDS: readonly CommandSpec[] = [
       { name: 'conditions', type: str(), help: 'comma-separated condition keys (untraced, usdt, full, pg, 0.1, 0.01, keep, usdt+<family>)' },
       { name: 'workloads', type: str(), help: 'comma-separated workloads (mix, light)' },
       { name: 'breakdown', type: flag, help: "add a condition per family (the app's probes plus that family)" },
-      { name: 'quick', type: flag, help: 'a short run: 2 rounds of 5 s, 2 s saturated' },
+      { name: 'quick', type: flag, help: 'a short run: overhead, 2 rounds of 5 s, 2 s saturated; inject, one experiment per layer, 2 rounds' },
+      { name: 'only', type: str(), help: 'inject: only these layers (app, event-loop, db, lock, file, disk, cpu, net-delay, net-loss, pool)' },
+      { name: 'repeats', type: int(1, 50), help: 'inject: injected rounds per experiment (default 5; 2 with --quick)' },
+      { name: 'disk-method', type: str(['auto', 'cgroup', 'preload']), help: "inject: slow PostgreSQL's disk by a cgroup write throttle or a preloaded fsync delay (auto: the cgroup where one can)", default: 'auto' },
       { name: 'budget', type: int(10, 86_400), help: 'stop starting rounds after this many seconds', default: 3600 },
-      { name: 'out', type: str(), help: 'results folder (default bench/results/overhead)' },
+      { name: 'out', type: str(), help: 'results folder (default bench/results/overhead or bench/results/inject)' },
     ],
   },
   {

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds what exists: the BPF probes and loader (probes/Makefile), and the USDT addon.
+# Builds what exists: the BPF probes and loader (probes/Makefile), the fault helpers of
+# lab bench inject (lab/faults/), and the USDT addon.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,6 +9,17 @@ say() { printf 'build: %s\n' "$*" >&2; }
 if [[ -f probes/Makefile ]]; then
   make -s -C probes >&2
 fi
+
+# nfq-fault: network delay and loss for `lab bench inject` (NFQUEUE); without libnetfilter_queue
+# those experiments are skipped, and the bench says why.
+if pkg-config --exists libnetfilter_queue 2>/dev/null; then
+  make -s -C lab/faults/nfq-fault >&2
+else
+  say "libnetfilter_queue not found: lab/faults/nfq-fault not built (lab bench inject skips network delay and loss)"
+fi
+
+# fsync-delay.so: the slow disk of `lab bench inject` where no cgroup can throttle PostgreSQL.
+make -s -C lab/faults/fsync-delay >&2
 
 addon=probes/usdt-addon
 if [[ -f $addon/binding.gyp ]]; then

@@ -11,8 +11,9 @@ distro="${ID:-unknown}"
 
 packages=(nginx-light postgresql postgresql-contrib clang llvm libbpf-dev bpftrace systemtap-sdt-dev
   build-essential pkg-config libelf-dev zlib1g-dev iproute2 binutils
-  prometheus)
+  prometheus iptables libnetfilter-queue-dev)
 # prometheus: promtool checks lab/prometheus/ rules, and an e2e test scrapes `lab trace --metrics-port`.
+# iptables, libnetfilter-queue-dev: `lab bench inject` delays and drops packets in a namespace of its own.
 # chromium (Debian's; Ubuntu ships it only as a snap): an e2e test renders `lab report`'s HTML headless.
 if [[ "$distro" == ubuntu ]]; then
   packages+=(linux-tools-common linux-tools-generic)

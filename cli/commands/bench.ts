@@ -3,9 +3,10 @@ import { REPO_ROOT } from '../../lab/lifecycle/app-tier.ts';
 import { hasBpfPrivileges } from '../../tracer/spawn-loader.ts';
 import { breakdownConditions, defaultWorkloads, OVERHEAD_CONDITIONS, selectConditions, type Workload } from '../../bench/overhead-plan.ts';
 import { runOverheadBench } from '../../bench/run-overhead-bench.ts';
+import { runInject } from './bench-inject.ts';
 import type { Invocation } from '../parse-args.ts';
 
-const BENCHES = ['overhead'] as const;
+const BENCHES = ['overhead', 'inject'] as const;
 
 const say = (line: string): void => {
   process.stderr.write(`lab bench: ${line}\n`);
@@ -22,11 +23,17 @@ const list = (v: unknown): string[] | undefined =>
 /** `lab bench NAME`: a benchmark that measures side by side in one run and writes a results folder. */
 export async function run(inv: Invocation): Promise<number> {
   const name = inv.positionals.name;
+  if (name === 'inject') return runInject(inv);
   if (name !== 'overhead') {
     say(`unknown benchmark '${name}' (known: ${BENCHES.join(', ')})`);
     return 2;
   }
   const o = inv.options;
+  const injectOnly = ['only', 'repeats'].find((k) => k in o) ?? (o['disk-method'] !== 'auto' ? 'disk-method' : undefined);
+  if (injectOnly) {
+    say(`--${injectOnly} is an option of lab bench inject`);
+    return 2;
+  }
   const quick = o.quick === true;
   const num = (key: string, normal: number, short: number): number => (typeof o[key] === 'number' ? (o[key] as number) : quick ? short : normal);
   const all = [...OVERHEAD_CONDITIONS, ...breakdownConditions()];

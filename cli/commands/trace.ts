@@ -100,6 +100,11 @@ export interface TraceOptions {
   /** Serve Prometheus metrics on 127.0.0.1:PORT while tracing. */
   readonly metricsPort: number | undefined;
   readonly knobs: TargetKnobs;
+  /**
+   * With `noLoad`: the traffic to trace, sent by the caller (`lab bench inject`); tracing ends
+   * when it settles, and `durationS` only bounds the loader's life.
+   */
+  readonly traffic?: () => Promise<void>;
 }
 
 /** Reads `lab trace`'s options; returns a one-line error for bad combinations. Pure. */
@@ -219,7 +224,7 @@ export async function run(inv: Invocation): Promise<number> {
   return capture.completeness.complete ? 0 : 1;
 }
 
-interface TraceOutcome {
+export interface TraceOutcome {
   /** False when tracing never started (nothing was captured). */
   readonly started: boolean;
   readonly completeness: CaptureCompleteness;
@@ -229,7 +234,8 @@ interface TraceOutcome {
   readonly json: Readonly<Record<string, unknown>>;
 }
 
-async function traceInto(dir: string, cfg: LabConfig, status: LabStatus, backend: Extract<AppBackend, { kind: 'native' | 'file' }>, opts: TraceOptions, metrics: TraceMetrics | null): Promise<TraceOutcome> {
+/** Traces into `dir` (new and empty) until the load, the duration or `opts.traffic` ends, or a signal; writes the capture. */
+export async function traceInto(dir: string, cfg: LabConfig, status: LabStatus, backend: Extract<AppBackend, { kind: 'native' | 'file' }>, opts: TraceOptions, metrics: TraceMetrics | null): Promise<TraceOutcome> {
   const warnings: string[] = [];
   if (status.postgres.usdt === false) {
     warnings.push('this PostgreSQL server has no USDT probes (embedded): no parse/plan/execute spans inside the database');
@@ -427,7 +433,12 @@ async function traceWhileSignalled(
   let loadError: string | null = null;
   let loadSummary: LoadSummary | null = null;
   try {
-    if (opts.noLoad) {
+    if (opts.noLoad && opts.traffic) {
+      say('tracing the traffic sent');
+      const sent = opts.traffic();
+      sent.catch(() => {});
+      await Promise.race([sent, interruption]);
+    } else if (opts.noLoad) {
       say(`tracing whatever arrives for ${opts.durationS} s`);
       await Promise.race([new Promise((r) => setTimeout(r, (opts.durationS as number) * 1000)), interruption]);
     } else {

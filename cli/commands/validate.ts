@@ -3,8 +3,9 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadTraces, stderrLine } from '../../assembler/load-traces.ts';
 import { parseSs, type SsSocket } from '../../assembler/parse-ss.ts';
-import { formatSampling, formatValidation, summarizeSampling, validateTraces } from '../../assembler/validate-trace.ts';
-import type { PgStatStatementsSnapshot } from '../../tracer/capture-types.ts';
+import type { Trace } from '../../assembler/span.ts';
+import { formatSampling, formatValidation, summarizeSampling, validateTraces, type CheckResult } from '../../assembler/validate-trace.ts';
+import type { Capture, PgStatStatementsSnapshot } from '../../tracer/capture-types.ts';
 import { CAPTURE_FILES } from '../../tracer/read-capture.ts';
 import type { Invocation } from '../parse-args.ts';
 
@@ -37,15 +38,10 @@ async function readSs(dir: string): Promise<SsSocket[] | undefined> {
   return [...parsed.sockets];
 }
 
-export async function run(inv: Invocation): Promise<number> {
-  const dir = inv.positionals.dir as string;
-  const { capture, assembled } = await loadTraces(dir, stderrLine);
-  if (assembled.traces.length === 0) {
-    stderrLine(`lab validate: ${dir} holds no traced requests`);
-    return 1;
-  }
-  const results = validateTraces({
-    traces: assembled.traces,
+/** The cross-checks of a capture's traces, with its pg_stat_statements and ss snapshots when it has them. */
+export async function validateCapture(dir: string, capture: Capture, traces: readonly Trace[]): Promise<CheckResult[]> {
+  return validateTraces({
+    traces,
     client: capture.client,
     nginx: capture.nginx,
     pgStatStatements: await readPgss(dir),
@@ -53,6 +49,16 @@ export async function run(inv: Invocation): Promise<number> {
     ss: await readSs(dir),
     rttPorts: [capture.meta.ports.app, capture.meta.ports.postgres],
   });
+}
+
+export async function run(inv: Invocation): Promise<number> {
+  const dir = inv.positionals.dir as string;
+  const { capture, assembled } = await loadTraces(dir, stderrLine);
+  if (assembled.traces.length === 0) {
+    stderrLine(`lab validate: ${dir} holds no traced requests`);
+    return 1;
+  }
+  const results = await validateCapture(dir, capture, assembled.traces);
   const sampling = summarizeSampling(assembled.traces);
   process.stdout.write(
     inv.options.json === true

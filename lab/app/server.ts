@@ -34,6 +34,7 @@ async function main(): Promise<void> {
   const probes = await loadProbes(env.value.usdt);
   const pool = new pg.Pool({
     ...pgConnectionConfig(cfg),
+    host: env.value.pgHost,
     max: env.value.poolSize,
     // Keep connections (and so their fds and backend pids) for the app's lifetime.
     idleTimeoutMillis: 0,
@@ -44,7 +45,7 @@ async function main(): Promise<void> {
     const client = await pool.connect();
     client.release();
   } catch (err) {
-    fail(`cannot reach PostgreSQL on 127.0.0.1:${cfg.pgPort}: ${(err as Error).message}`);
+    fail(`cannot reach PostgreSQL on ${env.value.pgHost}:${cfg.pgPort}: ${(err as Error).message}`);
   }
 
   // Only the USDT probes cost anything when a request is outside the kernel's sample.
@@ -64,7 +65,7 @@ async function main(): Promise<void> {
     fail(err.code === 'EADDRINUSE' ? `port ${cfg.appPort} on 127.0.0.1 is already in use` : err.message);
   });
   server.listen(cfg.appPort, cfg.host, () => {
-    log({ level: 'info', msg: 'listening', host: cfg.host, port: cfg.appPort, pid: process.pid, probes: probes.backend, pg_pool: env.value.poolSize });
+    log({ level: 'info', msg: 'listening', host: cfg.host, port: cfg.appPort, pid: process.pid, probes: probes.backend, pg_pool: env.value.poolSize, pg_host: env.value.pgHost });
   });
 
   let stopping = false;

@@ -101,6 +101,8 @@ export interface StartPostgresOptions {
   readonly logMinDurationMs?: number;
   /** Which server to run; default: the one already running, else the remembered one, else system when installed, else embedded. */
   readonly kind?: PostgresKind;
+  /** More environment for the server when this call starts it (lab bench inject's LD_PRELOAD). */
+  readonly serverEnv?: Readonly<Record<string, string>>;
 }
 
 /** Timing of the seed when this call applied it (null when the cluster was already seeded). */
@@ -148,7 +150,7 @@ export async function startPostgres(cfg: LabConfig, opts: StartPostgresOptions =
   writeFileSync(recordPath(cfg), JSON.stringify(server.record) + '\n');
   if (!existsSync(join(paths.data, 'PG_VERSION'))) await initdb(server.record.binDir, paths, owner);
   writeClusterConfig(cfg, paths, owner, server.record.pgStatStatements, opts);
-  await startServer(server.record.binDir, paths, owner);
+  await startServer(server.record.binDir, paths, owner, opts.serverEnv);
   const pid = postmasterPid(paths.data);
   if (pid === null) throw new Error(`PostgreSQL did not stay up; see ${paths.log}: ${lastLogLine(paths.log)}`);
   const seed = await ensureDatabase(cfg, paths, server.record.pgStatStatements);
@@ -443,9 +445,9 @@ async function ensurePortFree(port: number): Promise<void> {
   });
 }
 
-async function startServer(binDir: string, paths: PgPaths, owner: ServerOwner): Promise<void> {
+async function startServer(binDir: string, paths: PgPaths, owner: ServerOwner, env: Readonly<Record<string, string>> = {}): Promise<void> {
   try {
-    await run(binDir, 'pg_ctl', ['start', '-D', paths.data, '-l', paths.log, '-w', '-t', '60'], owner, paths.root);
+    await run(binDir, 'pg_ctl', ['start', '-D', paths.data, '-l', paths.log, '-w', '-t', '60'], owner, paths.root, env);
   } catch (err) {
     throw new Error(`PostgreSQL failed to start (${oneLine(err)}); last log line: ${lastLogLine(paths.log)}`);
   }
@@ -526,7 +528,7 @@ function postmasterPort(dataDir: string): number | null {
   }
 }
 
-function run(binDir: string, prog: string, args: string[], owner: ServerOwner, cwd: string): Promise<string> {
+function run(binDir: string, prog: string, args: string[], owner: ServerOwner, cwd: string, env: Readonly<Record<string, string>> = {}): Promise<string> {
   return new Promise((resolvePromise, reject) => {
     execFile(
       join(binDir, prog),
@@ -535,7 +537,7 @@ function run(binDir: string, prog: string, args: string[], owner: ServerOwner, c
         cwd,
         encoding: 'utf8',
         timeout: 120_000,
-        env: { PATH: `${binDir}:/usr/bin:/bin`, LC_ALL: 'C', LANG: 'C' },
+        env: { PATH: `${binDir}:/usr/bin:/bin`, LC_ALL: 'C', LANG: 'C', ...env },
         ...(owner.switchUser ? { uid: owner.uid, gid: owner.gid } : {}),
       },
       (err, stdout, stderr) => {

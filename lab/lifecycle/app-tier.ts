@@ -33,8 +33,11 @@ export function appPid(cfg: LabConfig): number | null {
 
 export const appHealthUrl = (cfg: LabConfig): string => `http://${cfg.host}:${cfg.appPort}/healthz`;
 
-/** Starts the app detached (logs in logs/app.log) and waits for /healthz; returns its pid. */
-export async function startApp(cfg: LabConfig, usdt: UsdtMode, timeoutMs = 30_000): Promise<number> {
+/**
+ * Starts the app detached (logs in logs/app.log) and waits for /healthz; returns its pid. `env`
+ * adds to or (undefined) removes from the environment it inherits (LAB_PG_POOL, LAB_PG_HOST).
+ */
+export async function startApp(cfg: LabConfig, usdt: UsdtMode, timeoutMs = 30_000, env: Readonly<Record<string, string | undefined>> = {}): Promise<number> {
   const paths = labPaths(cfg);
   mkdirSync(paths.logsDir, { recursive: true });
   const log = openSync(paths.appLog, 'a');
@@ -42,7 +45,7 @@ export async function startApp(cfg: LabConfig, usdt: UsdtMode, timeoutMs = 30_00
     cwd: REPO_ROOT,
     detached: true,
     stdio: ['ignore', log, log],
-    env: labEnv(cfg, { LAB_USDT: usdt }),
+    env: Object.fromEntries(Object.entries({ ...labEnv(cfg, { LAB_USDT: usdt }), ...env }).filter(([, v]) => v !== undefined)),
   });
   closeSync(log);
   const pid = child.pid;
