@@ -79,6 +79,10 @@ const EXPERIMENT_TRACE_S = 600;
 const slug = (name: string): string => name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
 const sameSettings = (a: AppSettings, b: AppSettings): boolean => a.LAB_PG_HOST === b.LAB_PG_HOST && a.LAB_PG_POOL === b.LAB_PG_POOL;
 
+/** Where injected time lands inside PostgreSQL (execute, lock wait) is read off its phases: the
+ * experiments trace them, whatever they cost (the postgres family is opt-in in `lab trace`). */
+const PG_PHASES = '+postgres';
+
 function traceOpts(extra: Readonly<Record<string, string | number | boolean>>, traffic?: () => Promise<void>): TraceOptions {
   const o = traceOptions(extra);
   if (typeof o === 'string') throw new Error(o);
@@ -140,7 +144,7 @@ export async function runInjectBench(opts: InjectBenchOptions, say: (line: strin
 
   say(`baseline: ${opts.baselineRequests} normal requests (default mix)`);
   const baselineDir = join(opts.outDir, 'captures', '00-baseline');
-  await trace(cfg, baselineDir, traceOpts({ requests: opts.baselineRequests, connections: BASELINE_CONNECTIONS, mix: 'default' }));
+  await trace(cfg, baselineDir, traceOpts({ requests: opts.baselineRequests, connections: BASELINE_CONNECTIONS, mix: 'default', families: PG_PHASES }));
   const baselineTraces = (await loadTraces(baselineDir, () => {})).assembled.traces;
   const baseline: Baseline = buildBaseline(baselineTraces, baselineDir);
 
@@ -243,7 +247,7 @@ export async function runInjectBench(opts: InjectBenchOptions, say: (line: strin
       const outcome = await trace(
         cfg,
         dir,
-        traceOpts({ 'no-load': true, duration: EXPERIMENT_TRACE_S, ...(e.injection.layer === 'file' ? { families: '+files' } : {}) }, () => {
+        traceOpts({ 'no-load': true, duration: EXPERIMENT_TRACE_S, families: e.injection.layer === 'file' ? `${PG_PHASES},files` : PG_PHASES }, () => {
           sending = driveExperiment(e, plan, ctx).then((d) => {
             driven = d;
           });
