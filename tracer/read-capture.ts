@@ -86,7 +86,7 @@ export function toNginxEntry(v: unknown): NginxAccessEntry | string {
   return v as unknown as NginxAccessEntry;
 }
 
-const BIGINT_FIELDS = new Set(['tsNs', 'durationUs', 'rows', 'durationNs', 'bytes', 'arrivalNs', 'inode', 'ret', 'delayNs', 'detail0', 'detail1', 'thresholdUs']);
+const BIGINT_FIELDS = new Set(['tsNs', 'durationUs', 'rows', 'durationNs', 'bytes', 'arrivalNs', 'inode', 'ret', 'delayNs', 'detail0', 'detail1', 'thresholdUs', 'waitNs']);
 const KINDS = new Set<number>(Object.values(EventKind));
 const APP_FIELDS: Partial<Record<number, readonly string[]>> = {
   [EventKind.RequestStart]: ['method', 'path'],
@@ -97,6 +97,7 @@ const APP_FIELDS: Partial<Record<number, readonly string[]>> = {
   [EventKind.CacheMiss]: ['key'],
   [EventKind.FileOpen]: ['path'],
   [EventKind.FileClose]: [],
+  [EventKind.PoolWait]: ['waitNs', 'poolSize', 'busy', 'waiting', 'newConnection'],
 };
 
 /**
