@@ -57,6 +57,37 @@ describe('buildSpanTree: named scenarios', () => {
     expect(t.spans.flatMap((s) => s.warnings)).toEqual([]);
   });
 
+  it('pool-exhaustion: the wait for a pool connection is its own span, not handler setup', () => {
+    const id = fixtureId(0x9001);
+    const capture = buildCapture('pool', [
+      {
+        id,
+        path: '/api/users/7',
+        atUs: 0,
+        handlerSetupUs: 120,
+        steps: [
+          { kind: 'pool', plan: { waitUs: 50_000, size: 10, busy: 10, waiting: 19 } },
+          { kind: 'query', plan: { sql: 'SELECT id, name FROM users WHERE id = $1', executeUs: 900 } },
+        ],
+      },
+    ]);
+    const t = traceOf(capture, id);
+    const app = spanNamed(t, 'app processing');
+    expect(childNames(t, app)).toEqual(['request read', 'handler setup', 'pool wait', 'handler setup', 'DB query 1 (SELECT)', 'response serialization', 'response send', 'response finish']);
+    const wait = spanNamed(t, 'pool wait');
+    expect(wait.endNs - wait.startNs).toBe(50_000_000n);
+    expect(wait.tags).toMatchObject({
+      'db.client.connection.pool.max': 10,
+      'db.client.connection.pool.busy': 10,
+      'db.client.connection.pool.pending_requests': 19,
+      'db.client.connection.new': false,
+    });
+    // Handler setup keeps only the app's own time around the wait.
+    const setup = t.spans.filter((s) => s.name === 'handler setup').reduce((n, s) => n + (s.endNs - s.startNs), 0n);
+    expect(setup < 1_000_000n).toBe(true);
+    expect(t.spans.flatMap((s) => s.warnings)).toEqual([]);
+  });
+
   it('keepalive-reuse: each request gets its own nginx syscalls on the shared connection', () => {
     const capture = load('keepalive-reuse');
     const traces = [IDS.ka1, IDS.ka2, IDS.ka3].map((id) => traceOf(capture, id));

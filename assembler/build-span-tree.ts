@@ -33,6 +33,7 @@ import {
   type PgPhaseEvent,
 } from './build-db-spans.ts';
 import { buildFileSpans } from './build-file-spans.ts';
+import { poolWaits, poolWaitSpan } from './build-pool-spans.ts';
 import { appWorkEnd, clientAbortAt, markClientAbort } from './client-abort.ts';
 import { clientNeighbourBounds } from './client-connection-order.ts';
 import { correlateNginx, type AppConnectionUse, type ClientConnection, type NginxLeg } from './correlate-nginx.ts';
@@ -344,6 +345,11 @@ function buildTrace(f: AppFacts, ctx: BuildContext): Trace {
   for (const s of [...dbSpans, ...fileSpans]) {
     app.children.push(s);
     occupied.push({ role: 'op', startNs: s.startNs, endNs: s.endNs });
+  }
+  for (const w of poolWaits(events)) {
+    const s = poolWaitSpan(w);
+    app.children.push(s);
+    occupied.push({ role: 'wait', startNs: s.startNs, endNs: s.endNs });
   }
   if (f.inboundSends.length > 0) {
     const send = syscallRunSpan('response send', f.inboundSends);

@@ -29,6 +29,10 @@ export function spanNotes(s: Span): string[] {
   if (typeof t['kernel.runq_delay_ns'] === 'number') notes.push(`runqueue delay ${formatMs(BigInt(t['kernel.runq_delay_ns']))}`);
   if (typeof t['kernel.tcp_retransmits'] === 'number') notes.push(`${t['kernel.tcp_retransmits']} TCP retransmit(s)`);
   if (typeof t['db.response.returned_rows'] === 'number') notes.push(`${t['db.response.returned_rows']} row(s)`);
+  if (typeof t['db.client.connection.pool.max'] === 'number') {
+    const queued = Number(t['db.client.connection.pool.pending_requests'] ?? 0);
+    notes.push(`pool ${t['db.client.connection.pool.busy']}/${t['db.client.connection.pool.max']} busy${queued > 0 ? `, ${queued} queued ahead` : ''}${t['db.client.connection.new'] === true ? ', new connection' : ''}`);
+  }
   if (t['http.request.aborted'] === true) notes.push('aborted by the client');
   if (typeof t['app.after_client_abort_ns'] === 'number') notes.push(`went on ${formatMs(BigInt(t['app.after_client_abort_ns']))} after the abort`);
   if (t.after_client_abort === true) notes.push('after client abort');

@@ -10,7 +10,8 @@
 	X(files)             \
 	X(sched)             \
 	X(postgres)          \
-	X(tcp)
+	X(tcp)               \
+	X(app_pool)
 
 #define DECLARE(var) extern const struct family var##_family;
 REQTRACE_FAMILIES(DECLARE)

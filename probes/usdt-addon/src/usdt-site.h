@@ -24,5 +24,7 @@
 #define REQTRACE_PROBE2(name, a1, a2) STAP_PROBE2(reqtrace, name, a1, a2)
 #define REQTRACE_PROBE3(name, a1, a2, a3) STAP_PROBE3(reqtrace, name, a1, a2, a3)
 #define REQTRACE_PROBE4(name, a1, a2, a3, a4) STAP_PROBE4(reqtrace, name, a1, a2, a3, a4)
+#define REQTRACE_PROBE7(name, a1, a2, a3, a4, a5, a6, a7) \
+	STAP_PROBE7(reqtrace, name, a1, a2, a3, a4, a5, a6, a7)
 
 #endif
