@@ -33,7 +33,8 @@ import {
   type PgPhaseEvent,
 } from './build-db-spans.ts';
 import { buildFileSpans } from './build-file-spans.ts';
-import { poolWaits, poolWaitSpan } from './build-pool-spans.ts';
+import { connectionTiming, connectionWaits, indexConnections, type ConnectionIndex, type ConnectionTiming, type ConnSetupEvent } from './connection-setup.ts';
+import { poolWaits, poolWaitSpan, type PoolWaitEvent } from './build-pool-spans.ts';
 import { appWorkEnd, clientAbortAt, markClientAbort } from './client-abort.ts';
 import { clientNeighbourBounds } from './client-connection-order.ts';
 import { correlateNginx, type AppConnectionUse, type ClientConnection, type NginxLeg } from './correlate-nginx.ts';
@@ -44,7 +45,7 @@ import { inboundConnectionLookup, type InboundUse } from './infer-inbound-connec
 import { routeOf } from './route-of.ts';
 import { shedFamilies, shedNotes, type ShedFamily } from './shed-families.ts';
 import { buildAccessTrace } from './build-access-trace.ts';
-import type { AssembledCapture, TagValue, Trace } from './span.ts';
+import type { AssembledCapture, SpanLog, TagValue, Trace } from './span.ts';
 import { draftSpan, finalizeOwnedTrace, type SpanDraft } from './span-draft.ts';
 
 export interface AssembleOptions {
@@ -82,6 +83,9 @@ interface BuildContext {
   readonly sampleRate: number | undefined;
   /** Families the overhead guard detached, in time order. */
   readonly sheds: readonly ShedFamily[];
+  /** Connection setups and accepts (the conn family), and the requests that opened their connection. */
+  readonly connections: ConnectionIndex;
+  readonly firstOnConnection: ReadonlySet<string>;
 }
 
 export { routeOf } from './route-of.ts';
@@ -159,6 +163,8 @@ interface TierSpans {
   readonly after: SpanDraft[];
   readonly rootWarnings: string[];
   readonly clientKeys: string[];
+  /** The setup of the client connection, when this request opened it. */
+  connection?: ConnectionTiming;
 }
 
 /** nginx and network spans around the app, from nginx's syscalls or else from its access log. */
@@ -169,6 +175,7 @@ function proxySpans(f: AppFacts, leg: NginxLeg | undefined, access: NginxAccessE
   const clientKeys: string[] = [];
   const firstRecv = f.inboundRecvs[0];
   const runq = leg ? ctx.index.runqByPid.get(leg.pid) : undefined;
+  let connection: ConnectionTiming | undefined;
 
   const lastWrite = leg?.upstreamWrites.at(-1);
   if (leg && lastWrite) {
@@ -185,9 +192,18 @@ function proxySpans(f: AppFacts, leg: NginxLeg | undefined, access: NginxAccessE
       proc.tags['network.peer.address'] = clientRead.tuple.remoteAddress;
       proc.tags['network.peer.port'] = clientRead.tuple.remotePort;
       clientKeys.push(tupleKey(clientRead.tuple), peerTupleKey(clientRead.tuple));
+      const timing = connectionTiming(ctx.connections, clientRead, ctx.firstOnConnection.has(f.requestId));
+      if (timing) connection = timing;
       if (clientRead.arrivalNs > 0n && readStart >= clientRead.arrivalNs) {
-        proc.tags['kernel.socket_buffer_wait_ns'] = Number(readStart - clientRead.arrivalNs);
-        if (readStart - clientRead.arrivalNs >= BUFFER_WAIT_SPAN_NS) proc.children.push(draftSpan('socket buffer wait', 'kernel', clientRead.arrivalNs, readStart));
+        // Bytes that came before the accept waited in the accept queue until it, then in the socket.
+        const accepted = timing?.acceptedNs;
+        const queuedUntil = accepted !== undefined && accepted > clientRead.arrivalNs ? minBig(accepted, readStart) : clientRead.arrivalNs;
+        if (queuedUntil > clientRead.arrivalNs) {
+          proc.tags['net.tcp.accept_queue_wait_ns'] = Number(queuedUntil - clientRead.arrivalNs);
+          if (queuedUntil - clientRead.arrivalNs >= BUFFER_WAIT_SPAN_NS) proc.children.push(draftSpan('accept queue wait', 'kernel', clientRead.arrivalNs, queuedUntil));
+        }
+        proc.tags['kernel.socket_buffer_wait_ns'] = Number(readStart - queuedUntil);
+        if (readStart - queuedUntil >= BUFFER_WAIT_SPAN_NS) proc.children.push(draftSpan('socket buffer wait', 'kernel', queuedUntil, readStart));
       }
     } else {
       proc.warnings.push("nginx's client-side read not found: starts at the upstream write");
@@ -212,7 +228,7 @@ function proxySpans(f: AppFacts, leg: NginxLeg | undefined, access: NginxAccessE
     applyRunq(resp, attributeRunqDelay(runq, ctx.index.maxRunqDelayNs, resp.startNs, resp.endNs));
     after.push(resp);
   }
-  if (before.length > 0 && after.length > 0) return { before, after, rootWarnings, clientKeys };
+  if (before.length > 0 && after.length > 0) return { before, after, rootWarnings, clientKeys, ...(connection ? { connection } : {}) };
 
   const missing = before.length === 0 && after.length === 0 ? 'nginx socket events missing' : before.length === 0 ? "nginx's request-side events missing" : "nginx's response-side events missing";
   if (access?.requestTime != null && before.length === 0 && after.length === 0) {
@@ -347,7 +363,7 @@ function buildTrace(f: AppFacts, ctx: BuildContext): Trace {
     occupied.push({ role: 'op', startNs: s.startNs, endNs: s.endNs });
   }
   for (const w of poolWaits(events)) {
-    const s = poolWaitSpan(w);
+    const s = poolWaitSpan(w, w.newConnection ? poolConnect(w, sockIo, ctx.connections) : undefined);
     app.children.push(s);
     occupied.push({ role: 'wait', startNs: s.startNs, endNs: s.endNs });
   }
@@ -413,6 +429,7 @@ function buildTrace(f: AppFacts, ctx: BuildContext): Trace {
 
   const { name, tags } = rootNameAndTags(f, access, client);
   if (orphans.count > 0) tags['orphan.count'] = orphans.count;
+  const connLogs = proxy.connection ? connectionTags(proxy.connection, tags) : [];
   const kept = keptBy(f.events);
   if (ctx.sampleRate !== undefined) Object.assign(tags, { 'sampling.sampled': kept === undefined, 'sampling.rate': ctx.sampleRate });
   if (kept) Object.assign(tags, { 'sampling.kept': kept.reason === KeepReason.Error ? 'error' : 'slow', 'sampling.keep_threshold_ms': Number(kept.thresholdUs) / 1000 });
@@ -424,6 +441,7 @@ function buildTrace(f: AppFacts, ctx: BuildContext): Trace {
       ? [...proxy.rootWarnings.filter((w) => !w.startsWith('nginx socket events missing')), ...(kept.complete ? [] : ["kept by the tail rule, but some of its records did not fit the loader's hold: spans may be missing"])]
       : proxy.rootWarnings,
     children: [...main, ...orphans.spans],
+    logs: connLogs,
   });
   if (orphans.count > 0) root.warnings.push(`${orphans.count} event(s) fit no span: kept as orphan children of the root`);
   if (abortNs !== undefined) markClientAbort(root, app, abortNs);
@@ -435,6 +453,29 @@ function buildTrace(f: AppFacts, ctx: BuildContext): Trace {
   ]);
   markShed(root, ctx.sheds);
   return finalizeOwnedTrace(f.requestId, root);
+}
+
+/** The app's connect behind a pool checkout that opened a connection: by the 4-tuple of the I/O on its fd after it. */
+function poolConnect(w: PoolWaitEvent, sockIo: readonly SockIo[], connections: ConnectionIndex): ConnSetupEvent | undefined {
+  const io = sockIo.find((e) => e.pid === w.pid && e.fd === w.fd && e.tsNs >= w.tsNs);
+  if (!io) return undefined;
+  return (connections.connects.get(tupleKey(io.tuple)) ?? []).filter((c) => c.tsNs <= w.tsNs && eventStartNs(c) >= eventStartNs(w)).at(-1);
+}
+
+/** A new connection's setup as root tags (added to `tags`) and logs. */
+function connectionTags(t: ConnectionTiming, tags: Record<string, TagValue>): SpanLog[] {
+  const w = connectionWaits(t);
+  tags['net.connection.new'] = true;
+  if (w.handshakeNs !== undefined) tags['net.tcp.handshake_ns'] = Number(w.handshakeNs);
+  if (t.rttUs > 0) tags['net.tcp.handshake_rtt_us'] = t.rttUs;
+  tags['net.tcp.synack_retransmits'] = t.retransmits;
+  if (w.acceptQueueNs !== undefined) tags['net.tcp.accept_queue_ns'] = Number(w.acceptQueueNs);
+  if (w.firstByteWaitNs !== undefined) tags['net.tcp.first_byte_wait_ns'] = Number(w.firstByteWaitNs);
+  const logs: SpanLog[] = [];
+  if (t.synNs !== undefined) logs.push({ tsNs: t.synNs, fields: { event: 'tcp SYN sent by the client' } });
+  logs.push({ tsNs: t.establishedNs, fields: { event: 'tcp connection established (in the accept queue)' } });
+  if (t.acceptedNs !== undefined) logs.push({ tsNs: t.acceptedNs, fields: { event: 'connection accepted' } });
+  return logs;
 }
 
 type RequestKept = EventOf<typeof EventKind.RequestKept>;
@@ -558,6 +599,27 @@ function unsampledAnchors(sampled: readonly AppFacts[], unsampled: readonly AppF
   return anchors;
 }
 
+/**
+ * The requests that opened their client connection: of the requests read on a connection after
+ * its setup (same 4-tuple, latest setup before the read), the one read first. A port that comes
+ * back for a later connection has a later setup, and its own first request.
+ */
+function firstRequestsOnConnections(legs: ReadonlyMap<string, NginxLeg>, connections: ConnectionIndex): Set<string> {
+  const first = new Map<string, { id: string; at: bigint }>();
+  for (const [id, leg] of legs) {
+    const read = leg.clientReads[0];
+    if (!read) continue;
+    const key = tupleKey(read.tuple);
+    const at = eventStartNs(read);
+    const setup = (connections.setups.get(key) ?? []).filter((s) => s.tsNs <= at).at(-1);
+    if (!setup) continue;
+    const conn = `${key}@${setup.tsNs}`;
+    const seen = first.get(conn);
+    if (!seen || at < seen.at) first.set(conn, { id, at });
+  }
+  return new Set([...first.values()].map((v) => v.id));
+}
+
 function parseWallOffset(capture: Capture, warnings: string[]): bigint {
   try {
     return BigInt(capture.meta.clock.realtimeNs) - BigInt(capture.meta.clock.monotonicNs);
@@ -614,7 +676,18 @@ export function assembleCapture(capture: Capture, options: AssembleOptions = {})
   const client = new Map<string, ClientObservation>();
   for (const c of capture.client) if (!client.has(c.requestId)) client.set(c.requestId, c);
 
-  const ctx: BuildContext = { index, legs: corr.legs, access, client, proxy: capture.meta.proxy, sampleRate, sheds: shedFamilies(capture.events) };
+  const connections = indexConnections(capture.events);
+  const ctx: BuildContext = {
+    index,
+    legs: corr.legs,
+    access,
+    client,
+    proxy: capture.meta.proxy,
+    sampleRate,
+    sheds: shedFamilies(capture.events),
+    connections,
+    firstOnConnection: firstRequestsOnConnections(corr.legs, connections),
+  };
   const wanted = options.requestIds;
   const traces = facts
     .filter((f) => !wanted || wanted.has(f.requestId))

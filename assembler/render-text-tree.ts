@@ -26,6 +26,18 @@ export function spanNotes(s: Span): string[] {
   if (typeof t['kernel.socket_buffer_wait_ns'] === 'number' && t['kernel.socket_buffer_wait_ns'] >= 50_000) {
     notes.push(`socket buffer wait ${formatMs(BigInt(t['kernel.socket_buffer_wait_ns']))}`);
   }
+  if (t['net.connection.new'] === true) {
+    const parts = [
+      typeof t['net.tcp.handshake_ns'] === 'number' ? `handshake ${formatMs(BigInt(t['net.tcp.handshake_ns']))}` : '',
+      typeof t['net.tcp.accept_queue_ns'] === 'number' ? `accept queue ${formatMs(BigInt(t['net.tcp.accept_queue_ns']))}` : '',
+      typeof t['net.tcp.first_byte_wait_ns'] === 'number' && t['net.tcp.first_byte_wait_ns'] > 0 ? `first byte after ${formatMs(BigInt(t['net.tcp.first_byte_wait_ns']))}` : '',
+      Number(t['net.tcp.synack_retransmits'] ?? 0) > 0 ? `${t['net.tcp.synack_retransmits']} SYN-ACK retransmit(s)` : '',
+    ].filter((x) => x !== '');
+    notes.push(`new connection${parts.length > 0 ? `: ${parts.join(', ')}` : ''}`);
+  }
+  if (typeof t['net.tcp.accept_queue_wait_ns'] === 'number' && t['net.tcp.accept_queue_wait_ns'] >= 50_000) {
+    notes.push(`accept queue wait ${formatMs(BigInt(t['net.tcp.accept_queue_wait_ns']))}`);
+  }
   if (typeof t['kernel.runq_delay_ns'] === 'number') notes.push(`runqueue delay ${formatMs(BigInt(t['kernel.runq_delay_ns']))}`);
   if (typeof t['kernel.tcp_retransmits'] === 'number') notes.push(`${t['kernel.tcp_retransmits']} TCP retransmit(s)`);
   if (typeof t['db.response.returned_rows'] === 'number') notes.push(`${t['db.response.returned_rows']} row(s)`);

@@ -11,7 +11,8 @@
 	X(sched)             \
 	X(postgres)          \
 	X(tcp)               \
-	X(app_pool)
+	X(app_pool)          \
+	X(conn)
 
 #define DECLARE(var) extern const struct family var##_family;
 REQTRACE_FAMILIES(DECLARE)

@@ -32,7 +32,7 @@
 extern const struct family app_usdt_family, sockets_family;
 
 #define TRACEFS "/sys/kernel/tracing"
-#define MAX_FAMILIES 16
+#define MAX_FAMILIES 24
 #define MAX_PROCS 4096
 #define STDOUT_BUF (1 << 20)
 #define KINDS 256

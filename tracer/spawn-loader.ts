@@ -183,7 +183,7 @@ export function loaderArgs(t: LoaderTargets): string[] {
 }
 
 /** The loader's probe families (probes/families.c); files is opt-in. */
-export const LOADER_FAMILIES = ['core', 'usdt', 'sockets', 'files', 'sched', 'postgres', 'tcp', 'pool'] as const;
+export const LOADER_FAMILIES = ['core', 'usdt', 'sockets', 'files', 'sched', 'postgres', 'tcp', 'pool', 'conn'] as const;
 export const OPT_IN_FAMILIES: readonly string[] = ['files'];
 
 /**
