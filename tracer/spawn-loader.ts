@@ -163,6 +163,8 @@ export interface LoaderTargets {
   readonly cpuBudgetPct?: number;
   /** The sockets family's hooks (default: detected). */
   readonly socketHooks?: 'auto' | 'tp_btf' | 'raw_tp' | 'syscalls';
+  /** The slowsys family's threshold, ms (the loader's default: 10). */
+  readonly slowSyscallMs?: number;
   readonly verbose?: boolean;
 }
 
@@ -178,13 +180,14 @@ export function loaderArgs(t: LoaderTargets): string[] {
   if (t.pgDetail) args.push('--pg-detail');
   if (t.cpuBudgetPct !== undefined) args.push('--cpu-budget', String(t.cpuBudgetPct));
   if (t.socketHooks !== undefined && t.socketHooks !== 'auto') args.push('--socket-hooks', t.socketHooks);
+  if (t.slowSyscallMs !== undefined) args.push('--slow-syscall-ms', String(t.slowSyscallMs));
   if (t.verbose) args.push('-v');
   return args;
 }
 
-/** The loader's probe families (probes/families.c); files is opt-in. */
-export const LOADER_FAMILIES = ['core', 'usdt', 'sockets', 'files', 'sched', 'postgres', 'tcp', 'pool', 'conn'] as const;
-export const OPT_IN_FAMILIES: readonly string[] = ['files'];
+/** The loader's probe families (probes/families.c); the opt-in ones hook every syscall, fault, context switch or packet. */
+export const LOADER_FAMILIES = ['core', 'usdt', 'sockets', 'files', 'sched', 'postgres', 'tcp', 'pool', 'conn', 'blockio', 'reclaim', 'faults', 'offcpu', 'slowsys', 'netdev'] as const;
+export const OPT_IN_FAMILIES: readonly string[] = ['files', 'faults', 'offcpu', 'slowsys', 'netdev'];
 
 /**
  * `--families` as a user gives it: `a,b` (exactly those) or `+a,b` (the default set and those).

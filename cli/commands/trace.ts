@@ -98,6 +98,8 @@ export interface TraceOptions {
   readonly socketHooks: 'auto' | 'tp_btf' | 'raw_tp' | 'syscalls';
   /** Serve Prometheus metrics on 127.0.0.1:PORT while tracing. */
   readonly metricsPort: number | undefined;
+  /** The slowsys family's threshold, ms. */
+  readonly slowSyscallMs: number | undefined;
   readonly knobs: TargetKnobs;
 }
 
@@ -135,6 +137,7 @@ export function traceOptions(o: Readonly<Record<string, string | number | boolea
     rate: typeof o.rate === 'number' ? o.rate : undefined,
     json: o.json === true,
     metricsPort: typeof o['metrics-port'] === 'number' ? o['metrics-port'] : undefined,
+    slowSyscallMs: typeof o['slow-syscall-ms'] === 'number' ? o['slow-syscall-ms'] : undefined,
     knobs,
   };
 }
@@ -372,6 +375,7 @@ async function traceWhileSignalled(
           ...(opts.keepSlowerThanMs !== undefined ? { keepSlowerThanMs: opts.keepSlowerThanMs } : {}),
           ...(opts.cpuBudgetPct !== undefined ? { cpuBudgetPct: opts.cpuBudgetPct } : {}),
           socketHooks: opts.socketHooks,
+          ...(opts.slowSyscallMs !== undefined ? { slowSyscallMs: opts.slowSyscallMs } : {}),
         }),
         eventsPath: join(dir, CAPTURE_FILES.events),
         logPath: join(dir, CAPTURE_FILES.loaderLog),

@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: MIT
+/* Glue for the reclaim family (reclaim.bpf.c): direct reclaim by the lab's threads. */
+#include <errno.h>
+#include "family.h"
+#include "tp-pair.h"
+#include "reclaim.skel.h"
+
+static struct reclaim_bpf *skel;
+static bool use_tp_btf;
+
+static int reclaim_open(const struct env *env, struct bpf_object **obj)
+{
+	skel = reclaim_bpf__open();
+	if (!skel)
+		return -errno;
+	skel->rodata->targ_sample_threshold = env->sample_threshold;
+	*obj = skel->obj;
+	return 0;
+}
+
+static int reclaim_load(const struct env *env)
+{
+	struct bpf_program *btf[] = { skel->progs.btf_begin, skel->progs.btf_end };
+	struct bpf_program *raw[] = { skel->progs.raw_begin, skel->progs.raw_end };
+
+	use_tp_btf = choose_tp_pair("mm_vmscan_direct_reclaim_begin", btf, raw, 2);
+	return reclaim_bpf__load(skel);
+}
+
+static int reclaim_attach(const struct env *env, char hook[HOOK_LEN])
+{
+	int err = reclaim_bpf__attach(skel);
+
+	if (!err)
+		snprintf(hook, HOOK_LEN, "%s", use_tp_btf ? "tp_btf" : "raw_tp");
+	return err;
+}
+
+static void reclaim_destroy(void)
+{
+	reclaim_bpf__destroy(skel);
+	skel = NULL;
+}
+
+const struct family reclaim_family = {
+	.name = "reclaim",
+	.doc = "direct memory reclaim stalls of the lab's threads (vmscan:mm_vmscan_direct_reclaim_*)",
+	.open = reclaim_open,
+	.load = reclaim_load,
+	.attach = reclaim_attach,
+	.destroy = reclaim_destroy,
+};
