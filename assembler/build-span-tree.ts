@@ -22,7 +22,9 @@
 import type { Capture, ClientObservation, NginxAccessEntry } from '../tracer/capture-types.ts';
 import { EventKind, KeepReason, type EventOf, type TraceEvent, type Tuple } from '../tracer/event-types.ts';
 import { isSampled } from '../tracer/sampling.ts';
+import { attributeKernelWaits, type WaitAttribution } from './attribute-kernel-waits.ts';
 import { attributeRunqDelay } from './attribute-runq-delay.ts';
+import { BACKEND_CONFIDENCE, markCorrelation, overlapCounts, sharedThreadConfidence, TUPLE_CONFIDENCE, type CorrelationMethod } from './correlation.ts';
 import {
   assignPhases,
   BUFFER_WAIT_SPAN_NS,
@@ -86,6 +88,10 @@ interface BuildContext {
   /** Connection setups and accepts (the conn family), and the requests that opened their connection. */
   readonly connections: ConnectionIndex;
   readonly firstOnConnection: ReadonlySet<string>;
+  /** Per request, how many other requests the app served while it was in flight. */
+  readonly othersInFlight: ReadonlyMap<string, number>;
+  /** The offcpu family ran: a thread's time off CPU is known, so its time on CPU is too. */
+  readonly offcpuTraced: boolean;
 }
 
 export { routeOf } from './route-of.ts';
@@ -136,21 +142,39 @@ function appFacts(requestId: string, events: readonly TraceEvent[], index: Captu
   return { requestId, events, reqStart, reqEnd, pid, tid, inboundFd, inboundRecvs, inboundSends, inboundTuple, startNs, endNs, warnings };
 }
 
-function applyRunq(span: SpanDraft, att: ReturnType<typeof attributeRunqDelay>): void {
+function applyRunq(span: SpanDraft, att: ReturnType<typeof attributeRunqDelay>, confidence: number): void {
   if (att.count === 0) return;
   span.tags['kernel.runq_delay_ns'] = Number(att.totalNs);
   span.tags['kernel.runq_delays'] = att.count;
   span.logs.push(...att.logs);
+  markCorrelation(span, 'kernel.runq_delay', 'thread+time', confidence);
+}
+
+function applyWaits(span: SpanDraft, att: WaitAttribution, confidence: number): void {
+  if (Object.keys(att.tags).length === 0) return;
+  Object.assign(span.tags, att.tags);
+  span.logs.push(...att.logs);
+  markCorrelation(span, 'kernel.waits', 'thread+time', confidence);
+}
+
+/**
+ * A single thread's time on CPU inside `span`, where the offcpu family saw its every sleep of
+ * 50 µs or more: the span less its sleeps and run-queue waits (shorter sleeps count as on CPU).
+ */
+function applyOnCpu(span: SpanDraft): void {
+  const off = Number(span.tags['kernel.offcpu_ns'] ?? 0) + Number(span.tags['kernel.runq_delay_ns'] ?? 0);
+  span.tags['kernel.on_cpu_ns'] = Math.max(0, Number(span.endNs - span.startNs) - off);
 }
 
 /** A network span between two tiers, with the wait in the receiver's socket buffer inside it. */
-function networkSpan(name: string, startNs: bigint, endNs: bigint, firstRecv: SockIo | undefined): SpanDraft {
+function networkSpan(name: string, startNs: bigint, endNs: bigint, firstRecv: SockIo | undefined, method: CorrelationMethod): SpanDraft {
   const span = draftSpan(name, 'kernel', startNs, maxBig(startNs, endNs));
   if (firstRecv && firstRecv.arrivalNs > 0n) {
     const readStart = eventStartNs(firstRecv);
     const wait = readStart - firstRecv.arrivalNs;
     if (wait >= 0n) {
       span.tags['kernel.socket_buffer_wait_ns'] = Number(wait);
+      markCorrelation(span, 'kernel.socket_buffer_wait', method, TUPLE_CONFIDENCE);
       const waitStart = maxBig(firstRecv.arrivalNs, startNs);
       if (readStart - waitStart >= BUFFER_WAIT_SPAN_NS) span.children.push(draftSpan('socket buffer wait', 'kernel', waitStart, readStart));
     }
@@ -175,6 +199,7 @@ function proxySpans(f: AppFacts, leg: NginxLeg | undefined, access: NginxAccessE
   const clientKeys: string[] = [];
   const firstRecv = f.inboundRecvs[0];
   const runq = leg ? ctx.index.runqByPid.get(leg.pid) : undefined;
+  const shared = sharedThreadConfidence(ctx.othersInFlight.get(f.requestId) ?? 0);
   let connection: ConnectionTiming | undefined;
 
   const lastWrite = leg?.upstreamWrites.at(-1);
@@ -201,21 +226,23 @@ function proxySpans(f: AppFacts, leg: NginxLeg | undefined, access: NginxAccessE
         if (queuedUntil > clientRead.arrivalNs) {
           proc.tags['net.tcp.accept_queue_wait_ns'] = Number(queuedUntil - clientRead.arrivalNs);
           if (queuedUntil - clientRead.arrivalNs >= BUFFER_WAIT_SPAN_NS) proc.children.push(draftSpan('accept queue wait', 'kernel', clientRead.arrivalNs, queuedUntil));
+          markCorrelation(proc, 'net.tcp.accept_queue_wait', 'tuple', TUPLE_CONFIDENCE);
         }
         proc.tags['kernel.socket_buffer_wait_ns'] = Number(readStart - queuedUntil);
+        markCorrelation(proc, 'kernel.socket_buffer_wait', 'tuple', TUPLE_CONFIDENCE);
         if (readStart - queuedUntil >= BUFFER_WAIT_SPAN_NS) proc.children.push(draftSpan('socket buffer wait', 'kernel', queuedUntil, readStart));
       }
     } else {
       proc.warnings.push("nginx's client-side read not found: starts at the upstream write");
     }
-    applyRunq(proc, attributeRunqDelay(runq, ctx.index.maxRunqDelayNs, proc.startNs, proc.endNs));
-    before.push(proc, networkSpan('network: nginx → app', lastWrite.tsNs, f.startNs, firstRecv));
+    applyRunq(proc, attributeRunqDelay(runq, ctx.index.maxRunqDelayNs, proc.startNs, proc.endNs), shared);
+    before.push(proc, networkSpan('network: nginx → app', lastWrite.tsNs, f.startNs, firstRecv, 'exact'));
   }
   const firstRead = leg?.upstreamReads[0];
   if (leg && firstRead) {
     const appSendEnd = f.inboundSends.at(-1)?.tsNs ?? f.endNs;
     const readStart = eventStartNs(firstRead);
-    after.push(networkSpan('network: app → nginx', appSendEnd, readStart, firstRead));
+    after.push(networkSpan('network: app → nginx', appSendEnd, readStart, firstRead, 'tuple'));
     const lastClientWrite = leg.clientWrites.at(-1);
     const resp = draftSpan('nginx response', 'nginx', readStart, lastClientWrite?.tsNs ?? (leg.upstreamReads.at(-1) as SockIo).tsNs, {
       tags: {
@@ -225,7 +252,7 @@ function proxySpans(f: AppFacts, leg: NginxLeg | undefined, access: NginxAccessE
       },
     });
     if (!lastClientWrite) resp.warnings.push("nginx's client-side write not found: ends at the last upstream read");
-    applyRunq(resp, attributeRunqDelay(runq, ctx.index.maxRunqDelayNs, resp.startNs, resp.endNs));
+    applyRunq(resp, attributeRunqDelay(runq, ctx.index.maxRunqDelayNs, resp.startNs, resp.endNs), shared);
     after.push(resp);
   }
   if (before.length > 0 && after.length > 0) return { before, after, rootWarnings, clientKeys, ...(connection ? { connection } : {}) };
@@ -320,7 +347,12 @@ function buildTrace(f: AppFacts, ctx: BuildContext): Trace {
     const span = buildDbQuerySpan(k + 1, q, sock, phases.filter((_, i) => phaseOwner[i] === k));
     const db = span.children.find((c) => c.name === 'DB processing');
     const backend = phases.find((_, i) => phaseOwner[i] === k)?.pid;
-    if (db && backend !== undefined) applyRunq(db, attributeRunqDelay(ctx.index.runqByPid.get(backend), ctx.index.maxRunqDelayNs, db.startNs, db.endNs));
+    if (db && backend !== undefined) {
+      const runq = ctx.index.runqByPid.get(backend);
+      applyRunq(db, attributeRunqDelay(runq, ctx.index.maxRunqDelayNs, db.startNs, db.endNs), BACKEND_CONFIDENCE);
+      applyWaits(db, attributeKernelWaits(ctx.index.waitsByPid.get(backend), ctx.index.maxWaitNs, undefined, db.startNs, db.endNs, runq), BACKEND_CONFIDENCE);
+      if (ctx.offcpuTraced) applyOnCpu(db);
+    }
     const t = sock[0]?.tuple;
     if (t) {
       pgKeys.set(tupleKey(t), span);
@@ -349,6 +381,7 @@ function buildTrace(f: AppFacts, ctx: BuildContext): Trace {
     const firstRead = headerReads[0] as SockIo;
     if (firstRead.arrivalNs > 0n && eventStartNs(firstRead) >= firstRead.arrivalNs) {
       read.tags['kernel.socket_buffer_wait_ns'] = Number(eventStartNs(firstRead) - firstRead.arrivalNs);
+      markCorrelation(read, 'kernel.socket_buffer_wait', 'exact', 1);
     }
     app.children.push(read);
     occupied.push({ role: 'read', startNs: read.startNs, endNs: read.endNs });
@@ -410,7 +443,11 @@ function buildTrace(f: AppFacts, ctx: BuildContext): Trace {
       app.logs.push({ tsNs: e.tsNs, fields: { event: e.kind === EventKind.ProcFork ? 'fork' : 'exit', 'process.pid': e.childPid, 'process.command': e.comm } });
     }
   }
-  applyRunq(app, attributeRunqDelay(ctx.index.runqByThread.get(`${pid}:${f.tid}`), ctx.index.maxRunqDelayNs, app.startNs, app.endNs));
+  const appRunq = ctx.index.runqByThread.get(`${pid}:${f.tid}`);
+  const appShared = sharedThreadConfidence(ctx.othersInFlight.get(f.requestId) ?? 0);
+  applyRunq(app, attributeRunqDelay(appRunq, ctx.index.maxRunqDelayNs, app.startNs, app.endNs), appShared);
+  applyWaits(app, attributeKernelWaits(ctx.index.waitsByPid.get(pid), ctx.index.maxWaitNs, f.tid, app.startNs, app.endNs, appRunq), appShared);
+  if (ctx.offcpuTraced) applyOnCpu(app);
 
   // The wait before the app's first read is shown once: on the network span when there is one.
   if (proxy.before.some((s) => s.name === 'network: nginx → app')) {
@@ -450,7 +487,7 @@ function buildTrace(f: AppFacts, ctx: BuildContext): Trace {
     ...(f.inboundTuple ? [{ keys: [tupleKey(f.inboundTuple), peerTupleKey(f.inboundTuple)], targets: main.filter((s) => s !== main[0] || proxy.before.length === 0) }] : []),
     ...[...pgKeys].map(([key, span]) => ({ keys: [key], targets: [span, app] })),
     { keys: proxy.clientKeys, targets: [...proxy.before, ...proxy.after, root] },
-  ]);
+  ], sockIo);
   markShed(root, ctx.sheds);
   return finalizeOwnedTrace(f.requestId, root);
 }
@@ -469,6 +506,8 @@ function connectionTags(t: ConnectionTiming, tags: Record<string, TagValue>): Sp
   if (w.handshakeNs !== undefined) tags['net.tcp.handshake_ns'] = Number(w.handshakeNs);
   if (t.rttUs > 0) tags['net.tcp.handshake_rtt_us'] = t.rttUs;
   tags['net.tcp.synack_retransmits'] = t.retransmits;
+  tags['net.tcp.correlation'] = 'tuple';
+  tags['net.tcp.confidence'] = TUPLE_CONFIDENCE;
   if (w.acceptQueueNs !== undefined) tags['net.tcp.accept_queue_ns'] = Number(w.acceptQueueNs);
   if (w.firstByteWaitNs !== undefined) tags['net.tcp.first_byte_wait_ns'] = Number(w.firstByteWaitNs);
   const logs: SpanLog[] = [];
@@ -547,7 +586,13 @@ function buildUnsampledTrace(f: AppFacts, ctx: BuildContext, rate: number): Trac
  * Logs each TCP retransmit on one of the request's connections, inside the request's time, on
  * the first target span that contains it (else the last target).
  */
-function attachRetransmits(index: CaptureIndex, startNs: bigint, endNs: bigint, groups: readonly { keys: readonly string[]; targets: readonly SpanDraft[] }[]): void {
+function attachRetransmits(
+  index: CaptureIndex,
+  startNs: bigint,
+  endNs: bigint,
+  groups: readonly { keys: readonly string[]; targets: readonly SpanDraft[] }[],
+  ownSends: readonly SockIo[],
+): void {
   const seen = new Set<unknown>();
   for (const g of groups) {
     for (const key of g.keys) {
@@ -557,6 +602,9 @@ function attachRetransmits(index: CaptureIndex, startNs: bigint, endNs: bigint, 
         const target = g.targets.find((s) => s.startNs <= r.tsNs && r.tsNs <= s.endNs) ?? g.targets.at(-1);
         if (!target) continue;
         target.tags['kernel.tcp_retransmits'] = Number(target.tags['kernel.tcp_retransmits'] ?? 0) + 1;
+        const wait = retransmitWait(r.tsNs, key, maxBig(startNs, target.startNs), index, ownSends);
+        if (wait > 0n) target.tags['kernel.tcp_retransmit_wait_ns'] = Number(target.tags['kernel.tcp_retransmit_wait_ns'] ?? 0) + Number(wait);
+        markCorrelation(target, 'kernel.tcp_retransmits', 'tuple', TUPLE_CONFIDENCE);
         target.logs.push({
           tsNs: r.tsNs,
           fields: { event: 'tcp retransmit', 'network.local.port': r.tuple.localPort, 'network.peer.address': r.tuple.remoteAddress, 'network.peer.port': r.tuple.remotePort, 'tcp.state': r.state },
@@ -564,6 +612,22 @@ function attachRetransmits(index: CaptureIndex, startNs: bigint, endNs: bigint, 
       }
     }
   }
+}
+
+/**
+ * What a retransmit cost: from the end of the last send on its connection before it (the
+ * segment's first transmission, or near it) to the retransmit, not before `notBeforeNs`. 0 when no
+ * send is known: the time cannot be told.
+ */
+function retransmitWait(atNs: bigint, key: string, notBeforeNs: bigint, index: CaptureIndex, ownSends: readonly SockIo[]): bigint {
+  let last = -1n;
+  const consider = (e: SockIo): void => {
+    if (e.kind === EventKind.SockSend && e.tsNs <= atNs && e.tsNs > last && tupleKey(e.tuple) === key) last = e.tsNs;
+  };
+  ownSends.forEach(consider);
+  (index.untaggedSockByKey.get(key) ?? []).forEach(consider);
+  if (last < 0n) return 0n;
+  return atNs - maxBig(last, notBeforeNs);
 }
 
 /**
@@ -677,6 +741,7 @@ export function assembleCapture(capture: Capture, options: AssembleOptions = {})
   for (const c of capture.client) if (!client.has(c.requestId)) client.set(c.requestId, c);
 
   const connections = indexConnections(capture.events);
+  const inFlight = overlapCounts(facts.map((f) => ({ startNs: f.startNs, endNs: f.endNs })));
   const ctx: BuildContext = {
     index,
     legs: corr.legs,
@@ -687,6 +752,8 @@ export function assembleCapture(capture: Capture, options: AssembleOptions = {})
     sheds: shedFamilies(capture.events),
     connections,
     firstOnConnection: firstRequestsOnConnections(corr.legs, connections),
+    othersInFlight: new Map(facts.map((f, i) => [f.requestId, inFlight[i] ?? 0])),
+    offcpuTraced: capture.meta.hooks.offcpu !== undefined,
   };
   const wanted = options.requestIds;
   const traces = facts

@@ -38,7 +38,18 @@ export function spanNotes(s: Span): string[] {
   if (typeof t['net.tcp.accept_queue_wait_ns'] === 'number' && t['net.tcp.accept_queue_wait_ns'] >= 50_000) {
     notes.push(`accept queue wait ${formatMs(BigInt(t['net.tcp.accept_queue_wait_ns']))}`);
   }
-  if (typeof t['kernel.runq_delay_ns'] === 'number') notes.push(`runqueue delay ${formatMs(BigInt(t['kernel.runq_delay_ns']))}`);
+  if (typeof t['kernel.runq_delay_ns'] === 'number') notes.push(`runqueue delay ${formatMs(BigInt(t['kernel.runq_delay_ns']))}${joinedBy(t, 'kernel.runq_delay')}`);
+  const waits: [string, string][] = [
+    ['kernel.on_cpu_ns', 'on CPU'],
+    ['kernel.futex_wait_ns', 'futex wait'],
+    ['kernel.io_wait_ns', 'I/O wait'],
+    ['kernel.block_io_ns', 'block I/O'],
+    ['kernel.major_fault_ns', 'major faults'],
+    ['kernel.slow_syscall_ns', 'slow syscalls'],
+    ['kernel.direct_reclaim_ns', 'direct reclaim'],
+  ];
+  const waitNotes = waits.filter(([k]) => typeof t[k] === 'number' && (t[k] as number) >= 50_000).map(([k, label]) => `${label} ${formatMs(BigInt(t[k] as number))}`);
+  if (waitNotes.length > 0) notes.push(`${waitNotes.join(', ')}${joinedBy(t, 'kernel.waits')}`);
   if (typeof t['kernel.tcp_retransmits'] === 'number') notes.push(`${t['kernel.tcp_retransmits']} TCP retransmit(s)`);
   if (typeof t['db.response.returned_rows'] === 'number') notes.push(`${t['db.response.returned_rows']} row(s)`);
   if (typeof t['db.client.connection.pool.max'] === 'number') {
@@ -56,6 +67,12 @@ export function spanNotes(s: Span): string[] {
   else if (t['sampling.sampled'] === false) notes.push('not sampled: app probes only');
   if (s.warnings.length > 0) notes.push(`! ${s.warnings.length} warning(s)`);
   return notes;
+}
+
+/** How a thread+time signal was joined, when it was not exact: ` (thread+time 0.33)`. */
+function joinedBy(t: Span['tags'], signal: string): string {
+  const method = t[`${signal}.correlation`];
+  return method === 'thread+time' ? ` (${method} ${t[`${signal}.confidence`]})` : '';
 }
 
 /** Renders one trace as a text tree. */
