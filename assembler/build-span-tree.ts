@@ -24,6 +24,7 @@ import { EventKind, KeepReason, type EventOf, type TraceEvent, type Tuple } from
 import { isSampled } from '../tracer/sampling.ts';
 import { attributeKernelWaits, type WaitAttribution } from './attribute-kernel-waits.ts';
 import { attributeRunqDelay } from './attribute-runq-delay.ts';
+import { tagXmits, xmitsIn } from './attribute-xmits.ts';
 import { BACKEND_CONFIDENCE, markCorrelation, overlapCounts, sharedThreadConfidence, TUPLE_CONFIDENCE, type CorrelationMethod } from './correlation.ts';
 import {
   assignPhases,
@@ -161,9 +162,10 @@ function applyWaits(span: SpanDraft, att: WaitAttribution, confidence: number): 
  * A single thread's time on CPU inside `span`, where the offcpu family saw its every sleep of
  * 50 µs or more: the span less its sleeps and run-queue waits (shorter sleeps count as on CPU).
  */
-function applyOnCpu(span: SpanDraft): void {
+function applyOnCpu(span: SpanDraft, confidence: number): void {
   const off = Number(span.tags['kernel.offcpu_ns'] ?? 0) + Number(span.tags['kernel.runq_delay_ns'] ?? 0);
   span.tags['kernel.on_cpu_ns'] = Math.max(0, Number(span.endNs - span.startNs) - off);
+  markCorrelation(span, 'kernel.waits', 'thread+time', confidence);
 }
 
 /** A network span between two tiers, with the wait in the receiver's socket buffer inside it. */
@@ -346,12 +348,19 @@ function buildTrace(f: AppFacts, ctx: BuildContext): Trace {
     sock.forEach((e) => used.add(e));
     const span = buildDbQuerySpan(k + 1, q, sock, phases.filter((_, i) => phaseOwner[i] === k));
     const db = span.children.find((c) => c.name === 'DB processing');
+    const pgTuple = sock[0]?.tuple;
+    if (pgTuple && ctx.index.xmitsByKey.size > 0) {
+      // The query's packets leave from the app's socket, the result's from the backend's.
+      const write = span.children.find((c) => c.name === 'query send')?.startNs ?? q.startNs;
+      tagXmits(span, 'net.xmit.query', xmitsIn(ctx.index.xmitsByKey.get(tupleKey(pgTuple)), q.startNs, q.endNs), write);
+      tagXmits(span, 'net.xmit.result', xmitsIn(ctx.index.xmitsByKey.get(peerTupleKey(pgTuple)), q.startNs, q.endNs), lastPhaseEnd(phases.filter((_, i) => phaseOwner[i] === k)) ?? db?.startNs ?? q.startNs);
+    }
     const backend = phases.find((_, i) => phaseOwner[i] === k)?.pid;
     if (db && backend !== undefined) {
       const runq = ctx.index.runqByPid.get(backend);
       applyRunq(db, attributeRunqDelay(runq, ctx.index.maxRunqDelayNs, db.startNs, db.endNs), BACKEND_CONFIDENCE);
       applyWaits(db, attributeKernelWaits(ctx.index.waitsByPid.get(backend), ctx.index.maxWaitNs, undefined, db.startNs, db.endNs, runq), BACKEND_CONFIDENCE);
-      if (ctx.offcpuTraced) applyOnCpu(db);
+      if (ctx.offcpuTraced) applyOnCpu(db, BACKEND_CONFIDENCE);
     }
     const t = sock[0]?.tuple;
     if (t) {
@@ -402,6 +411,9 @@ function buildTrace(f: AppFacts, ctx: BuildContext): Trace {
   }
   if (f.inboundSends.length > 0) {
     const send = syscallRunSpan('response send', f.inboundSends);
+    if (f.inboundTuple && ctx.index.xmitsByKey.size > 0) {
+      tagXmits(send, 'net.xmit', xmitsIn(ctx.index.xmitsByKey.get(tupleKey(f.inboundTuple)), send.startNs, ctx.legs.get(f.requestId)?.upstreamReads.at(-1)?.tsNs ?? f.endNs), send.startNs);
+    }
     app.children.push(send);
     occupied.push({ role: 'send', startNs: send.startNs, endNs: send.endNs });
   }
@@ -447,7 +459,7 @@ function buildTrace(f: AppFacts, ctx: BuildContext): Trace {
   const appShared = sharedThreadConfidence(ctx.othersInFlight.get(f.requestId) ?? 0);
   applyRunq(app, attributeRunqDelay(appRunq, ctx.index.maxRunqDelayNs, app.startNs, app.endNs), appShared);
   applyWaits(app, attributeKernelWaits(ctx.index.waitsByPid.get(pid), ctx.index.maxWaitNs, f.tid, app.startNs, app.endNs, appRunq), appShared);
-  if (ctx.offcpuTraced) applyOnCpu(app);
+  if (ctx.offcpuTraced) applyOnCpu(app, appShared);
 
   // The wait before the app's first read is shown once: on the network span when there is one.
   if (proxy.before.some((s) => s.name === 'network: nginx → app')) {
@@ -490,6 +502,11 @@ function buildTrace(f: AppFacts, ctx: BuildContext): Trace {
   ], sockIo);
   markShed(root, ctx.sheds);
   return finalizeOwnedTrace(f.requestId, root);
+}
+
+/** Where the backend finished the statement (its last phase's end), the result's write soon after. */
+function lastPhaseEnd(phases: readonly PgPhaseEvent[]): bigint | undefined {
+  return phases.reduce<bigint | undefined>((m, p) => (m === undefined || p.tsNs > m ? p.tsNs : m), undefined);
 }
 
 /** The app's connect behind a pool checkout that opened a connection: by the 4-tuple of the I/O on its fd after it. */

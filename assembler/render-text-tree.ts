@@ -50,6 +50,10 @@ export function spanNotes(s: Span): string[] {
   ];
   const waitNotes = waits.filter(([k]) => typeof t[k] === 'number' && (t[k] as number) >= 50_000).map(([k, label]) => `${label} ${formatMs(BigInt(t[k] as number))}`);
   if (waitNotes.length > 0) notes.push(`${waitNotes.join(', ')}${joinedBy(t, 'kernel.waits')}`);
+  for (const [prefix, what] of [['net.xmit', 'sent'], ['net.xmit.query', 'query sent'], ['net.xmit.result', 'result sent']] as const) {
+    const q = t[`${prefix}.queue_ns`];
+    if (typeof q === 'number' && q >= 50_000) notes.push(`${what}: ${t[`${prefix}.packets`]} packet(s), ${formatMs(BigInt(q))} in the device queue`);
+  }
   if (typeof t['kernel.tcp_retransmits'] === 'number') notes.push(`${t['kernel.tcp_retransmits']} TCP retransmit(s)`);
   if (typeof t['db.response.returned_rows'] === 'number') notes.push(`${t['db.response.returned_rows']} row(s)`);
   if (typeof t['db.client.connection.pool.max'] === 'number') {

@@ -3,7 +3,8 @@
  * Netdev family (opt-in): the send path's last step for packets of the lab's TCP connections,
  * from the device layer (net:net_dev_queue, the packet handed to the device and its qdisc) to
  * the driver taking it (net:net_dev_xmit). Both fire for every packet the machine sends, hence
- * opt-in. A connection is the lab's when one of its ports is a lab listening port (`lab_ports`):
+ * opt-in. Only packets with payload are timed (pure ACKs carry no one's bytes). A connection is
+ * the lab's when one of its ports is a lab listening port (`lab_ports`):
  * nginx's clients, nginx → app, the app → PostgreSQL. The queue time shows where a qdisc holds
  * packets (a shaped veth link); on loopback, which has none, it is ~0.
  */
@@ -37,13 +38,28 @@ static __always_inline int lab_sock(struct sock *sk)
 	return bpf_map_lookup_elem(&lab_ports, &sport) || bpf_map_lookup_elem(&lab_ports, &dport);
 }
 
+/* TCP payload bytes of a packet at the device layer (its headers are all in place by now). */
+static __always_inline __u32 tcp_payload(struct sk_buff *skb)
+{
+	unsigned char *head = BPF_CORE_READ(skb, head), *data = BPF_CORE_READ(skb, data);
+	__u16 th = BPF_CORE_READ(skb, transport_header);
+	__u32 len = BPF_CORE_READ(skb, len), hdrs;
+	__u8 doff;
+
+	if (bpf_probe_read_kernel(&doff, 1, head + th + 12))
+		return len;
+	hdrs = (__u32)(head + th - data) + (doff >> 4) * 4;
+	return len > hdrs ? len - hdrs : 0;
+}
+
 static __always_inline int on_queue(struct sk_buff *skb)
 {
 	__u64 key = (__u64)skb, pid_tgid = bpf_get_current_pid_tgid();
 	struct sock *sk = BPF_CORE_READ(skb, sk);
 	struct xmit_start s = { .queued_ns = bpf_ktime_get_ns() };
 
-	if (!lab_sock(sk))
+	/* Pure ACKs carry no one's bytes: only packets with payload are timed. */
+	if (!lab_sock(sk) || !tcp_payload(skb))
 		return 0;
 	if (traced_role(pid_tgid >> 32))
 		s.pid_tgid = pid_tgid;
