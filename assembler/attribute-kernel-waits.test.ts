@@ -25,6 +25,7 @@ describe('attributeKernelWaits', () => {
       'kernel.offcpu_ns': 9_000_000,
       'kernel.block_io_ns': 2_000_000,
       'kernel.block_ios': 1,
+      'kernel.block_read_ns': 2_000_000,
       'kernel.io_wait_ns': 4_000_000,
     });
     expect(a.logs.map((l) => l.fields.event)).toEqual(['futex wait', 'block I/O', 'I/O wait']);

@@ -88,6 +88,7 @@ export function attributeKernelWaits(
       case EventKind.BlockIo:
         add(tags, 'kernel.block_io_ns', ns);
         add(tags, 'kernel.block_ios', 1);
+        add(tags, w.op === 0 ? 'kernel.block_read_ns' : 'kernel.block_write_ns', ns);
         if (overlap >= LOG_NS) log = { tsNs: w.tsNs, fields: { event: 'block I/O', 'kernel.wait_ns': ns, 'disk.io.bytes': w.bytes, 'disk.io.direction': w.op === 0 ? 'read' : w.op === 1 ? 'write' : w.op === 2 ? 'flush' : `op ${w.op}`, 'thread.id': w.tid } };
         break;
       case EventKind.MajorFault:
