@@ -20,6 +20,7 @@ import { CAPTURE_VERSION, type CaptureLoad, type CaptureMeta, type LoaderReport,
 import { captureCompleteness, formatIncomplete, unfinishedCompleteness, type CaptureCompleteness, type CompletenessFacts, type LoaderEnd } from '../../tracer/capture-completeness.ts';
 import { captureAccessEntry, KEPT_QUERY_PARAMETERS, reduceQuery } from '../../tracer/capture-privacy.ts';
 import { clockToMeta, sampleClock } from '../../tracer/clock.ts';
+import { startMachineSampling } from '../../tracer/machine-sample.ts';
 import { captureCoverage } from '../../tracer/capture-coverage.ts';
 import { EventKind } from '../../tracer/event-types.ts';
 import { CAPTURE_FILES, readCapture } from '../../tracer/read-capture.ts';
@@ -411,6 +412,7 @@ async function traceWhileSignalled(
     say(`no BPF: reading the app's probe file ${backend.eventsPath}`);
   }
   metrics?.follow({ eventsPath: join(dir, CAPTURE_FILES.events), accessLogPath: paths.accessLog, accessOffset: accessMark.offset, loaderPid: loader?.pid ?? null, pids });
+  const machine = startMachineSampling(join(dir, CAPTURE_FILES.machine));
   const startNs = process.hrtime.bigint();
 
   let loadError: string | null = null;
@@ -442,6 +444,7 @@ async function traceWhileSignalled(
   }
   await new Promise((r) => setTimeout(r, SETTLE_MS));
   const endNs = process.hrtime.bigint();
+  machine.stop();
   stopping = true;
 
   // Tracing stops here.
