@@ -48,6 +48,18 @@ describe('kernelSplit', () => {
     expect(describePart(dominantCause(s)!, fmtMs)).toBe('597.0ms of it the backend waited for a lock');
   });
 
+  it("a socket-buffer wait while its reader waited for a CPU counts as the reader's CPU wait", () => {
+    const qq = span('DB query 1 (SELECT)', null, 0, 19);
+    const dbp = span('DB processing', qq, 0.1, 4, {}, 'postgres');
+    const recv = span('result receive', qq, 4, 19, { 'kernel.socket_buffer_wait_ns': 14_000_000, 'kernel.reader_runq_delay_ns': 9_000_000 }, 'kernel');
+    const s = kernelSplit({ traceId: 'e'.repeat(32), spans: [qq, dbp, recv] }, qq);
+    expect(s.parts.map((p) => [p.cause, p.ms])).toEqual([
+      ['runqueue', 9],
+      ['socket-buffer', 5],
+    ]);
+    expect(describePart(dominantCause(s)!, fmtMs)).toBe('9.0ms of it the app thread waited for a CPU');
+  });
+
   it('names no cause when the largest part is small, or only time on CPU', () => {
     expect(dominantCause(kernelSplit(trace, other), 0.2, 1)).toBeUndefined();
     const busy = span('DB processing', null, 0, 10, { 'kernel.on_cpu_ns': 9_000_000 }, 'postgres');

@@ -37,51 +37,61 @@ const num = (s: Span, key: string): number => {
   return typeof v === 'number' ? v : 0;
 };
 
-/** One span's own contribution to each cause, ns (not its descendants'). */
-function ownParts(s: Span): Partial<Record<SplitCause, number>> {
-  const out: Partial<Record<SplitCause, number>> = {};
-  const put = (c: SplitCause, ns: number): void => {
-    if (ns > 0) out[c] = (out[c] ?? 0) + ns;
+/** Who waited, when not the span's own tier: a socket's reader waiting for a CPU. */
+type Subject = 'reader';
+
+/** One span's own contribution to each cause, ns (not its descendants'), and whose it was. */
+function ownParts(s: Span): { cause: SplitCause; ns: number; subject?: Subject }[] {
+  const out: { cause: SplitCause; ns: number; subject?: Subject }[] = [];
+  const put = (cause: SplitCause, ns: number, subject?: Subject): void => {
+    if (ns > 0) out.push({ cause, ns, ...(subject ? { subject } : {}) });
   };
   put('on-cpu', num(s, 'kernel.on_cpu_ns'));
   put('runqueue', num(s, 'kernel.runq_delay_ns'));
+  // A socket-buffer wait during which its reader waited for a CPU is CPU contention.
+  const readerRunq = Math.min(num(s, 'kernel.reader_runq_delay_ns'), num(s, 'kernel.socket_buffer_wait_ns'));
+  put('runqueue', readerRunq, 'reader');
   put('lock', num(s, 'kernel.futex_wait_ns'));
   if (s.name === 'lock wait' && s.tier === 'postgres') put('lock', Number(durationNs(s)));
   // A thread waiting for the disk sleeps in I/O wait: with the offcpu family that sleep is the
   // disk time; without it, the device time of the block requests and major faults stands in.
   const ioWait = num(s, 'kernel.io_wait_ns');
   put('disk', ioWait > 0 ? ioWait : num(s, 'kernel.block_io_ns') + num(s, 'kernel.major_fault_ns'));
-  put('socket-buffer', num(s, 'kernel.socket_buffer_wait_ns'));
+  put('socket-buffer', num(s, 'kernel.socket_buffer_wait_ns') - readerRunq);
   put('accept-queue', num(s, 'net.tcp.accept_queue_wait_ns'));
   put('retransmit', num(s, 'kernel.tcp_retransmit_wait_ns'));
   put('reclaim', num(s, 'kernel.direct_reclaim_ns'));
   return out;
 }
 
+/** The reader of a span's socket: the app thread, or nginx for nginx's sockets. */
+function readerTier(s: Span): Span['tier'] {
+  return s.name === 'network: app → nginx' || s.name === 'nginx processing' ? 'nginx' : 'app';
+}
+
 /** The split of `span` (a span of `trace`). Pure. */
 export function kernelSplit(trace: Trace, span: Span): KernelSplit {
   const total = Number(durationNs(span));
   const inside = new Set([span.id]);
-  const sums = new Map<SplitCause, { ns: number; top: Span; topNs: number }>();
+  const sums = new Map<SplitCause, { ns: number; topName: string; topTier: Span['tier']; topNs: number }>();
   for (const s of trace.spans) {
     if (s.id !== span.id && !(s.parentId !== null && inside.has(s.parentId))) continue;
     inside.add(s.id);
-    for (const [cause, ns] of Object.entries(ownParts(s)) as [SplitCause, number][]) {
+    for (const { cause, ns, subject } of ownParts(s)) {
+      const tier = subject === 'reader' ? readerTier(s) : s.tier;
+      const name = subject === 'reader' ? (tier === 'nginx' ? 'nginx worker' : 'app processing') : s.name;
       const cur = sums.get(cause);
-      if (!cur) sums.set(cause, { ns, top: s, topNs: ns });
+      if (!cur) sums.set(cause, { ns, topName: name, topTier: tier, topNs: ns });
       else {
         cur.ns += ns;
-        if (ns > cur.topNs) {
-          cur.top = s;
-          cur.topNs = ns;
-        }
+        if (ns > cur.topNs) Object.assign(cur, { topName: name, topTier: tier, topNs: ns });
       }
     }
   }
   const seen = [...sums.values()].reduce((n, v) => n + v.ns, 0);
   const scale = seen > total && seen > 0 ? total / seen : 1;
   const parts = [...sums]
-    .map(([cause, v]) => ({ cause, ms: (v.ns * scale) / 1e6, spanName: v.top.name, tier: v.top.tier }))
+    .map(([cause, v]) => ({ cause, ms: (v.ns * scale) / 1e6, spanName: v.topName, tier: v.topTier }))
     .sort((a, b) => b.ms - a.ms || SPLIT_CAUSES.indexOf(a.cause) - SPLIT_CAUSES.indexOf(b.cause));
   const explained = parts.reduce((n, p) => n + p.ms, 0);
   return { totalMs: total / 1e6, parts, otherMs: Math.max(0, total / 1e6 - explained) };

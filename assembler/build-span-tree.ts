@@ -43,7 +43,7 @@ import { clientNeighbourBounds } from './client-connection-order.ts';
 import { correlateNginx, type AppConnectionUse, type ClientConnection, type NginxLeg } from './correlate-nginx.ts';
 import { deriveGaps, type Occupied } from './derive-gaps.ts';
 import { eventStartNs, isSockIo, maxBig, minBig, peerTupleKey, tupleKey, type SockIo } from './event-time.ts';
-import { indexCapture, type CaptureIndex } from './index-capture.ts';
+import { indexCapture, type CaptureIndex, type RunqDelayEvent } from './index-capture.ts';
 import { inboundConnectionLookup, type InboundUse } from './infer-inbound-connection.ts';
 import { routeOf } from './route-of.ts';
 import { shedFamilies, shedNotes, type ShedFamily } from './shed-families.ts';
@@ -466,6 +466,11 @@ function buildTrace(f: AppFacts, ctx: BuildContext): Trace {
     const read = app.children.find((c) => c.name === 'request read');
     if (read) delete read.tags['kernel.socket_buffer_wait_ns'];
   }
+  attributeReaderRunq([...proxy.before, app, ...proxy.after], {
+    app: { runq: appRunq, confidence: appShared },
+    ...(leg ? { nginx: { runq: ctx.index.runqByPid.get(leg.pid), confidence: appShared } } : {}),
+    maxRunqDelayNs: ctx.index.maxRunqDelayNs,
+  });
   const orphans = orphanSpans(
     f.requestId,
     phases.filter((_, i) => phaseOwner[i] === -1),
@@ -507,6 +512,58 @@ function buildTrace(f: AppFacts, ctx: BuildContext): Trace {
 /** Where the backend finished the statement (its last phase's end), the result's write soon after. */
 function lastPhaseEnd(phases: readonly PgPhaseEvent[]): bigint | undefined {
   return phases.reduce<bigint | undefined>((m, p) => (m === undefined || p.tsNs > m ? p.tsNs : m), undefined);
+}
+
+interface Reader {
+  readonly runq: readonly RunqDelayEvent[] | undefined;
+  readonly confidence: number;
+}
+
+/**
+ * Data waits in a socket buffer while its reader is busy, and one way of being busy is waiting
+ * for a CPU. For each span with a socket-buffer wait, the reader's run-queue delays inside the
+ * wait (the app thread for its reads, the nginx worker for nginx's) are tagged beside it as
+ * `kernel.reader_runq_delay_ns`, so the wait can be told apart from a reader that was running
+ * other work:
+ *
+ *   result receive   |~~~~~~ socket buffer wait ~~~~~~|read|
+ *   app thread runq        [----]      [-------]             → reader_runq_delay_ns
+ */
+function attributeReaderRunq(roots: readonly SpanDraft[], r: { app: Reader; nginx?: Reader; maxRunqDelayNs: bigint }): void {
+  const visit = (s: SpanDraft): void => {
+    s.children.forEach(visit);
+    const wait = s.tags['kernel.socket_buffer_wait_ns'];
+    if (typeof wait !== 'number' || wait <= 0) return;
+    const w = BigInt(wait);
+    let reader: Reader | undefined;
+    let from: bigint;
+    if (s.name === 'result receive') {
+      reader = r.app;
+      from = s.startNs;
+    } else if (s.name === 'request read') {
+      reader = r.app;
+      from = s.startNs - w;
+    } else if (s.name === 'network: nginx → app') {
+      reader = r.app;
+      from = s.endNs - w;
+    } else if (s.name === 'network: app → nginx') {
+      reader = r.nginx;
+      from = s.endNs - w;
+    } else if (s.name === 'nginx processing') {
+      reader = r.nginx;
+      const child = s.children.find((c) => c.name === 'socket buffer wait');
+      if (!child) return;
+      from = child.startNs;
+    } else {
+      return;
+    }
+    if (!reader) return;
+    const att = attributeRunqDelay(reader.runq, r.maxRunqDelayNs, from, from + w);
+    if (att.count === 0) return;
+    s.tags['kernel.reader_runq_delay_ns'] = Number(att.totalNs);
+    markCorrelation(s, 'kernel.reader_runq_delay', 'thread+time', reader.confidence);
+  };
+  roots.forEach(visit);
 }
 
 /** The app's connect behind a pool checkout that opened a connection: by the 4-tuple of the I/O on its fd after it. */
