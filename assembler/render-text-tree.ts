@@ -35,6 +35,9 @@ export function spanNotes(s: Span): string[] {
     ].filter((x) => x !== '');
     notes.push(`new connection${parts.length > 0 ? `: ${parts.join(', ')}` : ''}`);
   }
+  if (typeof t['kernel.reader_runq_delay_ns'] === 'number' && t['kernel.reader_runq_delay_ns'] >= 50_000) {
+    notes.push(`its reader waited for a CPU ${formatMs(BigInt(t['kernel.reader_runq_delay_ns']))} of it${joinedBy(t, 'kernel.reader_runq_delay')}`);
+  }
   if (typeof t['net.tcp.accept_queue_wait_ns'] === 'number' && t['net.tcp.accept_queue_wait_ns'] >= 50_000) {
     notes.push(`accept queue wait ${formatMs(BigInt(t['net.tcp.accept_queue_wait_ns']))}`);
   }
