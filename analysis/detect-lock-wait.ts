@@ -7,7 +7,7 @@
  */
 import { dbQueryOf } from './db-query-of.ts';
 import type { Detector, Finding } from './finding.ts';
-import { fmtMs, largeWithoutBaseline, severityOf, usableRouteBaseline, WITHOUT_BASELINE_NOTE } from './finding.ts';
+import { fmtMs, judged, largeWithoutBaseline, usableRouteBaseline, WITHOUT_BASELINE_NOTE } from './finding.ts';
 import { localSpanType } from './span-type.ts';
 import { tagNsAsMs, tagNumber, traceFacts } from './trace-facts.ts';
 
@@ -49,13 +49,9 @@ export const detectLockWait: Detector = (trace, baseline, thresholds) => {
       requestId: trace.traceId,
       route: f.route,
       kind: 'lock-wait',
-      severity: rb ? severityOf(d - expectedMs, rb.latencyMs.p99, thresholds) : 'warning',
       message: `${what}${bar}`,
       spanId: s.id,
-      observedMs: d,
-      expectedMs,
-      excessMs: Math.max(0, d - expectedMs),
-      ...(rb ? {} : { withoutBaseline: true as const }),
+      ...judged(rb, d, expectedMs, thresholds),
     });
   }
   return out;

@@ -4,7 +4,7 @@
  * absolute terms. The pool's size and how many connections were busy say whether it was full.
  */
 import type { Detector, Finding } from './finding.ts';
-import { fmtMs, largeWithoutBaseline, severityOf, usableRouteBaseline, WITHOUT_BASELINE_NOTE } from './finding.ts';
+import { fmtMs, judged, largeWithoutBaseline, usableRouteBaseline, WITHOUT_BASELINE_NOTE } from './finding.ts';
 import { tagNumber, traceFacts } from './trace-facts.ts';
 
 export const detectPoolWait: Detector = (trace, baseline, thresholds) => {
@@ -32,13 +32,9 @@ export const detectPoolWait: Detector = (trace, baseline, thresholds) => {
       requestId: trace.traceId,
       route: f.route,
       kind: 'pool-wait',
-      severity: rb ? severityOf(d - expectedMs, rb.latencyMs.p99, thresholds) : 'warning',
       message: `This request waited ${fmtMs(d)} for a PostgreSQL pool connection (${state})${rb ? (b ? ` (p99 is ${fmtMs(p99)})` : '') : WITHOUT_BASELINE_NOTE}`,
       spanId: s.id,
-      observedMs: d,
-      expectedMs,
-      excessMs: Math.max(0, d - expectedMs),
-      ...(rb ? {} : { withoutBaseline: true as const }),
+      ...judged(rb, d, expectedMs, thresholds),
     });
   }
   return out;

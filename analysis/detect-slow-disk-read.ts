@@ -6,7 +6,7 @@
  */
 import type { Span } from '../assembler/span.ts';
 import type { Detector, Finding } from './finding.ts';
-import { fmtMs, largeWithoutBaseline, severityOf, usableRouteBaseline, WITHOUT_BASELINE_NOTE } from './finding.ts';
+import { fmtMs, judged, largeWithoutBaseline, usableRouteBaseline, WITHOUT_BASELINE_NOTE } from './finding.ts';
 import { localSpanType } from './span-type.ts';
 import { tagNsAsMs, tagNumber, traceFacts } from './trace-facts.ts';
 
@@ -66,13 +66,9 @@ export const detectSlowDiskRead: Detector = (trace, baseline, thresholds) => {
       requestId: trace.traceId,
       route: f.route,
       kind: 'slow-disk-read',
-      severity: rb ? severityOf(ms - expectedMs, rb.latencyMs.p99, thresholds) : 'warning',
       message: `${what}${bar}${fromPhases && e.folded > 0 ? `, ${e.folded} read(s) folded and not timed` : ''}`,
       spanId: e.query.id,
-      observedMs: ms,
-      expectedMs,
-      excessMs: Math.max(0, ms - expectedMs),
-      ...(rb ? {} : { withoutBaseline: true as const }),
+      ...judged(rb, ms, expectedMs, thresholds),
     });
   }
   return out;

@@ -6,7 +6,7 @@
 import type { Span } from '../assembler/span.ts';
 import { cpuWorkDuring } from './cpu-work-index.ts';
 import type { Detector, Finding } from './finding.ts';
-import { fmtMs, largeWithoutBaseline, severityOf, usableRouteBaseline, WITHOUT_BASELINE_NOTE } from './finding.ts';
+import { fmtMs, judged, largeWithoutBaseline, usableRouteBaseline, WITHOUT_BASELINE_NOTE } from './finding.ts';
 import { tagNsAsMs, traceFacts } from './trace-facts.ts';
 
 /** Spans whose buffer wait is the app's (reading the request or a DB result). */
@@ -49,13 +49,9 @@ export const detectSocketBufferWait: Detector = (trace, baseline, thresholds, co
       requestId: trace.traceId,
       route: f.route,
       kind: 'socket-buffer-wait',
-      severity: rb ? severityOf(w - expectedMs, rb.latencyMs.p99, thresholds) : 'warning',
       message: `${fmtMs(w)} was spent in the kernel socket buffer at ${s.name} (${why})${rb ? '' : WITHOUT_BASELINE_NOTE}`,
       spanId: s.id,
-      observedMs: w,
-      expectedMs,
-      excessMs: Math.max(0, w - expectedMs),
-      ...(rb ? {} : { withoutBaseline: true as const }),
+      ...judged(rb, w, expectedMs, thresholds),
     });
   }
   return out;

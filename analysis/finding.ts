@@ -78,6 +78,25 @@ export function usableRouteBaseline(baseline: Baseline, route: string, threshold
   return rb && rb.requests >= thresholds.slowRequest.minSamples ? rb : undefined;
 }
 
+/**
+ * How a finding observed at `observedMs` against `expectedMs` is judged: against the route's p99
+ * when `rb` is the usable baseline, else by absolute cost (warning, `withoutBaseline`).
+ */
+export function judged(
+  rb: RouteBaseline | undefined,
+  observedMs: number,
+  expectedMs: number,
+  thresholds: Thresholds,
+): Pick<Finding, 'severity' | 'observedMs' | 'expectedMs' | 'excessMs' | 'withoutBaseline'> {
+  return {
+    severity: rb ? severityOf(observedMs - expectedMs, rb.latencyMs.p99, thresholds) : 'warning',
+    observedMs,
+    expectedMs,
+    excessMs: Math.max(0, observedMs - expectedMs),
+    ...(rb ? {} : { withoutBaseline: true as const }),
+  };
+}
+
 /** Appended to the message of a finding judged without a baseline. */
 export const WITHOUT_BASELINE_NOTE = ' (no baseline for the route: judged by its absolute cost)';
 

@@ -5,18 +5,7 @@
 #include "tp-pair.h"
 #include "blockio.skel.h"
 
-static struct blockio_bpf *skel;
-static bool use_tp_btf;
-
-static int blockio_open(const struct env *env, struct bpf_object **obj)
-{
-	skel = blockio_bpf__open();
-	if (!skel)
-		return -errno;
-	skel->rodata->targ_sample_threshold = env->sample_threshold;
-	*obj = skel->obj;
-	return 0;
-}
+TP_PAIR_GLUE(blockio)
 
 static int blockio_load(const struct env *env)
 {
@@ -25,21 +14,6 @@ static int blockio_load(const struct env *env)
 
 	use_tp_btf = choose_tp_pair("block_rq_complete", btf, raw, 3);
 	return blockio_bpf__load(skel);
-}
-
-static int blockio_attach(const struct env *env, char hook[HOOK_LEN])
-{
-	int err = blockio_bpf__attach(skel);
-
-	if (!err)
-		snprintf(hook, HOOK_LEN, "%s", use_tp_btf ? "tp_btf" : "raw_tp");
-	return err;
-}
-
-static void blockio_destroy(void)
-{
-	blockio_bpf__destroy(skel);
-	skel = NULL;
 }
 
 const struct family blockio_family = {

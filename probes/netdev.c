@@ -5,18 +5,7 @@
 #include "tp-pair.h"
 #include "netdev.skel.h"
 
-static struct netdev_bpf *skel;
-static bool use_tp_btf;
-
-static int netdev_open(const struct env *env, struct bpf_object **obj)
-{
-	skel = netdev_bpf__open();
-	if (!skel)
-		return -errno;
-	skel->rodata->targ_sample_threshold = env->sample_threshold;
-	*obj = skel->obj;
-	return 0;
-}
+TP_PAIR_GLUE(netdev)
 
 static int netdev_load(const struct env *env)
 {
@@ -25,21 +14,6 @@ static int netdev_load(const struct env *env)
 
 	use_tp_btf = choose_tp_pair("net_dev_xmit", btf, raw, 2);
 	return netdev_bpf__load(skel);
-}
-
-static int netdev_attach(const struct env *env, char hook[HOOK_LEN])
-{
-	int err = netdev_bpf__attach(skel);
-
-	if (!err)
-		snprintf(hook, HOOK_LEN, "%s", use_tp_btf ? "tp_btf" : "raw_tp");
-	return err;
-}
-
-static void netdev_destroy(void)
-{
-	netdev_bpf__destroy(skel);
-	skel = NULL;
 }
 
 const struct family netdev_family = {

@@ -5,18 +5,7 @@
 #include "tp-pair.h"
 #include "offcpu.skel.h"
 
-static struct offcpu_bpf *skel;
-static bool use_tp_btf;
-
-static int offcpu_open(const struct env *env, struct bpf_object **obj)
-{
-	skel = offcpu_bpf__open();
-	if (!skel)
-		return -errno;
-	skel->rodata->targ_sample_threshold = env->sample_threshold;
-	*obj = skel->obj;
-	return 0;
-}
+TP_PAIR_GLUE(offcpu)
 
 static int offcpu_load(const struct env *env)
 {
@@ -26,21 +15,6 @@ static int offcpu_load(const struct env *env)
 	use_tp_btf = choose_tp_pair("sched_switch", btf, raw, 1);
 	bpf_program__set_autoload(skel->progs.raw_exit, !use_tp_btf);
 	return offcpu_bpf__load(skel);
-}
-
-static int offcpu_attach(const struct env *env, char hook[HOOK_LEN])
-{
-	int err = offcpu_bpf__attach(skel);
-
-	if (!err)
-		snprintf(hook, HOOK_LEN, "%s", use_tp_btf ? "tp_btf" : "raw_tp");
-	return err;
-}
-
-static void offcpu_destroy(void)
-{
-	offcpu_bpf__destroy(skel);
-	skel = NULL;
 }
 
 const struct family offcpu_family = {

@@ -5,18 +5,7 @@
 #include "tp-pair.h"
 #include "reclaim.skel.h"
 
-static struct reclaim_bpf *skel;
-static bool use_tp_btf;
-
-static int reclaim_open(const struct env *env, struct bpf_object **obj)
-{
-	skel = reclaim_bpf__open();
-	if (!skel)
-		return -errno;
-	skel->rodata->targ_sample_threshold = env->sample_threshold;
-	*obj = skel->obj;
-	return 0;
-}
+TP_PAIR_GLUE(reclaim)
 
 static int reclaim_load(const struct env *env)
 {
@@ -25,21 +14,6 @@ static int reclaim_load(const struct env *env)
 
 	use_tp_btf = choose_tp_pair("mm_vmscan_direct_reclaim_begin", btf, raw, 2);
 	return reclaim_bpf__load(skel);
-}
-
-static int reclaim_attach(const struct env *env, char hook[HOOK_LEN])
-{
-	int err = reclaim_bpf__attach(skel);
-
-	if (!err)
-		snprintf(hook, HOOK_LEN, "%s", use_tp_btf ? "tp_btf" : "raw_tp");
-	return err;
-}
-
-static void reclaim_destroy(void)
-{
-	reclaim_bpf__destroy(skel);
-	skel = NULL;
 }
 
 const struct family reclaim_family = {

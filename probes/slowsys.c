@@ -10,8 +10,7 @@
 #include "tp-pair.h"
 #include "slowsys.skel.h"
 
-static struct slowsys_bpf *skel;
-static bool use_tp_btf;
+TP_PAIR_GLUE(slowsys)
 
 /* Waits that are idle time, not slow work. */
 static const int skipped[] = {
@@ -29,17 +28,6 @@ static const int on_fd[] = {
 	SYS_preadv, SYS_pwritev, SYS_preadv2, SYS_pwritev2, SYS_sync_file_range, SYS_fallocate,
 	SYS_getdents64, SYS_flock, SYS_fstat, SYS_lseek,
 };
-
-static int slowsys_open(const struct env *env, struct bpf_object **obj)
-{
-	skel = slowsys_bpf__open();
-	if (!skel)
-		return -errno;
-	skel->rodata->targ_sample_threshold = env->sample_threshold;
-	skel->rodata->targ_slow_ns = env->slow_syscall_ns;
-	*obj = skel->obj;
-	return 0;
-}
 
 static int fill_nrs(void)
 {
@@ -69,6 +57,7 @@ static int slowsys_load(const struct env *env)
 	struct bpf_program *raw[] = { skel->progs.raw_enter, skel->progs.raw_exit };
 	int err;
 
+	skel->rodata->targ_slow_ns = env->slow_syscall_ns;
 	use_tp_btf = choose_tp_pair("sys_enter", btf, raw, 2);
 	bpf_program__set_autoload(skel->progs.raw_task_exit, !use_tp_btf);
 	err = slowsys_bpf__load(skel);
@@ -77,24 +66,9 @@ static int slowsys_load(const struct env *env)
 	return err;
 }
 
-static int slowsys_attach(const struct env *env, char hook[HOOK_LEN])
-{
-	int err = slowsys_bpf__attach(skel);
-
-	if (!err)
-		snprintf(hook, HOOK_LEN, "%s", use_tp_btf ? "tp_btf" : "raw_tp");
-	return err;
-}
-
 static void slowsys_summary(FILE *out)
 {
 	fprintf(out, "slowsys: threshold_us=%llu\n", (unsigned long long)(skel ? skel->rodata->targ_slow_ns / 1000 : 0));
-}
-
-static void slowsys_destroy(void)
-{
-	slowsys_bpf__destroy(skel);
-	skel = NULL;
 }
 
 const struct family slowsys_family = {

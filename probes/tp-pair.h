@@ -25,4 +25,39 @@ static inline bool choose_tp_pair(const char *probe_tp, struct bpf_program *cons
 	return use_btf;
 }
 
+/*
+ * The glue such a family shares, for skeleton `NAME_bpf`: the skeleton, which kind was chosen, and
+ * open (filters from env), attach (the whole skeleton, hook named by the kind) and destroy. The
+ * family's own file adds its load (choose_tp_pair over its handlers, then NAME_bpf__load) and its
+ * `struct family`.
+ */
+#define TP_PAIR_GLUE(NAME)                                                        \
+	static struct NAME##_bpf *skel;                                               \
+	static bool use_tp_btf;                                                       \
+                                                                                      \
+	static int NAME##_open(const struct env *env, struct bpf_object **obj)        \
+	{                                                                             \
+		skel = NAME##_bpf__open();                                            \
+		if (!skel)                                                            \
+			return -errno;                                                \
+		skel->rodata->targ_sample_threshold = env->sample_threshold;          \
+		*obj = skel->obj;                                                     \
+		return 0;                                                             \
+	}                                                                             \
+                                                                                      \
+	static int NAME##_attach(const struct env *env, char hook[HOOK_LEN])          \
+	{                                                                             \
+		int err = NAME##_bpf__attach(skel);                                   \
+                                                                                      \
+		if (!err)                                                             \
+			snprintf(hook, HOOK_LEN, "%s", use_tp_btf ? "tp_btf" : "raw_tp"); \
+		return err;                                                           \
+	}                                                                             \
+                                                                                      \
+	static void NAME##_destroy(void)                                              \
+	{                                                                             \
+		NAME##_bpf__destroy(skel);                                            \
+		skel = NULL;                                                          \
+	}
+
 #endif /* REQTRACE_TP_PAIR_H */
