@@ -30,6 +30,17 @@ export function captureCoverage(f: CoverageFacts): string[] {
   if (f.hooks.usdt && f.sample < 1 && f.keepSlowerThanMs !== undefined) {
     out.push(`requests outside the sample that end faster than ${f.keepSlowerThanMs} ms and not 5xx keep only their start and end`);
   }
+  const optIn = ([
+    ['faults', 'major page faults'],
+    ['offcpu', 'sleeps and futex waits, so time on CPU'],
+    ['slowsys', 'slow syscalls'],
+    ['netdev', "packets' time in the device queue"],
+  ] as const).filter(([family]) => !f.hooks[family]);
+  if (f.hooks.usdt && optIn.length > 0) {
+    out.push(
+      `not traced (opt-in, their hooks run for every fault, context switch, syscall or packet of the machine): ${optIn.map(([family, what]) => `${family} (${what})`).join(', ')}; \`--families +NAME\` adds them`,
+    );
+  }
   if (f.hooks.postgres) {
     out.push('postgres: the probes trap in every PostgreSQL process of the binary while tracing, sampled or not; only the lab\'s are recorded');
     if (!f.pgDetail) out.push('postgres: no rewrite phase or commits (`--pg-detail`: two more traps per statement)');
