@@ -9,8 +9,8 @@
  *                    the app's 10-connection pool                  pool-wait findings
  *   held lock        a row lock held 600 ms by another session     lock wait ≥ 500 ms on a route the
  *                    while POST /api/orders updates that row       baseline never saw: lock-wait
- *   CPU competitor   4 busy loops on the 2 CPUs while requests     "… of it the backend/app thread
- *                    run                                           waited for a CPU"
+ *   CPU starvation   PostgreSQL's backends held to 1% of a CPU     "… of it the backend waited for
+ *                    (a CPU cgroup quota) while requests run       a CPU"
  *   accept queue     nginx's workers stopped 400 ms while 12 new   accept queue wait spans,
  *                    connections send their requests               request-queuing-delay findings
  *   lost SYN         an iptables rule drops one SYN to nginx       handshake ≥ 0.9 s on the root,
@@ -19,12 +19,17 @@
  * and a cold read: PostgreSQL restarted and the users table's files dropped from the page cache,
  * so a count(*) reads them from disk: block reads under that query's DB processing.
  *
+ * A quota, not busy loops beside the backends: a statement's CPU burst is shorter than a
+ * scheduler slice, and the kernel runs a task it wakes at once, so busy loops alone rarely keep a
+ * backend waiting; a throttled backend is runnable and waits for the next period, every time.
+ *
  * Bounds are generous (the machine is shared); no assertion depends on speed beyond them. Every
- * process, rule and stopped worker the test makes is undone in afterAll, also after a failure.
+ * process, rule, cgroup and stopped worker the test makes is undone in afterAll, also after a
+ * failure.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +38,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadTraces } from '../assembler/load-traces.ts';
 import { durationNs, type Span, type Trace } from '../assembler/span.ts';
 import { pgAdminConnectionConfig, startPostgres, stopPostgres } from '../lab/db/postgres.ts';
+import { childPids } from '../lab/lifecycle/processes.ts';
 import { runLabCli, startLab, testPortBase, type RunningLab } from '../test/lab-fixture.ts';
 import { describeBuilt, requireBuilt } from '../test/require-built.ts';
 import type { AnalysisReport } from './analyze-capture.ts';
@@ -51,7 +57,7 @@ const ids = {
   normal: range(60).map((i) => idOf('normal', i)),
   pool: range(30).map((i) => idOf('pool', i)),
   lock: idOf('lock', 0),
-  cpu: range(30).map((i) => idOf('cpu', i)),
+  cpu: range(20).map((i) => idOf('cpu', i)),
   queued: range(12).map((i) => idOf('queued', i)),
   syn: idOf('syn', 0),
   cold: idOf('cold', 0),
@@ -66,9 +72,10 @@ const iptablesRule = (port: number): string[] => [
 
 describeBuilt('waits named for what they are, on real captures (BPF)', () => {
   let lab: RunningLab;
-  const hogs: ChildProcess[] = [];
   let stoppedWorkers: number[] = [];
   let ruleAdded = false;
+  /** The CPU cgroup holding PostgreSQL's backends during the starvation phase, and where each came from. */
+  let capped: { dir: string; tasks: string; home: Map<number, string> } | null = null;
   const baselineDir = join(out, 'baseline');
   const anomalousDir = join(out, 'anomalous');
   const baselineFile = join(out, 'baseline.json');
@@ -118,8 +125,47 @@ describeBuilt('waits named for what they are, on real captures (BPF)', () => {
     }
   }
 
-  function stopHogs(): void {
-    for (const h of hogs.splice(0)) h.kill('SIGKILL');
+  /**
+   * Moves the backends into a new CPU cgroup capped at 1 ms of CPU per 100 ms (cgroup v2 cpu.max,
+   * else the v1 cpu controller's CFS quota).
+   */
+  function capBackends(): void {
+    const v2 = existsSync('/sys/fs/cgroup/cgroup.controllers') && readFileSync('/sys/fs/cgroup/cgroup.controllers', 'utf8').includes('cpu');
+    const root = v2 ? '/sys/fs/cgroup' : '/sys/fs/cgroup/cpu';
+    const dir = join(root, `reqtrace-attribution-e2e-${process.pid}`);
+    mkdirSync(dir);
+    capped = { dir, tasks: join(dir, v2 ? 'cgroup.procs' : 'tasks'), home: new Map() };
+    if (v2) writeFileSync(join(dir, 'cpu.max'), '1000 100000');
+    else {
+      writeFileSync(join(dir, 'cpu.cfs_period_us'), '100000');
+      writeFileSync(join(dir, 'cpu.cfs_quota_us'), '1000');
+    }
+    for (const pid of childPids(lab.pids.postgres)) {
+      const line = readFileSync(`/proc/${pid}/cgroup`, 'utf8')
+        .split('\n')
+        .find((l) => (v2 ? l.startsWith('0::') : /^\d+:[^:]*\bcpu\b[^:]*:/.test(l)));
+      const home = line?.slice(line.lastIndexOf(':') + 1);
+      if (home === undefined) continue;
+      try {
+        writeFileSync(capped.tasks, String(pid));
+        capped.home.set(pid, join(root, home, v2 ? 'cgroup.procs' : 'tasks'));
+      } catch {
+        // a short-lived child already gone
+      }
+    }
+  }
+
+  function uncapBackends(): void {
+    if (!capped) return;
+    for (const [pid, tasks] of capped.home) {
+      try {
+        writeFileSync(tasks, String(pid));
+      } catch {
+        // the backend is gone
+      }
+    }
+    rmdirSync(capped.dir);
+    capped = null;
   }
 
   function resumeWorkers(): void {
@@ -143,13 +189,12 @@ describeBuilt('waits named for what they are, on real captures (BPF)', () => {
     await Promise.all(ids.pool.map((id) => send(id, `/api/users?db_delay_ms=${POOL_DELAY_MS}`)));
     // A held row lock: the order's UPDATE of that product waits for it.
     await holdRowLockWhile(() => send(ids.lock, '/api/orders', { method: 'POST', body: JSON.stringify({ user_id: 1, product_id: PRODUCT, quantity: 1 }) }));
-    // CPU competitors: two busy loops per CPU.
-    for (let i = 0; i < 4; i++) hogs.push(spawn('sh', ['-c', 'while :; do :; done'], { stdio: 'ignore' }));
-    await sleep(200);
+    // CPU starvation: each backend may run 1 ms per 100 ms.
+    capBackends();
     try {
       await inTurn(ids.cpu.map((id) => () => send(id, '/api/users')));
     } finally {
-      stopHogs();
+      uncapBackends();
     }
     // New connections while nginx is not accepting: its workers stopped for 400 ms.
     stoppedWorkers = lab.pids.proxy.slice(1);
@@ -197,7 +242,7 @@ describeBuilt('waits named for what they are, on real captures (BPF)', () => {
   }, 240_000);
 
   afterAll(async () => {
-    stopHogs();
+    uncapBackends();
     resumeWorkers();
     if (lab) removeRule();
     await lab?.stop();
@@ -245,10 +290,11 @@ describeBuilt('waits named for what they are, on real captures (BPF)', () => {
     expect(f?.observedMs).toBeGreaterThanOrEqual(LOCK_HOLD_MS - 200);
   });
 
-  it('CPU competitor: the findings about those requests say their time went to waiting for a CPU', () => {
+  it('CPU starvation: the findings about those requests say their time went to the backend waiting for a CPU', () => {
     const cpu = new Set(ids.cpu);
-    const named = report.findings.filter((f) => cpu.has(f.requestId) && /of it the (backend|app thread) waited for a CPU/.test(f.message));
-    expect(named.length, report.findings.filter((f) => cpu.has(f.requestId)).map((f) => f.message).join('\n')).toBeGreaterThanOrEqual(1);
+    const named = report.findings.filter((f) => cpu.has(f.requestId) && /of it the backend waited for a CPU/.test(f.message));
+    expect(named.length, report.findings.filter((f) => cpu.has(f.requestId)).map((f) => f.message).join('\n')).toBeGreaterThanOrEqual(3);
+    expect(named.some((f) => /^This request's DB query \(SELECT … users\) took \d+\.\dms \(p99 is \d+\.\dms\): \d+\.\dms of it the backend waited for a CPU, CPU contention rather than the statement$/.test(f.message))).toBe(true);
     expect(named.every((f) => f.cause?.kind === 'runqueue')).toBe(true);
     // With the offcpu family the backend's time is split into on CPU and waiting for one.
     const dbp = ids.cpu.flatMap((id) => spans(id, 'DB processing'));

@@ -76,8 +76,14 @@ describeBuilt('lab trace cost controls (real loader)', () => {
     const rate = 0.01;
     const slow = [1, 2].map((n) => idWith(false, rate, n));
     const fast = [3, 4].map((n) => idWith(false, rate, n));
-    const tracing = runLabCli(lab, ['trace', '--out', dir, '--no-load', '--duration', '5', '--sample', String(rate), '--keep-slower-than', '40']);
-    await new Promise((res) => setTimeout(res, 2500));
+    let attached: () => void = () => {};
+    const tracingStarted = new Promise<void>((res) => (attached = res));
+    const tracing = runLabCli(lab, ['trace', '--out', dir, '--no-load', '--duration', '5', '--sample', String(rate), '--keep-slower-than', '40'], {
+      onStderr: (text) => {
+        if (text.includes('tracing whatever arrives')) attached();
+      },
+    });
+    await tracingStarted;
     for (const id of slow) expect((await fetch(lab.url('/api/users?db_delay_ms=60'), { headers: { 'X-Request-ID': id } })).status).toBe(200);
     for (const id of fast) expect((await fetch(lab.url('/healthz'), { headers: { 'X-Request-ID': id } })).status).toBe(200);
     const r = await tracing;
