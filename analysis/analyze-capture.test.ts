@@ -53,6 +53,11 @@ describe('analyzeCapture with the capture as its own baseline', { timeout: 60_00
     'lock-wait-order-update': 'lock-wait',
     'runqueue-starved-app': 'runqueue-delay',
     'cold-cache-users-select': 'slow-disk-read',
+    'lock-wait-unknown-route': 'lock-wait',
+    'pool-exhaustion': 'pool-wait',
+    'cpu-contended-query': 'slow-span',
+    'request-queued-in-accept-queue': 'request-queuing-delay',
+    'slow-handshake': 'slow-connection-establishment',
   };
   it("still flags each scenario's request with the kind the scenario is named for", () => {
     for (const [name, make] of Object.entries(ANALYSIS_SCENARIOS)) {

@@ -4,13 +4,16 @@ import type { Baseline } from './build-baseline.ts';
 import { indexCpuWork } from './cpu-work-index.ts';
 import { detectLockWait } from './detect-lock-wait.ts';
 import { detectNPlusOne } from './detect-n-plus-one.ts';
+import { detectPoolWait } from './detect-pool-wait.ts';
+import { detectRequestQueuing } from './detect-request-queuing.ts';
+import { detectSlowConnection } from './detect-slow-connection.ts';
 import { detectRunqueueDelay } from './detect-runqueue-delay.ts';
 import { detectSlowDiskRead } from './detect-slow-disk-read.ts';
 import { detectSlowRequest } from './detect-slow-request.ts';
 import { detectSlowSpan } from './detect-slow-span.ts';
 import { detectSocketBufferWait } from './detect-socket-buffer-wait.ts';
 import { detectTcpRetransmit } from './detect-tcp-retransmit.ts';
-import { FINDING_KINDS, type Detector, type Finding, type FindingKind } from './finding.ts';
+import { FINDING_KINDS, usableRouteBaseline, type Detector, type Finding, type FindingKind } from './finding.ts';
 import type { Quantiles } from './quantiles.ts';
 import type { Thresholds } from './thresholds.ts';
 import { traceFacts } from './trace-facts.ts';
@@ -24,6 +27,9 @@ export const DETECTORS: readonly Detector[] = [
   detectRunqueueDelay,
   detectLockWait,
   detectSlowDiskRead,
+  detectPoolWait,
+  detectRequestQueuing,
+  detectSlowConnection,
 ];
 
 export interface RouteSummary {
@@ -46,7 +52,11 @@ export interface AnalysisReport {
   readonly findings: readonly Finding[];
   readonly countsByKind: Readonly<Record<FindingKind, number>>;
   readonly routes: readonly RouteSummary[];
-  /** Routes present in the capture but not in the baseline (their requests are not analyzed). */
+  /**
+   * Routes present in the capture with no baseline to judge them (not in it, or with fewer than
+   * `slowRequest.minSamples` requests there): their requests get only the findings that need
+   * none (kernel waits, pool waits, queuing, connection setup), by absolute cost.
+   */
   readonly routesWithoutBaseline: readonly string[];
   readonly thresholds: Thresholds;
 }
@@ -88,7 +98,7 @@ export function analyzeCapture(traces: readonly Trace[], baseline: Baseline, thr
     findings,
     countsByKind,
     routes,
-    routesWithoutBaseline: routes.filter((r) => !r.baselineLatencyMs).map((r) => r.route),
+    routesWithoutBaseline: routes.filter((r) => !usableRouteBaseline(baseline, r.route, thresholds)).map((r) => r.route),
     thresholds,
   };
 }

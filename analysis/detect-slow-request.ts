@@ -5,6 +5,7 @@
  */
 import type { Detector } from './finding.ts';
 import { fmtMs, severityOf } from './finding.ts';
+import { citeSplit } from './cite-split.ts';
 import { traceFacts } from './trace-facts.ts';
 
 export interface Cause {
@@ -38,13 +39,18 @@ export const detectSlowRequest: Detector = (trace, baseline, thresholds) => {
   }
   const share = gap > 0 ? Math.min(100, Math.round((covered / gap) * 100)) : 0;
   const where = causes.length > 0 ? `, mostly ${causes.map((c) => `${c.label} +${fmtMs(c.excessMs)}`).join(', ')} (${share}% of it)` : '';
+  // The kernel's view of the component that cost the most: its longest span of that type.
+  const top = causes[0] ? trace.spans.filter((s) => f.typeKeys.get(s.id) === causes[0]?.typeKey).sort((a, b) => (f.spanMs.get(b.id) ?? 0) - (f.spanMs.get(a.id) ?? 0))[0] : undefined;
+  const split = citeSplit(trace, top ?? f.root, thresholds);
+  const inWhat = split.clause ? `; ${top ? `in ${causes[0]?.label}, ` : ''}${split.clause}` : '';
   return [
     {
       requestId: trace.traceId,
       route: f.route,
       kind: 'slow-request',
       severity: severityOf(gap, p99, thresholds),
-      message: `This request took ${fmtMs(f.rootMs)} (p99 is ${fmtMs(p99)}): ${fmtMs(gap)} over p50${where}`,
+      message: `This request took ${fmtMs(f.rootMs)} (p99 is ${fmtMs(p99)}): ${fmtMs(gap)} over p50${where}${inWhat}`,
+      ...split.fields,
       spanId: f.root.id,
       observedMs: f.rootMs,
       expectedMs: p50,

@@ -13,6 +13,14 @@ describe('detectSlowSpan', { timeout: 30_000 }, () => {
     expect(found[0]?.message).toMatch(/^This request's DB query \(UPDATE … users\) took 202\.\dms \(p99 is 3\.\dms\)$/);
   });
 
+  it('cpu-contended-query: a query slow because its backend waited for a CPU says so', () => {
+    const found = runDetector(detectSlowSpan, namedScenario('cpu-contended-query')).filter((f) => f.message.includes('DB query (SELECT … users)'));
+    expect(found.map((f) => f.requestId)).toEqual([ANOMALY.contended]);
+    expect(found[0]?.message).toMatch(/^This request's DB query \(SELECT … users\) took \d+\.\dms \(p99 is \d\.\dms\): 6\.1ms of it the backend waited for a CPU, CPU contention rather than the statement$/);
+    expect(found[0]?.cause).toEqual({ kind: 'runqueue', ms: 6.1 });
+    expect(found[0]?.kernelSplit?.parts[0]).toEqual({ cause: 'runqueue', ms: 6.1 });
+  });
+
   it('needs an absolute excess too: a huge minExcessMs silences it', () => {
     const found = runDetector(detectSlowSpan, namedScenario('retransmit-on-db-connection'), resolveThresholds({ slowSpan: { minExcessMs: 500 } }));
     expect(found).toEqual([]);

@@ -5,6 +5,7 @@
 import type { SpanTypeBaseline, RouteBaseline } from './build-baseline.ts';
 import type { Finding, Detector } from './finding.ts';
 import { fmtMs, severityOf } from './finding.ts';
+import { citeSplit } from './cite-split.ts';
 import { TYPE_PATH_SEPARATOR } from './span-type.ts';
 import { traceFacts } from './trace-facts.ts';
 
@@ -45,12 +46,16 @@ export const detectSlowSpan: Detector = (trace, baseline, thresholds) => {
     if (d <= p99 * (1 + t.p99Margin) || d - p99 < t.minExcessMs) continue;
     const excessMs = d - b.durationMs.p50;
     const newStatement = standIn ? ` for this route's other ${b.label.slice('DB query ('.length, -1)} queries; this statement is ${own ? 'too rare in' : 'new to'} the baseline` : '';
+    const split = citeSplit(trace, s, thresholds);
+    // A query whose time went mostly to waiting for a CPU is CPU contention, not a slow statement.
+    const contention = split.cause?.cause === 'runqueue' && s.name.startsWith('DB query') ? ', CPU contention rather than the statement' : '';
     out.push({
       requestId: trace.traceId,
       route: f.route,
       kind: 'slow-span',
       severity: severityOf(excessMs, rb.latencyMs.p99, thresholds),
-      message: `This request's ${b.label} took ${fmtMs(d)} (p99 is ${fmtMs(p99)}${newStatement})`,
+      message: `This request's ${b.label} took ${fmtMs(d)} (p99 is ${fmtMs(p99)}${newStatement})${split.clause ? `: ${split.clause}${contention}` : ''}`,
+      ...split.fields,
       spanId: s.id,
       observedMs: d,
       expectedMs: b.durationMs.p50,

@@ -6,7 +6,7 @@
 import type { Span } from '../assembler/span.ts';
 import { cpuWorkDuring } from './cpu-work-index.ts';
 import type { Detector, Finding } from './finding.ts';
-import { fmtMs, severityOf } from './finding.ts';
+import { fmtMs, judged, largeWithoutBaseline, usableRouteBaseline, WITHOUT_BASELINE_NOTE } from './finding.ts';
 import { tagNsAsMs, traceFacts } from './trace-facts.ts';
 
 /** Spans whose buffer wait is the app's (reading the request or a DB result). */
@@ -25,15 +25,14 @@ function waitWindow(trace: { spans: readonly Span[] }, s: Span, waitNs: bigint):
 
 export const detectSocketBufferWait: Detector = (trace, baseline, thresholds, context) => {
   const f = traceFacts(trace);
-  const rb = baseline.routes[f.route];
-  if (!rb) return [];
+  const rb = usableRouteBaseline(baseline, f.route, thresholds);
   const t = thresholds.socketWait;
   const appSpan = trace.spans.find((s) => s.parentId === f.root.id && s.name === 'app processing');
   const appPid = appSpan && typeof appSpan.tags['process.pid'] === 'number' ? appSpan.tags['process.pid'] : -1;
   const out: Finding[] = [];
   for (const s of trace.spans) {
     const w = tagNsAsMs(s, 'kernel.socket_buffer_wait_ns');
-    if (w < t.minMs || w <= rb.socketWaitMs.p99 * (1 + t.p99Margin)) continue;
+    if (w < t.minMs || (rb ? w <= rb.socketWaitMs.p99 * (1 + t.p99Margin) : !largeWithoutBaseline(w, f.rootMs, thresholds))) continue;
     const app = APP_READS.has(s.name);
     let why = app ? 'the application was busy: event loop blocked' : 'nginx was busy';
     if (app && context?.cpuWork) {
@@ -45,17 +44,14 @@ export const detectSocketBufferWait: Detector = (trace, baseline, thresholds, co
         why += `; CPU work of concurrent requests then: ${named.join(', ')}${more}`;
       }
     }
-    const expectedMs = rb.socketWaitMs.p50;
+    const expectedMs = rb?.socketWaitMs.p50 ?? 0;
     out.push({
       requestId: trace.traceId,
       route: f.route,
       kind: 'socket-buffer-wait',
-      severity: severityOf(w - expectedMs, rb.latencyMs.p99, thresholds),
-      message: `${fmtMs(w)} was spent in the kernel socket buffer at ${s.name} (${why})`,
+      message: `${fmtMs(w)} was spent in the kernel socket buffer at ${s.name} (${why})${rb ? '' : WITHOUT_BASELINE_NOTE}`,
       spanId: s.id,
-      observedMs: w,
-      expectedMs,
-      excessMs: Math.max(0, w - expectedMs),
+      ...judged(rb, w, expectedMs, thresholds),
     });
   }
   return out;

@@ -4,8 +4,8 @@
  */
 import type { Span } from '../assembler/span.ts';
 import type { Detector, Finding } from './finding.ts';
-import { fmtMs, severityOf } from './finding.ts';
-import { tagNumber, traceFacts } from './trace-facts.ts';
+import { fmtMs, largeWithoutBaseline, severityOf, usableRouteBaseline, WITHOUT_BASELINE_NOTE } from './finding.ts';
+import { tagNsAsMs, tagNumber, traceFacts } from './trace-facts.ts';
 
 function whatWasDelayed(s: Span): string {
   if (s.name.startsWith('DB query')) return 'the database response';
@@ -17,12 +17,29 @@ function whatWasDelayed(s: Span): string {
 
 export const detectTcpRetransmit: Detector = (trace, baseline, thresholds) => {
   const f = traceFacts(trace);
-  const rb = baseline.routes[f.route];
-  if (!rb) return [];
+  const rb = usableRouteBaseline(baseline, f.route, thresholds);
   const out: Finding[] = [];
   for (const s of trace.spans) {
     const n = tagNumber(s, 'kernel.tcp_retransmits');
     if (n <= 0) continue;
+    if (!rb) {
+      // Without a baseline the cost is the time since the last send on the connection.
+      const waited = tagNsAsMs(s, 'kernel.tcp_retransmit_wait_ns');
+      if (!largeWithoutBaseline(waited, f.rootMs, thresholds)) continue;
+      out.push({
+        requestId: trace.traceId,
+        route: f.route,
+        kind: 'tcp-retransmit',
+        severity: 'warning',
+        message: `TCP retransmission (${n} retransmit${n === 1 ? '' : 's'}) held ${whatWasDelayed(s)} up ${fmtMs(waited)} after its last send${WITHOUT_BASELINE_NOTE}`,
+        spanId: s.id,
+        observedMs: waited,
+        expectedMs: 0,
+        excessMs: waited,
+        withoutBaseline: true,
+      });
+      continue;
+    }
     const key = f.typeKeys.get(s.id) as string;
     const b = rb.spanTypes[key];
     const d = f.spanMs.get(s.id) ?? 0;

@@ -22,8 +22,14 @@ export function renderAnalysis(r: AnalysisReport, options: RenderAnalysisOptions
   const width = Math.max(5, ...r.routes.map((x) => x.route.length));
   for (const x of r.routes) {
     const q = x.baselineLatencyMs;
-    const lat = q ? `p50 ${fmtMs(q.p50)}  p99 ${fmtMs(q.p99)}  max ${fmtMs(q.max)}` : 'not in the baseline';
+    const lat = q ? `p50 ${fmtMs(q.p50)}  p99 ${fmtMs(q.p99)}  max ${fmtMs(q.max)}${r.routesWithoutBaseline.includes(x.route) ? ' (too few to judge by)' : ''}` : 'not in the baseline';
     lines.push(`  ${x.route.padEnd(width)}  ${String(x.requests).padStart(6)} req  ${lat}  ${x.requestsWithFindings} with findings, ${x.slowRequests} slow`);
+  }
+  if (r.routesWithoutBaseline.length > 0) {
+    lines.push('');
+    lines.push(
+      `No baseline to judge ${r.routesWithoutBaseline.join(', ')} (not in it, or too few requests there): only lock, retransmit, socket-buffer, run-queue, disk and pool waits, queuing and connection setup are reported for them, when large in absolute terms (≥ ${r.thresholds.absolute.minMs} ms, or ≥ ${Math.round(r.thresholds.absolute.requestShare * 100)}% of the request).`,
+    );
   }
   const kinds = Object.entries(r.countsByKind).filter(([, n]) => n > 0);
   lines.push('');

@@ -47,6 +47,15 @@ export interface Thresholds {
     /** A finding is critical when its excess is at least this multiple of the route's p99. */
     readonly criticalP99Multiple: number;
   };
+  /** Kernel waits on a route without a baseline fire when at least minMs, or requestShare of the request and shareMinMs. */
+  readonly absolute: { readonly minMs: number; readonly requestShare: number; readonly shareMinMs: number };
+  readonly poolWait: { readonly minMs: number; readonly p99Margin: number };
+  /** The request waited this long in the accept queue (its bytes readable, its connection not yet accepted). */
+  readonly requestQueuing: { readonly minMs: number };
+  /** A new connection's handshake (client SYN → established) took at least this long. */
+  readonly slowConnection: { readonly minMs: number };
+  /** A finding's sentence names the kernel cause of the time it cites when that part is at least this share and this long. */
+  readonly cause: { readonly minShare: number; readonly minMs: number };
 }
 
 export const DEFAULT_THRESHOLDS: Thresholds = {
@@ -59,6 +68,11 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
   lockWait: { minMs: 2, p99Margin: 0.5 },
   diskRead: { minMs: 5, p99Margin: 0.5 },
   severity: { criticalP99Multiple: 1 },
+  absolute: { minMs: 50, requestShare: 0.25, shareMinMs: 5 },
+  poolWait: { minMs: 5, p99Margin: 0.5 },
+  requestQueuing: { minMs: 5 },
+  slowConnection: { minMs: 10 },
+  cause: { minShare: 0.2, minMs: 1 },
 };
 
 type Range = readonly [min: number, max: number, integer?: boolean];
@@ -73,6 +87,11 @@ const RANGES: { readonly [G in keyof Thresholds]: { readonly [K in keyof Thresho
   lockWait: { minMs: [0, 3_600_000], p99Margin: [0, 100] },
   diskRead: { minMs: [0, 3_600_000], p99Margin: [0, 100] },
   severity: { criticalP99Multiple: [0.01, 1000] },
+  absolute: { minMs: [0, 3_600_000], requestShare: [0.01, 1], shareMinMs: [0, 3_600_000] },
+  poolWait: { minMs: [0, 3_600_000], p99Margin: [0, 100] },
+  requestQueuing: { minMs: [0, 3_600_000] },
+  slowConnection: { minMs: [0, 3_600_000] },
+  cause: { minShare: [0, 1], minMs: [0, 3_600_000] },
 };
 
 export type ThresholdOverrides = { readonly [G in keyof Thresholds]?: Partial<Thresholds[G]> };

@@ -10,6 +10,7 @@
  */
 import { EventKind, PgPhase, type EventOf, type TraceEvent } from '../tracer/event-types.ts';
 import { eventStartNs, maxBig, minBig, type SockIo } from './event-time.ts';
+import { markCorrelation } from './correlation.ts';
 import { draftSpan, type SpanDraft } from './span-draft.ts';
 import type { SpanLog } from './span.ts';
 
@@ -195,6 +196,7 @@ export function receiveSpan(name: string, recvs: readonly SockIo[], notBeforeNs:
   if (arrival > 0n) {
     const wait = firstStart - arrival;
     d.tags['kernel.socket_buffer_wait_ns'] = Number(wait);
+    markCorrelation(d, 'kernel.socket_buffer_wait', 'exact', 1);
     if (wait >= BUFFER_WAIT_SPAN_NS) d.children.push(draftSpan('socket buffer wait', 'kernel', arrival, firstStart));
   }
   return d;

@@ -2,11 +2,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Capture } from '../tracer/capture-types.ts';
-import { EventKind, KeepReason, PgPhase, type EventOf, type TraceEvent } from '../tracer/event-types.ts';
+import { ConnSide, EventKind, KeepReason, PgPhase, type EventOf, type TraceEvent } from '../tracer/event-types.ts';
 import { isSampled } from '../tracer/sampling.ts';
 import { assembleCapture, routeOf } from './build-span-tree.ts';
 import { captureFromJson } from './fixtures/capture-json.ts';
-import { atNs, buildCapture, buildRequest, fixtureId, PIDS, tuple, type RequestPlan, type Step } from './fixtures/scenario-builder.ts';
+import { atNs, buildCapture, buildRequest, fixtureId, PIDS, PORTS, tuple, type RequestPlan, type Step } from './fixtures/scenario-builder.ts';
 import { GAP_REQUESTS, IDS } from './fixtures/scenarios.ts';
 import { childrenById, rootOf, type Span, type Trace } from './span.ts';
 import { seededRandom as rng } from '../lab/seeded-random.ts';
@@ -54,6 +54,79 @@ describe('buildSpanTree: named scenarios', () => {
     // nginx's first readable byte to its last client write, as built.
     expect(root.startNs).toBe(atNs(0));
     expect(root.endNs).toBe(atNs(buildRequest({ id: IDS.users, path: '/api/users', atUs: 0, steps: usersLikeSteps() }).endUs));
+    expect(t.spans.flatMap((s) => s.warnings)).toEqual([]);
+  });
+
+  it('pool-exhaustion: the wait for a pool connection is its own span, not handler setup', () => {
+    const id = fixtureId(0x9001);
+    const capture = buildCapture('pool', [
+      {
+        id,
+        path: '/api/users/7',
+        atUs: 0,
+        handlerSetupUs: 120,
+        steps: [
+          { kind: 'pool', plan: { waitUs: 50_000, size: 10, busy: 10, waiting: 19 } },
+          { kind: 'query', plan: { sql: 'SELECT id, name FROM users WHERE id = $1', executeUs: 900 } },
+        ],
+      },
+    ]);
+    const t = traceOf(capture, id);
+    const app = spanNamed(t, 'app processing');
+    expect(childNames(t, app)).toEqual(['request read', 'handler setup', 'pool wait', 'handler setup', 'DB query 1 (SELECT)', 'response serialization', 'response send', 'response finish']);
+    const wait = spanNamed(t, 'pool wait');
+    expect(wait.endNs - wait.startNs).toBe(50_000_000n);
+    expect(wait.tags).toMatchObject({
+      'db.client.connection.pool.max': 10,
+      'db.client.connection.pool.busy': 10,
+      'db.client.connection.pool.pending_requests': 19,
+      'db.client.connection.new': false,
+    });
+    // Handler setup keeps only the app's own time around the wait.
+    const setup = t.spans.filter((s) => s.name === 'handler setup').reduce((n, s) => n + (s.endNs - s.startNs), 0n);
+    expect(setup < 1_000_000n).toBe(true);
+    expect(t.spans.flatMap((s) => s.warnings)).toEqual([]);
+  });
+
+  it('new-connection: the request that opened its connection carries the handshake, accept queue and the part it queued', () => {
+    const [first, second] = [fixtureId(0x9101), fixtureId(0x9102)];
+    const client = tuple(PORTS.proxy, 50000);
+    // SYN at -400 µs, established at -300, accepted 15 µs after the bytes came (at 0), read at 20.
+    const conn: TraceEvent[] = [
+      { kind: EventKind.ConnSetup, tsNs: atNs(-300), requestId: '', pid: 0, tid: 0, fd: -1, synNs: atNs(-400), side: ConnSide.Server, rttUs: 30, retransmits: 1, error: 0, tuple: client },
+      { kind: EventKind.ConnAccept, tsNs: atNs(15), requestId: '', pid: PIDS.nginx, tid: PIDS.nginx, fd: 7, durationNs: 0n, ret: 7n, tuple: client },
+    ];
+    const capture = buildCapture('new-connection', [
+      { id: first, path: '/healthz', atUs: 0, steps: [], clientConnection: { serial: 1, ordinal: 1 } },
+      { id: second, path: '/healthz', atUs: 5000, steps: [], clientConnection: { serial: 1, ordinal: 2 } },
+    ], conn);
+    const t = traceOf(capture, first);
+    expect(rootOf(t).tags).toMatchObject({
+      'net.connection.new': true,
+      'net.tcp.handshake_ns': 100_000,
+      'net.tcp.handshake_rtt_us': 30,
+      'net.tcp.synack_retransmits': 1,
+      'net.tcp.accept_queue_ns': 315_000,
+      'net.tcp.first_byte_wait_ns': 0,
+    });
+    expect(rootOf(t).logs.map((l) => l.fields.event)).toEqual(['tcp SYN sent by the client', 'tcp connection established (in the accept queue)', 'connection accepted']);
+    expect(spanNamed(t, 'nginx processing').tags).toMatchObject({ 'net.tcp.accept_queue_wait_ns': 15_000, 'kernel.socket_buffer_wait_ns': 5_000 });
+    // The second request on the same connection did not open it.
+    expect(rootOf(traceOf(capture, second)).tags['net.connection.new']).toBeUndefined();
+  });
+
+  it('pool-new-connection: a checkout that opened a connection splits into the TCP connect and the session startup', () => {
+    const id = fixtureId(0x9201);
+    const pg = tuple(45000, PORTS.postgres);
+    const connect: TraceEvent = { kind: EventKind.ConnSetup, tsNs: atNs(700), requestId: '', pid: PIDS.app, tid: PIDS.app, fd: -1, synNs: atNs(650), side: ConnSide.Client, rttUs: 20, retransmits: 0, error: 0, tuple: pg };
+    const capture = buildCapture('pool-connect', [
+      { id, path: '/api/users/7', atUs: 0, handlerSetupUs: 100, steps: [{ kind: 'pool', plan: { waitUs: 3000, size: 10, busy: 3, waiting: 0, newConnection: true } }, { kind: 'query', plan: { sql: 'SELECT 1', executeUs: 100 } }] },
+    ], [connect]);
+    const t = traceOf(capture, id);
+    const wait = spanNamed(t, 'pool wait');
+    expect(childNames(t, wait)).toEqual(['tcp connect', 'session startup']);
+    expect(spanNamed(t, 'tcp connect').endNs - spanNamed(t, 'tcp connect').startNs).toBe(50_000n);
+    expect(spanNamed(t, 'session startup').endNs).toBe(wait.endNs);
     expect(t.spans.flatMap((s) => s.warnings)).toEqual([]);
   });
 

@@ -22,7 +22,10 @@
 import type { Capture, ClientObservation, NginxAccessEntry } from '../tracer/capture-types.ts';
 import { EventKind, KeepReason, type EventOf, type TraceEvent, type Tuple } from '../tracer/event-types.ts';
 import { isSampled } from '../tracer/sampling.ts';
+import { attributeKernelWaits, type WaitAttribution } from './attribute-kernel-waits.ts';
 import { attributeRunqDelay } from './attribute-runq-delay.ts';
+import { tagXmits, xmitsIn } from './attribute-xmits.ts';
+import { BACKEND_CONFIDENCE, markCorrelation, overlapCounts, sharedThreadConfidence, TUPLE_CONFIDENCE, type CorrelationMethod } from './correlation.ts';
 import {
   assignPhases,
   BUFFER_WAIT_SPAN_NS,
@@ -33,17 +36,19 @@ import {
   type PgPhaseEvent,
 } from './build-db-spans.ts';
 import { buildFileSpans } from './build-file-spans.ts';
+import { connectionTiming, connectionWaits, indexConnections, type ConnectionIndex, type ConnectionTiming, type ConnSetupEvent } from './connection-setup.ts';
+import { poolWaits, poolWaitSpan, type PoolWaitEvent } from './build-pool-spans.ts';
 import { appWorkEnd, clientAbortAt, markClientAbort } from './client-abort.ts';
 import { clientNeighbourBounds } from './client-connection-order.ts';
 import { correlateNginx, type AppConnectionUse, type ClientConnection, type NginxLeg } from './correlate-nginx.ts';
 import { deriveGaps, type Occupied } from './derive-gaps.ts';
 import { eventStartNs, isSockIo, maxBig, minBig, peerTupleKey, tupleKey, type SockIo } from './event-time.ts';
-import { indexCapture, type CaptureIndex } from './index-capture.ts';
+import { indexCapture, type CaptureIndex, type RunqDelayEvent } from './index-capture.ts';
 import { inboundConnectionLookup, type InboundUse } from './infer-inbound-connection.ts';
 import { routeOf } from './route-of.ts';
 import { shedFamilies, shedNotes, type ShedFamily } from './shed-families.ts';
 import { buildAccessTrace } from './build-access-trace.ts';
-import type { AssembledCapture, TagValue, Trace } from './span.ts';
+import type { AssembledCapture, SpanLog, TagValue, Trace } from './span.ts';
 import { draftSpan, finalizeOwnedTrace, type SpanDraft } from './span-draft.ts';
 
 export interface AssembleOptions {
@@ -81,6 +86,13 @@ interface BuildContext {
   readonly sampleRate: number | undefined;
   /** Families the overhead guard detached, in time order. */
   readonly sheds: readonly ShedFamily[];
+  /** Connection setups and accepts (the conn family), and the requests that opened their connection. */
+  readonly connections: ConnectionIndex;
+  readonly firstOnConnection: ReadonlySet<string>;
+  /** Per request, how many other requests the app served while it was in flight. */
+  readonly othersInFlight: ReadonlyMap<string, number>;
+  /** The offcpu family ran: a thread's time off CPU is known, so its time on CPU is too. */
+  readonly offcpuTraced: boolean;
 }
 
 export { routeOf } from './route-of.ts';
@@ -131,21 +143,40 @@ function appFacts(requestId: string, events: readonly TraceEvent[], index: Captu
   return { requestId, events, reqStart, reqEnd, pid, tid, inboundFd, inboundRecvs, inboundSends, inboundTuple, startNs, endNs, warnings };
 }
 
-function applyRunq(span: SpanDraft, att: ReturnType<typeof attributeRunqDelay>): void {
+function applyRunq(span: SpanDraft, att: ReturnType<typeof attributeRunqDelay>, confidence: number): void {
   if (att.count === 0) return;
   span.tags['kernel.runq_delay_ns'] = Number(att.totalNs);
   span.tags['kernel.runq_delays'] = att.count;
   span.logs.push(...att.logs);
+  markCorrelation(span, 'kernel.runq_delay', 'thread+time', confidence);
+}
+
+function applyWaits(span: SpanDraft, att: WaitAttribution, confidence: number): void {
+  if (Object.keys(att.tags).length === 0) return;
+  Object.assign(span.tags, att.tags);
+  span.logs.push(...att.logs);
+  markCorrelation(span, 'kernel.waits', 'thread+time', confidence);
+}
+
+/**
+ * A single thread's time on CPU inside `span`, where the offcpu family saw its every sleep of
+ * 50 µs or more: the span less its sleeps and run-queue waits (shorter sleeps count as on CPU).
+ */
+function applyOnCpu(span: SpanDraft, confidence: number): void {
+  const off = Number(span.tags['kernel.offcpu_ns'] ?? 0) + Number(span.tags['kernel.runq_delay_ns'] ?? 0);
+  span.tags['kernel.on_cpu_ns'] = Math.max(0, Number(span.endNs - span.startNs) - off);
+  markCorrelation(span, 'kernel.waits', 'thread+time', confidence);
 }
 
 /** A network span between two tiers, with the wait in the receiver's socket buffer inside it. */
-function networkSpan(name: string, startNs: bigint, endNs: bigint, firstRecv: SockIo | undefined): SpanDraft {
+function networkSpan(name: string, startNs: bigint, endNs: bigint, firstRecv: SockIo | undefined, method: CorrelationMethod): SpanDraft {
   const span = draftSpan(name, 'kernel', startNs, maxBig(startNs, endNs));
   if (firstRecv && firstRecv.arrivalNs > 0n) {
     const readStart = eventStartNs(firstRecv);
     const wait = readStart - firstRecv.arrivalNs;
     if (wait >= 0n) {
       span.tags['kernel.socket_buffer_wait_ns'] = Number(wait);
+      markCorrelation(span, 'kernel.socket_buffer_wait', method, TUPLE_CONFIDENCE);
       const waitStart = maxBig(firstRecv.arrivalNs, startNs);
       if (readStart - waitStart >= BUFFER_WAIT_SPAN_NS) span.children.push(draftSpan('socket buffer wait', 'kernel', waitStart, readStart));
     }
@@ -158,6 +189,8 @@ interface TierSpans {
   readonly after: SpanDraft[];
   readonly rootWarnings: string[];
   readonly clientKeys: string[];
+  /** The setup of the client connection, when this request opened it. */
+  connection?: ConnectionTiming;
 }
 
 /** nginx and network spans around the app, from nginx's syscalls or else from its access log. */
@@ -168,6 +201,8 @@ function proxySpans(f: AppFacts, leg: NginxLeg | undefined, access: NginxAccessE
   const clientKeys: string[] = [];
   const firstRecv = f.inboundRecvs[0];
   const runq = leg ? ctx.index.runqByPid.get(leg.pid) : undefined;
+  const shared = sharedThreadConfidence(ctx.othersInFlight.get(f.requestId) ?? 0);
+  let connection: ConnectionTiming | undefined;
 
   const lastWrite = leg?.upstreamWrites.at(-1);
   if (leg && lastWrite) {
@@ -184,21 +219,32 @@ function proxySpans(f: AppFacts, leg: NginxLeg | undefined, access: NginxAccessE
       proc.tags['network.peer.address'] = clientRead.tuple.remoteAddress;
       proc.tags['network.peer.port'] = clientRead.tuple.remotePort;
       clientKeys.push(tupleKey(clientRead.tuple), peerTupleKey(clientRead.tuple));
+      const timing = connectionTiming(ctx.connections, clientRead, ctx.firstOnConnection.has(f.requestId));
+      if (timing) connection = timing;
       if (clientRead.arrivalNs > 0n && readStart >= clientRead.arrivalNs) {
-        proc.tags['kernel.socket_buffer_wait_ns'] = Number(readStart - clientRead.arrivalNs);
-        if (readStart - clientRead.arrivalNs >= BUFFER_WAIT_SPAN_NS) proc.children.push(draftSpan('socket buffer wait', 'kernel', clientRead.arrivalNs, readStart));
+        // Bytes that came before the accept waited in the accept queue until it, then in the socket.
+        const accepted = timing?.acceptedNs;
+        const queuedUntil = accepted !== undefined && accepted > clientRead.arrivalNs ? minBig(accepted, readStart) : clientRead.arrivalNs;
+        if (queuedUntil > clientRead.arrivalNs) {
+          proc.tags['net.tcp.accept_queue_wait_ns'] = Number(queuedUntil - clientRead.arrivalNs);
+          if (queuedUntil - clientRead.arrivalNs >= BUFFER_WAIT_SPAN_NS) proc.children.push(draftSpan('accept queue wait', 'kernel', clientRead.arrivalNs, queuedUntil));
+          markCorrelation(proc, 'net.tcp.accept_queue_wait', 'tuple', TUPLE_CONFIDENCE);
+        }
+        proc.tags['kernel.socket_buffer_wait_ns'] = Number(readStart - queuedUntil);
+        markCorrelation(proc, 'kernel.socket_buffer_wait', 'tuple', TUPLE_CONFIDENCE);
+        if (readStart - queuedUntil >= BUFFER_WAIT_SPAN_NS) proc.children.push(draftSpan('socket buffer wait', 'kernel', queuedUntil, readStart));
       }
     } else {
       proc.warnings.push("nginx's client-side read not found: starts at the upstream write");
     }
-    applyRunq(proc, attributeRunqDelay(runq, ctx.index.maxRunqDelayNs, proc.startNs, proc.endNs));
-    before.push(proc, networkSpan('network: nginx → app', lastWrite.tsNs, f.startNs, firstRecv));
+    applyRunq(proc, attributeRunqDelay(runq, ctx.index.maxRunqDelayNs, proc.startNs, proc.endNs), shared);
+    before.push(proc, networkSpan('network: nginx → app', lastWrite.tsNs, f.startNs, firstRecv, 'exact'));
   }
   const firstRead = leg?.upstreamReads[0];
   if (leg && firstRead) {
     const appSendEnd = f.inboundSends.at(-1)?.tsNs ?? f.endNs;
     const readStart = eventStartNs(firstRead);
-    after.push(networkSpan('network: app → nginx', appSendEnd, readStart, firstRead));
+    after.push(networkSpan('network: app → nginx', appSendEnd, readStart, firstRead, 'tuple'));
     const lastClientWrite = leg.clientWrites.at(-1);
     const resp = draftSpan('nginx response', 'nginx', readStart, lastClientWrite?.tsNs ?? (leg.upstreamReads.at(-1) as SockIo).tsNs, {
       tags: {
@@ -208,10 +254,10 @@ function proxySpans(f: AppFacts, leg: NginxLeg | undefined, access: NginxAccessE
       },
     });
     if (!lastClientWrite) resp.warnings.push("nginx's client-side write not found: ends at the last upstream read");
-    applyRunq(resp, attributeRunqDelay(runq, ctx.index.maxRunqDelayNs, resp.startNs, resp.endNs));
+    applyRunq(resp, attributeRunqDelay(runq, ctx.index.maxRunqDelayNs, resp.startNs, resp.endNs), shared);
     after.push(resp);
   }
-  if (before.length > 0 && after.length > 0) return { before, after, rootWarnings, clientKeys };
+  if (before.length > 0 && after.length > 0) return { before, after, rootWarnings, clientKeys, ...(connection ? { connection } : {}) };
 
   const missing = before.length === 0 && after.length === 0 ? 'nginx socket events missing' : before.length === 0 ? "nginx's request-side events missing" : "nginx's response-side events missing";
   if (access?.requestTime != null && before.length === 0 && after.length === 0) {
@@ -302,8 +348,20 @@ function buildTrace(f: AppFacts, ctx: BuildContext): Trace {
     sock.forEach((e) => used.add(e));
     const span = buildDbQuerySpan(k + 1, q, sock, phases.filter((_, i) => phaseOwner[i] === k));
     const db = span.children.find((c) => c.name === 'DB processing');
+    const pgTuple = sock[0]?.tuple;
+    if (pgTuple && ctx.index.xmitsByKey.size > 0) {
+      // The query's packets leave from the app's socket, the result's from the backend's.
+      const write = span.children.find((c) => c.name === 'query send')?.startNs ?? q.startNs;
+      tagXmits(span, 'net.xmit.query', xmitsIn(ctx.index.xmitsByKey.get(tupleKey(pgTuple)), q.startNs, q.endNs), write);
+      tagXmits(span, 'net.xmit.result', xmitsIn(ctx.index.xmitsByKey.get(peerTupleKey(pgTuple)), q.startNs, q.endNs), lastPhaseEnd(phases.filter((_, i) => phaseOwner[i] === k)) ?? db?.startNs ?? q.startNs);
+    }
     const backend = phases.find((_, i) => phaseOwner[i] === k)?.pid;
-    if (db && backend !== undefined) applyRunq(db, attributeRunqDelay(ctx.index.runqByPid.get(backend), ctx.index.maxRunqDelayNs, db.startNs, db.endNs));
+    if (db && backend !== undefined) {
+      const runq = ctx.index.runqByPid.get(backend);
+      applyRunq(db, attributeRunqDelay(runq, ctx.index.maxRunqDelayNs, db.startNs, db.endNs), BACKEND_CONFIDENCE);
+      applyWaits(db, attributeKernelWaits(ctx.index.waitsByPid.get(backend), ctx.index.maxWaitNs, undefined, db.startNs, db.endNs, runq), BACKEND_CONFIDENCE);
+      if (ctx.offcpuTraced) applyOnCpu(db, BACKEND_CONFIDENCE);
+    }
     const t = sock[0]?.tuple;
     if (t) {
       pgKeys.set(tupleKey(t), span);
@@ -332,6 +390,7 @@ function buildTrace(f: AppFacts, ctx: BuildContext): Trace {
     const firstRead = headerReads[0] as SockIo;
     if (firstRead.arrivalNs > 0n && eventStartNs(firstRead) >= firstRead.arrivalNs) {
       read.tags['kernel.socket_buffer_wait_ns'] = Number(eventStartNs(firstRead) - firstRead.arrivalNs);
+      markCorrelation(read, 'kernel.socket_buffer_wait', 'exact', 1);
     }
     app.children.push(read);
     occupied.push({ role: 'read', startNs: read.startNs, endNs: read.endNs });
@@ -345,8 +404,16 @@ function buildTrace(f: AppFacts, ctx: BuildContext): Trace {
     app.children.push(s);
     occupied.push({ role: 'op', startNs: s.startNs, endNs: s.endNs });
   }
+  for (const w of poolWaits(events)) {
+    const s = poolWaitSpan(w, w.newConnection ? poolConnect(w, sockIo, ctx.connections) : undefined);
+    app.children.push(s);
+    occupied.push({ role: 'wait', startNs: s.startNs, endNs: s.endNs });
+  }
   if (f.inboundSends.length > 0) {
     const send = syscallRunSpan('response send', f.inboundSends);
+    if (f.inboundTuple && ctx.index.xmitsByKey.size > 0) {
+      tagXmits(send, 'net.xmit', xmitsIn(ctx.index.xmitsByKey.get(tupleKey(f.inboundTuple)), send.startNs, ctx.legs.get(f.requestId)?.upstreamReads.at(-1)?.tsNs ?? f.endNs), send.startNs);
+    }
     app.children.push(send);
     occupied.push({ role: 'send', startNs: send.startNs, endNs: send.endNs });
   }
@@ -388,13 +455,22 @@ function buildTrace(f: AppFacts, ctx: BuildContext): Trace {
       app.logs.push({ tsNs: e.tsNs, fields: { event: e.kind === EventKind.ProcFork ? 'fork' : 'exit', 'process.pid': e.childPid, 'process.command': e.comm } });
     }
   }
-  applyRunq(app, attributeRunqDelay(ctx.index.runqByThread.get(`${pid}:${f.tid}`), ctx.index.maxRunqDelayNs, app.startNs, app.endNs));
+  const appRunq = ctx.index.runqByThread.get(`${pid}:${f.tid}`);
+  const appShared = sharedThreadConfidence(ctx.othersInFlight.get(f.requestId) ?? 0);
+  applyRunq(app, attributeRunqDelay(appRunq, ctx.index.maxRunqDelayNs, app.startNs, app.endNs), appShared);
+  applyWaits(app, attributeKernelWaits(ctx.index.waitsByPid.get(pid), ctx.index.maxWaitNs, f.tid, app.startNs, app.endNs, appRunq), appShared);
+  if (ctx.offcpuTraced) applyOnCpu(app, appShared);
 
   // The wait before the app's first read is shown once: on the network span when there is one.
   if (proxy.before.some((s) => s.name === 'network: nginx → app')) {
     const read = app.children.find((c) => c.name === 'request read');
     if (read) delete read.tags['kernel.socket_buffer_wait_ns'];
   }
+  attributeReaderRunq([...proxy.before, app, ...proxy.after], {
+    app: { runq: appRunq, confidence: appShared },
+    ...(leg ? { nginx: { runq: ctx.index.runqByPid.get(leg.pid), confidence: appShared } } : {}),
+    maxRunqDelayNs: ctx.index.maxRunqDelayNs,
+  });
   const orphans = orphanSpans(
     f.requestId,
     phases.filter((_, i) => phaseOwner[i] === -1),
@@ -407,6 +483,7 @@ function buildTrace(f: AppFacts, ctx: BuildContext): Trace {
 
   const { name, tags } = rootNameAndTags(f, access, client);
   if (orphans.count > 0) tags['orphan.count'] = orphans.count;
+  const connLogs = proxy.connection ? connectionTags(proxy.connection, tags) : [];
   const kept = keptBy(f.events);
   if (ctx.sampleRate !== undefined) Object.assign(tags, { 'sampling.sampled': kept === undefined, 'sampling.rate': ctx.sampleRate });
   if (kept) Object.assign(tags, { 'sampling.kept': kept.reason === KeepReason.Error ? 'error' : 'slow', 'sampling.keep_threshold_ms': Number(kept.thresholdUs) / 1000 });
@@ -418,6 +495,7 @@ function buildTrace(f: AppFacts, ctx: BuildContext): Trace {
       ? [...proxy.rootWarnings.filter((w) => !w.startsWith('nginx socket events missing')), ...(kept.complete ? [] : ["kept by the tail rule, but some of its records did not fit the loader's hold: spans may be missing"])]
       : proxy.rootWarnings,
     children: [...main, ...orphans.spans],
+    logs: connLogs,
   });
   if (orphans.count > 0) root.warnings.push(`${orphans.count} event(s) fit no span: kept as orphan children of the root`);
   if (abortNs !== undefined) markClientAbort(root, app, abortNs);
@@ -426,9 +504,91 @@ function buildTrace(f: AppFacts, ctx: BuildContext): Trace {
     ...(f.inboundTuple ? [{ keys: [tupleKey(f.inboundTuple), peerTupleKey(f.inboundTuple)], targets: main.filter((s) => s !== main[0] || proxy.before.length === 0) }] : []),
     ...[...pgKeys].map(([key, span]) => ({ keys: [key], targets: [span, app] })),
     { keys: proxy.clientKeys, targets: [...proxy.before, ...proxy.after, root] },
-  ]);
+  ], sockIo);
   markShed(root, ctx.sheds);
   return finalizeOwnedTrace(f.requestId, root);
+}
+
+/** Where the backend finished the statement (its last phase's end), the result's write soon after. */
+function lastPhaseEnd(phases: readonly PgPhaseEvent[]): bigint | undefined {
+  return phases.reduce<bigint | undefined>((m, p) => (m === undefined || p.tsNs > m ? p.tsNs : m), undefined);
+}
+
+interface Reader {
+  readonly runq: readonly RunqDelayEvent[] | undefined;
+  readonly confidence: number;
+}
+
+/**
+ * Data waits in a socket buffer while its reader is busy, and one way of being busy is waiting
+ * for a CPU. For each span with a socket-buffer wait, the reader's run-queue delays inside the
+ * wait (the app thread for its reads, the nginx worker for nginx's) are tagged beside it as
+ * `kernel.reader_runq_delay_ns`, so the wait can be told apart from a reader that was running
+ * other work:
+ *
+ *   result receive   |~~~~~~ socket buffer wait ~~~~~~|read|
+ *   app thread runq        [----]      [-------]             → reader_runq_delay_ns
+ */
+function attributeReaderRunq(roots: readonly SpanDraft[], r: { app: Reader; nginx?: Reader; maxRunqDelayNs: bigint }): void {
+  const visit = (s: SpanDraft): void => {
+    s.children.forEach(visit);
+    const wait = s.tags['kernel.socket_buffer_wait_ns'];
+    if (typeof wait !== 'number' || wait <= 0) return;
+    const w = BigInt(wait);
+    let reader: Reader | undefined;
+    let from: bigint;
+    if (s.name === 'result receive') {
+      reader = r.app;
+      from = s.startNs;
+    } else if (s.name === 'request read') {
+      reader = r.app;
+      from = s.startNs - w;
+    } else if (s.name === 'network: nginx → app') {
+      reader = r.app;
+      from = s.endNs - w;
+    } else if (s.name === 'network: app → nginx') {
+      reader = r.nginx;
+      from = s.endNs - w;
+    } else if (s.name === 'nginx processing') {
+      reader = r.nginx;
+      const child = s.children.find((c) => c.name === 'socket buffer wait');
+      if (!child) return;
+      from = child.startNs;
+    } else {
+      return;
+    }
+    if (!reader) return;
+    const att = attributeRunqDelay(reader.runq, r.maxRunqDelayNs, from, from + w);
+    if (att.count === 0) return;
+    s.tags['kernel.reader_runq_delay_ns'] = Number(att.totalNs);
+    markCorrelation(s, 'kernel.reader_runq_delay', 'thread+time', reader.confidence);
+  };
+  roots.forEach(visit);
+}
+
+/** The app's connect behind a pool checkout that opened a connection: by the 4-tuple of the I/O on its fd after it. */
+function poolConnect(w: PoolWaitEvent, sockIo: readonly SockIo[], connections: ConnectionIndex): ConnSetupEvent | undefined {
+  const io = sockIo.find((e) => e.pid === w.pid && e.fd === w.fd && e.tsNs >= w.tsNs);
+  if (!io) return undefined;
+  return (connections.connects.get(tupleKey(io.tuple)) ?? []).filter((c) => c.tsNs <= w.tsNs && eventStartNs(c) >= eventStartNs(w)).at(-1);
+}
+
+/** A new connection's setup as root tags (added to `tags`) and logs. */
+function connectionTags(t: ConnectionTiming, tags: Record<string, TagValue>): SpanLog[] {
+  const w = connectionWaits(t);
+  tags['net.connection.new'] = true;
+  if (w.handshakeNs !== undefined) tags['net.tcp.handshake_ns'] = Number(w.handshakeNs);
+  if (t.rttUs > 0) tags['net.tcp.handshake_rtt_us'] = t.rttUs;
+  tags['net.tcp.synack_retransmits'] = t.retransmits;
+  tags['net.tcp.correlation'] = 'tuple';
+  tags['net.tcp.confidence'] = TUPLE_CONFIDENCE;
+  if (w.acceptQueueNs !== undefined) tags['net.tcp.accept_queue_ns'] = Number(w.acceptQueueNs);
+  if (w.firstByteWaitNs !== undefined) tags['net.tcp.first_byte_wait_ns'] = Number(w.firstByteWaitNs);
+  const logs: SpanLog[] = [];
+  if (t.synNs !== undefined) logs.push({ tsNs: t.synNs, fields: { event: 'tcp SYN sent by the client' } });
+  logs.push({ tsNs: t.establishedNs, fields: { event: 'tcp connection established (in the accept queue)' } });
+  if (t.acceptedNs !== undefined) logs.push({ tsNs: t.acceptedNs, fields: { event: 'connection accepted' } });
+  return logs;
 }
 
 type RequestKept = EventOf<typeof EventKind.RequestKept>;
@@ -500,7 +660,13 @@ function buildUnsampledTrace(f: AppFacts, ctx: BuildContext, rate: number): Trac
  * Logs each TCP retransmit on one of the request's connections, inside the request's time, on
  * the first target span that contains it (else the last target).
  */
-function attachRetransmits(index: CaptureIndex, startNs: bigint, endNs: bigint, groups: readonly { keys: readonly string[]; targets: readonly SpanDraft[] }[]): void {
+function attachRetransmits(
+  index: CaptureIndex,
+  startNs: bigint,
+  endNs: bigint,
+  groups: readonly { keys: readonly string[]; targets: readonly SpanDraft[] }[],
+  ownSends: readonly SockIo[],
+): void {
   const seen = new Set<unknown>();
   for (const g of groups) {
     for (const key of g.keys) {
@@ -510,6 +676,9 @@ function attachRetransmits(index: CaptureIndex, startNs: bigint, endNs: bigint, 
         const target = g.targets.find((s) => s.startNs <= r.tsNs && r.tsNs <= s.endNs) ?? g.targets.at(-1);
         if (!target) continue;
         target.tags['kernel.tcp_retransmits'] = Number(target.tags['kernel.tcp_retransmits'] ?? 0) + 1;
+        const wait = retransmitWait(r.tsNs, key, maxBig(startNs, target.startNs), index, ownSends);
+        if (wait > 0n) target.tags['kernel.tcp_retransmit_wait_ns'] = Number(target.tags['kernel.tcp_retransmit_wait_ns'] ?? 0) + Number(wait);
+        markCorrelation(target, 'kernel.tcp_retransmits', 'tuple', TUPLE_CONFIDENCE);
         target.logs.push({
           tsNs: r.tsNs,
           fields: { event: 'tcp retransmit', 'network.local.port': r.tuple.localPort, 'network.peer.address': r.tuple.remoteAddress, 'network.peer.port': r.tuple.remotePort, 'tcp.state': r.state },
@@ -517,6 +686,22 @@ function attachRetransmits(index: CaptureIndex, startNs: bigint, endNs: bigint, 
       }
     }
   }
+}
+
+/**
+ * What a retransmit cost: from the end of the last send on its connection before it (the
+ * segment's first transmission, or near it) to the retransmit, not before `notBeforeNs`. 0 when no
+ * send is known: the time cannot be told.
+ */
+function retransmitWait(atNs: bigint, key: string, notBeforeNs: bigint, index: CaptureIndex, ownSends: readonly SockIo[]): bigint {
+  let last = -1n;
+  const consider = (e: SockIo): void => {
+    if (e.kind === EventKind.SockSend && e.tsNs <= atNs && e.tsNs > last && tupleKey(e.tuple) === key) last = e.tsNs;
+  };
+  ownSends.forEach(consider);
+  (index.untaggedSockByKey.get(key) ?? []).forEach(consider);
+  if (last < 0n) return 0n;
+  return atNs - maxBig(last, notBeforeNs);
 }
 
 /**
@@ -550,6 +735,27 @@ function unsampledAnchors(sampled: readonly AppFacts[], unsampled: readonly AppF
     anchors.push({ requestId: f.requestId, inboundKey: tupleKey(t), peerKey: peerTupleKey(t), appStartNs: f.startNs, appSendStartNs: f.startNs, sampled: false });
   }
   return anchors;
+}
+
+/**
+ * The requests that opened their client connection: of the requests read on a connection after
+ * its setup (same 4-tuple, latest setup before the read), the one read first. A port that comes
+ * back for a later connection has a later setup, and its own first request.
+ */
+function firstRequestsOnConnections(legs: ReadonlyMap<string, NginxLeg>, connections: ConnectionIndex): Set<string> {
+  const first = new Map<string, { id: string; at: bigint }>();
+  for (const [id, leg] of legs) {
+    const read = leg.clientReads[0];
+    if (!read) continue;
+    const key = tupleKey(read.tuple);
+    const at = eventStartNs(read);
+    const setup = (connections.setups.get(key) ?? []).filter((s) => s.tsNs <= at).at(-1);
+    if (!setup) continue;
+    const conn = `${key}@${setup.tsNs}`;
+    const seen = first.get(conn);
+    if (!seen || at < seen.at) first.set(conn, { id, at });
+  }
+  return new Set([...first.values()].map((v) => v.id));
 }
 
 function parseWallOffset(capture: Capture, warnings: string[]): bigint {
@@ -608,7 +814,21 @@ export function assembleCapture(capture: Capture, options: AssembleOptions = {})
   const client = new Map<string, ClientObservation>();
   for (const c of capture.client) if (!client.has(c.requestId)) client.set(c.requestId, c);
 
-  const ctx: BuildContext = { index, legs: corr.legs, access, client, proxy: capture.meta.proxy, sampleRate, sheds: shedFamilies(capture.events) };
+  const connections = indexConnections(capture.events);
+  const inFlight = overlapCounts(facts.map((f) => ({ startNs: f.startNs, endNs: f.endNs })));
+  const ctx: BuildContext = {
+    index,
+    legs: corr.legs,
+    access,
+    client,
+    proxy: capture.meta.proxy,
+    sampleRate,
+    sheds: shedFamilies(capture.events),
+    connections,
+    firstOnConnection: firstRequestsOnConnections(corr.legs, connections),
+    othersInFlight: new Map(facts.map((f, i) => [f.requestId, inFlight[i] ?? 0])),
+    offcpuTraced: capture.meta.hooks.offcpu !== undefined,
+  };
   const wanted = options.requestIds;
   const traces = facts
     .filter((f) => !wanted || wanted.has(f.requestId))

@@ -39,6 +39,10 @@ export interface RowIndex {
   readonly fileOpensByFd: readonly RowPairGroup[];
   readonly acceptsByFd: readonly RowPairGroup[];
   readonly closesByFd: readonly RowPairGroup[];
+  /** A thread's kernel waits (block I/O, major faults, sleeps, slow syscalls, reclaim), by pid. */
+  readonly waitsByPid: readonly RowGroup[];
+  /** Packets sent, by connection index. */
+  readonly xmitsByConn: readonly RowGroup[];
 }
 
 /** Names a proxy-side client connection by what the access log knows of it. */
@@ -146,6 +150,12 @@ const SOCK_ACCEPT = EventKind.SockAccept;
 const SOCK_CLOSE = EventKind.SockClose;
 const SOCK_RECV = EventKind.SockRecv;
 const SOCK_SEND = EventKind.SockSend;
+const BLOCK_IO = EventKind.BlockIo;
+const MAJOR_FAULT = EventKind.MajorFault;
+const OFFCPU = EventKind.Offcpu;
+const SLOW_SYSCALL = EventKind.SlowSyscall;
+const DIRECT_RECLAIM = EventKind.DirectReclaim;
+const NET_XMIT = EventKind.NetXmit;
 
 interface Groups {
   readonly byRequest: DenseGroups;
@@ -158,6 +168,8 @@ interface Groups {
   readonly accepts: PairGroups;
   readonly closes: PairGroups;
   readonly proxyConnByPeer: Map<string, number>;
+  readonly waitsByPid: SparseGroups;
+  readonly xmits: DenseGroups;
 }
 
 /*
@@ -184,6 +196,14 @@ function fileRows(c: EventColumns, order: readonly number[] | null, g: Groups, o
     }
     if (k === TCP_RETRANSMIT) {
       g.retransmits.push(conn[row]!, row);
+      continue;
+    }
+    if (k === BLOCK_IO || k === OFFCPU || k === MAJOR_FAULT || k === SLOW_SYSCALL || k === DIRECT_RECLAIM) {
+      g.waitsByPid.push(pid[row]!, row);
+      continue;
+    }
+    if (k === NET_XMIT) {
+      g.xmits.push(conn[row]!, row);
       continue;
     }
     if (k === FILE_OPEN) g.fileOpens.push(pid[row]!, fd[row]!, row);
@@ -220,6 +240,8 @@ export function correlateRows(c: EventColumns, proxyPort: number): RowIndex {
     accepts: new PairGroups(),
     closes: new PairGroups(),
     proxyConnByPeer: new Map(),
+    waitsByPid: new SparseGroups(),
+    xmits: new DenseGroups(c.tuples.length),
   };
   const onProxyPort = c.tuples.map((t) => t.localPort === proxyPort);
   const peerKeys = c.tuples.map((t) => proxyPeerKey(proxyPort, t.remoteAddress, t.remotePort));
@@ -236,5 +258,7 @@ export function correlateRows(c: EventColumns, proxyPort: number): RowIndex {
     fileOpensByFd: g.fileOpens.groups(),
     acceptsByFd: g.accepts.groups(),
     closesByFd: g.closes.groups(),
+    waitsByPid: g.waitsByPid.groups(),
+    xmitsByConn: g.xmits.groups(),
   };
 }

@@ -5,10 +5,11 @@
  *
  * before the first operation: handler setup; between operations: business logic; after the
  * last one and before the response write: response serialization. With no operation at all the
- * whole stretch is the handler.
+ * whole stretch is the handler. A wait (for a pool connection) takes its time out of the gap it
+ * falls in without changing how the time around it is named.
  */
 
-export type OccupiedRole = 'read' | 'op' | 'send';
+export type OccupiedRole = 'read' | 'op' | 'wait' | 'send';
 
 export interface Occupied {
   readonly role: OccupiedRole;
@@ -41,7 +42,7 @@ export function deriveGaps(startNs: bigint, endNs: bigint, occupied: readonly Oc
     gaps.push({ name, startNs: cursor, endNs: gapEnd });
   };
   for (const b of blocks) {
-    if (b.startNs > cursor) emit(b.startNs < endNs ? b.startNs : endNs, b.role);
+    if (b.startNs > cursor) emit(b.startNs < endNs ? b.startNs : endNs, b.role === 'wait' ? nextNonWait(blocks, b) : b.role);
     if (b.role === 'op') seenOp = true;
     if (b.role === 'send') seenSend = true;
     if (b.endNs > cursor) cursor = b.endNs;
@@ -49,4 +50,10 @@ export function deriveGaps(startNs: bigint, endNs: bigint, occupied: readonly Oc
   }
   if (endNs > cursor) emit(endNs, 'end');
   return gaps;
+}
+
+/** The role of the first block after `wait` that is not a wait itself ('end' when none). */
+function nextNonWait(blocks: readonly Occupied[], wait: Occupied): OccupiedRole | 'end' {
+  const i = blocks.indexOf(wait);
+  return blocks.slice(i + 1).find((b) => b.role !== 'wait')?.role ?? 'end';
 }

@@ -7,12 +7,15 @@ import { columnsOf, tableFor, type EventColumns } from '../tracer/event-table.ts
 import { EventKind, type EventOf, type TraceEvent } from '../tracer/event-types.ts';
 import { correlateRows, type RowGroup, type RowPairGroup } from './correlate-rows.ts';
 import { runqFromSchedstat } from './runq-from-schedstat.ts';
-import type { SockConn, SockIo } from './event-time.ts';
+import { eventStartNs, type SockConn, type SockIo } from './event-time.ts';
 
 export type RunqDelayEvent = EventOf<typeof EventKind.RunqDelay>;
 export type RetransmitEvent = EventOf<typeof EventKind.TcpRetransmit>;
 export type FileOpenEvent = EventOf<typeof EventKind.FileOpen>;
 export type SockConnEvent = SockConn;
+/** What a thread of the lab waited for, besides a CPU (the blockio, faults, offcpu, slowsys and reclaim families). */
+export type KernelWaitEvent = EventOf<typeof EventKind.BlockIo | typeof EventKind.MajorFault | typeof EventKind.Offcpu | typeof EventKind.SlowSyscall | typeof EventKind.DirectReclaim>;
+export type NetXmitEvent = EventOf<typeof EventKind.NetXmit>;
 
 export interface CaptureIndex {
   /** Events tagged with each request id, in time order; ids in order of first appearance. */
@@ -36,6 +39,11 @@ export interface CaptureIndex {
   readonly acceptsByFd: ReadonlyMap<string, readonly SockConnEvent[]>;
   /** Closed sockets by `pid:fd` (tagged or not), in time order: where a connection on an fd ended. */
   readonly closesByFd: ReadonlyMap<string, readonly SockConnEvent[]>;
+  /** Kernel waits by pid, sorted by end time; the longest one's length. */
+  readonly waitsByPid: ReadonlyMap<number, readonly KernelWaitEvent[]>;
+  readonly maxWaitNs: bigint;
+  /** Packets sent by `tupleKey` of their socket, in time order. */
+  readonly xmitsByKey: ReadonlyMap<string, readonly NetXmitEvent[]>;
 }
 
 export { proxyPeerKey } from './correlate-rows.ts';
@@ -61,6 +69,7 @@ export function indexCapture(events: readonly TraceEvent[], proxyPort: number): 
   const maxRunq = rows.maxRunqDelayRow < 0 ? undefined : (events[rows.maxRunqDelayRow] as RunqDelayEvent);
   // The sched family's timed waits where it ran, else the schedstat sums the records carry.
   const stat = maxRunq === undefined ? runqFromSchedstat(events) : null;
+  const waitsByPid = byNumber<KernelWaitEvent>(rows.waitsByPid);
   return {
     byRequest: byKey(rows.byRequest, (r) => cols.requestIds[r]!),
     untaggedSockByKey: byKey<SockIo>(rows.untaggedSockByConn, connKey),
@@ -73,5 +82,8 @@ export function indexCapture(events: readonly TraceEvent[], proxyPort: number): 
     fileOpensByFd: byPair<FileOpenEvent>(rows.fileOpensByFd),
     acceptsByFd: byPair<SockConnEvent>(rows.acceptsByFd),
     closesByFd: byPair<SockConnEvent>(rows.closesByFd),
+    waitsByPid,
+    maxWaitNs: [...waitsByPid.values()].reduce((m, list) => list.reduce((mm, e) => (e.tsNs - eventStartNs(e) > mm ? e.tsNs - eventStartNs(e) : mm), m), 0n),
+    xmitsByKey: byKey<NetXmitEvent>(rows.xmitsByConn, connKey),
   };
 }

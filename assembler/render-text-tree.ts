@@ -26,9 +26,43 @@ export function spanNotes(s: Span): string[] {
   if (typeof t['kernel.socket_buffer_wait_ns'] === 'number' && t['kernel.socket_buffer_wait_ns'] >= 50_000) {
     notes.push(`socket buffer wait ${formatMs(BigInt(t['kernel.socket_buffer_wait_ns']))}`);
   }
-  if (typeof t['kernel.runq_delay_ns'] === 'number') notes.push(`runqueue delay ${formatMs(BigInt(t['kernel.runq_delay_ns']))}`);
+  if (t['net.connection.new'] === true) {
+    const parts = [
+      typeof t['net.tcp.handshake_ns'] === 'number' ? `handshake ${formatMs(BigInt(t['net.tcp.handshake_ns']))}` : '',
+      typeof t['net.tcp.accept_queue_ns'] === 'number' ? `accept queue ${formatMs(BigInt(t['net.tcp.accept_queue_ns']))}` : '',
+      typeof t['net.tcp.first_byte_wait_ns'] === 'number' && t['net.tcp.first_byte_wait_ns'] > 0 ? `first byte after ${formatMs(BigInt(t['net.tcp.first_byte_wait_ns']))}` : '',
+      Number(t['net.tcp.synack_retransmits'] ?? 0) > 0 ? `${t['net.tcp.synack_retransmits']} SYN-ACK retransmit(s)` : '',
+    ].filter((x) => x !== '');
+    notes.push(`new connection${parts.length > 0 ? `: ${parts.join(', ')}` : ''}`);
+  }
+  if (typeof t['kernel.reader_runq_delay_ns'] === 'number' && t['kernel.reader_runq_delay_ns'] >= 50_000) {
+    notes.push(`its reader waited for a CPU ${formatMs(BigInt(t['kernel.reader_runq_delay_ns']))} of it${joinedBy(t, 'kernel.reader_runq_delay')}`);
+  }
+  if (typeof t['net.tcp.accept_queue_wait_ns'] === 'number' && t['net.tcp.accept_queue_wait_ns'] >= 50_000) {
+    notes.push(`accept queue wait ${formatMs(BigInt(t['net.tcp.accept_queue_wait_ns']))}`);
+  }
+  if (typeof t['kernel.runq_delay_ns'] === 'number') notes.push(`runqueue delay ${formatMs(BigInt(t['kernel.runq_delay_ns']))}${joinedBy(t, 'kernel.runq_delay')}`);
+  const waits: [string, string][] = [
+    ['kernel.on_cpu_ns', 'on CPU'],
+    ['kernel.futex_wait_ns', 'futex wait'],
+    ['kernel.io_wait_ns', 'I/O wait'],
+    ['kernel.block_io_ns', 'block I/O'],
+    ['kernel.major_fault_ns', 'major faults'],
+    ['kernel.slow_syscall_ns', 'slow syscalls'],
+    ['kernel.direct_reclaim_ns', 'direct reclaim'],
+  ];
+  const waitNotes = waits.filter(([k]) => typeof t[k] === 'number' && (t[k] as number) >= 50_000).map(([k, label]) => `${label} ${formatMs(BigInt(t[k] as number))}`);
+  if (waitNotes.length > 0) notes.push(`${waitNotes.join(', ')}${joinedBy(t, 'kernel.waits')}`);
+  for (const [prefix, what] of [['net.xmit', 'sent'], ['net.xmit.query', 'query sent'], ['net.xmit.result', 'result sent']] as const) {
+    const q = t[`${prefix}.queue_ns`];
+    if (typeof q === 'number' && q >= 50_000) notes.push(`${what}: ${t[`${prefix}.packets`]} packet(s), ${formatMs(BigInt(q))} in the device queue`);
+  }
   if (typeof t['kernel.tcp_retransmits'] === 'number') notes.push(`${t['kernel.tcp_retransmits']} TCP retransmit(s)`);
   if (typeof t['db.response.returned_rows'] === 'number') notes.push(`${t['db.response.returned_rows']} row(s)`);
+  if (typeof t['db.client.connection.pool.max'] === 'number') {
+    const queued = Number(t['db.client.connection.pool.pending_requests'] ?? 0);
+    notes.push(`pool ${t['db.client.connection.pool.busy']}/${t['db.client.connection.pool.max']} busy${queued > 0 ? `, ${queued} queued ahead` : ''}${t['db.client.connection.new'] === true ? ', new connection' : ''}`);
+  }
   if (t['http.request.aborted'] === true) notes.push('aborted by the client');
   if (typeof t['app.after_client_abort_ns'] === 'number') notes.push(`went on ${formatMs(BigInt(t['app.after_client_abort_ns']))} after the abort`);
   if (t.after_client_abort === true) notes.push('after client abort');
@@ -40,6 +74,12 @@ export function spanNotes(s: Span): string[] {
   else if (t['sampling.sampled'] === false) notes.push('not sampled: app probes only');
   if (s.warnings.length > 0) notes.push(`! ${s.warnings.length} warning(s)`);
   return notes;
+}
+
+/** How a thread+time signal was joined, when it was not exact: ` (thread+time 0.33)`. */
+function joinedBy(t: Span['tags'], signal: string): string {
+  const method = t[`${signal}.correlation`];
+  return method === 'thread+time' ? ` (${method} ${t[`${signal}.confidence`]})` : '';
 }
 
 /** Renders one trace as a text tree. */

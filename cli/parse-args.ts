@@ -75,7 +75,8 @@ export const COMMANDS: readonly CommandSpec[] = [
     options: [
       { name: 'out', type: str(), help: 'capture directory (default: captures/<timestamp>)' },
       { name: 'sample', type: num(0, 1), help: 'fraction of requests traced in full', default: 1 },
-      { name: 'families', type: str(), help: 'probe families: a,b (exactly these) or +a,b (the default set usdt,sockets,tcp and these; files, sched and postgres are opt-in for their cost)' },
+      { name: 'families', type: str(), help: 'probe families: a,b (exactly these) or +a,b (the default set and these; files, sched, postgres, faults, offcpu, slowsys and netdev are opt-in for their cost)' },
+      { name: 'slow-syscall-ms', type: int(1, 3_600_000), help: 'with the slowsys family: record syscalls of the lab at least this slow (default 10)' },
       { name: 'pg-detail', type: flag, help: "PostgreSQL's rewrite phase and commits too (two more traps per statement)" },
       { name: 'socket-hooks', type: str(['auto', 'tp_btf', 'syscalls']), help: 'socket hooks: the socket tracepoints (detected), or the syscall tracepoints they replace', default: 'auto' },
       { name: 'cpu-budget', type: num(0.01, 100), help: "keep tracing's cost under this % of the lab's CPU: the costliest family is shed when it stays above" },

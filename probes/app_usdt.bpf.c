@@ -171,25 +171,6 @@ static __always_inline void unbind_sock(__s32 fd, const __u8 id[16], __u64 pid_t
 		bind_sock(sk, fd, NULL, id, 0, pid_tgid, now);
 }
 
-/* The request id from a probe's two id words (its first and last 16 hex digits as numbers),
- * which the addon parses from the id string it also passes. */
-static __always_inline void id_of(__u64 hi, __u64 lo, __u8 id[16])
-{
-	hi = __builtin_bswap64(hi);
-	lo = __builtin_bswap64(lo);
-	__builtin_memcpy(id, &hi, 8);
-	__builtin_memcpy(id + 8, &lo, 8);
-}
-
-/* How the request with these id words is followed (enum follow), its id in `id`. */
-static __always_inline int follow_words(__u64 hi, __u64 lo, __u8 id[16])
-{
-	id_of(hi, lo, id);
-	if (sampled_head(hi >> 32))
-		return FOLLOW_YES;
-	return keeping() ? FOLLOW_TENTATIVE : FOLLOW_NO;
-}
-
 SEC("usdt")
 int BPF_USDT(request_start, const char *id_str, const char *method, const char *path, int fd, __u64 id_hi,
 	     __u64 id_lo)
@@ -203,7 +184,7 @@ int BPF_USDT(request_start, const char *id_str, const char *method, const char *
 
 	if (tgid != targ_app_tgid)
 		return 0;
-	follow = follow_words(id_hi, id_lo, id);
+	follow = follow_id_words(id_hi, id_lo, id);
 	if (follow) {
 		if (targ_sock_hooks)
 			bind_inbound(fd, id, follow == FOLLOW_TENTATIVE, pid_tgid, now);
@@ -249,7 +230,7 @@ int BPF_USDT(request_end, const char *id_str, int status, __u64 duration_us, int
 
 	if (tgid != targ_app_tgid)
 		return 0;
-	follow = follow_words(id_hi, id_lo, id);
+	follow = follow_id_words(id_hi, id_lo, id);
 	if (follow) {
 		if (targ_sock_hooks)
 			unbind_sock(fd, id, pid_tgid, now);
@@ -282,7 +263,7 @@ int BPF_USDT(db_query_start, const char *id_str, const char *query, int fd, __u6
 	__u64 now, sk;
 	int follow;
 
-	if (tgid != targ_app_tgid || !(follow = follow_words(id_hi, id_lo, id)))
+	if (tgid != targ_app_tgid || !(follow = follow_id_words(id_hi, id_lo, id)))
 		return 0;
 	now = bpf_ktime_get_ns();
 	if (targ_sock_hooks && (sk = fd_sock(fd)))
@@ -312,7 +293,7 @@ int BPF_USDT(db_query_end, const char *id_str, __u64 duration_us, __u64 rows, in
 	__u8 id[16];
 	int follow;
 
-	if (tgid != targ_app_tgid || !(follow = follow_words(id_hi, id_lo, id)))
+	if (tgid != targ_app_tgid || !(follow = follow_id_words(id_hi, id_lo, id)))
 		return 0;
 	if (targ_sock_hooks)
 		unbind_sock(fd, id, pid_tgid, now);
@@ -338,7 +319,7 @@ static __always_inline int emit_cache(__u16 kind, const char *key, __u64 id_hi, 
 	__u8 id[16];
 	int follow;
 
-	if ((__u32)(pid_tgid >> 32) != targ_app_tgid || !(follow = follow_words(id_hi, id_lo, id)))
+	if ((__u32)(pid_tgid >> 32) != targ_app_tgid || !(follow = follow_id_words(id_hi, id_lo, id)))
 		return 0;
 	e = reserve_event(sizeof(*e));
 	if (!e)
@@ -373,7 +354,7 @@ int BPF_USDT(file_open, const char *id_str, int fd, const char *path, __u64 id_h
 	__u8 id[16];
 	int follow;
 
-	if (tgid != targ_app_tgid || !(follow = follow_words(id_hi, id_lo, id)))
+	if (tgid != targ_app_tgid || !(follow = follow_id_words(id_hi, id_lo, id)))
 		return 0;
 	now = bpf_ktime_get_ns();
 	if (targ_bind_files) {
@@ -402,7 +383,7 @@ int BPF_USDT(file_close, const char *id_str, int fd, __u64 id_hi, __u64 id_lo)
 	__u8 id[16];
 	int follow;
 
-	if (tgid != targ_app_tgid || !(follow = follow_words(id_hi, id_lo, id)))
+	if (tgid != targ_app_tgid || !(follow = follow_id_words(id_hi, id_lo, id)))
 		return 0;
 	if (targ_bind_files)
 		unbind_fd(tgid, fd, id);

@@ -54,6 +54,19 @@ enum event_kind {
 
 	/* Written by the loader: its overhead guard detached a family (--cpu-budget). */
 	EV_TRACER_SHED = 50,
+
+	/* The app's connection pool (probes/app_pool.bpf.c). */
+	EV_POOL_WAIT = 60,
+	/* Connection setup on the lab's ports and the app's own connects (probes/conn.bpf.c). */
+	EV_CONN_SETUP = 61,
+	EV_CONN_ACCEPT = 62,
+	/* What else a thread of the lab waited for (probes/<family>.bpf.c, named at each struct). */
+	EV_MAJOR_FAULT = 63,
+	EV_BLOCK_IO = 64,
+	EV_OFFCPU = 65,
+	EV_SLOW_SYSCALL = 66,
+	EV_DIRECT_RECLAIM = 67,
+	EV_NET_XMIT = 68,
 };
 
 /*
@@ -249,6 +262,118 @@ struct ev_pg_phase {
 	__u64 detail1;
 	__u64 run_delay_start_ns;
 	__u64 run_delay_ns;
+};
+
+/*
+ * EV_POOL_WAIT: a request asked the app's PostgreSQL pool for a connection and got one (the app's
+ * pool_wait probe). ts_ns: when it got it; fd: that connection's socket, -1 when unknown.
+ */
+struct ev_pool_wait {
+	struct event_header h;
+	__u64 wait_ns;        /* from asking to getting */
+	__u32 pool_size;      /* the pool's maximum */
+	__u32 busy;           /* connections checked out when it asked */
+	__u32 waiting;        /* requests already queued for one when it asked */
+	__u32 new_connection; /* 1: the pool opened a new connection for it (the wait holds its setup) */
+};
+
+/* EV_CONN_SETUP's `side`. */
+enum conn_side {
+	CONN_SERVER = 1, /* accepted on a lab listening port (nginx's, the app's, PostgreSQL's) */
+	CONN_CLIENT = 2, /* a traced process connected out (the app's pool, nginx's upstream) */
+};
+
+/*
+ * EV_CONN_SETUP: a TCP handshake of the lab completed or failed (sock:inet_sock_set_state).
+ * Server side: ts_ns is when the client's final ACK came in and the connection joined its
+ * listener's accept queue; pid 0 (it happens in softirq). Client side: ts_ns is when the SYN-ACK
+ * came in (or the attempt failed); pid/tid the process that called connect(). fd -1.
+ */
+struct ev_conn_setup {
+	struct event_header h;
+	__u64 syn_ns;        /* the client's SYN left (its connect()), 0 when not seen (a remote client) */
+	__u32 side;          /* enum conn_side */
+	__u32 rtt_us;        /* smoothed RTT when established: server SYN-ACK → ACK, client SYN → SYN-ACK */
+	__u32 retransmits;   /* SYN-ACK (server) or SYN (client) retransmissions */
+	__s32 error;         /* 0: established; -ECONNREFUSED etc.: the client's attempt ended in CLOSE */
+	struct tuple tuple;  /* local = s*, remote = d* */
+};
+
+/*
+ * EV_CONN_ACCEPT (struct ev_sock_conn, duration 0, ret = the fd): a process took this connection
+ * from its listener's accept queue. pid/tid/fd: the acceptor's.
+ */
+
+/* EV_MAJOR_FAULT: a thread of a traced process waited for a page to be read in (probes/faults.bpf.c).
+ * ts_ns: the fault's end. */
+struct ev_major_fault {
+	struct event_header h;
+	__u64 duration_ns;
+	__u32 error_code; /* the CPU's page-fault error code (bit 1: write, bit 4: instruction fetch) */
+	__u32 _pad;
+};
+
+/* EV_BLOCK_IO: a block request put in the queue by a thread of a traced process completed
+ * (probes/blockio.bpf.c). pid/tid: that thread; ts_ns: completion; fd -1. */
+struct ev_block_io {
+	struct event_header h;
+	__u64 duration_ns; /* issued to the device → complete */
+	__u64 queued_ns;   /* inserted → issued (the block layer's queue), 0 when issued at once */
+	__u64 sector;
+	__u32 bytes;
+	__u32 dev;         /* the kernel's dev_t: major << 20 | minor */
+	__u32 op;          /* REQ_OP_*: 0 read, 1 write, 2 flush, 3 discard */
+	__s32 error;       /* blk_status_t, 0: ok */
+};
+
+/* EV_OFFCPU's `state`: how the thread left the CPU. */
+enum offcpu_state {
+	OFFCPU_SLEEP = 1,     /* interruptible sleep (a wait it asked for: poll, futex, recv) */
+	OFFCPU_BLOCKED = 2,   /* uninterruptible, not I/O (a kernel lock, a page being locked) */
+	OFFCPU_IOWAIT = 3,    /* uninterruptible waiting for I/O (disk) */
+};
+
+/* EV_OFFCPU: a thread of a traced process was off CPU, not runnable, at least the offcpu family's
+ * floor (probes/offcpu.bpf.c). ts_ns: back on a CPU; duration_ns includes the runqueue wait after
+ * its wakeup (an EV_RUNQ_DELAY ending at the same ts_ns when the sched family saw it). */
+struct ev_offcpu {
+	struct event_header h;
+	__u64 duration_ns;
+	__u32 syscall_nr; /* the syscall it slept in, OFFCPU_NO_SYSCALL when none */
+	__u32 state;      /* enum offcpu_state */
+	__u64 futex_addr; /* syscall futex: the futex word's address (a lock's identity), else 0 */
+};
+
+#define OFFCPU_NO_SYSCALL 0xffffffffu
+
+/* EV_SLOW_SYSCALL: a syscall of a traced thread took at least the slowsys family's threshold
+ * (probes/slowsys.bpf.c). ts_ns: its exit; fd: its first argument for calls on an fd, else -1. */
+struct ev_slow_syscall {
+	struct event_header h;
+	__u64 duration_ns;
+	__s64 ret;
+	__u32 syscall_nr;
+	__u32 _pad;
+};
+
+/* EV_DIRECT_RECLAIM: a thread of a traced process had to free memory itself before its
+ * allocation could go on (probes/reclaim.bpf.c). ts_ns: the reclaim's end. */
+struct ev_direct_reclaim {
+	struct event_header h;
+	__u64 duration_ns;
+	__u64 reclaimed; /* pages */
+};
+
+/* EV_NET_XMIT: a packet of a lab TCP socket left through a network device (probes/netdev.bpf.c).
+ * ts_ns: the driver took it (net_dev_xmit); pid: the socket's process when known, else 0; fd -1. */
+struct ev_net_xmit {
+	struct event_header h;
+	__u64 queued_ns;    /* handed to the device layer (net_dev_queue), 0 when not seen */
+	__u32 len;          /* bytes on the wire, headers included */
+	__u32 ifindex;
+	__s32 rc;           /* the driver's return (0: NETDEV_TX_OK) */
+	__u32 _pad;
+	struct tuple tuple; /* the socket's: local = s*, remote = d* */
 };
 
 #endif /* REQTRACE_EVENTS_H */

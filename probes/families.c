@@ -10,7 +10,15 @@
 	X(files)             \
 	X(sched)             \
 	X(postgres)          \
-	X(tcp)
+	X(tcp)               \
+	X(app_pool)          \
+	X(conn)              \
+	X(blockio)           \
+	X(reclaim)           \
+	X(faults)            \
+	X(offcpu)            \
+	X(slowsys)           \
+	X(netdev)
 
 #define DECLARE(var) extern const struct family var##_family;
 REQTRACE_FAMILIES(DECLARE)

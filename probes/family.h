@@ -47,6 +47,7 @@ struct env {
 	/* The sockets family's hooks, detected before any family loads (others bind sockets by it):
 	 * "tp_btf" or "raw_tp" (socket tracepoints), "syscalls" (the fallback). */
 	const char *socket_hooks;
+	__u64 slow_syscall_ns;    /* the slowsys family's threshold */
 	bool verbose;
 };
 

@@ -328,6 +328,25 @@ static __always_inline int request_sampled(const __u8 id[16])
 	return sampled_head(((__u32)id[0] << 24) | ((__u32)id[1] << 16) | ((__u32)id[2] << 8) | id[3]);
 }
 
+/* The request id from a probe's two id words (its first and last 16 hex digits as numbers),
+ * which the addon parses from the id string it also passes. */
+static __always_inline void id_of(__u64 hi, __u64 lo, __u8 id[16])
+{
+	hi = __builtin_bswap64(hi);
+	lo = __builtin_bswap64(lo);
+	__builtin_memcpy(id, &hi, 8);
+	__builtin_memcpy(id + 8, &lo, 8);
+}
+
+/* How the request with these id words is followed (enum follow), its id in `id`. */
+static __always_inline int follow_id_words(__u64 hi, __u64 lo, __u8 id[16])
+{
+	id_of(hi, lo, id);
+	if (sampled_head(hi >> 32))
+		return FOLLOW_YES;
+	return keeping() ? FOLLOW_TENTATIVE : FOLLOW_NO;
+}
+
 /* Wanted: sampled, or belonging to no known request (kept, as the unattributable work is). */
 static __always_inline int id_wanted(const __u8 id[16])
 {

@@ -26,7 +26,13 @@ enum drop_counter {
 	DROP_PG_STATE_LOST = 7, /* postgres: a phase ended whose backend state was gone (evicted) */
 	DROP_RUNQ_LOST = 8,     /* sched: a thread's runnable time could not be stored */
 	DROP_FILES_FULL = 9,    /* files: a file syscall's entry could not be remembered */
-	DROP_COUNTERS = 16,     /* array size; room for other families' counters */
+	DROP_CONN_FULL = 10,    /* conn: a connection's SYN could not be remembered: no handshake time */
+	DROP_BLOCKIO_FULL = 11, /* blockio: a queued block request could not be remembered */
+	DROP_FAULTS_FULL = 12,  /* faults: a fault's start could not be remembered */
+	DROP_OFFCPU_FULL = 13,  /* offcpu: a thread's switch-out could not be remembered */
+	DROP_SLOWSYS_FULL = 14, /* slowsys, reclaim: a syscall's or a reclaim's start could not be remembered */
+	DROP_NETDEV_FULL = 15,  /* netdev: a queued packet could not be remembered */
+	DROP_COUNTERS = 32,     /* array size; room for other families' counters */
 };
 
 /* Names the loader prints for each counter, indexed by enum drop_counter. */
@@ -35,6 +41,9 @@ enum drop_counter {
 	  [DROP_INFLIGHT_FULL] = "inflight_full", [DROP_BAD_REQUEST_ID] = "bad_request_id", \
 	  [DROP_TRACED_FULL] = "traced_full", [DROP_SOCKETS_FULL] = "sockets_full",           \
 	  [DROP_DECISIONS_FULL] = "decisions_full", [DROP_PG_STATE_LOST] = "pg_state_lost",     \
-	  [DROP_RUNQ_LOST] = "runq_lost", [DROP_FILES_FULL] = "files_full" }
+	  [DROP_RUNQ_LOST] = "runq_lost", [DROP_FILES_FULL] = "files_full",                   \
+	  [DROP_CONN_FULL] = "conn_full", [DROP_BLOCKIO_FULL] = "blockio_full",               \
+	  [DROP_FAULTS_FULL] = "faults_full", [DROP_OFFCPU_FULL] = "offcpu_full",             \
+	  [DROP_SLOWSYS_FULL] = "slowsys_full", [DROP_NETDEV_FULL] = "netdev_full" }
 
 #endif /* REQTRACE_MAPS_H */

@@ -32,7 +32,7 @@
 extern const struct family app_usdt_family, sockets_family, files_family;
 
 #define TRACEFS "/sys/kernel/tracing"
-#define MAX_FAMILIES 16
+#define MAX_FAMILIES 24
 #define MAX_PROCS 4096
 #define STDOUT_BUF (1 << 20)
 #define KINDS 256
@@ -41,6 +41,7 @@ static struct env env = {
 	.sample = 1.0,
 	.sample_threshold = 1ull << 32,
 	.socket_hooks = "auto",
+	.slow_syscall_ns = 10000000ull,
 };
 
 static struct opts {
@@ -61,14 +62,15 @@ const char argp_program_doc[] =
 	"USAGE: reqtrace --app-pid PID [--addon PATH] [--nginx-pid PID]...\n"
 	"         [--pg-pid PID] [--families LIST|+LIST] [--sample RATE]\n"
 	"         [--pg-buffers] [--pg-detail] [--keep-slower-than MS] [-d SECONDS]\n"
-	"         [--cpu-budget PCT] [--status-fd FD]\n"
+	"         [--cpu-budget PCT] [--slow-syscall-ms MS] [--status-fd FD]\n"
 	"         [--socket-hooks auto|tp_btf|syscalls] [-v]\n"
 	"\n"
-	"Families: core (always), usdt (needs --addon and --app-pid), sockets, tcp;\n"
-	"opt-in, for their cost: files (needs --app-pid; its syscall tracepoints send\n"
-	"every syscall of every task through the slow path), sched (two program runs\n"
-	"per context switch of the machine), postgres (needs --pg-pid; each probe hit\n"
-	"is a breakpoint trap in every process of the binary, traced or not).\n"
+	"Families: core (always), usdt and pool (need --addon and --app-pid), sockets,\n"
+	"tcp, conn, blockio, reclaim. Opt-in, for what they cost everyone: files (needs\n"
+	"--app-pid), slowsys (syscall tracepoints send every syscall of every task\n"
+	"through the slow path), sched and offcpu (program runs on every context switch),\n"
+	"faults and netdev (every fault, every packet), postgres (needs --pg-pid; each\n"
+	"probe hit is a breakpoint trap in every process of the binary, traced or not).\n"
 	"Children of --nginx-pid and --pg-pid processes, present or forked later, are\n"
 	"followed. The loader exits when its parent does.\n"
 	"\n"
@@ -78,7 +80,8 @@ const char argp_program_doc[] =
 	"    reqtrace -p 4242 -a ADDON -n 4100 -g 4000 --families +postgres > ev.bin  # and PostgreSQL's phases\n"
 	"    reqtrace -p 4242 -a ADDON --families usdt --sample 0.1 > ev.bin  # 10% of requests\n"
 	"    reqtrace -p 4242 -a ADDON -n 4100 -g 4000 --families +files > ev.bin  # with file syscalls\n"
-	"    reqtrace -p 4242 --families sockets,files --status-fd 3 3>status.jsonl > ev.bin\n";
+	"    reqtrace -p 4242 --families sockets,files --status-fd 3 3>status.jsonl > ev.bin\n"
+	"    reqtrace -p 4242 -a ADDON -g 4000 --families +offcpu,slowsys --slow-syscall-ms 5 > ev.bin\n";
 
 enum {
 	OPT_STATUS_FD = 0x100,
@@ -88,6 +91,7 @@ enum {
 	OPT_KEEP_SLOWER,
 	OPT_CPU_BUDGET,
 	OPT_HOOK_NS,
+	OPT_SLOW_SYSCALL,
 };
 
 static const struct argp_option argp_opts[] = {
@@ -104,6 +108,7 @@ static const struct argp_option argp_opts[] = {
 	{ "keep-slower-than", OPT_KEEP_SLOWER, "MS", 0, "While sampling, also keep requests outside the sample that took at least MS ms in the app, or answered 5xx: followed provisionally on the app's side, written only if they end so", 0 },
 	{ "pg-detail", OPT_PG_DETAIL, NULL, 0, "Also time PostgreSQL's rewrite phase and log its commits: two more breakpoint traps per statement, sampled or not", 0 },
 	{ "socket-hooks", OPT_SOCKET_HOOKS, "KIND", 0, "Socket hooks: auto (default: the socket tracepoints as tp_btf, else the syscall tracepoints), tp_btf, syscalls", 0 },
+	{ "slow-syscall-ms", OPT_SLOW_SYSCALL, "MS", 0, "The slowsys family's threshold: a syscall of a traced thread at least this slow is recorded (default 10)", 0 },
 	{ "status-fd", OPT_STATUS_FD, "FD", 0, "Write JSON status lines (attached, exit) to this fd", 0 },
 	{ "verbose", 'v', NULL, 0, "libbpf debug output on stderr", 0 },
 	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show the full help", 0 },
@@ -207,6 +212,11 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			fprintf(stderr, "reqtrace: --hook-ns must be two whole numbers of ns from 1 to 1000000, NOP1,NOP5; got '%s'\n", arg);
 			argp_usage(state);
 		}
+		break;
+	case OPT_SLOW_SYSCALL:
+		if (parse_long(arg, "--slow-syscall-ms", 1, 3600000, &v))
+			argp_usage(state);
+		env.slow_syscall_ns = (__u64)v * 1000000;
 		break;
 	case OPT_KEEP_SLOWER:
 		if (parse_long(arg, "--keep-slower-than", 1, 3600000, &v))

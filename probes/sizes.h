@@ -33,5 +33,7 @@
 #define MAX_NEW_BINDS 4096      /* sockets the app's probes named that their hooks have not seen since */
 #define MAX_DECISIONS 16384     /* app connections' sampling decisions, read by the proxy's side */
 #define TAIL_KEEP_BYTES (64u << 20) /* the loader's hold on provisional records (tail keeping) */
+#define MAX_CONN_PENDING 4096   /* connections of the lab between SYN and established (conn) */
+#define MAX_INFLIGHT_IO 4096    /* block requests, faults, reclaims, syscalls, packets in progress */
 
 #endif /* REQTRACE_SIZES_H */

@@ -5,15 +5,28 @@ const ALL = { core: 'tp_btf', usdt: 'usdt', sockets: 'tp_btf', sched: 'tp_btf', 
 
 describe('captureCoverage', () => {
   it('names the file syscalls, the I/O starts while sampling, the unsampled requests and the PostgreSQL detail left out', () => {
-    expect(captureCoverage({ hooks: ALL, sample: 0.1, pgDetail: false }).map((s) => s.split(':')[0])).toEqual(['files', 'sockets', 'requests outside the sample fire none of the app\'s probes; their traces come from nginx\'s access log alone', 'postgres', 'postgres']);
+    expect(captureCoverage({ hooks: ALL, sample: 0.1, pgDetail: false }).map((s) => s.split(':')[0])).toEqual([
+      'files',
+      'sockets',
+      'requests outside the sample fire none of the app\'s probes; their traces come from nginx\'s access log alone',
+      'not traced (opt-in, their hooks run for every fault, context switch, syscall or packet of the machine)',
+      'postgres',
+      'postgres',
+    ]);
   });
   it('says what tail keeping keeps of the requests outside the sample', () => {
     const got = captureCoverage({ hooks: ALL, sample: 0.01, pgDetail: true, keepSlowerThanMs: 50 });
     expect(got).toContain('requests outside the sample that end faster than 50 ms and not 5xx keep only their start and end');
     expect(got.some((l) => l.includes('fire none'))).toBe(false);
   });
-  it('says less when the files family ran, every request was followed and --pg-detail was given', () => {
-    const got = captureCoverage({ hooks: { ...ALL, files: 'tracepoint' }, sample: 1, pgDetail: true });
+  it('names the opt-in families left out', () => {
+    const got = captureCoverage({ hooks: { ...ALL, offcpu: 'tp_btf', netdev: 'tp_btf' }, sample: 1, pgDetail: true });
+    expect(got).toContain(
+      'not traced (opt-in, their hooks run for every fault, context switch, syscall or packet of the machine): faults (major page faults), slowsys (slow syscalls); `--families +NAME` adds them',
+    );
+  });
+  it('says less when the files and the other opt-in families ran, every request was followed and --pg-detail was given', () => {
+    const got = captureCoverage({ hooks: { ...ALL, files: 'tracepoint', faults: 'tp_btf+perf', offcpu: 'tp_btf', slowsys: 'tp_btf', netdev: 'tp_btf' }, sample: 1, pgDetail: true });
     expect(got).toEqual(["postgres: the probes trap in every PostgreSQL process of the binary while tracing, sampled or not; only the lab's are recorded"]);
   });
   it('says run-queue waits are schedstat sums when the sched family did not run', () => {

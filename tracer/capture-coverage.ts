@@ -42,6 +42,17 @@ export function captureCoverage(f: CoverageFacts): string[] {
       "sched: run-queue waits are the schedstat sums the app's and PostgreSQL's records carry, each placed at the end of the interval it was counted in; `--families +sched` times every wait, for two program runs per context switch of the machine",
     );
   }
+  const optIn = ([
+    ['faults', 'major page faults'],
+    ['offcpu', 'sleeps and futex waits, so time on CPU'],
+    ['slowsys', 'slow syscalls'],
+    ['netdev', "packets' time in the device queue"],
+  ] as const).filter(([family]) => !f.hooks[family]);
+  if (f.hooks.usdt && optIn.length > 0) {
+    out.push(
+      `not traced (opt-in, their hooks run for every fault, context switch, syscall or packet of the machine): ${optIn.map(([family, what]) => `${family} (${what})`).join(', ')}; \`--families +NAME\` adds them`,
+    );
+  }
   if (f.hooks.postgres) {
     out.push('postgres: the probes trap in every PostgreSQL process of the binary while tracing, sampled or not; only the lab\'s are recorded');
     if (!f.pgDetail) out.push('postgres: no rewrite phase or commits (`--pg-detail`: two more traps per statement)');

@@ -10,6 +10,8 @@
  *   pg-stat-statements.json  PgStatStatementsSnapshot at capture end (reset at capture start)
  *   ss.txt               `ss -tin` for the lab's ports at capture end
  *   loader.log           the loader's stderr (diagnostics and its final summary line)
+ *   machine.jsonl        one MachineSample per second while tracing (procfs: CPU, memory, load,
+ *                        disks, network, TCP states and retransmits)
  *
  * The no-BPF mode writes app events as events.jsonl (the same fields as TraceEvent, bigints as
  * decimal strings) instead of events.bin.
@@ -17,6 +19,7 @@
 import type { CaptureCompleteness } from './capture-completeness.ts';
 import type { PrivacyReport } from './capture-privacy.ts';
 import type { TraceEvent } from './event-types.ts';
+import type { MachineSample } from './machine-sample.ts';
 
 export const CAPTURE_VERSION = 1;
 
@@ -158,6 +161,8 @@ export interface Capture {
   readonly events: readonly TraceEvent[];
   readonly client: readonly ClientObservation[];
   readonly nginx: readonly NginxAccessEntry[];
+  /** The machine once a second while tracing (machine.jsonl; absent in older captures). */
+  readonly machine?: readonly MachineSample[];
   /** What could not be read (truncated records, bad lines), each one line. Never thrown. */
   readonly warnings: readonly string[];
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeEvents, truncatedTailWarning } from './decode-events.ts';
 import { encodeEvent } from './encode-event.ts';
-import { EventKind, PgPhase, type EventHeader, type TraceEvent, type Tuple } from './event-types.ts';
+import { ConnSide, EventKind, NO_SYSCALL, OffcpuState, PgPhase, type EventHeader, type TraceEvent, type Tuple } from './event-types.ts';
 import { seededRandom as seeded } from '../lab/seeded-random.ts';
 
 const ID = '0123456789abcdef0123456789abcdef';
@@ -35,6 +35,17 @@ const everyKind: TraceEvent[] = [
   { ...head(6_600n, -1, ''), kind: EventKind.ProcFork, childPid: 5000, comm: 'postgres' },
   { ...head(6_700n, -1, ''), kind: EventKind.ProcExit, childPid: 0, comm: 'postgres' },
   { ...head(6_800n, -1, ''), kind: EventKind.PgPhase, phase: PgPhase.Execute, durationNs: 12_000n, detail0: 0n, detail1: 0n },
+  { ...head(6_900n, 12), kind: EventKind.PoolWait, waitNs: 41_000_000n, poolSize: 10, busy: 10, waiting: 3, newConnection: false },
+  { ...head(7_000n, -1, ''), kind: EventKind.ConnSetup, synNs: 6_950n, side: ConnSide.Server, rttUs: 31, retransmits: 1, error: 0, tuple: v6 },
+  { ...head(7_050n, -1, ''), kind: EventKind.ConnSetup, synNs: 0n, side: ConnSide.Client, rttUs: 0, retransmits: 0, error: -111, tuple: appToPg },
+  { ...head(7_100n, 9, ''), kind: EventKind.ConnAccept, durationNs: 0n, ret: 9n, tuple: v6 },
+  { ...head(7_200n, -1, ''), kind: EventKind.MajorFault, durationNs: 2_500_000n, errorCode: 4 },
+  { ...head(7_300n, -1, ''), kind: EventKind.BlockIo, durationNs: 900_000n, queuedNs: 10_000n, sector: 123_456_789_012n, bytes: 8192, dev: (8 << 20) | 16, op: 1, error: 0 },
+  { ...head(7_400n, -1, ''), kind: EventKind.Offcpu, durationNs: 3_000_000n, syscallNr: 202, state: OffcpuState.Sleep, futexAddr: 0x7f00_1234_5678n },
+  { ...head(7_450n, -1, ''), kind: EventKind.Offcpu, durationNs: 700_000n, syscallNr: NO_SYSCALL, state: OffcpuState.Iowait, futexAddr: 0n },
+  { ...head(7_500n, 20), kind: EventKind.SlowSyscall, durationNs: 12_000_000n, ret: 0n, syscallNr: 75 },
+  { ...head(7_600n, -1, ''), kind: EventKind.DirectReclaim, durationNs: 4_000_000n, reclaimed: 32n },
+  { ...head(7_700n, -1, ''), kind: EventKind.NetXmit, queuedNs: 7_650n, len: 1514, ifindex: 4, rc: 0, tuple: appToPg },
 ];
 
 
@@ -119,9 +130,10 @@ describe('decodeEvents', () => {
     const { events, remainder, warnings } = decodeEvents(stream.subarray(0, cut));
     expect(events).toEqual(everyKind.slice(0, -1));
     expect(warnings).toEqual([]);
-    expect(remainder.length).toBe(72 - 30);
+    const last = encodeEvent(everyKind.at(-1)!).length;
+    expect(remainder.length).toBe(last - 30);
     expect(truncatedTailWarning(remainder, cut - remainder.length)).toBe(
-      `truncated record at byte ${cut - remainder.length}: 42 bytes of a 72-byte record at the end of the stream; skipped`,
+      `truncated record at byte ${cut - remainder.length}: ${last - 30} bytes of a ${last}-byte record at the end of the stream; skipped`,
     );
     expect(truncatedTailWarning(Buffer.alloc(0), 0)).toBeNull();
   });

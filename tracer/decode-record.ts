@@ -3,7 +3,7 @@
  * the two fields that repeat across records, the request id and the 4-tuple, once per distinct
  * value (tracer/event-table.ts); everything else is read here, per record.
  */
-import { EventKind, KeepReason, type TraceEvent, type Tuple } from './event-types.ts';
+import { ConnSide, EventKind, KeepReason, OffcpuState, type TraceEvent, type Tuple } from './event-types.ts';
 import { EVENT_LAYOUT } from './event-layout.ts';
 
 const H = EVENT_LAYOUT.event_header.fields;
@@ -138,6 +138,39 @@ const PG_RUN_DELAY = L.ev_pg_phase.fields.run_delay_ns[0];
 /** A u64 field at `field` that schema-2 records (shorter) do not have: undefined there. */
 const grown = (dv: DataView, o: number, field: number): bigint | undefined =>
   dv.getUint16(o + SIZE, LE) >= field + 8 ? u64(dv, o + field) : undefined;
+
+const PW_WAIT = L.ev_pool_wait.fields.wait_ns[0];
+const PW_SIZE = L.ev_pool_wait.fields.pool_size[0];
+const PW_BUSY = L.ev_pool_wait.fields.busy[0];
+const PW_WAITING = L.ev_pool_wait.fields.waiting[0];
+const PW_NEW = L.ev_pool_wait.fields.new_connection[0];
+const CS_SYN = L.ev_conn_setup.fields.syn_ns[0];
+const CS_SIDE = L.ev_conn_setup.fields.side[0];
+const CS_RTT = L.ev_conn_setup.fields.rtt_us[0];
+const CS_RETRANS = L.ev_conn_setup.fields.retransmits[0];
+const CS_ERROR = L.ev_conn_setup.fields.error[0];
+const MF_DUR = L.ev_major_fault.fields.duration_ns[0];
+const MF_CODE = L.ev_major_fault.fields.error_code[0];
+const BIO_DUR = L.ev_block_io.fields.duration_ns[0];
+const BIO_QUEUED = L.ev_block_io.fields.queued_ns[0];
+const BIO_SECTOR = L.ev_block_io.fields.sector[0];
+const BIO_BYTES = L.ev_block_io.fields.bytes[0];
+const BIO_DEV = L.ev_block_io.fields.dev[0];
+const BIO_OP = L.ev_block_io.fields.op[0];
+const BIO_ERROR = L.ev_block_io.fields.error[0];
+const OFF_DUR = L.ev_offcpu.fields.duration_ns[0];
+const OFF_NR = L.ev_offcpu.fields.syscall_nr[0];
+const OFF_STATE = L.ev_offcpu.fields.state[0];
+const OFF_FUTEX = L.ev_offcpu.fields.futex_addr[0];
+const SS_DUR = L.ev_slow_syscall.fields.duration_ns[0];
+const SS_RET = L.ev_slow_syscall.fields.ret[0];
+const SS_NR = L.ev_slow_syscall.fields.syscall_nr[0];
+const DR_DUR = L.ev_direct_reclaim.fields.duration_ns[0];
+const DR_PAGES = L.ev_direct_reclaim.fields.reclaimed[0];
+const NX_QUEUED = L.ev_net_xmit.fields.queued_ns[0];
+const NX_LEN = L.ev_net_xmit.fields.len[0];
+const NX_IFINDEX = L.ev_net_xmit.fields.ifindex[0];
+const NX_RC = L.ev_net_xmit.fields.rc[0];
 
 type PgPhaseValue = Extract<TraceEvent, { kind: typeof EventKind.PgPhase }>['phase'];
 
@@ -274,6 +307,88 @@ export function decodeRecord(buf: Buffer, dv: DataView, o: number, kind: EventKi
         detail1: u64(dv, o + PG_D1),
         runDelayStartNs: grown(dv, o, PG_RUN_DELAY_START),
         runDelayNs: grown(dv, o, PG_RUN_DELAY),
+      };
+    case EventKind.PoolWait:
+      return {
+        tsNs,
+        requestId,
+        pid,
+        tid,
+        fd,
+        kind,
+        waitNs: u64(dv, o + PW_WAIT),
+        poolSize: dv.getUint32(o + PW_SIZE, LE),
+        busy: dv.getUint32(o + PW_BUSY, LE),
+        waiting: dv.getUint32(o + PW_WAITING, LE),
+        newConnection: dv.getUint32(o + PW_NEW, LE) !== 0,
+      };
+    case EventKind.ConnSetup:
+      return {
+        tsNs,
+        requestId,
+        pid,
+        tid,
+        fd,
+        kind,
+        synNs: u64(dv, o + CS_SYN),
+        side: dv.getUint32(o + CS_SIDE, LE) === ConnSide.Client ? ConnSide.Client : ConnSide.Server,
+        rttUs: dv.getUint32(o + CS_RTT, LE),
+        retransmits: dv.getUint32(o + CS_RETRANS, LE),
+        error: dv.getInt32(o + CS_ERROR, LE),
+        tuple,
+      };
+    case EventKind.ConnAccept:
+      return { tsNs, requestId, pid, tid, fd, kind, durationNs: dv.getBigUint64(o + SC_DUR, LE), ret: s64(dv, o + SC_RET), tuple };
+    case EventKind.MajorFault:
+      return { tsNs, requestId, pid, tid, fd, kind, durationNs: u64(dv, o + MF_DUR), errorCode: dv.getUint32(o + MF_CODE, LE) };
+    case EventKind.BlockIo:
+      return {
+        tsNs,
+        requestId,
+        pid,
+        tid,
+        fd,
+        kind,
+        durationNs: u64(dv, o + BIO_DUR),
+        queuedNs: u64(dv, o + BIO_QUEUED),
+        sector: u64(dv, o + BIO_SECTOR),
+        bytes: dv.getUint32(o + BIO_BYTES, LE),
+        dev: dv.getUint32(o + BIO_DEV, LE),
+        op: dv.getUint32(o + BIO_OP, LE),
+        error: dv.getInt32(o + BIO_ERROR, LE),
+      };
+    case EventKind.Offcpu: {
+      const state = dv.getUint32(o + OFF_STATE, LE);
+      return {
+        tsNs,
+        requestId,
+        pid,
+        tid,
+        fd,
+        kind,
+        durationNs: u64(dv, o + OFF_DUR),
+        syscallNr: dv.getUint32(o + OFF_NR, LE),
+        state: state === OffcpuState.Iowait ? OffcpuState.Iowait : state === OffcpuState.Blocked ? OffcpuState.Blocked : OffcpuState.Sleep,
+        futexAddr: u64(dv, o + OFF_FUTEX),
+      };
+    }
+    case EventKind.SlowSyscall:
+      return { tsNs, requestId, pid, tid, fd, kind, durationNs: u64(dv, o + SS_DUR), ret: s64(dv, o + SS_RET), syscallNr: dv.getUint32(o + SS_NR, LE) };
+    case EventKind.DirectReclaim:
+      return { tsNs, requestId, pid, tid, fd, kind, durationNs: u64(dv, o + DR_DUR), reclaimed: u64(dv, o + DR_PAGES) };
+    case EventKind.NetXmit:
+      return {
+        tsNs,
+        requestId,
+        pid,
+        tid,
+        fd,
+        kind,
+        queuedNs: u64(dv, o + NX_QUEUED),
+        len: dv.getUint32(o + NX_LEN, LE),
+        ifindex: dv.getUint32(o + NX_IFINDEX, LE),
+        rc: dv.getInt32(o + NX_RC, LE),
+        tuple,
       };
     case EventKind.TracerShed:
       return {

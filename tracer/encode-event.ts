@@ -156,6 +156,75 @@ export function encodeEvent(e: TraceEvent, size?: number): Buffer {
       }
       break;
     }
+    case EventKind.PoolWait: {
+      const f = L.ev_pool_wait.fields;
+      buf.writeBigUInt64LE(e.waitNs, f.wait_ns[0]);
+      buf.writeUInt32LE(e.poolSize, f.pool_size[0]);
+      buf.writeUInt32LE(e.busy, f.busy[0]);
+      buf.writeUInt32LE(e.waiting, f.waiting[0]);
+      buf.writeUInt32LE(e.newConnection ? 1 : 0, f.new_connection[0]);
+      break;
+    }
+    case EventKind.ConnSetup: {
+      const f = L.ev_conn_setup.fields;
+      buf.writeBigUInt64LE(e.synNs, f.syn_ns[0]);
+      buf.writeUInt32LE(e.side, f.side[0]);
+      buf.writeUInt32LE(e.rttUs, f.rtt_us[0]);
+      buf.writeUInt32LE(e.retransmits, f.retransmits[0]);
+      buf.writeInt32LE(e.error, f.error[0]);
+      putTuple(buf, f.tuple[0], e.tuple);
+      break;
+    }
+    case EventKind.ConnAccept: {
+      const f = L.ev_sock_conn.fields;
+      buf.writeBigUInt64LE(e.durationNs, f.duration_ns[0]);
+      buf.writeBigInt64LE(e.ret, f.ret[0]);
+      putTuple(buf, f.tuple[0], e.tuple);
+      break;
+    }
+    case EventKind.MajorFault:
+      buf.writeBigUInt64LE(e.durationNs, L.ev_major_fault.fields.duration_ns[0]);
+      buf.writeUInt32LE(e.errorCode, L.ev_major_fault.fields.error_code[0]);
+      break;
+    case EventKind.BlockIo: {
+      const f = L.ev_block_io.fields;
+      buf.writeBigUInt64LE(e.durationNs, f.duration_ns[0]);
+      buf.writeBigUInt64LE(e.queuedNs, f.queued_ns[0]);
+      buf.writeBigUInt64LE(e.sector, f.sector[0]);
+      buf.writeUInt32LE(e.bytes, f.bytes[0]);
+      buf.writeUInt32LE(e.dev, f.dev[0]);
+      buf.writeUInt32LE(e.op, f.op[0]);
+      buf.writeInt32LE(e.error, f.error[0]);
+      break;
+    }
+    case EventKind.Offcpu: {
+      const f = L.ev_offcpu.fields;
+      buf.writeBigUInt64LE(e.durationNs, f.duration_ns[0]);
+      buf.writeUInt32LE(e.syscallNr, f.syscall_nr[0]);
+      buf.writeUInt32LE(e.state, f.state[0]);
+      buf.writeBigUInt64LE(e.futexAddr, f.futex_addr[0]);
+      break;
+    }
+    case EventKind.SlowSyscall: {
+      const f = L.ev_slow_syscall.fields;
+      buf.writeBigUInt64LE(e.durationNs, f.duration_ns[0]);
+      buf.writeBigInt64LE(e.ret, f.ret[0]);
+      buf.writeUInt32LE(e.syscallNr, f.syscall_nr[0]);
+      break;
+    }
+    case EventKind.DirectReclaim:
+      buf.writeBigUInt64LE(e.durationNs, L.ev_direct_reclaim.fields.duration_ns[0]);
+      buf.writeBigUInt64LE(e.reclaimed, L.ev_direct_reclaim.fields.reclaimed[0]);
+      break;
+    case EventKind.NetXmit: {
+      const f = L.ev_net_xmit.fields;
+      buf.writeBigUInt64LE(e.queuedNs, f.queued_ns[0]);
+      buf.writeUInt32LE(e.len, f.len[0]);
+      buf.writeUInt32LE(e.ifindex, f.ifindex[0]);
+      buf.writeInt32LE(e.rc, f.rc[0]);
+      putTuple(buf, f.tuple[0], e.tuple);
+      break;
+    }
     case EventKind.TracerShed: {
       const f = L.ev_tracer_shed.fields;
       putString(buf, f.family, e.family);

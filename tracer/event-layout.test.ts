@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { EVENT_SCHEMA_VERSION, EventKind, KeepReason, PgPhase } from './event-types.ts';
+import { ConnSide, EVENT_SCHEMA_VERSION, EventKind, KeepReason, OffcpuState, PgPhase } from './event-types.ts';
 import { EVENT_LAYOUT, KIND_STRUCT } from './event-layout.ts';
 
 const probesDir = resolve(import.meta.dirname, '../probes');
@@ -34,10 +34,12 @@ describe('event layout', () => {
     return Object.fromEntries(Object.entries(ts).map(([k, v]) => [prefix + k.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase(), v]));
   }
 
-  it('has the same kinds, keep reasons and PostgreSQL phases as the C enums, value for value', () => {
+  it('has the same kinds, keep reasons, PostgreSQL phases, connection sides and off-CPU states as the C enums, value for value', () => {
     expect(asC('EV_', EventKind)).toEqual(cEnum('event_kind'));
     expect(asC('KEEP_', KeepReason)).toEqual(cEnum('keep_reason'));
     expect(asC('PG_', PgPhase)).toEqual(cEnum('pg_phase'));
+    expect(asC('CONN_', ConnSide)).toEqual(cEnum('conn_side'));
+    expect(asC('OFFCPU_', OffcpuState)).toEqual(cEnum('offcpu_state'));
   });
 
   it('reads the schema version the C side writes', () => {

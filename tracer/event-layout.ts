@@ -36,6 +36,20 @@ export const EVENT_LAYOUT = {
   ev_proc: { size: 64, fields: { child_pid: [40, 4], comm: [48, 16] } },
   ev_tracer_shed: { size: 72, fields: { family: [40, 16], family_pct_x100: [56, 4], total_pct_x100: [60, 4], budget_pct_x100: [64, 4] } },
   ev_pg_phase: { size: 88, fields: { duration_ns: [40, 8], phase: [48, 4], detail0: [56, 8], detail1: [64, 8], run_delay_start_ns: [72, 8], run_delay_ns: [80, 8] } },
+  ev_pool_wait: { size: 64, fields: { wait_ns: [40, 8], pool_size: [48, 4], busy: [52, 4], waiting: [56, 4], new_connection: [60, 4] } },
+  ev_conn_setup: {
+    size: 104,
+    fields: { syn_ns: [40, 8], side: [48, 4], rtt_us: [52, 4], retransmits: [56, 4], error: [60, 4], tuple: [64, 40] },
+  },
+  ev_major_fault: { size: 56, fields: { duration_ns: [40, 8], error_code: [48, 4] } },
+  ev_block_io: {
+    size: 80,
+    fields: { duration_ns: [40, 8], queued_ns: [48, 8], sector: [56, 8], bytes: [64, 4], dev: [68, 4], op: [72, 4], error: [76, 4] },
+  },
+  ev_offcpu: { size: 64, fields: { duration_ns: [40, 8], syscall_nr: [48, 4], state: [52, 4], futex_addr: [56, 8] } },
+  ev_slow_syscall: { size: 64, fields: { duration_ns: [40, 8], ret: [48, 8], syscall_nr: [56, 4] } },
+  ev_direct_reclaim: { size: 56, fields: { duration_ns: [40, 8], reclaimed: [48, 8] } },
+  ev_net_xmit: { size: 104, fields: { queued_ns: [40, 8], len: [48, 4], ifindex: [52, 4], rc: [56, 4], tuple: [64, 40] } },
 } as const satisfies Record<string, StructLayout>;
 
 export type StructName = keyof typeof EVENT_LAYOUT;
@@ -64,6 +78,15 @@ export const KIND_STRUCT: Readonly<Record<EventKind, StructName>> = {
   [EventKind.ProcExit]: 'ev_proc',
   [EventKind.PgPhase]: 'ev_pg_phase',
   [EventKind.TracerShed]: 'ev_tracer_shed',
+  [EventKind.PoolWait]: 'ev_pool_wait',
+  [EventKind.ConnSetup]: 'ev_conn_setup',
+  [EventKind.ConnAccept]: 'ev_sock_conn',
+  [EventKind.MajorFault]: 'ev_major_fault',
+  [EventKind.BlockIo]: 'ev_block_io',
+  [EventKind.Offcpu]: 'ev_offcpu',
+  [EventKind.SlowSyscall]: 'ev_slow_syscall',
+  [EventKind.DirectReclaim]: 'ev_direct_reclaim',
+  [EventKind.NetXmit]: 'ev_net_xmit',
 };
 
 /**

@@ -73,6 +73,15 @@ const RUNQ_DELAY = EventKind.RunqDelay;
 const PG_PHASE = EventKind.PgPhase;
 const REQUEST_END = EventKind.RequestEnd;
 const DB_QUERY_END = EventKind.DbQueryEnd;
+const POOL_WAIT = EventKind.PoolWait;
+const CONN_SETUP = EventKind.ConnSetup;
+const CONN_ACCEPT = EventKind.ConnAccept;
+const NET_XMIT = EventKind.NetXmit;
+const MAJOR_FAULT = EventKind.MajorFault;
+const BLOCK_IO = EventKind.BlockIo;
+const OFFCPU = EventKind.Offcpu;
+const SLOW_SYSCALL = EventKind.SlowSyscall;
+const DIRECT_RECLAIM = EventKind.DirectReclaim;
 const LE = true;
 const TWO_32 = 4294967296;
 const H = EVENT_LAYOUT.event_header.fields;
@@ -96,6 +105,18 @@ const SC_TUPLE = L.ev_sock_conn.fields.tuple[0];
 const RT_TUPLE = L.ev_tcp_retransmit.fields.tuple[0];
 const RQ_DELAY = L.ev_runq_delay.fields.delay_ns[0];
 const PG_DUR = L.ev_pg_phase.fields.duration_ns[0];
+const PW_WAIT = L.ev_pool_wait.fields.wait_ns[0];
+const CS_SYN = L.ev_conn_setup.fields.syn_ns[0];
+const CS_TUPLE = L.ev_conn_setup.fields.tuple[0];
+const NX_QUEUED = L.ev_net_xmit.fields.queued_ns[0];
+const NX_TUPLE = L.ev_net_xmit.fields.tuple[0];
+const BIO_DUR = L.ev_block_io.fields.duration_ns[0];
+const BIO_QUEUED = L.ev_block_io.fields.queued_ns[0];
+/* Kinds whose duration is a u64 right after the header. */
+const MF_DUR = L.ev_major_fault.fields.duration_ns[0];
+const OFF_DUR = L.ev_offcpu.fields.duration_ns[0];
+const SS_DUR = L.ev_slow_syscall.fields.duration_ns[0];
+const DR_DUR = L.ev_direct_reclaim.fields.duration_ns[0];
 
 /** Smallest struct size per kind number, 0 for a kind this build does not know. */
 const EXPECTED_SIZE = minRecordSizes();
@@ -332,6 +353,42 @@ function fillRows(
       case DB_QUERY_END:
         d = u64(dv, o + QE_DUR_US) * 1000;
         break;
+      case POOL_WAIT:
+        d = u64(dv, o + PW_WAIT);
+        break;
+      case CONN_SETUP: {
+        const syn = u64(dv, o + CS_SYN);
+        const end = dv.getUint32(o + TS + 4, LE) * TWO_32 + dv.getUint32(o + TS, LE);
+        d = syn > 0 && syn <= end ? end - syn : 0;
+        c = ids.connAt(dv, o + CS_TUPLE);
+        break;
+      }
+      case CONN_ACCEPT:
+        d = u64(dv, o + SC_DUR);
+        c = ids.connAt(dv, o + SC_TUPLE);
+        break;
+      case NET_XMIT: {
+        const queued = u64(dv, o + NX_QUEUED);
+        const end = dv.getUint32(o + TS + 4, LE) * TWO_32 + dv.getUint32(o + TS, LE);
+        d = queued > 0 && queued <= end ? end - queued : 0;
+        c = ids.connAt(dv, o + NX_TUPLE);
+        break;
+      }
+      case BLOCK_IO:
+        d = u64(dv, o + BIO_DUR) + u64(dv, o + BIO_QUEUED);
+        break;
+      case MAJOR_FAULT:
+        d = u64(dv, o + MF_DUR);
+        break;
+      case OFFCPU:
+        d = u64(dv, o + OFF_DUR);
+        break;
+      case SLOW_SYSCALL:
+        d = u64(dv, o + SS_DUR);
+        break;
+      case DIRECT_RECLAIM:
+        d = u64(dv, o + DR_DUR);
+        break;
     }
     lead[n] = d;
     bytes[n] = b;
@@ -563,6 +620,9 @@ export function columnsOf(events: readonly TraceEvent[]): EventColumns {
       case SOCK_CONNECT:
       case SOCK_CLOSE:
       case TCP_RETRANSMIT:
+      case CONN_SETUP:
+      case CONN_ACCEPT:
+      case NET_XMIT:
         c = conns.indexOf(e.tuple);
         break;
     }

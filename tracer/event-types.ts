@@ -30,6 +30,15 @@ export const EventKind = {
   ProcExit: 32,
   PgPhase: 40,
   TracerShed: 50,
+  PoolWait: 60,
+  ConnSetup: 61,
+  ConnAccept: 62,
+  MajorFault: 63,
+  BlockIo: 64,
+  Offcpu: 65,
+  SlowSyscall: 66,
+  DirectReclaim: 67,
+  NetXmit: 68,
 } as const;
 export type EventKind = (typeof EventKind)[keyof typeof EventKind];
 
@@ -54,6 +63,24 @@ export const PgPhase = {
   TxnCommit: 10,
 } as const;
 export type PgPhase = (typeof PgPhase)[keyof typeof PgPhase];
+
+/** `side` of a ConnSetup event, from probes/events.h `enum conn_side`. */
+export const ConnSide = {
+  Server: 1,
+  Client: 2,
+} as const;
+export type ConnSide = (typeof ConnSide)[keyof typeof ConnSide];
+
+/** `state` of an Offcpu event, from probes/events.h `enum offcpu_state`. */
+export const OffcpuState = {
+  Sleep: 1,
+  Blocked: 2,
+  Iowait: 3,
+} as const;
+export type OffcpuState = (typeof OffcpuState)[keyof typeof OffcpuState];
+
+/** Offcpu `syscallNr` when the thread slept outside a syscall (OFFCPU_NO_SYSCALL). */
+export const NO_SYSCALL = 0xffffffff;
 
 /** Fields every event has. */
 export interface EventHeader {
@@ -152,6 +179,73 @@ export type TraceEvent =
       readonly detail1: bigint;
       /** The backend's schedstat run_delay when the phase started (schema 3 on; runDelayNs: when it ended). */
       readonly runDelayStartNs?: bigint | undefined;
+    })
+  | (EventHeader & {
+      /** A request waited for a pool connection; tsNs: it got one, fd: that connection. */
+      readonly kind: typeof EventKind.PoolWait;
+      readonly waitNs: bigint;
+      /** The pool's maximum, the connections checked out and the requests queued when it asked. */
+      readonly poolSize: number;
+      readonly busy: number;
+      readonly waiting: number;
+      /** The pool opened a new connection for it: the wait holds its setup. */
+      readonly newConnection: boolean;
+    })
+  | (EventHeader & {
+      /** A TCP handshake completed (or a connect failed); tsNs: established. */
+      readonly kind: typeof EventKind.ConnSetup;
+      /** The client's SYN left, 0n when not seen. */
+      readonly synNs: bigint;
+      readonly side: ConnSide;
+      readonly rttUs: number;
+      readonly retransmits: number;
+      /** 0, or the connect's -errno. */
+      readonly error: number;
+      readonly tuple: Tuple;
+    })
+  | (EventHeader & {
+      /** A process (pid, fd) took the connection from its listener's accept queue at tsNs. */
+      readonly kind: typeof EventKind.ConnAccept;
+      readonly durationNs: bigint;
+      readonly ret: bigint;
+      readonly tuple: Tuple;
+    })
+  | (EventHeader & { readonly kind: typeof EventKind.MajorFault; readonly durationNs: bigint; readonly errorCode: number })
+  | (EventHeader & {
+      /** A block request the thread (pid, tid) queued; tsNs: completion. */
+      readonly kind: typeof EventKind.BlockIo;
+      /** Issued → complete. */
+      readonly durationNs: bigint;
+      /** Inserted → issued, 0n when issued at once. */
+      readonly queuedNs: bigint;
+      readonly sector: bigint;
+      readonly bytes: number;
+      readonly dev: number;
+      /** 0 read, 1 write, 2 flush, 3 discard. */
+      readonly op: number;
+      readonly error: number;
+    })
+  | (EventHeader & {
+      /** The thread was off CPU (not runnable) until tsNs; durationNs includes its runqueue wait after waking. */
+      readonly kind: typeof EventKind.Offcpu;
+      readonly durationNs: bigint;
+      /** The syscall it slept in, NO_SYSCALL when none. */
+      readonly syscallNr: number;
+      readonly state: OffcpuState;
+      /** futex: the futex word's address, else 0n. */
+      readonly futexAddr: bigint;
+    })
+  | (EventHeader & { readonly kind: typeof EventKind.SlowSyscall; readonly durationNs: bigint; readonly ret: bigint; readonly syscallNr: number })
+  | (EventHeader & { readonly kind: typeof EventKind.DirectReclaim; readonly durationNs: bigint; readonly reclaimed: bigint })
+  | (EventHeader & {
+      /** A packet of a lab socket left through a device at tsNs. */
+      readonly kind: typeof EventKind.NetXmit;
+      /** Handed to the device layer (its qdisc), 0n when not seen. */
+      readonly queuedNs: bigint;
+      readonly len: number;
+      readonly ifindex: number;
+      readonly rc: number;
+      readonly tuple: Tuple;
     });
 
 export type EventOf<K extends EventKind> = Extract<TraceEvent, { kind: K }>;

@@ -222,6 +222,7 @@ describe('readCapture', () => {
     const lines = [
       `{"kind":1,"tsNs":"5000000000","requestId":"${ID_A}","pid":7,"tid":7,"fd":12,"method":"GET","path":"/api/users"}`,
       `{"kind":4,"tsNs":"5000200000","requestId":"${ID_A}","pid":7,"tid":7,"fd":13,"durationUs":"180","rows":"3"}`,
+      `{"kind":60,"tsNs":"5000300000","requestId":"${ID_A}","pid":7,"tid":7,"fd":13,"waitNs":"41000000","poolSize":10,"busy":10,"waiting":2,"newConnection":false}`,
       `{"kind":99,"tsNs":"1","requestId":"","pid":7,"tid":7,"fd":-1}`,
       `{"kind":2,"tsNs":"x","requestId":"${ID_A}","pid":7,"tid":7,"fd":12,"status":200,"durationUs":"900"}`,
     ];
@@ -230,10 +231,11 @@ describe('readCapture', () => {
     expect(c.events).toEqual([
       { kind: 1, tsNs: 5_000_000_000n, requestId: ID_A, pid: 7, tid: 7, fd: 12, method: 'GET', path: '/api/users' },
       { kind: 4, tsNs: 5_000_200_000n, requestId: ID_A, pid: 7, tid: 7, fd: 13, durationUs: 180n, rows: 3n },
+      { kind: 60, tsNs: 5_000_300_000n, requestId: ID_A, pid: 7, tid: 7, fd: 13, waitNs: 41_000_000n, poolSize: 10, busy: 10, waiting: 2, newConnection: false },
     ]);
     expect(c.warnings).toEqual([
-      "events.jsonl line 3: unknown event kind '99'",
-      "events.jsonl line 4: field 'tsNs' is not an integer",
+      "events.jsonl line 4: unknown event kind '99'",
+      "events.jsonl line 5: field 'tsNs' is not an integer",
       'client.jsonl is missing: no client-side latencies',
     ]);
   });

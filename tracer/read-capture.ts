@@ -13,6 +13,7 @@ import { CAPTURE_VERSION, type Capture, type CaptureMeta, type ClientObservation
 import { truncatedTailWarning } from './decode-events.ts';
 import { EventTableBuilder, tableEvents, type EventTable } from './event-table.ts';
 import { EventKind, type TraceEvent } from './event-types.ts';
+import type { MachineSample } from './machine-sample.ts';
 
 export const CAPTURE_FILES = {
   meta: 'meta.json',
@@ -23,6 +24,7 @@ export const CAPTURE_FILES = {
   pgStatStatements: 'pg-stat-statements.json',
   ss: 'ss.txt',
   loaderLog: 'loader.log',
+  machine: 'machine.jsonl',
 } as const;
 
 async function readOptional(path: string): Promise<Buffer | null> {
@@ -86,7 +88,14 @@ export function toNginxEntry(v: unknown): NginxAccessEntry | string {
   return v as unknown as NginxAccessEntry;
 }
 
-const BIGINT_FIELDS = new Set(['tsNs', 'durationUs', 'rows', 'durationNs', 'bytes', 'arrivalNs', 'inode', 'ret', 'delayNs', 'detail0', 'detail1', 'thresholdUs']);
+export function toMachineSample(v: unknown): MachineSample | string {
+  if (!isObject(v)) return 'not a JSON object';
+  if (typeof v.tsNs !== 'string' || !/^\d+$/.test(v.tsNs)) return "missing 'tsNs'";
+  for (const k of ['cpu', 'memKb', 'load', 'disks', 'net', 'tcp'] as const) if (!isObject(v[k])) return `missing '${k}'`;
+  return v as unknown as MachineSample;
+}
+
+const BIGINT_FIELDS = new Set(['tsNs', 'durationUs', 'rows', 'durationNs', 'bytes', 'arrivalNs', 'inode', 'ret', 'delayNs', 'detail0', 'detail1', 'thresholdUs', 'waitNs']);
 const KINDS = new Set<number>(Object.values(EventKind));
 const APP_FIELDS: Partial<Record<number, readonly string[]>> = {
   [EventKind.RequestStart]: ['method', 'path'],
@@ -97,6 +106,7 @@ const APP_FIELDS: Partial<Record<number, readonly string[]>> = {
   [EventKind.CacheMiss]: ['key'],
   [EventKind.FileOpen]: ['path'],
   [EventKind.FileClose]: [],
+  [EventKind.PoolWait]: ['waitNs', 'poolSize', 'busy', 'waiting', 'newConnection'],
 };
 
 /**
@@ -248,8 +258,12 @@ export async function readCapture(dir: string): Promise<Capture> {
   const nginx = nginxText === null ? { values: [], warnings: [] } : parseJsonLines(nginxText.toString('utf8'), CAPTURE_FILES.nginx, toNginxEntry);
   for (const w of nginx.warnings) warnings.push(w);
 
+  const machineText = await readOptional(join(dir, CAPTURE_FILES.machine));
+  const machine = machineText === null ? { values: [], warnings: [] } : parseJsonLines(machineText.toString('utf8'), CAPTURE_FILES.machine, toMachineSample);
+  for (const w of machine.warnings) warnings.push(w);
+
   const nonZero = Object.entries(meta.drops).filter(([, n]) => n > 0);
   if (nonZero.length) warnings.push(`the loader dropped events: ${nonZero.map(([k, n]) => `${k}=${n}`).join(' ')}`);
 
-  return { dir, meta, events, client: client.values, nginx: nginx.values, warnings: capWarnings(warnings) };
+  return { dir, meta, events, client: client.values, nginx: nginx.values, machine: machine.values, warnings: capWarnings(warnings) };
 }

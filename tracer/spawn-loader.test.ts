@@ -214,7 +214,7 @@ describe('parseFamilies', () => {
   });
   it.each([
     ['usdt,,sockets', "--families has an empty name in 'usdt,,sockets'"],
-    ['usdt,nope', "unknown family 'nope' (known: core, usdt, sockets, files, sched, postgres, tcp)"],
+    ['usdt,nope', "unknown family 'nope' (known: core, usdt, sockets, files, sched, postgres, tcp, pool, conn, blockio, reclaim, faults, offcpu, slowsys, netdev)"],
     ['+files,files', "--families names a family twice in '+files,files'"],
   ])('refuses %s', (raw, error) => {
     expect(parseFamilies(raw)).toBe(error);

@@ -165,6 +165,8 @@ export interface LoaderTargets {
   readonly hookNs?: { readonly nop1: number; readonly nop5: number };
   /** The sockets family's hooks (default: detected). */
   readonly socketHooks?: 'auto' | 'tp_btf' | 'syscalls';
+  /** The slowsys family's threshold, ms (the loader's default: 10). */
+  readonly slowSyscallMs?: number;
   readonly verbose?: boolean;
 }
 
@@ -181,13 +183,14 @@ export function loaderArgs(t: LoaderTargets): string[] {
   if (t.cpuBudgetPct !== undefined) args.push('--cpu-budget', String(t.cpuBudgetPct));
   if (t.hookNs) args.push('--hook-ns', `${Math.max(1, Math.round(t.hookNs.nop1))},${Math.max(1, Math.round(t.hookNs.nop5))}`);
   if (t.socketHooks !== undefined && t.socketHooks !== 'auto') args.push('--socket-hooks', t.socketHooks);
+  if (t.slowSyscallMs !== undefined) args.push('--slow-syscall-ms', String(t.slowSyscallMs));
   if (t.verbose) args.push('-v');
   return args;
 }
 
-/** The loader's probe families (probes/families.c); files, sched and postgres are opt-in. */
-export const LOADER_FAMILIES = ['core', 'usdt', 'sockets', 'files', 'sched', 'postgres', 'tcp'] as const;
-export const OPT_IN_FAMILIES: readonly string[] = ['files'];
+/** The loader's probe families (probes/families.c); the opt-in ones cost everyone: a program run for every syscall, fault, context switch or packet of the machine, or a breakpoint trap per PostgreSQL probe hit. */
+export const LOADER_FAMILIES = ['core', 'usdt', 'sockets', 'files', 'sched', 'postgres', 'tcp', 'pool', 'conn', 'blockio', 'reclaim', 'faults', 'offcpu', 'slowsys', 'netdev'] as const;
+export const OPT_IN_FAMILIES: readonly string[] = ['files', 'sched', 'postgres', 'faults', 'offcpu', 'slowsys', 'netdev'];
 
 /**
  * `--families` as a user gives it: `a,b` (exactly those) or `+a,b` (the default set and those).

@@ -1,5 +1,7 @@
 /** `lab show DIR [--id ID | --slowest N] [--waterfall]`: text trees (and terminal waterfalls) on stdout. */
 import { loadTraces, stderrLine } from '../../assembler/load-traces.ts';
+import { formatMachineContext, machineContext } from '../../assembler/machine-context.ts';
+import { rootOf } from '../../assembler/span.ts';
 import { renderTextTree } from '../../assembler/render-text-tree.ts';
 import { renderWaterfallTerminal } from '../../assembler/render-waterfall-terminal.ts';
 import { selectTraces } from '../../assembler/select-traces.ts';
@@ -16,7 +18,7 @@ export async function run(inv: Invocation): Promise<number> {
     slowest = DEFAULT_SLOWEST;
     stderrLine(`showing the ${DEFAULT_SLOWEST} slowest requests (--id ID or --slowest N to choose)`);
   }
-  const { assembled } = await loadTraces(dir, stderrLine);
+  const { assembled, capture } = await loadTraces(dir, stderrLine);
   const sel = selectTraces(assembled.traces, { id, slowest }, dir);
   if (!sel.ok) {
     stderrLine(`lab show: ${sel.error}`);
@@ -24,7 +26,13 @@ export async function run(inv: Invocation): Promise<number> {
   }
   const color = process.stdout.isTTY === true && !process.env.NO_COLOR;
   const width = process.stdout.columns ?? 100;
-  const out = sel.traces.map((t) => renderTextTree(t) + (inv.options.waterfall === true ? '\n' + renderWaterfallTerminal(t, { width, color }) : ''));
+  const machine = capture.machine ?? [];
+  const context = (t: (typeof sel.traces)[number]): string => {
+    const root = rootOf(t);
+    const c = machineContext(machine, root.startNs, root.endNs);
+    return c ? `${formatMachineContext(c)}\n` : '';
+  };
+  const out = sel.traces.map((t) => renderTextTree(t) + context(t) + (inv.options.waterfall === true ? '\n' + renderWaterfallTerminal(t, { width, color }) : ''));
   process.stdout.write(out.join('\n'));
   return 0;
 }

@@ -21,6 +21,7 @@ import { CAPTURE_VERSION, type CaptureLoad, type CaptureMeta, type LoaderReport,
 import { captureCompleteness, formatIncomplete, unfinishedCompleteness, type CaptureCompleteness, type CompletenessFacts, type LoaderEnd } from '../../tracer/capture-completeness.ts';
 import { captureAccessEntry, KEPT_QUERY_PARAMETERS, reduceQuery } from '../../tracer/capture-privacy.ts';
 import { clockToMeta, sampleClock } from '../../tracer/clock.ts';
+import { startMachineSampling } from '../../tracer/machine-sample.ts';
 import { captureCoverage } from '../../tracer/capture-coverage.ts';
 import { EventKind } from '../../tracer/event-types.ts';
 import { CAPTURE_FILES, readCapture } from '../../tracer/read-capture.ts';
@@ -99,6 +100,8 @@ export interface TraceOptions {
   readonly socketHooks: 'auto' | 'tp_btf' | 'syscalls';
   /** Serve Prometheus metrics on 127.0.0.1:PORT while tracing. */
   readonly metricsPort: number | undefined;
+  /** The slowsys family's threshold, ms. */
+  readonly slowSyscallMs: number | undefined;
   readonly knobs: TargetKnobs;
   /**
    * With `noLoad`: the traffic to trace, sent by the caller (`lab bench inject`); tracing ends
@@ -141,6 +144,7 @@ export function traceOptions(o: Readonly<Record<string, string | number | boolea
     rate: typeof o.rate === 'number' ? o.rate : undefined,
     json: o.json === true,
     metricsPort: typeof o['metrics-port'] === 'number' ? o['metrics-port'] : undefined,
+    slowSyscallMs: typeof o['slow-syscall-ms'] === 'number' ? o['slow-syscall-ms'] : undefined,
     knobs,
   };
 }
@@ -393,6 +397,7 @@ async function traceWhileSignalled(
           ...(opts.cpuBudgetPct !== undefined ? { cpuBudgetPct: opts.cpuBudgetPct } : {}),
           ...(hookNs ? { hookNs } : {}),
           socketHooks: opts.socketHooks,
+          ...(opts.slowSyscallMs !== undefined ? { slowSyscallMs: opts.slowSyscallMs } : {}),
         }),
         eventsPath: join(dir, CAPTURE_FILES.events),
         logPath: join(dir, CAPTURE_FILES.loaderLog),
@@ -428,6 +433,7 @@ async function traceWhileSignalled(
     say(`no BPF: reading the app's probe file ${backend.eventsPath}`);
   }
   metrics?.follow({ eventsPath: join(dir, CAPTURE_FILES.events), accessLogPath: paths.accessLog, accessOffset: accessMark.offset, loaderPid: loader?.pid ?? null, pids });
+  const machine = startMachineSampling(join(dir, CAPTURE_FILES.machine));
   const startNs = process.hrtime.bigint();
 
   let loadError: string | null = null;
@@ -464,6 +470,7 @@ async function traceWhileSignalled(
   }
   await new Promise((r) => setTimeout(r, SETTLE_MS));
   const endNs = process.hrtime.bigint();
+  machine.stop();
   stopping = true;
 
   // Tracing stops here.

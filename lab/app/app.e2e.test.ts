@@ -23,19 +23,19 @@ chmodSync(stateDir, 0o755);
 const PORT_BASE = String(testPortBase(20100));
 const cfg = labConfig({ LAB_PORT_BASE: PORT_BASE, LAB_STATE_DIR: stateDir });
 
-type ProbeCall = { readonly probe: string; readonly args: readonly (string | number)[] };
+type ProbeCall = { readonly probe: string; readonly args: readonly (string | number | boolean)[] };
 
 /** Probe sink that records every call (all probes enabled). */
 function recordingProbes(calls: ProbeCall[]): AppProbes {
   const rec =
     (probe: string) =>
-    (...args: (string | number)[]): void => {
+    (...args: (string | number | boolean)[]): void => {
       calls.push({ probe, args });
     };
   const on = (): boolean => true;
   return {
     backend: 'file',
-    enabled: { requestStart: on, requestEnd: on, dbQueryStart: on, dbQueryEnd: on, cacheHit: on, cacheMiss: on, fileOpen: on, fileClose: on },
+    enabled: { requestStart: on, requestEnd: on, dbQueryStart: on, dbQueryEnd: on, cacheHit: on, cacheMiss: on, fileOpen: on, fileClose: on, poolWait: on },
     requestStart: rec('requestStart'),
     requestEnd: rec('requestEnd'),
     dbQueryStart: rec('dbQueryStart'),
@@ -44,6 +44,7 @@ function recordingProbes(calls: ProbeCall[]): AppProbes {
     cacheMiss: rec('cacheMiss'),
     fileOpen: rec('fileOpen'),
     fileClose: rec('fileClose'),
+    poolWait: rec('poolWait'),
   };
 }
 
@@ -212,6 +213,28 @@ describe('latency knobs', () => {
     expect(r.status).toBe(201);
     const durations = forId(r.id, 'dbQueryEnd').map((c) => c.args[1] as number);
     expect(durations[1]).toBeGreaterThanOrEqual(250_000); // [0] is BEGIN
+  });
+
+  it('a request that found every pool connection busy reports its wait, the pool size and the busy count', async () => {
+    // Four connections (the pool's max), eight requests that each hold one for 300 ms: the last
+    // four wait for the first four to give theirs back.
+    const replies = await Promise.all(Array.from({ length: 8 }, () => call('/api/users/424242?db_delay_ms=300')));
+    const waits = replies.map((r) => {
+      const [w] = forId(r.id, 'poolWait');
+      if (!w) throw new Error(`no poolWait for ${r.id}`);
+      const [, waitUs, size, busy, waiting, fd, fresh] = w.args as [string, number, number, number, number, number, boolean];
+      expect(size).toBe(4);
+      expect(isSocketFd(fd)).toBe(true);
+      expect(typeof fresh).toBe('boolean');
+      return { waitUs, busy, waiting };
+    });
+    const queued = waits.filter((w) => w.busy === 4);
+    expect(queued.length).toBeGreaterThanOrEqual(4);
+    // Each queued request waited for a 300 ms query to end (generous: the machine is shared).
+    for (const w of queued) expect(w.waitUs).toBeGreaterThanOrEqual(200_000);
+    expect(Math.max(...waits.map((w) => w.waiting))).toBeGreaterThanOrEqual(1);
+    const logged = logs.filter((l) => replies.some((r) => r.id === l.request_id) && l.msg === 'request');
+    expect(logged.filter((l) => (l.pool_wait_us as number) >= 200_000).length).toBe(queued.length);
   });
 
   it('delay_ms and cpu_ms add at least their time', async () => {

@@ -132,6 +132,7 @@ export function createApp(deps: AppDeps): express.Express {
         duration_us: durationUs,
         db_round_trips: ctx.work.dbRoundTrips,
         db_us: ctx.work.dbUs,
+        pool_wait_us: ctx.work.poolWaitUs,
         file_opens: ctx.work.fileOpens,
         cache: ctx.work.cache,
         fd,

@@ -46,6 +46,7 @@ describe('createFileProbes', () => {
     p.cacheMiss(ID, 'user:2');
     p.fileOpen(ID, 23, '/etc/app.json');
     p.fileClose(ID, 23);
+    p.poolWait(ID, 41_000.4, 10, 10, 3, 22, false);
     p.requestEnd(ID, 200, 5678, 21);
     p.flush();
     expect(readLines(p)).toEqual([
@@ -56,13 +57,14 @@ describe('createFileProbes', () => {
       { ...header(6, 1004, -1), key: 'user:2' },
       { ...header(7, 1005, 23), path: '/etc/app.json' },
       header(8, 1006, 23),
-      { ...header(2, 1007, 21), status: 200, durationUs: '5678' },
+      { ...header(60, 1007, 22), waitNs: '41000400', poolSize: 10, busy: 10, waiting: 3, newConnection: false },
+      { ...header(2, 1008, 21), status: 200, durationUs: '5678' },
     ]);
   });
 
   it('is always enabled', () => {
     const p = makeProbes();
-    expect(Object.values(p.enabled).map((f) => f())).toEqual([true, true, true, true, true, true, true, true]);
+    expect(Object.values(p.enabled).map((f) => f())).toEqual([true, true, true, true, true, true, true, true, true]);
     expect(p.backend).toBe('file');
   });
 

@@ -80,6 +80,7 @@ export function createFileProbes(path: string, options: FileProbesOptions = {}):
       cacheMiss: always,
       fileOpen: always,
       fileClose: always,
+      poolWait: always,
     },
     requestStart(requestId, method, reqPath, fdNum) {
       emit(
@@ -110,6 +111,14 @@ export function createFileProbes(path: string, options: FileProbesOptions = {}):
     fileClose(requestId, fdNum) {
       emit(EventKind.FileClose, requestId, fdNum, '');
     },
+    poolWait(requestId, waitUs, poolSize, busy, waiting, fdNum, newConnection) {
+      emit(
+        EventKind.PoolWait,
+        requestId,
+        fdNum,
+        `,"waitNs":"${u64(waitUs * 1000)}","poolSize":${count(poolSize)},"busy":${count(busy)},"waiting":${count(waiting)},"newConnection":${newConnection}`,
+      );
+    },
   };
 }
 
@@ -119,6 +128,12 @@ function u64(n: number): string {
     throw new TypeError(`probe: ${n} is not a finite number from 0 to 2^53-1`);
   }
   return String(Math.trunc(n));
+}
+
+/** A pool count as the addon passes it: a whole number from 0 to 2^31-1. */
+function count(n: number): number {
+  if (!Number.isInteger(n) || n < 0 || n > 2 ** 31 - 1) throw new TypeError(`probe: ${n} is not a whole number from 0 to 2^31-1`);
+  return n;
 }
 
 function jsonString(s: string, maxBytes: number): string {

@@ -23,6 +23,12 @@ export interface AppProbes {
   fileOpen(requestId: string, fd: number, path: string): void;
   /** Unbinds the fd before it is closed. */
   fileClose(requestId: string, fd: number): void;
+  /**
+   * The request got a pool connection (fd) after waiting `waitUs` for it; `poolSize` is the pool's
+   * maximum, `busy` the connections checked out and `waiting` the requests queued when it asked;
+   * `newConnection` when the pool opened the connection for it.
+   */
+  poolWait(requestId: string, waitUs: number, poolSize: number, busy: number, waiting: number, fd: number, newConnection: boolean): void;
 }
 
 export interface ProbeSwitches {
@@ -34,6 +40,7 @@ export interface ProbeSwitches {
   cacheMiss(): boolean;
   fileOpen(): boolean;
   fileClose(): boolean;
+  poolWait(): boolean;
 }
 
 const never = (): boolean => false;
@@ -51,6 +58,7 @@ export const noopProbes: AppProbes = {
     cacheMiss: never,
     fileOpen: never,
     fileClose: never,
+    poolWait: never,
   },
   requestStart: nothing,
   requestEnd: nothing,
@@ -60,4 +68,5 @@ export const noopProbes: AppProbes = {
   cacheMiss: nothing,
   fileOpen: nothing,
   fileClose: nothing,
+  poolWait: nothing,
 };

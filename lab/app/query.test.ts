@@ -29,10 +29,31 @@ class FakeClient extends EventEmitter {
   }
 }
 
-const poolOf = (connect: () => Promise<FakeClient>): pg.Pool => ({ connect }) as unknown as pg.Pool;
+const poolOf = (connect: () => Promise<FakeClient>, counts = { max: 4, total: 4, idle: 0, waiting: 2 }): pg.Pool =>
+  ({ connect, options: { max: counts.max }, totalCount: counts.total, idleCount: counts.idle, waitingCount: counts.waiting }) as unknown as pg.Pool;
 const rows = (): pg.QueryResult => ({ rows: [], rowCount: 0, command: 'SELECT', oid: 0, fields: [] });
 
 describe('withDb', () => {
+  it('reports the wait for the pool connection, how full the pool was when it asked, and whether the client is new', async () => {
+    let now = 1_000;
+    const calls: unknown[][] = [];
+    const probes = { ...noopProbes, enabled: { ...noopProbes.enabled, poolWait: () => true }, poolWait: (...args: unknown[]) => void calls.push(args) };
+    const work = newRequestWork();
+    const waiting = { ...ctx, probes, work, clock: { nowUs: () => now } };
+    const client = new FakeClient(async () => rows());
+    const pool = poolOf(async () => {
+      now += 41_000;
+      return client;
+    });
+    await withDb(pool, waiting, (db) => db.query('SELECT 1'));
+    await withDb(pool, waiting, (db) => db.query('SELECT 1'));
+    expect(calls).toEqual([
+      [ctx.requestId, 41_000, 4, 4, 2, -1, true],
+      [ctx.requestId, 41_000, 4, 4, 2, -1, false],
+    ]);
+    expect(work.poolWaitUs).toBe(82_000);
+  });
+
   it("survives the client's 'error' event while a request holds it, answers 503 and destroys the client", async () => {
     const lost = new Error('Connection terminated unexpectedly');
     const client = new FakeClient(async (c) => {

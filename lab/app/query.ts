@@ -23,6 +23,8 @@ export interface RequestDb {
  */
 export async function withDb<T>(pool: pg.Pool, ctx: RequestContext, fn: (db: RequestDb) => Promise<T>): Promise<T> {
   let client: pg.PoolClient;
+  const asked = poolOccupancy(pool);
+  const askedUs = ctx.clock.nowUs();
   try {
     client = await pool.connect();
   } catch (err) {
@@ -30,6 +32,10 @@ export async function withDb<T>(pool: pg.Pool, ctx: RequestContext, fn: (db: Req
     if (lost !== null) throw new HttpError(503, `the database is unavailable (${lost}): retry shortly`);
     throw err;
   }
+  const waitUs = Math.max(0, Math.round(ctx.clock.nowUs() - askedUs));
+  ctx.work.poolWaitUs += waitUs;
+  const fresh = isNewClient(pool, client);
+  if (ctx.probes.enabled.poolWait()) ctx.probes.poolWait(ctx.requestId, waitUs, asked.size, asked.busy, asked.waiting, pgClientFd(client), fresh);
   let broken: Error | undefined;
   const markBroken = (err: Error): void => {
     broken ??= err;
@@ -51,6 +57,28 @@ export async function withDb<T>(pool: pg.Pool, ctx: RequestContext, fn: (db: Req
     client.off('error', markBroken);
     client.release(broken);
   }
+}
+
+/** The pool's maximum, the connections checked out and the requests queued for one, now. */
+export interface PoolOccupancy {
+  readonly size: number;
+  readonly busy: number;
+  readonly waiting: number;
+}
+
+export function poolOccupancy(pool: pg.Pool): PoolOccupancy {
+  return { size: pool.options.max ?? 10, busy: Math.max(0, pool.totalCount - pool.idleCount), waiting: pool.waitingCount };
+}
+
+const handedOut = new WeakMap<pg.Pool, WeakSet<pg.PoolClient>>();
+
+/** Whether the pool hands `client` out for the first time (it opened the connection for this request). */
+function isNewClient(pool: pg.Pool, client: pg.PoolClient): boolean {
+  let seen = handedOut.get(pool);
+  if (!seen) handedOut.set(pool, (seen = new WeakSet()));
+  if (seen.has(client)) return false;
+  seen.add(client);
+  return true;
 }
 
 function requestDb(client: pg.PoolClient, ctx: RequestContext, markBroken: (err: Error) => void): RequestDb {

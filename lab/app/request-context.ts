@@ -23,10 +23,12 @@ export interface RequestContext {
 export interface RequestWork {
   dbRoundTrips: number;
   dbUs: number;
+  /** Time spent waiting for pool connections, µs. */
+  poolWaitUs: number;
   fileOpens: number;
   cache: 'hit' | 'miss' | null;
 }
 
 export function newRequestWork(): RequestWork {
-  return { dbRoundTrips: 0, dbUs: 0, fileOpens: 0, cache: null };
+  return { dbRoundTrips: 0, dbUs: 0, poolWaitUs: 0, fileOpens: 0, cache: null };
 }

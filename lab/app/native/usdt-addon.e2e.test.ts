@@ -19,6 +19,7 @@ const USDT_NAMES = [
   'cache_miss',
   'file_open',
   'file_close',
+  'pool_wait',
 ] as const;
 
 const started: ChildProcess[] = [];
@@ -83,6 +84,8 @@ function bpftraceProgram(addon: string): string {
     `${at('cache_miss')} { printf("cache_miss %s %s\\n", str(arg0), str(arg1)); }`,
     `${at('file_open')} { printf("file_open %s %d %s\\n", str(arg0), arg1, str(arg2)); }`,
     `${at('file_close')} { printf("file_close %s %d\\n", str(arg0), arg1); }`,
+    // bpftrace reads at most six USDT arguments on x86-64: new_connection (arg6) is not printed.
+    `${at('pool_wait')} { printf("pool_wait %s %d %d %d %d %d\\n", str(arg0), arg1, arg2, arg3, arg4, arg5); }`,
   ].join('\n');
 }
 
@@ -194,6 +197,7 @@ describe.each([
         `cache_miss ${id} user:${i}`,
         `file_open ${id} 12 /tmp/report-${i}.log`,
         `file_close ${id} 12`,
+        `pool_wait ${id} ${40_000 + i} 10 10 ${i % 7} 11`,
         `request_end ${id} 200 ${2500 + i} 10`,
       );
     }

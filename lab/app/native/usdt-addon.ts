@@ -26,10 +26,13 @@ export const PROBE_NAMES: readonly ProbeName[] = [
   'cacheMiss',
   'fileOpen',
   'fileClose',
+  'poolWait',
 ];
 
 /** What the native module exports (probes/usdt-addon/src/reqtrace_usdt.c). */
-export interface UsdtAddon extends Omit<AppProbes, 'backend' | 'enabled'> {
+export interface UsdtAddon extends Omit<AppProbes, 'backend' | 'enabled' | 'poolWait'> {
+  /** `newConnection` crosses as 0 or 1. */
+  poolWait(requestId: string, waitUs: number, poolSize: number, busy: number, waiting: number, fd: number, newConnection: number): void;
   /** Each probe's 2-byte is-enabled semaphore, non-zero while a tracer is attached. */
   readonly semaphores: Readonly<Record<ProbeName, ArrayBuffer>>;
   /** 'nop1' (sys/sdt.h) or 'nop5' (a 5-byte nop the kernel can optimize). */
@@ -84,6 +87,7 @@ export function nativeProbes(addon: UsdtAddon): AppProbes {
   const cacheMiss = new Uint16Array(s.cacheMiss);
   const fileOpen = new Uint16Array(s.fileOpen);
   const fileClose = new Uint16Array(s.fileClose);
+  const poolWait = new Uint16Array(s.poolWait);
   return {
     backend: 'native',
     enabled: {
@@ -95,6 +99,7 @@ export function nativeProbes(addon: UsdtAddon): AppProbes {
       cacheMiss: () => cacheMiss[0] !== 0,
       fileOpen: () => fileOpen[0] !== 0,
       fileClose: () => fileClose[0] !== 0,
+      poolWait: () => poolWait[0] !== 0,
     },
     requestStart: addon.requestStart,
     requestEnd: addon.requestEnd,
@@ -104,5 +109,7 @@ export function nativeProbes(addon: UsdtAddon): AppProbes {
     cacheMiss: addon.cacheMiss,
     fileOpen: addon.fileOpen,
     fileClose: addon.fileClose,
+    poolWait: (requestId, waitUs, poolSize, busy, waiting, fd, newConnection) =>
+      addon.poolWait(requestId, waitUs, poolSize, busy, waiting, fd, newConnection ? 1 : 0),
   };
 }

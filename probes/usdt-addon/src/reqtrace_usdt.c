@@ -48,6 +48,7 @@ REQTRACE_SEMAPHORE(cache_hit);
 REQTRACE_SEMAPHORE(cache_miss);
 REQTRACE_SEMAPHORE(file_open);
 REQTRACE_SEMAPHORE(file_close);
+REQTRACE_SEMAPHORE(pool_wait);
 
 static void throw_type(napi_env env, const char *fn, const char *arg, const char *what)
 {
@@ -256,6 +257,33 @@ static napi_value file_close(napi_env env, napi_callback_info info)
 	return NULL;
 }
 
+/* pool_wait(id, wait_us, pool_size, busy, waiting, fd, new_connection): a request got a pool
+ * connection after waiting wait_us; the pool's maximum, the connections checked out and the
+ * requests queued when it asked; the connection's fd; 1 when the pool opened it for this request. */
+static napi_value pool_wait(napi_env env, napi_callback_info info)
+{
+	struct request_id id;
+	uint64_t wait_us;
+	double size, busy, waiting, fresh;
+	int32_t fd, pool_size, busy_count, waiting_count, new_connection;
+	ARGS(7);
+
+	if (!get_request_id(env, argv[0], &id, "poolWait") ||
+	    !get_u64(env, argv[1], "poolWait", "waitUs", &wait_us) ||
+	    !get_int(env, argv[2], 0, INT32_MAX, "poolWait", "poolSize", "an integer from 0 to 2^31-1", &size) ||
+	    !get_int(env, argv[3], 0, INT32_MAX, "poolWait", "busy", "an integer from 0 to 2^31-1", &busy) ||
+	    !get_int(env, argv[4], 0, INT32_MAX, "poolWait", "waiting", "an integer from 0 to 2^31-1", &waiting) ||
+	    !get_fd(env, argv[5], "poolWait", &fd) ||
+	    !get_int(env, argv[6], 0, 1, "poolWait", "newConnection", "0 or 1", &fresh))
+		return NULL;
+	pool_size = (int32_t)size;
+	busy_count = (int32_t)busy;
+	waiting_count = (int32_t)waiting;
+	new_connection = (int32_t)fresh;
+	REQTRACE_PROBE9(pool_wait, id.str, wait_us, pool_size, busy_count, waiting_count, fd, new_connection, id.hi, id.lo);
+	return NULL;
+}
+
 struct probe_def {
 	const char *js_name;
 	napi_callback fire;
@@ -271,6 +299,7 @@ static const struct probe_def probes[] = {
 	{ "cacheMiss", cache_miss, &reqtrace_cache_miss_semaphore },
 	{ "fileOpen", file_open, &reqtrace_file_open_semaphore },
 	{ "fileClose", file_close, &reqtrace_file_close_semaphore },
+	{ "poolWait", pool_wait, &reqtrace_pool_wait_semaphore },
 };
 
 #define CHECK(call)                                 \

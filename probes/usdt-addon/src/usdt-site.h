@@ -26,5 +26,7 @@
 #define REQTRACE_PROBE4(name, a1, a2, a3, a4) STAP_PROBE4(reqtrace, name, a1, a2, a3, a4)
 #define REQTRACE_PROBE5(name, a1, a2, a3, a4, a5) STAP_PROBE5(reqtrace, name, a1, a2, a3, a4, a5)
 #define REQTRACE_PROBE6(name, a1, a2, a3, a4, a5, a6) STAP_PROBE6(reqtrace, name, a1, a2, a3, a4, a5, a6)
+#define REQTRACE_PROBE9(name, a1, a2, a3, a4, a5, a6, a7, a8, a9) \
+	STAP_PROBE9(reqtrace, name, a1, a2, a3, a4, a5, a6, a7, a8, a9)
 
 #endif

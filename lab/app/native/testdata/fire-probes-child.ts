@@ -22,6 +22,7 @@ function fire(n: number): void {
     probes.cacheMiss(id, `user:${i}`);
     probes.fileOpen(id, 12, `/tmp/report-${i}.log`);
     probes.fileClose(id, 12);
+    probes.poolWait(id, 40_000 + i, 10, 10, i % 7, 11, i % 2 === 1);
     probes.requestEnd(id, 200, 2500 + i, 10);
   }
 }
