@@ -229,11 +229,12 @@ describeBuilt('waits named for what they are, on real captures (BPF)', () => {
   beforeAll(async () => {
     requireBuilt();
     lab = await startLab({ portBase: PORT_BASE, stateDir: join(tmpdir(), `lab-attribution-e2e-${PORT_BASE}`), usdt: 'native' });
-    await traceWhile(baselineDir, 6, [], () => inTurn(ids.normal.map((id) => () => send(id, '/api/users'))));
+    await traceWhile(baselineDir, 6, ['--families', '+postgres'], () => inTurn(ids.normal.map((id) => () => send(id, '/api/users'))));
     const b = await runLabCli(lab, ['baseline', baselineDir, '--out', baselineFile], { timeoutMs: 30_000 });
     if (b.code !== 0) throw new Error(`lab baseline failed: ${b.stderr.trim().split('\n').at(-1)}`);
 
-    await traceWhile(anomalousDir, 14, ['--families', '+offcpu,netdev,slowsys,faults', '--slow-syscall-ms', '1'], sendAnomalies);
+    // PostgreSQL's phases say which backend served each statement, and so whose waits are its.
+    await traceWhile(anomalousDir, 14, ['--families', '+postgres,offcpu,netdev,slowsys,faults', '--slow-syscall-ms', '1'], sendAnomalies);
     const a = await runLabCli(lab, ['analyze', anomalousDir, '--baseline', baselineFile, '--json'], { timeoutMs: 60_000 });
     if (a.code !== 0) throw new Error(`lab analyze failed: ${a.stderr.trim().split('\n').at(-1)}`);
     report = JSON.parse(a.stdout) as AnalysisReport;

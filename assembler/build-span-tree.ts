@@ -355,8 +355,11 @@ function buildTrace(f: AppFacts, ctx: BuildContext): Trace {
       tagXmits(span, 'net.xmit.query', xmitsIn(ctx.index.xmitsByKey.get(tupleKey(pgTuple)), q.startNs, q.endNs), write);
       tagXmits(span, 'net.xmit.result', xmitsIn(ctx.index.xmitsByKey.get(peerTupleKey(pgTuple)), q.startNs, q.endNs), lastPhaseEnd(phases.filter((_, i) => phaseOwner[i] === k)) ?? db?.startNs ?? q.startNs);
     }
-    const backend = phases.find((_, i) => phaseOwner[i] === k)?.pid;
+    // The backend: the one whose phases these are, else the process the sockets family saw
+    // owning the other end of the app's pg connection.
+    const backend = phases.find((_, i) => phaseOwner[i] === k)?.pid ?? (pgTuple ? ctx.index.socketOwnerByKey.get(peerTupleKey(pgTuple)) : undefined);
     if (db && backend !== undefined) {
+      db.tags['process.pid'] ??= String(backend);
       const runq = ctx.index.runqByPid.get(backend);
       applyRunq(db, attributeRunqDelay(runq, ctx.index.maxRunqDelayNs, db.startNs, db.endNs), BACKEND_CONFIDENCE);
       applyWaits(db, attributeKernelWaits(ctx.index.waitsByPid.get(backend), ctx.index.maxWaitNs, undefined, db.startNs, db.endNs, runq), BACKEND_CONFIDENCE);

@@ -39,6 +39,8 @@ export interface RowIndex {
   readonly fileOpensByFd: readonly RowPairGroup[];
   readonly acceptsByFd: readonly RowPairGroup[];
   readonly closesByFd: readonly RowPairGroup[];
+  /** Connection index → the pid that owns it, from the sockets family's owner records (fd -1). */
+  readonly ownerByConn: ReadonlyMap<number, number>;
   /** A thread's kernel waits (block I/O, major faults, sleeps, slow syscalls, reclaim), by pid. */
   readonly waitsByPid: readonly RowGroup[];
   /** Packets sent, by connection index. */
@@ -168,6 +170,7 @@ interface Groups {
   readonly accepts: PairGroups;
   readonly closes: PairGroups;
   readonly proxyConnByPeer: Map<string, number>;
+  readonly ownerByConn: Map<number, number>;
   readonly waitsByPid: SparseGroups;
   readonly xmits: DenseGroups;
 }
@@ -208,6 +211,7 @@ function fileRows(c: EventColumns, order: readonly number[] | null, g: Groups, o
     }
     if (k === FILE_OPEN) g.fileOpens.push(pid[row]!, fd[row]!, row);
     else if (k === SOCK_ACCEPT && fd[row]! >= 0) g.accepts.push(pid[row]!, fd[row]!, row);
+    else if (k === SOCK_ACCEPT && conn[row]! >= 0) g.ownerByConn.set(conn[row]!, pid[row]!);
     else if (k === SOCK_CLOSE && fd[row]! >= 0) g.closes.push(pid[row]!, fd[row]!, row);
     const r = request[row]!;
     if (r >= 0) g.byRequest.push(r, row);
@@ -240,6 +244,7 @@ export function correlateRows(c: EventColumns, proxyPort: number): RowIndex {
     accepts: new PairGroups(),
     closes: new PairGroups(),
     proxyConnByPeer: new Map(),
+    ownerByConn: new Map(),
     waitsByPid: new SparseGroups(),
     xmits: new DenseGroups(c.tuples.length),
   };
@@ -258,6 +263,7 @@ export function correlateRows(c: EventColumns, proxyPort: number): RowIndex {
     fileOpensByFd: g.fileOpens.groups(),
     acceptsByFd: g.accepts.groups(),
     closesByFd: g.closes.groups(),
+    ownerByConn: g.ownerByConn,
     waitsByPid: g.waitsByPid.groups(),
     xmitsByConn: g.xmits.groups(),
   };

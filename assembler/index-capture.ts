@@ -39,6 +39,8 @@ export interface CaptureIndex {
   readonly acceptsByFd: ReadonlyMap<string, readonly SockConnEvent[]>;
   /** Closed sockets by `pid:fd` (tagged or not), in time order: where a connection on an fd ended. */
   readonly closesByFd: ReadonlyMap<string, readonly SockConnEvent[]>;
+  /** The pid owning a connection, by `tupleKey` of its socket (the sockets family names PostgreSQL's). */
+  readonly socketOwnerByKey: ReadonlyMap<string, number>;
   /** Kernel waits by pid, sorted by end time; the longest one's length. */
   readonly waitsByPid: ReadonlyMap<number, readonly KernelWaitEvent[]>;
   readonly maxWaitNs: bigint;
@@ -82,6 +84,7 @@ export function indexCapture(events: readonly TraceEvent[], proxyPort: number): 
     fileOpensByFd: byPair<FileOpenEvent>(rows.fileOpensByFd),
     acceptsByFd: byPair<SockConnEvent>(rows.acceptsByFd),
     closesByFd: byPair<SockConnEvent>(rows.closesByFd),
+    socketOwnerByKey: new Map([...rows.ownerByConn].map(([c, owner]) => [connKey(c), owner])),
     waitsByPid,
     maxWaitNs: [...waitsByPid.values()].reduce((m, list) => list.reduce((mm, e) => (e.tsNs - eventStartNs(e) > mm ? e.tsNs - eventStartNs(e) : mm), m), 0n),
     xmitsByKey: byKey<NetXmitEvent>(rows.xmitsByConn, connKey),

@@ -53,3 +53,13 @@ describe('indexCapture run-queue waits', () => {
     expect(withSched.maxRunqDelayNs).toBe(480n);
   });
 });
+
+describe('indexCapture socket owners', () => {
+  it("names the process owning a connection from the sockets family's owner records (fd -1), and nothing from an fd's accept", () => {
+    const t = { localAddress: '127.0.0.1', localPort: 18082, remoteAddress: '127.0.0.1', remotePort: 41000, family: 'ipv4' as const };
+    const owner: TraceEvent = { kind: EventKind.SockAccept, tsNs: 5n, requestId: '', pid: BACKEND, tid: BACKEND, fd: -1, durationNs: 0n, ret: -1n, tuple: t };
+    const accept: TraceEvent = { kind: EventKind.SockAccept, tsNs: 6n, requestId: '', pid: APP, tid: APP, fd: 9, durationNs: 0n, ret: 9n, tuple: { ...t, localPort: 18081 } };
+    const index = indexCapture([owner, accept], 18080);
+    expect([...index.socketOwnerByKey]).toEqual([['127.0.0.1:18082>127.0.0.1:41000', BACKEND]]);
+  });
+});

@@ -205,7 +205,8 @@ struct ev_file_io {
 	__u32 _pad;
 };
 
-/* EV_SOCK_ACCEPT, EV_SOCK_CONNECT and EV_SOCK_CLOSE: the fd's 4-tuple, cached while it is open. */
+/* EV_SOCK_ACCEPT, EV_SOCK_CONNECT and EV_SOCK_CLOSE: the fd's 4-tuple, cached while it is open.
+ * EV_SOCK_ACCEPT with fd -1: the process (a PostgreSQL backend) owns the connection, fd unknown. */
 struct ev_sock_conn {
 	struct event_header h;
 	__u64 duration_ns;

@@ -163,6 +163,24 @@ static __always_inline struct sock_state *new_sock_state(struct sock *sk)
 }
 
 /*
+ * "This process owns this connection" (EV_SOCK_ACCEPT with fd -1): once per PostgreSQL socket,
+ * so the assembler knows which backend served a pg connection without PostgreSQL's probes.
+ */
+static __always_inline void emit_socket_owner(const struct sock_state *st)
+{
+	struct ev_sock_conn *e = reserve_event(sizeof(*e));
+
+	if (!e)
+		return;
+	fill_header(&e->h, EV_SOCK_ACCEPT, sizeof(*e), -1, bpf_get_current_pid_tgid(), bpf_ktime_get_ns());
+	zero_id(e->h.request_id);
+	e->duration_ns = 0;
+	e->ret = -1;
+	e->tuple = st->tuple;
+	submit_event(e);
+}
+
+/*
  * The state of a socket the current task uses: found, or made for a socket of a traced process
  * (a socket that is not TCP is marked ignored, so its next hooks stop at the first read). A
  * socket first seen by sk_data_ready (a lab port's new connection, before accept) is claimed by
@@ -189,6 +207,8 @@ static __always_inline struct sock_state *sock_of(struct sock *sk)
 		}
 	}
 	init_sock_state(st, sk, bpf_get_current_pid_tgid() >> 32, role);
+	if (role == ROLE_POSTGRES)
+		emit_socket_owner(st);
 	return st;
 }
 
