@@ -9,9 +9,13 @@
 /* Wake the reader only once this much is pending; otherwise the poll timeout collects it. */
 #define RINGBUF_WAKEUP_BYTES (1u << 20)
 /* Reader poll timeout, milliseconds: the worst-case delivery delay with batched wakeups. Each
- * wakeup costs the loader tens of microseconds, so at a few records a second it is most of what
- * tracing costs outside the kernel: a fifth of a second is still live enough for the metrics. */
+ * wakeup costs the loader a hundred microseconds or so on a VM, so while few records come (a
+ * sampled trace) the timeout doubles up to RINGBUF_IDLE_POLL_MS, and drops back once a poll finds
+ * a batch; a second is still live enough for the metrics. */
 #define RINGBUF_POLL_MS 200
+#define RINGBUF_IDLE_POLL_MS 1000
+/* Fewer records than this in a poll: the reader slows down. */
+#define RINGBUF_QUIET_RECORDS 256
 
 #define MAX_TRACED_PROCS 4096   /* tgids: app, nginx master + workers, postmaster + backends */
 #define MAX_BINDINGS 16384      /* (tgid, fd) → request: inbound sockets, pg sockets, files */

@@ -24,6 +24,8 @@ enum run_dir {
 /* What a socket is to the hooks; ROLE_* of enum proc_role for the lab's TCP sockets. */
 #define SOCK_IGNORED 0xff /* a traced process's socket that is not TCP/IP: nothing to follow */
 
+/* What every hook reads or writes comes first: socket storage data starts 8 bytes into a cache
+ * line, so the first 56 bytes are the line a sampled-out request's hooks touch. */
 struct sock_state {
 	__u32 tgid;     /* the traced process using it; 0 until one does */
 	__u8 role;      /* enum proc_role of that process, or SOCK_IGNORED */
@@ -34,18 +36,18 @@ struct sock_state {
 	__u8 tentative; /* the app's binding is followed only provisionally (tail keeping) */
 	__u16 _pad0;
 	__s32 fd;       /* the app's fd for it, from its probes; -1 when unknown */
-	__u32 run_tid;  /* thread of the run's last call */
 	__u32 run_calls;
 	__u32 bind_ver; /* the app's: version of its binding applied */
-	__u32 _pad1[2];
-	__u8 request_id[16]; /* whose run this is (the app's bindings); zero: untagged */
+	__u32 run_tid;  /* thread of the run's last call */
+	__u32 _pad1;
 	__u64 run_start_ns;
 	__u64 run_end_ns;
+	__u64 pending_arrival_ns; /* first data-ready since the last receive */
 	__s64 run_bytes;
 	__u64 run_arrival_ns;
-	__u64 pending_arrival_ns; /* first data-ready since the last receive */
 	__u64 send_start_ns;      /* tcp_sendmsg_locked of the send in progress */
 	__u64 recv_start_ns;      /* the first copy of the receive in progress */
+	__u8 request_id[16]; /* whose run this is (the app's bindings); zero: untagged */
 	struct tuple tuple;
 };
 
