@@ -6,14 +6,13 @@
  *   afterAll(() => lab.stop());
  *   const res = await fetch(lab.url('/api/users'));
  */
+import type { PostgresKind, ProbeMode, ProxyKind } from '../shared/modes.ts';
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { labConfig, type LabConfig } from '../lab/config.ts';
-import type { PostgresKind } from '../lab/db/postgres.ts';
 import { labDown } from '../lab/lifecycle/lab-down.ts';
-import type { ProxyKind, UsdtMode } from '../lab/lifecycle/lab-state.ts';
 import { labUp } from '../lab/lifecycle/lab-up.ts';
 import { isAlive } from '../lab/lifecycle/processes.ts';
 
@@ -23,7 +22,7 @@ export interface StartLabOptions {
   /** Default: `<tmpdir>/reqtrace-lab-<portBase>`. */
   readonly stateDir?: string;
   readonly proxy?: ProxyKind;
-  readonly usdt?: UsdtMode;
+  readonly usdt?: ProbeMode;
   /** PostgreSQL server (lab up --postgres); default as `lab up`. */
   readonly postgres?: PostgresKind;
 }

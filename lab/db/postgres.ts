@@ -6,10 +6,10 @@ import { join } from 'node:path';
 import pg from 'pg';
 import type { LabConfig } from '../config.ts';
 import { findEmbeddedPackage, pgStatStatementsFiles, prepareEmbeddedBinaries, type EmbeddedBinaries } from './embedded-postgres.ts';
-import { parsePostgresKind, POSTGRES_KINDS, selectPostgresKind, type PostgresAvailability, type PostgresKind } from './select-postgres-kind.ts';
+import { POSTGRES_KINDS, type PostgresKind } from '../../shared/modes.ts';
+import { parsePostgresKind, selectPostgresKind, type PostgresAvailability } from './select-postgres-kind.ts';
 import { checkReachable, embeddedServerOwner, systemServerOwner, type ServerOwner } from './server-owner.ts';
 
-export type { PostgresKind } from './select-postgres-kind.ts';
 
 /** Debian's PostgreSQL 15 server binaries (the `system` kind). */
 export const PG_BIN_DIR = '/usr/lib/postgresql/15/bin';
