@@ -266,6 +266,8 @@ export interface LoaderResult {
   readonly diagnostics: readonly string[];
   /** Families the overhead guard detached, in order. */
   readonly sheds: readonly LoaderShed[];
+  /** The loader's exit status line as it wrote it, or null when it wrote none. */
+  readonly exit: Extract<LoaderStatus, { event: 'exit' }> | null;
 }
 
 export interface LoaderHandle {
@@ -466,6 +468,7 @@ export function spawnLoader(opts: SpawnLoaderOptions): LoaderHandle {
           eventBytes: fileSize(opts.eventsPath),
           diagnostics: [...diagnostics],
           sheds: [...sheds],
+          exit,
         });
       });
     });
