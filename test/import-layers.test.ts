@@ -41,8 +41,6 @@ const PENDING: Readonly<Record<string, string>> = {
   // Checking a capture is the validator's, not the command's.
   'bench/run-inject-bench.ts -> cli/commands/validate.ts': 'validateCapture moves to assembler/',
   'bench/baseline-load.ts -> cli/parse-args.ts': 'the baseline script parses its options with bench/bench-args.ts',
-  'bench/bench-lab.ts -> cli/commands/trace.ts': 'recording moves to tracer/record-capture.ts',
-  'bench/run-inject-bench.ts -> cli/commands/trace.ts': 'recording moves to tracer/record-capture.ts',
 };
 
 const SKIP = new Set(['node_modules', 'build', '.lab', '.git', 'fixtures-out']);

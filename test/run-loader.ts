@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { decodeEvents, truncatedTailWarning } from '../tracer/decode-events.ts';
 import type { TraceEvent } from '../tracer/event-types.ts';
-import { LOADER_PATH, spawnLoader, type LoaderStatus } from '../tracer/spawn-loader.ts';
+import type { LoaderStatus } from '../tracer/parse-loader-output.ts';
+import { LOADER_PATH, spawnLoader } from '../tracer/spawn-loader.ts';
 
 export const PROBES_DIR = resolve(import.meta.dirname, '..', 'probes');
 export const REQTRACE = LOADER_PATH;
