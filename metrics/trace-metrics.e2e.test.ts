@@ -10,13 +10,13 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { quantileOfSorted } from '../analysis/quantiles.ts';
 import { DEFAULT_ADDON_PATH } from '../lab/app/native/usdt-addon.ts';
 import { type CliRun, type RunningLab, runLabCli, startLab, testPortBase } from '../test/lab-fixture.ts';
+import { describeIfPresent } from '../test/require-built.ts';
 import { LOADER_PATH } from '../tracer/spawn-loader.ts';
 
-const CI = process.env.CI === 'true';
 const PROMETHEUS = ['/usr/bin/prometheus', '/usr/local/bin/prometheus'].find((p) => existsSync(p));
 const READY = existsSync(LOADER_PATH) && existsSync(DEFAULT_ADDON_PATH) && PROMETHEUS !== undefined;
 // Below 32768 − 6000: the kernel hands out ports from 32768 up to clients, and a client's socket
@@ -42,7 +42,7 @@ async function query(expr: string): Promise<PromVector['data']['result']> {
   return body.data.result;
 }
 
-describe.skipIf(!READY && !CI)('lab trace --metrics-port scraped by Prometheus', () => {
+describeIfPresent(READY)('lab trace --metrics-port scraped by Prometheus', () => {
   let running: RunningLab;
   let prometheus: ChildProcess | null = null;
   let promLog = '';

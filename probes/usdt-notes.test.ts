@@ -6,8 +6,8 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { IN_CI } from '../test/require-built.ts';
+import { expect, it } from 'vitest';
+import { describeIfPresent } from '../test/require-built.ts';
 
 const BUILD = join(import.meta.dirname, 'build');
 const PRINT = join(BUILD, 'print-usdt-sites');
@@ -82,7 +82,7 @@ function readelfSites(binary: string): Site[] {
 
 const built = existsSync(PRINT) && existsSync(FIXTURE);
 
-describe.skipIf(!built && !IN_CI)('usdt-notes.c on the test fixture', () => {
+describeIfPresent(built)('usdt-notes.c on the test fixture', () => {
   it('reads every site of the fixture as readelf lists it', () => {
     const expected = readelfSites(FIXTURE);
     expect(expected.map((s) => s.name).sort()).toEqual(['cache_hit', 'cache_miss', 'db_query_end', 'db_query_start', 'file_close', 'file_open', 'request_end', 'request_start']);
