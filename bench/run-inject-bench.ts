@@ -23,7 +23,7 @@ import { recordCapture, traceProgress, type RecordOutcome } from '../tracer/reco
 import { recordOptions, type RecordOptions } from '../tracer/record-options.ts';
 import { validateCapture } from '../cli/commands/validate.ts';
 import type { LabConfig } from '../lab/config.ts';
-import { pgPaths } from '../lab/db/postgres.ts';
+import { pgPaths } from '../lab/db/postgres-cluster.ts';
 import { readAppSettings, restartApp, type AppSettings } from '../lab/faults/app-settings.ts';
 import { POOL_SIZE } from '../lab/app/server-env.ts';
 import type { CleanupStack } from '../lab/faults/cleanup-stack.ts';

@@ -14,7 +14,7 @@ import pg from 'pg';
 import { assembleCapture } from '../assembler/build-span-tree.ts';
 import type { Span, Trace } from '../assembler/span.ts';
 import { DEFAULT_ADDON_PATH } from '../lab/app/native/usdt-addon.ts';
-import { pgAdminConnectionConfig } from '../lab/db/postgres.ts';
+import { pgAdminConnectionConfig } from '../lab/db/postgres-cluster.ts';
 import { stopApp } from '../lab/lifecycle/app-tier.ts';
 import { CAPTURE_VERSION, type Capture } from '../tracer/capture-types.ts';
 import { clockToMeta, sampleClock } from '../tracer/clock.ts';

@@ -8,7 +8,7 @@ import { release } from 'node:os';
 import { join } from 'node:path';
 import { clearProbeSampling, waitProbeSamplingSeen, writeProbeSampling } from '../lab/app/probe-sampling.ts';
 import type { LabConfig } from '../lab/config.ts';
-import { pgAdminConnectionConfig } from '../lab/db/postgres.ts';
+import { pgAdminConnectionConfig } from '../lab/db/postgres-cluster.ts';
 import { measureHookCosts } from '../lab/doctor/collect-doctor-report.ts';
 import type { LabStatus } from '../lab/lifecycle/lab-status.ts';
 import { isAlive } from '../lab/lifecycle/processes.ts';

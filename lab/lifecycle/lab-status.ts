@@ -1,6 +1,6 @@
 import type { PostgresKind, ProbeMode, ProxyKind } from '../../shared/modes.ts';
 import type { LabConfig } from '../config.ts';
-import { readPostgresRecord, runningPostgres } from '../db/postgres.ts';
+import { readPostgresRecord, runningPostgres } from '../db/postgres-cluster.ts';
 import { appHealthUrl, appPid } from './app-tier.ts';
 import { httpRequest } from './http-get.ts';
 import { readLabState } from './lab-state.ts';

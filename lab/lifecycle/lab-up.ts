@@ -1,7 +1,9 @@
 import type { PostgresKind, ProbeMode, ProxyKind } from '../../shared/modes.ts';
 import { mkdirSync } from 'node:fs';
 import type { LabConfig } from '../config.ts';
-import { postgresVersion, resolvePostgresKind, runningPostgres, startPostgres, stopPostgres } from '../db/postgres.ts';
+import { startPostgres, stopPostgres } from '../db/postgres.ts';
+import { postgresVersion, resolvePostgresKind } from '../db/postgres-binaries.ts';
+import { runningPostgres } from '../db/postgres-cluster.ts';
 import { appHealthUrl, appPid, startApp, stopApp } from './app-tier.ts';
 import { answers } from './http-get.ts';
 import { readLabState, writeLabState } from './lab-state.ts';
