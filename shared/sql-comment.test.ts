@@ -70,7 +70,7 @@ describe('stripSqlComment', () => {
 });
 
 describe('the PostgreSQL family reads the same comment', () => {
-  const c = readFileSync(new URL('../probes/postgres.bpf.c', import.meta.url), 'utf8');
+  const c = ['postgres.bpf.c', 'request-id.bpf.h'].map((f) => readFileSync(new URL(`../probes/${f}`, import.meta.url), 'utf8')).join('\n');
   const define = (name: string): string | undefined => new RegExp(`#define ${name} (.+)`).exec(c)?.[1]?.trim();
 
   it('at the same prefix and offsets', () => {
