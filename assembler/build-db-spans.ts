@@ -8,6 +8,7 @@
  *     parse/plan/execute …  (PgPhase events of the backend, nested by containment)
  *   result receive                                       |-------|  (readable → last read end)
  */
+import { stripSqlComment } from '../shared/sql-comment.ts';
 import { EventKind, PgPhase, type EventOf, type TraceEvent } from '../tracer/event-types.ts';
 import { eventStartNs, maxBig, minBig, type SockIo } from './event-time.ts';
 import { markCorrelation } from './correlation.ts';
@@ -27,16 +28,6 @@ export interface DbQuery {
   readonly query: string;
   readonly rows: bigint | null;
   readonly warnings: readonly string[];
-}
-
-const SQL_COMMENT = /^\s*\/\*[\s\S]*?\*\/\s*/;
-
-/** The statement without its leading request-id comment (sqlcommenter style). */
-export function stripSqlComment(query: string): string {
-  const m = SQL_COMMENT.exec(query);
-  if (m) return query.slice(m[0].length);
-  // A comment cut off by the probe's length limit leaves no statement to show.
-  return query.trimStart().startsWith('/*') ? '' : query.trim();
 }
 
 /** SELECT, UPDATE, … : the statement's first keyword, uppercased ('' when unknown). */

@@ -45,7 +45,7 @@ import { deriveGaps, type Occupied } from './derive-gaps.ts';
 import { eventStartNs, isSockIo, maxBig, minBig, peerTupleKey, tupleKey, type SockIo } from './event-time.ts';
 import { indexCapture, type CaptureIndex, type RunqDelayEvent } from './index-capture.ts';
 import { inboundConnectionLookup, type InboundUse } from './infer-inbound-connection.ts';
-import { routeOf } from './route-of.ts';
+import { routeOf } from '../shared/routes.ts';
 import { shedFamilies, shedNotes, type ShedFamily } from './shed-families.ts';
 import { buildAccessTrace } from './build-access-trace.ts';
 import type { AssembledCapture, SpanLog, TagValue, Trace } from './span.ts';
@@ -95,7 +95,7 @@ interface BuildContext {
   readonly offcpuTraced: boolean;
 }
 
-export { routeOf } from './route-of.ts';
+export { routeOf } from '../shared/routes.ts';
 
 function appFacts(requestId: string, events: readonly TraceEvent[], index: CaptureIndex): AppFacts {
   const warnings: string[] = [];

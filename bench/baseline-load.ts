@@ -12,7 +12,7 @@ import { cpus, loadavg, release } from 'node:os';
 import { join } from 'node:path';
 import { parseArguments } from '../cli/parse-args.ts';
 import { labConfig } from '../lab/config.ts';
-import { postgresVersion } from '../lab/db/postgres.ts';
+import { postgresVersion } from '../lab/db/postgres-binaries.ts';
 import { labDown } from '../lab/lifecycle/lab-down.ts';
 import { labIsUp, labStatus } from '../lab/lifecycle/lab-status.ts';
 import { labUp } from '../lab/lifecycle/lab-up.ts';

@@ -3,7 +3,7 @@
  * app with its native USDT addon) when it is down, and taken down afterwards only when the
  * bench brought it up.
  */
-import { appBackend } from '../cli/commands/trace.ts';
+import { appBackend } from '../tracer/app-backend.ts';
 import { labConfig, type LabConfig } from '../lab/config.ts';
 import { labDown } from '../lab/lifecycle/lab-down.ts';
 import { labIsUp, labStatus, type LabStatus } from '../lab/lifecycle/lab-status.ts';

@@ -8,7 +8,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import type { LoaderPrograms } from '../tracer/spawn-loader.ts';
+import type { LoaderPrograms } from '../tracer/parse-loader-output.ts';
 
 export interface ProgStat {
   readonly id: number;

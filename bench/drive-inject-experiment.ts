@@ -14,7 +14,7 @@
  */
 import http from 'node:http';
 import type { LabConfig } from '../lab/config.ts';
-import { pgAdminConnectionConfig } from '../lab/db/postgres.ts';
+import { pgAdminConnectionConfig } from '../lab/db/postgres-cluster.ts';
 import type { CleanupStack } from '../lab/faults/cleanup-stack.ts';
 import { pinThread, startCompetitor, threadSchedstat } from '../lab/faults/cpu-competitor.ts';
 import type { PreloadedFsyncDelay } from '../lab/faults/fsync-delay.ts';

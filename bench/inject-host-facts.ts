@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
 import type { LabConfig } from '../lab/config.ts';
-import { pgPaths } from '../lab/db/postgres.ts';
+import { pgPaths } from '../lab/db/postgres-cluster.ts';
 import { FSYNC_DELAY_LIB } from '../lab/faults/fsync-delay.ts';
 import { blockDeviceOf, detectIoController } from '../lab/faults/io-throttle.ts';
 import { NFQ_FAULT_PATH } from '../lab/faults/link-fault.ts';

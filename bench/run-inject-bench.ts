@@ -18,10 +18,12 @@ import { analyzeCapture } from '../analysis/analyze-capture.ts';
 import { buildBaseline, type Baseline } from '../analysis/build-baseline.ts';
 import { DEFAULT_THRESHOLDS } from '../analysis/thresholds.ts';
 import { loadTraces } from '../assembler/load-traces.ts';
-import { appBackend, traceInto, traceOptions, type TraceOptions, type TraceOutcome } from '../cli/commands/trace.ts';
+import { appBackend } from '../tracer/app-backend.ts';
+import { recordCapture, traceProgress, type RecordOutcome } from '../tracer/record-capture.ts';
+import { recordOptions, type RecordOptions } from '../tracer/record-options.ts';
 import { validateCapture } from '../cli/commands/validate.ts';
 import type { LabConfig } from '../lab/config.ts';
-import { pgPaths } from '../lab/db/postgres.ts';
+import { pgPaths } from '../lab/db/postgres-cluster.ts';
 import { readAppSettings, restartApp, type AppSettings } from '../lab/faults/app-settings.ts';
 import { POOL_SIZE } from '../lab/app/server-env.ts';
 import type { CleanupStack } from '../lab/faults/cleanup-stack.ts';
@@ -83,19 +85,19 @@ const sameSettings = (a: AppSettings, b: AppSettings): boolean => a.LAB_PG_HOST 
  * experiments trace them, whatever they cost (the postgres family is opt-in in `lab trace`). */
 const PG_PHASES = '+postgres';
 
-function traceOpts(extra: Readonly<Record<string, string | number | boolean>>, traffic?: () => Promise<void>): TraceOptions {
-  const o = traceOptions(extra);
+function traceOpts(extra: Readonly<Record<string, string | number | boolean>>, traffic?: () => Promise<void>): RecordOptions {
+  const o = recordOptions(extra);
   if (typeof o === 'string') throw new Error(o);
   return traffic ? { ...o, traffic } : o;
 }
 
 /** Traces into `dir` on the lab as it runs now (its app may have been restarted since the last trace). */
-async function trace(cfg: LabConfig, dir: string, opts: TraceOptions): Promise<TraceOutcome> {
+async function trace(cfg: LabConfig, dir: string, opts: RecordOptions): Promise<RecordOutcome> {
   const status = labStatus(cfg, () => null);
   if (status.app.pid === null || status.postgres.pid === null || status.proxy.pid === null) throw new Error('the lab is not running (a tier stopped)');
   const backend = appBackend(status.app.pid, cfg);
   if (backend.kind !== 'native') throw new Error(`the app's probes are '${backend.kind}', not the native USDT addon`);
-  const outcome = await traceInto(prepareCaptureDir(dir), cfg, status, backend, opts, null);
+  const outcome = await recordCapture(prepareCaptureDir(dir), cfg, status, backend, opts, null, traceProgress);
   if (!outcome.started) throw new Error(outcome.summary.replace(/^lab trace: /, ''));
   return outcome;
 }

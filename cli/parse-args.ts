@@ -2,6 +2,8 @@
  * The `lab` command line, as data: each command's options with their kinds and bounds,
  * and a pure parser from argv to a typed invocation or a one-line error.
  */
+import { MIX_NAMES } from '../shared/mixes.ts';
+import { POSTGRES_KINDS, PROBE_MODES, PROXY_KINDS } from '../shared/modes.ts';
 
 export type OptionKind =
   | { kind: 'flag' }
@@ -29,14 +31,13 @@ const num = (min: number, max: number): OptionKind => ({ kind: 'number', min, ma
 const str = (choices?: readonly string[]): OptionKind => (choices ? { kind: 'string', choices } : { kind: 'string' });
 const flag: OptionKind = { kind: 'flag' };
 
-export const MIXES = ['default', 'users', 'light', 'orders', 'report', 'feed', 'health', 'all'] as const;
 export const EXPORT_FORMATS = ['text', 'svg', 'jaeger', 'otlp', 'chrome'] as const;
 
 const loadOptions: readonly OptionSpec[] = [
   { name: 'duration', type: num(0.1, 3600), help: 'seconds of load (exclusive with --requests)' },
   { name: 'requests', type: int(1, 10_000_000), help: 'number of requests (exclusive with --duration)' },
   { name: 'connections', type: int(1, 1000), help: 'concurrent connections', default: 10 },
-  { name: 'mix', type: str(MIXES), help: 'weighted endpoint mix', default: 'default' },
+  { name: 'mix', type: str(MIX_NAMES), help: 'weighted endpoint mix', default: 'default' },
   { name: 'rate', type: int(1, 1_000_000), help: 'cap on requests per second (default: as fast as possible)' },
   { name: 'latency-out', type: str(), help: 'file for per-request client latencies (JSON lines)' },
   { name: 'knob', type: str(), help: "latency knobs on one target's requests: TARGET:QUERY[,…], e.g. users:db_delay_ms=10" },
@@ -49,9 +50,9 @@ export const COMMANDS: readonly CommandSpec[] = [
     summary: 'start PostgreSQL, the app and the proxy on loopback',
     positionals: [],
     options: [
-      { name: 'proxy', type: str(['nginx', 'node']), help: 'proxy tier (default: nginx when installed)' },
-      { name: 'usdt', type: str(['auto', 'native', 'file', 'off']), help: 'app probe backend', default: 'auto' },
-      { name: 'postgres', type: str(['system', 'embedded']), help: "PostgreSQL server: Debian's, or the one from npm (default: system when installed)" },
+      { name: 'proxy', type: str(PROXY_KINDS), help: 'proxy tier (default: nginx when installed)' },
+      { name: 'usdt', type: str(PROBE_MODES), help: 'app probe backend', default: 'auto' },
+      { name: 'postgres', type: str(POSTGRES_KINDS), help: "PostgreSQL server: Debian's, or the one from npm (default: system when installed)" },
     ],
   },
   { name: 'down', summary: 'stop every lab process', positionals: [], options: [] },

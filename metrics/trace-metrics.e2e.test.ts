@@ -10,15 +10,15 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { quantileOfSorted } from '../analysis/quantiles.ts';
-import { DEFAULT_ADDON } from '../cli/commands/trace.ts';
+import { DEFAULT_ADDON_PATH } from '../lab/app/native/usdt-addon.ts';
 import { type CliRun, type RunningLab, runLabCli, startLab, testPortBase } from '../test/lab-fixture.ts';
+import { describeIfPresent } from '../test/require-built.ts';
 import { LOADER_PATH } from '../tracer/spawn-loader.ts';
 
-const CI = process.env.CI === 'true';
 const PROMETHEUS = ['/usr/bin/prometheus', '/usr/local/bin/prometheus'].find((p) => existsSync(p));
-const READY = existsSync(LOADER_PATH) && existsSync(DEFAULT_ADDON) && PROMETHEUS !== undefined;
+const READY = existsSync(LOADER_PATH) && existsSync(DEFAULT_ADDON_PATH) && PROMETHEUS !== undefined;
 // Below 32768 − 6000: the kernel hands out ports from 32768 up to clients, and a client's socket
 // in TIME-WAIT on a test's port makes `lab up` refuse it.
 const PORT_BASE = testPortBase(22500);
@@ -42,13 +42,13 @@ async function query(expr: string): Promise<PromVector['data']['result']> {
   return body.data.result;
 }
 
-describe.skipIf(!READY && !CI)('lab trace --metrics-port scraped by Prometheus', () => {
+describeIfPresent(READY)('lab trace --metrics-port scraped by Prometheus', () => {
   let running: RunningLab;
   let prometheus: ChildProcess | null = null;
   let promLog = '';
 
   beforeAll(async () => {
-    if (!READY) throw new Error(`needs the loader, the USDT addon (npm run build) and prometheus (scripts/setup.sh): ${LOADER_PATH}, ${DEFAULT_ADDON}, ${PROMETHEUS}`);
+    if (!READY) throw new Error(`needs the loader, the USDT addon (npm run build) and prometheus (scripts/setup.sh): ${LOADER_PATH}, ${DEFAULT_ADDON_PATH}, ${PROMETHEUS}`);
     running = await startLab({ portBase: PORT_BASE, stateDir: join(tmpdir(), `lab-metrics-e2e-${PORT_BASE}`), usdt: 'native' });
     const config = join(out, 'prometheus.yml');
     writeFileSync(

@@ -14,13 +14,13 @@ import pg from 'pg';
 import { assembleCapture } from '../assembler/build-span-tree.ts';
 import type { Span, Trace } from '../assembler/span.ts';
 import { DEFAULT_ADDON_PATH } from '../lab/app/native/usdt-addon.ts';
-import { pgAdminConnectionConfig } from '../lab/db/postgres.ts';
+import { pgAdminConnectionConfig } from '../lab/db/postgres-cluster.ts';
 import { stopApp } from '../lab/lifecycle/app-tier.ts';
 import { CAPTURE_VERSION, type Capture } from '../tracer/capture-types.ts';
 import { clockToMeta, sampleClock } from '../tracer/clock.ts';
 import { EventKind, PgPhase, type TraceEvent } from '../tracer/event-types.ts';
 import { type RunningLab, startLab, testPortBase } from '../test/lab-fixture.ts';
-import { buildProbes, startLoader, type LoaderExit, type RunningLoader } from './run-reqtrace.ts';
+import { buildProbes, startLoader, type LoaderExit, type RunningLoader } from '../test/run-loader.ts';
 
 const PORT_BASE = testPortBase(29110);
 const STATE_DIR = join(tmpdir(), `lab-correlation-e2e-${PORT_BASE}`);

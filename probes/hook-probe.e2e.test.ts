@@ -7,7 +7,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildProbes, PROBES_DIR } from './run-reqtrace.ts';
+import { buildProbes, PROBES_DIR } from '../test/run-loader.ts';
 
 const HOOK_PROBE = join(PROBES_DIR, 'build/hook-probe');
 const KINDS = ['tracepoint', 'tp_btf', 'raw_tracepoint', 'uprobe', 'usdt', 'fentry', 'kprobe', 'iterator'] as const;

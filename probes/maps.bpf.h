@@ -308,14 +308,6 @@ static __always_inline int is_zero_id(const __u8 id[16])
 	__builtin_memcpy(&w1, id + 8, 8);
 	return !(w0 | w1);
 }
-static __always_inline int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
 
 /* The same rule tracer/ applies: the id's first 32 bits (big-endian) below the threshold. */
 static __always_inline int sampled_head(__u32 head)

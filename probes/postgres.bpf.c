@@ -13,6 +13,7 @@
  */
 #include "maps.bpf.h"
 #include "postgres.h"
+#include "request-id.bpf.h"
 
 /* postgres.c writes one argument spec per probe site into __bpf_usdt_specs, once, and every
  * backend's attachment shares them (backends are forks: same binary, same addresses). */
@@ -25,7 +26,6 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
 #define ID_PREFIX "/*request_id='"
 #define ID_PREFIX_LEN 14
-#define ID_HEX_LEN 32
 /* prefix, 32 hex digits, the closing quote, NUL */
 #define ID_READ_LEN (ID_PREFIX_LEN + ID_HEX_LEN + 2)
 
@@ -71,6 +71,9 @@ static __always_inline struct pg_backend *current_backend(void)
  * comment leaves the backend with no request. A comment that starts right but carries a bad id
  * is counted.
  */
+/* The id's i-th digit in the statement text take_request_id reads into s[]. */
+#define SQL_ID_DIGIT(i) s[ID_PREFIX_LEN + (i)]
+
 static __always_inline void take_request_id(struct pg_backend *b, const char *sql)
 {
 	const char prefix[] = ID_PREFIX;
@@ -88,13 +91,7 @@ static __always_inline void take_request_id(struct pg_backend *b, const char *sq
 		if (s[i] != prefix[i])
 			return;
 	/* The first 8 hex digits decide: a statement outside the sample is skipped right here. */
-	for (i = 0; i < 8; i++) {
-		int d = hex_digit(s[ID_PREFIX_LEN + i]);
-
-		if (d < 0)
-			goto bad;
-		head = (head << 4) | d;
-	}
+	ID_HEAD_FROM_HEX(SQL_ID_DIGIT, head, goto bad);
 	if (!sampled_head(head)) {
 		if (!keeping()) {
 			b->skip = 1;
@@ -102,14 +99,7 @@ static __always_inline void take_request_id(struct pg_backend *b, const char *sq
 		}
 		b->tentative = 1;
 	}
-	for (i = 0; i < 16; i++) {
-		int hi = hex_digit(s[ID_PREFIX_LEN + 2 * i]);
-		int lo = hex_digit(s[ID_PREFIX_LEN + 2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			goto bad;
-		id[i] = (hi << 4) | lo;
-	}
+	ID_FROM_HEX(SQL_ID_DIGIT, id, goto bad);
 	if (s[ID_PREFIX_LEN + ID_HEX_LEN] != '\'')
 		goto bad;
 	copy_id(b->request_id, id);

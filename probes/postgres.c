@@ -16,33 +16,16 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include "family.h"
 #include "hook-detect.h"
 #include "postgres.h"
 #include "postgres.skel.h"
+#include "uprobe-multi.h"
 #include "usdt-notes.h"
 
 #define PG_PROVIDER "postgresql"
-
-/* libbpf 1.1 predates these (uapi/linux/bpf.h, Linux 6.6). */
-#define ATTACH_UPROBE_MULTI 48
-struct link_create_uprobe_multi {
-	__u32 prog_fd;
-	__u32 target_fd;
-	__u32 attach_type;
-	__u32 flags;
-	__u64 path;
-	__u64 offsets;
-	__u64 ref_ctr_offsets;
-	__u64 cookies;
-	__u32 cnt;
-	__u32 multi_flags;
-	__u32 pid;
-	__u32 _pad;
-};
 
 static const char *const probe_names[PGP_COUNT] = {
 	[PGP_QUERY_START] = "query__start",
@@ -215,30 +198,13 @@ static int postgres_load(const struct env *env)
 	return 0;
 }
 
-/* One link over every site, for every process of the binary (pid 0: no filter). */
-static int link_uprobe_multi(void)
-{
-	struct link_create_uprobe_multi attr = {
-		.prog_fd = bpf_program__fd(skel->progs.pg_probe),
-		.attach_type = ATTACH_UPROBE_MULTI,
-		.path = (__u64)(unsigned long)pg_binary,
-		.offsets = (__u64)(unsigned long)site_offsets,
-		.ref_ctr_offsets = (__u64)(unsigned long)site_ref_ctrs,
-		.cookies = (__u64)(unsigned long)site_cookies,
-		.cnt = site_count,
-		.pid = 0,
-	};
-	int fd = syscall(SYS_bpf, BPF_LINK_CREATE, &attr, sizeof(attr));
-
-	return fd < 0 ? -errno : fd;
-}
-
 static int postgres_attach(const struct env *env, char hook[HOOK_LEN])
 {
 	int err = 0;
 
 	if (use_multi) {
-		multi_link_fd = link_uprobe_multi();
+		multi_link_fd = uprobe_multi_link(bpf_program__fd(skel->progs.pg_probe), pg_binary, site_offsets, site_ref_ctrs,
+						  site_cookies, site_count);
 		if (multi_link_fd < 0) {
 			err = multi_link_fd;
 			multi_link_fd = -1;

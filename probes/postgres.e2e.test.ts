@@ -9,9 +9,11 @@ import { tmpdir } from 'node:os';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labConfig } from '../lab/config.ts';
-import { pgAdminConnectionConfig, pgConnectionConfig, startPostgres, stopPostgres } from '../lab/db/postgres.ts';
+import { pgConnectionConfig } from '../lab/db/pg-credentials.ts';
+import { startPostgres, stopPostgres } from '../lab/db/postgres.ts';
+import { pgAdminConnectionConfig } from '../lab/db/postgres-cluster.ts';
 import { EventKind, PgPhase, type EventOf, type TraceEvent } from '../tracer/event-types.ts';
-import { bpfObjectIds, bpfObjectsHeldBy, buildProbes, startLoader, type LoaderExit } from './run-reqtrace.ts';
+import { bpfObjectIds, bpfObjectsHeldBy, buildProbes, startLoader, type LoaderExit } from '../test/run-loader.ts';
 import { testPortBase } from '../test/lab-fixture.ts';
 
 const PG_PORT_BASE = testPortBase(24110);

@@ -10,7 +10,7 @@ import { DEFAULT_ADDON_PATH } from '../lab/app/native/usdt-addon.ts';
 import { endpoint } from '../lab/app/endpoints.ts';
 import { EventKind, type TraceEvent } from '../tracer/event-types.ts';
 import { type RunningLab, startLab, testPortBase } from '../test/lab-fixture.ts';
-import { bpfObjectIds, buildProbes, startLoader, usdtSemaphores, type LoaderExit } from './run-reqtrace.ts';
+import { bpfObjectIds, buildProbes, startLoader, usdtSemaphores, type LoaderExit } from '../test/run-loader.ts';
 
 const PORT_BASE = testPortBase(23120);
 const MS = 1_000_000n;

@@ -20,7 +20,7 @@ import { type RunningLab, runLabCli, startLab, testPortBase } from '../test/lab-
 import type { Capture } from '../tracer/capture-types.ts';
 import { EventKind } from '../tracer/event-types.ts';
 import { readCapture } from '../tracer/read-capture.ts';
-import { isSampled } from '../tracer/sampling.ts';
+import { isSampled } from '../shared/sampling.ts';
 import { describeBuilt, requireBuilt } from '../test/require-built.ts';
 
 const RATE = 0.25;

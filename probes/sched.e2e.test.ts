@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventKind, type EventOf } from '../tracer/event-types.ts';
-import { bpfObjectIds, buildProbes, startLoader, type LoaderExit } from './run-reqtrace.ts';
+import { bpfObjectIds, buildProbes, startLoader, type LoaderExit } from '../test/run-loader.ts';
 
 /** Spins for `ms`, then exits: bounded CPU hogs. */
 const BUSY = (ms: number): string => `const end = Date.now() + ${ms}; while (Date.now() < end) {}`;

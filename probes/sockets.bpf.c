@@ -20,6 +20,7 @@
  * not load, neither does the core family, and sockets.c falls back to the syscall hooks).
  */
 #include "sock_state.bpf.h"
+#include "request-id.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
@@ -47,6 +48,9 @@ struct head_scan {
 	__u32 found;
 	__u32 head; /* the id's first 32 bits */
 };
+
+/* The id's i-th digit on the line starting at `pos` in the head ring. */
+#define HEAD_ID_DIGIT(i) h[(pos + NGX_ID_NAME_LEN + (i)) & (NGX_HEAD_LEN - 1)]
 
 /* One 8-byte word of the head: each newline in it starts a line that may be the id's. */
 static long scan_word(__u64 i, struct head_scan *s)
@@ -78,14 +82,7 @@ static long scan_word(__u64 i, struct head_scan *s)
 				ok = 0;
 		if (!ok)
 			continue;
-#pragma unroll
-		for (j = 0; j < 8; j++) {
-			int d = hex_digit(h[(pos + NGX_ID_NAME_LEN + j) & (NGX_HEAD_LEN - 1)]);
-
-			if (d < 0)
-				return 1;
-			head = (head << 4) | d;
-		}
+		ID_HEAD_FROM_HEX(HEAD_ID_DIGIT, head, return 1);
 		s->head = head;
 		s->found = 1;
 		return 1;
@@ -127,6 +124,8 @@ __noinline int nginx_response_head(__u64 buf, __u32 len, __u32 *head)
  */
 #define NGX_TAIL_LEN 64
 #define NGX_TAIL_LINE (NGX_TAIL_LEN - 4 - 32 - NGX_ID_NAME_LEN - 1)
+/* The id's i-th digit in the head's last bytes, t[]. */
+#define TAIL_ID_DIGIT(i) t[NGX_TAIL_LINE + 1 + NGX_ID_NAME_LEN + (i)]
 
 __noinline int nginx_head_tail(__u64 buf, __u64 size, __u32 *head)
 {
@@ -143,14 +142,7 @@ __noinline int nginx_head_tail(__u64 buf, __u64 size, __u32 *head)
 	for (i = 0; i < NGX_ID_NAME_LEN; i++)
 		if (t[NGX_TAIL_LINE + 1 + i] != name[i])
 			return -1;
-#pragma unroll
-	for (i = 0; i < 8; i++) {
-		int d = hex_digit(t[NGX_TAIL_LINE + 1 + NGX_ID_NAME_LEN + i]);
-
-		if (d < 0)
-			return -1;
-		h = (h << 4) | d;
-	}
+	ID_HEAD_FROM_HEX(TAIL_ID_DIGIT, h, return -1);
 	*head = h;
 	return 0;
 }

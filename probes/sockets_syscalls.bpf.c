@@ -21,6 +21,7 @@
  *    last. A head that does not parse leaves its fd's records emitted, as at --sample 1.
  */
 #include "fd.bpf.h"
+#include "request-id.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
@@ -132,6 +133,9 @@ struct id_scan {
 	__u32 found;
 };
 
+/* The id's i-th digit on the line whose id starts at `off` in the head ring. */
+#define LINE_ID_DIGIT(i) sc->head[(off + (i)) & (NGX_HEAD_LEN - 1)]
+
 static long find_id_line(__u64 i, struct id_scan *scan)
 {
 	const char name[] = NGX_ID_NAME;
@@ -145,14 +149,7 @@ static long find_id_line(__u64 i, struct id_scan *scan)
 		if (sc->head[(off + k) & (NGX_HEAD_LEN - 1)] != name[k])
 			return 0;
 	off += NGX_ID_NAME_LEN;
-	for (k = 0; k < 16; k++) {
-		int hi = hex_digit(sc->head[(off + 2 * k) & (NGX_HEAD_LEN - 1)]);
-		int lo = hex_digit(sc->head[(off + 2 * k + 1) & (NGX_HEAD_LEN - 1)]);
-
-		if (hi < 0 || lo < 0)
-			return 1;
-		sc->id[k] = (hi << 4) | lo;
-	}
+	ID_FROM_HEX(LINE_ID_DIGIT, sc->id, return 1);
 	scan->found = 1;
 	return 1;
 }

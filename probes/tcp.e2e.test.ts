@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventKind, type EventOf } from '../tracer/event-types.ts';
-import { bpfObjectIds, buildProbes, PROBES_DIR, startLoader, type LoaderExit } from './run-reqtrace.ts';
+import { bpfObjectIds, buildProbes, PROBES_DIR, startLoader, type LoaderExit } from '../test/run-loader.ts';
 
 const PORT = 24150; // DROP_PORT in tcp-drop-fixture.bpf.c
 const NETNS = `reqtrace-rtx-${process.pid}`;

@@ -6,16 +6,15 @@
  *   afterAll(() => lab.stop());
  *   const res = await fetch(lab.url('/api/users'));
  */
-import { spawn } from 'node:child_process';
+import type { PostgresKind, ProbeMode, ProxyKind } from '../shared/modes.ts';
 import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { labConfig, type LabConfig } from '../lab/config.ts';
-import type { PostgresKind } from '../lab/db/postgres.ts';
 import { labDown } from '../lab/lifecycle/lab-down.ts';
-import type { ProxyKind, UsdtMode } from '../lab/lifecycle/lab-state.ts';
 import { labUp } from '../lab/lifecycle/lab-up.ts';
 import { isAlive } from '../lab/lifecycle/processes.ts';
+import { runCli, type CliOptions, type CliRun } from './run-cli.ts';
 
 export interface StartLabOptions {
   /** Proxy port; the app takes portBase + 1, PostgreSQL portBase + 2. */
@@ -23,7 +22,7 @@ export interface StartLabOptions {
   /** Default: `<tmpdir>/reqtrace-lab-<portBase>`. */
   readonly stateDir?: string;
   readonly proxy?: ProxyKind;
-  readonly usdt?: UsdtMode;
+  readonly usdt?: ProbeMode;
   /** PostgreSQL server (lab up --postgres); default as `lab up`. */
   readonly postgres?: PostgresKind;
 }
@@ -114,59 +113,15 @@ export async function startLab(opts: StartLabOptions): Promise<RunningLab> {
 }
 
 /** What one `lab` CLI run printed, and how it ended. */
-export interface CliRun {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-const REPO_ROOT = join(import.meta.dirname, '..');
+export type { CliRun } from './run-cli.ts';
 
 /**
  * Runs `lab <args>` (cli/lab.mjs, as a user would) against the lab whose proxy port and state
- * dir are given; `onStderr` sees the progress text so far, `onSpawn` the process; `user` runs
- * it as another user (no supplementary groups); killed after `timeoutMs`.
+ * dir are given; the options are runCli's.
  */
-export function runLabCli(
-  lab: { readonly config: Pick<LabConfig, 'proxyPort' | 'stateDir'> },
-  args: readonly string[],
-  opts: {
-    readonly onStderr?: (text: string) => void;
-    readonly onSpawn?: (child: ReturnType<typeof spawn>) => void;
-    readonly timeoutMs?: number;
-    readonly user?: { readonly uid: number; readonly gid: number };
-    /** In its own process group, as a shell starts a foreground job (so a test can signal the group, as Ctrl-C does). */
-    readonly processGroup?: boolean;
-  } = {},
-): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(REPO_ROOT, 'cli', 'lab.mjs'), ...args], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, LAB_PORT_BASE: String(lab.config.proxyPort), LAB_STATE_DIR: lab.config.stateDir, ...(opts.user ? { HOME: tmpdir() } : {}) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      ...(opts.user ? { uid: opts.user.uid, gid: opts.user.gid } : {}),
-      ...(opts.processGroup ? { detached: true } : {}),
-    });
-    opts.onSpawn?.(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d;
-      opts.onStderr?.(stderr);
-    });
-    const timer = setTimeout(() => {
-      try {
-        if (opts.processGroup && child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
-        else child.kill('SIGKILL');
-      } catch {
-        // already gone
-      }
-    }, opts.timeoutMs ?? 170_000);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
+export function runLabCli(lab: { readonly config: Pick<LabConfig, 'proxyPort' | 'stateDir'> }, args: readonly string[], opts: CliOptions = {}): Promise<CliRun> {
+  return runCli(args, {
+    ...opts,
+    env: { LAB_PORT_BASE: String(lab.config.proxyPort), LAB_STATE_DIR: lab.config.stateDir, ...(opts.user ? { HOME: tmpdir() } : {}), ...opts.env },
   });
 }

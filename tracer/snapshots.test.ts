@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { createServer, connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { accessLogSince, markFile, readAppendedLines, snapshotSs, ssFilter, stripLeadingComment } from './snapshots.ts';
+import { accessLogSince, markFile, readAppendedLines, snapshotSs, ssFilter } from './snapshots.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'snapshots-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -51,10 +51,6 @@ describe('accessLogSince', () => {
 });
 
 describe('helpers', () => {
-  it('strips the request-id comment PostgreSQL kept in the normalized text', () => {
-    expect(stripLeadingComment("/* request_id='abc' */ SELECT id FROM users WHERE id = $1")).toBe('SELECT id FROM users WHERE id = $1');
-    expect(stripLeadingComment('SELECT 1')).toBe('SELECT 1');
-  });
   it('builds an ss filter for every port at either end', () => {
     expect(ssFilter([1, 2])).toBe('( sport = :1 or dport = :1 or sport = :2 or dport = :2 )');
   });

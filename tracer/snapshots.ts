@@ -8,6 +8,7 @@ import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { parseAccessLog, type ProxyAccessEntry } from '../lab/nginx/parse-access-log.ts';
+import { stripSqlComment } from '../shared/sql-comment.ts';
 import type { PgStatStatement, PgStatStatementsSnapshot } from './capture-types.ts';
 
 const run = promisify(execFile);
@@ -114,7 +115,7 @@ export async function snapshotPgStatStatements(conn: pg.ClientConfig, resetAtSta
     );
     const statements: PgStatStatement[] = res.rows.map((r) => ({
       queryId: r.queryid ?? '',
-      query: stripLeadingComment(r.query),
+      query: stripSqlComment(r.query),
       calls: Number(r.calls),
       rows: Number(r.rows),
       meanExecTime: r.mean_exec_time,
@@ -127,11 +128,6 @@ export async function snapshotPgStatStatements(conn: pg.ClientConfig, resetAtSta
   } finally {
     await client.end();
   }
-}
-
-/** Drops a leading block comment (the sqlcommenter-style request id). Pure. */
-export function stripLeadingComment(sql: string): string {
-  return sql.replace(/^\s*\/\*.*?\*\/\s*/s, '');
 }
 
 /** The `ss` filter for sockets with any of `ports` at either end. Pure. */

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EVENT_SCHEMA_VERSION } from './event-types.ts';
-import { dropCounters, hasBpfPrivileges, LoaderError, loaderArgs, parseFamilies, parseLoaderLine, parseStatusLine, spawnLoader } from './spawn-loader.ts';
+import { LoaderError, spawnLoader } from './spawn-loader.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'spawn-loader-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -147,80 +147,5 @@ describe('spawnLoader with a stand-in loader', () => {
     expect(err).toBeInstanceOf(LoaderError);
     expect((err as LoaderError).code).toBe('missing');
     expect((err as LoaderError).message).toMatch(/not built: run `npm run build`/);
-  });
-});
-
-describe('parseLoaderLine', () => {
-  it('reads the attach line, the summary, and leaves the rest as diagnostics', () => {
-    expect(parseLoaderLine('attached: usdt=usdt sockets=tracepoint')).toEqual({ type: 'attached', hooks: { usdt: 'usdt', sockets: 'tracepoint' } });
-    expect(parseLoaderLine('summary: records=10 ringbuf=0 stop=signal')).toEqual({ type: 'summary', counters: { records: 10, ringbuf: 0 } });
-    expect(parseLoaderLine('libbpf: map full')).toEqual({ type: 'diagnostic', text: 'libbpf: map full' });
-    expect(parseLoaderLine('postgres: backends_attached=15 attach_failed=0', true)).toEqual({
-      type: 'family-summary',
-      family: 'postgres',
-      counters: { backends_attached: 15, attach_failed: 0 },
-    });
-    expect(parseLoaderLine('tcp: lab_ports=26001,26000', true)).toEqual({ type: 'family-summary', family: 'tcp', counters: {} });
-    // Before the summary, the same shape is a diagnostic.
-    expect(parseLoaderLine('postgres: backends_attached=15', false).type).toBe('diagnostic');
-  });
-  it('picks the counters that count losses', () => {
-    expect(dropCounters({ records: 9, bytes: 100, malformed: 0, ringbuf: 1, bind_full: 3 })).toEqual({ malformed: 0, ringbuf: 1, bind_full: 3 });
-  });
-  it('reads the status-fd JSON lines and ignores anything else', () => {
-    expect(parseStatusLine('{"event":"attached","schema":1,"sample":0.5,"hooks":{"usdt":"usdt"}}')).toEqual({
-      event: 'attached',
-      schema: 1,
-      sample: 0.5,
-      hooks: { usdt: 'usdt' },
-      progs: {},
-    });
-    expect(
-      parseStatusLine('{"event":"attached","schema":1,"sample":1,"hooks":{"usdt":"usdt"},"progs":{"usdt":[{"id":41,"name":"request_start"},{"id":"x"}],"core":7}}'),
-    ).toMatchObject({ progs: { usdt: [{ id: 41, name: 'request_start' }] } });
-    expect(parseStatusLine('{"event":"exit","stop":"duration","records":3,"bytes":9,"malformed":0,"drops":{"ringbuf":0}}')).toMatchObject({
-      event: 'exit',
-      stop: 'duration',
-      drops: { ringbuf: 0 },
-      kinds: {},
-    });
-    expect(parseStatusLine('not json')).toBeNull();
-    expect(parseStatusLine('{"event":"exit"}')).toBeNull();
-  });
-});
-
-describe('loaderArgs', () => {
-  it('passes every target pid and bounds the run', () => {
-    expect(
-      loaderArgs({ appPid: 10, addonPath: '/a.node', nginxPids: [20, 21], pgPid: 30, sample: 0.5, maxSeconds: 90.2 }),
-    ).toEqual(['--app-pid', '10', '--addon', '/a.node', '--nginx-pid', '20', '--nginx-pid', '21', '--pg-pid', '30', '--sample', '0.5', '-d', '91']);
-  });
-});
-
-describe('hasBpfPrivileges', () => {
-  it('accepts root, CAP_SYS_ADMIN, or CAP_BPF with CAP_PERFMON; refuses the rest', () => {
-    expect(hasBpfPrivileges('CapEff:\t0000000000000000\n', 0)).toBe(true);
-    expect(hasBpfPrivileges('CapEff:\t0000000000200000\n', 1000)).toBe(true);
-    expect(hasBpfPrivileges('CapEff:\t000000c000000000\n', 1000)).toBe(true);
-    expect(hasBpfPrivileges('CapEff:\t0000008000000000\n', 1000)).toBe(false);
-    expect(hasBpfPrivileges('', 1000)).toBe(false);
-  });
-});
-
-describe('parseFamilies', () => {
-  it('reads an exact list and a list added to the defaults', () => {
-    expect(parseFamilies('usdt,sockets')).toEqual({ families: ['usdt', 'sockets'] });
-    expect(parseFamilies('+files')).toEqual({ extraFamilies: ['files'] });
-  });
-  it.each([
-    ['usdt,,sockets', "--families has an empty name in 'usdt,,sockets'"],
-    ['usdt,nope', "unknown family 'nope' (known: core, usdt, sockets, files, sched, postgres, tcp, pool, conn, blockio, reclaim, faults, offcpu, slowsys, netdev)"],
-    ['+files,files', "--families names a family twice in '+files,files'"],
-  ])('refuses %s', (raw, error) => {
-    expect(parseFamilies(raw)).toBe(error);
-  });
-  it('puts a list added to the defaults after a plus on the loader command line', () => {
-    const args = loaderArgs({ appPid: 1, addonPath: '/a', nginxPids: [], pgPid: null, sample: 1, maxSeconds: 5, extraFamilies: ['files'], pgDetail: true });
-    expect(args).toEqual(['--app-pid', '1', '--addon', '/a', '--families', '+files', '--sample', '1', '-d', '5', '--pg-detail']);
   });
 });

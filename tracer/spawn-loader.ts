@@ -5,206 +5,14 @@
  * summary with drop counters, and copied to loader.log.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, createWriteStream, existsSync, openSync, readFileSync, statSync, type WriteStream } from 'node:fs';
+import { closeSync, createWriteStream, existsSync, openSync, statSync, type WriteStream } from 'node:fs';
 import { join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
 import { EVENT_SCHEMA_VERSION } from './event-types.ts';
+import { hasBpfPrivileges } from './bpf-privileges.ts';
+import { dropCounters, parseLoaderLine, parseStatusLine, type HookSet, type LoaderLine, type LoaderPrograms, type LoaderShed, type LoaderStatus } from './parse-loader-output.ts';
 
 export const LOADER_PATH = join(import.meta.dirname, '..', 'probes', 'build', 'reqtrace');
-
-/** Hook family → hook kind in use, as the loader reports on its `attached:` line. */
-export type HookSet = Readonly<Record<string, string>>;
-
-export type LoaderLine =
-  | { readonly type: 'attached'; readonly hooks: HookSet }
-  | { readonly type: 'summary'; readonly counters: Readonly<Record<string, number>> }
-  | { readonly type: 'family-summary'; readonly family: string; readonly counters: Readonly<Record<string, number>> }
-  | { readonly type: 'diagnostic'; readonly text: string };
-
-const PAIR = /([A-Za-z_][\w.-]*)=(\S+)/g;
-
-function pairs(text: string): Array<[string, string]> {
-  return [...text.matchAll(PAIR)].map((m) => [m[1] as string, m[2] as string]);
-}
-
-/**
- * Classifies one stderr line of the loader:
- *   `attached: usdt=usdt sockets=tracepoint files=tracepoint`   → the hook set
- *   `summary: events=N lost=N ringbuf_drops=N ...`              → counters (integers)
- *   `postgres: backends_attached=15 attach_failed=0`           → a family's own counters
- *     (only after the summary, where families print theirs)
- * anything else is a diagnostic. Pure.
- */
-export function parseLoaderLine(line: string, afterSummary = false): LoaderLine {
-  const t = line.trim();
-  const fam = afterSummary ? /^([a-z][\w-]*):((?:\s+[A-Za-z_][\w.-]*=\S+)+)$/.exec(t) : null;
-  if (fam) {
-    const counters: Record<string, number> = {};
-    for (const [k, v] of pairs(fam[2] as string)) if (/^\d+$/.test(v)) counters[k] = Number(v);
-    return { type: 'family-summary', family: fam[1] as string, counters };
-  }
-  const m = /^(attached|summary):\s*(.*)$/.exec(t);
-  if (m && m[1] === 'attached') return { type: 'attached', hooks: Object.fromEntries(pairs(m[2] as string)) };
-  if (m && m[1] === 'summary') {
-    const counters: Record<string, number> = {};
-    for (const [k, v] of pairs(m[2] as string)) {
-      const n = Number(v);
-      if (/^\d+$/.test(v) && Number.isSafeInteger(n)) counters[k] = n;
-    }
-    return { type: 'summary', counters };
-  }
-  return { type: 'diagnostic', text: t };
-}
-
-/** Counters of the loader's summary that are not losses. */
-const NOT_DROPS = new Set(['records', 'bytes', 'events', 'drained']);
-
-/** The summary's loss counters: everything but the record and byte totals. */
-export function dropCounters(counters: Readonly<Record<string, number>>): Record<string, number> {
-  return Object.fromEntries(Object.entries(counters).filter(([k]) => !NOT_DROPS.has(k)));
-}
-
-/** A loaded BPF program: its kernel id (as bpftool and bpf_stats name it) and its name in the family's object. */
-export interface LoaderProgram {
-  readonly id: number;
-  readonly name: string;
-}
-
-/** Family → its loaded programs. */
-export type LoaderPrograms = Readonly<Record<string, readonly LoaderProgram[]>>;
-
-/** The overhead guard detached a family: when (CLOCK_MONOTONIC ns), and what it cost (% of the lab's CPU). */
-export interface LoaderShed {
-  readonly family: string;
-  readonly atNs: string;
-  readonly familyPct: number;
-  readonly totalPct: number;
-  readonly budgetPct: number;
-}
-
-/** One JSON line of the loader's --status-fd stream. */
-export type LoaderStatus =
-  | ({ readonly event: 'shed' } & LoaderShed)
-  | { readonly event: 'attached'; readonly schema: number; readonly sample: number; readonly hooks: HookSet; readonly progs: LoaderPrograms }
-  | {
-      readonly event: 'exit';
-      readonly stop: string;
-      readonly records: number;
-      readonly bytes: number;
-      readonly malformed: number;
-      readonly drops: Readonly<Record<string, number>>;
-      /** Records per event kind number. */
-      readonly kinds: Readonly<Record<string, number>>;
-    };
-
-/** Parses one status line; null for anything that is not a known status object. Pure. */
-export function parseStatusLine(line: string): LoaderStatus | null {
-  let v: unknown;
-  try {
-    v = JSON.parse(line);
-  } catch {
-    return null;
-  }
-  if (typeof v !== 'object' || v === null) return null;
-  const o = v as Record<string, unknown>;
-  const numRecord = (x: unknown): x is Record<string, number> =>
-    typeof x === 'object' && x !== null && Object.values(x).every((n) => typeof n === 'number');
-  if (o.event === 'attached' && typeof o.hooks === 'object' && o.hooks !== null) {
-    return { event: 'attached', schema: Number(o.schema), sample: Number(o.sample), hooks: o.hooks as HookSet, progs: parsePrograms(o.progs) };
-  }
-  if (o.event === 'shed' && typeof o.family === 'string' && typeof o.at_ns === 'number') {
-    return { event: 'shed', family: o.family, atNs: String(o.at_ns), familyPct: Number(o.family_pct), totalPct: Number(o.total_pct), budgetPct: Number(o.budget_pct) };
-  }
-  if (o.event === 'exit' && numRecord(o.drops)) {
-    return {
-      event: 'exit',
-      stop: String(o.stop),
-      records: Number(o.records),
-      bytes: Number(o.bytes),
-      malformed: Number(o.malformed),
-      drops: o.drops,
-      kinds: numRecord(o.kinds) ? o.kinds : {},
-    };
-  }
-  return null;
-}
-
-function parsePrograms(v: unknown): LoaderPrograms {
-  if (typeof v !== 'object' || v === null) return {};
-  const out: Record<string, LoaderProgram[]> = {};
-  for (const [family, list] of Object.entries(v)) {
-    if (!Array.isArray(list)) continue;
-    out[family] = list.flatMap((p: unknown) => {
-      const q = p as { id?: unknown; name?: unknown } | null;
-      return q && typeof q.id === 'number' && typeof q.name === 'string' ? [{ id: q.id, name: q.name }] : [];
-    });
-  }
-  return out;
-}
-
-export interface LoaderTargets {
-  readonly appPid: number;
-  readonly addonPath: string;
-  readonly nginxPids: readonly number[];
-  readonly pgPid: number | null;
-  /** Fraction of requests traced in full, 0..1. */
-  readonly sample: number;
-  /** The loader's own upper bound on its run time (a safety net: normally it is stopped by signal). */
-  readonly maxSeconds: number;
-  /** Exactly these families; absent: the loader's default set, plus `extraFamilies`. */
-  readonly families?: readonly string[];
-  /** Opt-in families added to the default set (e.g. files). */
-  readonly extraFamilies?: readonly string[];
-  /** Keep an app-level trace of unsampled requests slower than this, ms (and of 5xx ones). */
-  readonly keepSlowerThanMs?: number;
-  /** PostgreSQL's rewrite phase and commits too (two more traps per statement). */
-  readonly pgDetail?: boolean;
-  /** The overhead guard's budget, % of the traced processes' CPU (--cpu-budget). */
-  readonly cpuBudgetPct?: number;
-  /** What a USDT hit costs here at a 1-byte and a 5-byte nop, ns: the guard's price of a trap. */
-  readonly hookNs?: { readonly nop1: number; readonly nop5: number };
-  /** The sockets family's hooks (default: detected). */
-  readonly socketHooks?: 'auto' | 'tp_btf' | 'syscalls';
-  /** The slowsys family's threshold, ms (the loader's default: 10). */
-  readonly slowSyscallMs?: number;
-  readonly verbose?: boolean;
-}
-
-/** The loader's command line for these targets. Pure. */
-export function loaderArgs(t: LoaderTargets): string[] {
-  const args = ['--app-pid', String(t.appPid), '--addon', t.addonPath];
-  for (const p of t.nginxPids) args.push('--nginx-pid', String(p));
-  if (t.pgPid !== null) args.push('--pg-pid', String(t.pgPid));
-  if (t.families && t.families.length) args.push('--families', t.families.join(','));
-  else if (t.extraFamilies && t.extraFamilies.length) args.push('--families', `+${t.extraFamilies.join(',')}`);
-  args.push('--sample', String(t.sample), '-d', String(Math.ceil(t.maxSeconds)));
-  if (t.keepSlowerThanMs !== undefined) args.push('--keep-slower-than', String(t.keepSlowerThanMs));
-  if (t.pgDetail) args.push('--pg-detail');
-  if (t.cpuBudgetPct !== undefined) args.push('--cpu-budget', String(t.cpuBudgetPct));
-  if (t.hookNs) args.push('--hook-ns', `${Math.max(1, Math.round(t.hookNs.nop1))},${Math.max(1, Math.round(t.hookNs.nop5))}`);
-  if (t.socketHooks !== undefined && t.socketHooks !== 'auto') args.push('--socket-hooks', t.socketHooks);
-  if (t.slowSyscallMs !== undefined) args.push('--slow-syscall-ms', String(t.slowSyscallMs));
-  if (t.verbose) args.push('-v');
-  return args;
-}
-
-/** The loader's probe families (probes/families.c); the opt-in ones cost everyone: a program run for every syscall, fault, context switch or packet of the machine, or a breakpoint trap per PostgreSQL probe hit. */
-export const LOADER_FAMILIES = ['core', 'usdt', 'sockets', 'files', 'sched', 'postgres', 'tcp', 'pool', 'conn', 'blockio', 'reclaim', 'faults', 'offcpu', 'slowsys', 'netdev'] as const;
-export const OPT_IN_FAMILIES: readonly string[] = ['files', 'sched', 'postgres', 'faults', 'offcpu', 'slowsys', 'netdev'];
-
-/**
- * `--families` as a user gives it: `a,b` (exactly those) or `+a,b` (the default set and those).
- * A one-line error for an unknown or repeated name. Pure.
- */
-export function parseFamilies(raw: string): { families?: string[]; extraFamilies?: string[] } | string {
-  const plus = raw.startsWith('+');
-  const names = (plus ? raw.slice(1) : raw).split(',').map((s) => s.trim());
-  if (names.some((n) => n === '')) return `--families has an empty name in '${raw}'`;
-  const unknown = names.find((n) => !(LOADER_FAMILIES as readonly string[]).includes(n));
-  if (unknown !== undefined) return `unknown family '${unknown}' (known: ${LOADER_FAMILIES.join(', ')})`;
-  if (new Set(names).size !== names.length) return `--families names a family twice in '${raw}'`;
-  return plus ? { extraFamilies: names } : { families: names };
-}
 
 export type LoaderErrorCode = 'missing' | 'unprivileged' | 'attach-failed' | 'attach-timeout' | 'schema';
 
@@ -216,27 +24,6 @@ export class LoaderError extends Error {
   ) {
     super(message);
     this.name = 'LoaderError';
-  }
-}
-
-/** Capabilities (from /proc/self/status CapEff) that let a process load and attach BPF. */
-export function hasBpfPrivileges(status = safeRead('/proc/self/status'), euid = process.geteuid?.() ?? -1): boolean {
-  if (euid === 0) return true;
-  const hex = /^CapEff:\s*([0-9a-f]+)$/m.exec(status)?.[1];
-  if (!hex) return false;
-  const caps = BigInt(`0x${hex}`);
-  const has = (bit: number): boolean => ((caps >> BigInt(bit)) & 1n) === 1n;
-  const CAP_SYS_ADMIN = 21;
-  const CAP_PERFMON = 38;
-  const CAP_BPF = 39;
-  return has(CAP_SYS_ADMIN) || (has(CAP_BPF) && has(CAP_PERFMON));
-}
-
-function safeRead(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return '';
   }
 }
 
@@ -266,6 +53,8 @@ export interface LoaderResult {
   readonly diagnostics: readonly string[];
   /** Families the overhead guard detached, in order. */
   readonly sheds: readonly LoaderShed[];
+  /** The loader's exit status line as it wrote it, or null when it wrote none. */
+  readonly exit: Extract<LoaderStatus, { event: 'exit' }> | null;
 }
 
 export interface LoaderHandle {
@@ -466,6 +255,7 @@ export function spawnLoader(opts: SpawnLoaderOptions): LoaderHandle {
           eventBytes: fileSize(opts.eventsPath),
           diagnostics: [...diagnostics],
           sheds: [...sheds],
+          exit,
         });
       });
     });

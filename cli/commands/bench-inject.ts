@@ -11,7 +11,7 @@ import { injectMatrix, parseLayers, INJECT_LAYERS } from '../../bench/inject-mat
 import { runInjectBench, writeInjectResults, type InjectBenchResult } from '../../bench/run-inject-bench.ts';
 import { createCleanupStack } from '../../lab/faults/cleanup-stack.ts';
 import { REPO_ROOT } from '../../lab/lifecycle/app-tier.ts';
-import { hasBpfPrivileges } from '../../tracer/spawn-loader.ts';
+import { hasBpfPrivileges } from '../../tracer/bpf-privileges.ts';
 import type { Invocation } from '../parse-args.ts';
 
 const say = (line: string): void => {

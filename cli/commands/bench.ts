@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../lab/lifecycle/app-tier.ts';
-import { hasBpfPrivileges } from '../../tracer/spawn-loader.ts';
+import { hasBpfPrivileges } from '../../tracer/bpf-privileges.ts';
 import { breakdownConditions, defaultWorkloads, OVERHEAD_CONDITIONS, selectConditions, type Workload } from '../../bench/overhead-plan.ts';
 import { runOverheadBench } from '../../bench/run-overhead-bench.ts';
 import { runInject } from './bench-inject.ts';

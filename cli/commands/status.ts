@@ -1,5 +1,6 @@
 import { labConfig } from '../../lab/config.ts';
-import { postgresVersion, runningPostgres } from '../../lab/db/postgres.ts';
+import { postgresVersion } from '../../lab/db/postgres-binaries.ts';
+import { runningPostgres } from '../../lab/db/postgres-cluster.ts';
 import { formatLabStatus, labIsUp, labStatusLive } from '../../lab/lifecycle/lab-status.ts';
 import type { Invocation } from '../parse-args.ts';
 

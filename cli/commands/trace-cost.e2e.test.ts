@@ -11,7 +11,7 @@ import { assembleCapture } from '../../assembler/build-span-tree.ts';
 import { type RunningLab, runLabCli, startLab, testPortBase } from '../../test/lab-fixture.ts';
 import { EventKind } from '../../tracer/event-types.ts';
 import { readCapture } from '../../tracer/read-capture.ts';
-import { isSampled } from '../../tracer/sampling.ts';
+import { isSampled } from '../../shared/sampling.ts';
 import { describeBuilt, requireBuilt } from '../../test/require-built.ts';
 
 const out = mkdtempSync(join(tmpdir(), 'lab-trace-cost-e2e-'));

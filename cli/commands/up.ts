@@ -1,6 +1,5 @@
+import type { PostgresKind, ProbeMode, ProxyKind } from '../../shared/modes.ts';
 import { labConfig } from '../../lab/config.ts';
-import type { PostgresKind } from '../../lab/db/postgres.ts';
-import type { ProxyKind, UsdtMode } from '../../lab/lifecycle/lab-state.ts';
 import { formatLabStatus } from '../../lab/lifecycle/lab-status.ts';
 import { labUp } from '../../lab/lifecycle/lab-up.ts';
 import type { Invocation } from '../parse-args.ts';
@@ -10,7 +9,7 @@ export async function run(inv: Invocation): Promise<number> {
   const cfg = labConfig();
   const status = await labUp(cfg, {
     proxy: inv.options.proxy as ProxyKind | undefined,
-    usdt: inv.options.usdt as UsdtMode | undefined,
+    usdt: inv.options.usdt as ProbeMode | undefined,
     postgres: inv.options.postgres as PostgresKind | undefined,
     progress: (line) => process.stderr.write(`lab up: ${line}\n`),
   });

@@ -9,7 +9,8 @@ import { gzipSync } from 'node:zlib';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningLab, runLabCli, startLab, testPortBase } from '../../test/lab-fixture.ts';
-import { pgAdminConnectionConfig, startPostgres, stopPostgres } from '../db/postgres.ts';
+import { startPostgres, stopPostgres } from '../db/postgres.ts';
+import { pgAdminConnectionConfig } from '../db/postgres-cluster.ts';
 import { childPids, isAlive, processCmdline, sleep, waitUntil } from '../lifecycle/processes.ts';
 import { labPaths } from '../lifecycle/state-paths.ts';
 

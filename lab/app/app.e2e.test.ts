@@ -8,12 +8,14 @@ import { createInterface } from 'node:readline';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { labConfig } from '../config.ts';
-import { pgAdminConnectionConfig, pgConnectionConfig, pgPaths, startPostgres, stopPostgres } from '../db/postgres.ts';
+import { pgConnectionConfig } from '../db/pg-credentials.ts';
+import { startPostgres, stopPostgres } from '../db/postgres.ts';
+import { pgAdminConnectionConfig, pgPaths } from '../db/postgres-cluster.ts';
 import { appPaths, createApp } from './create-app.ts';
 import { endpoint, type EndpointInput, type EndpointName } from './endpoints.ts';
 import type { AppProbes } from './probes.ts';
 import { systemClock } from './request-context.ts';
-import { SQL_COMMENT_PREFIX, requestIdFromSql } from './sql-comment.ts';
+import { SQL_COMMENT_PREFIX, requestIdFromSql } from '../../shared/sql-comment.ts';
 import { testPortBase } from '../../test/lab-fixture.ts';
 
 // Ports 20100..20119 belong to this file: PostgreSQL on 20102, the child server on 20101.

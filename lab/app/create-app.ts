@@ -12,7 +12,8 @@ import { newRequestWork, type Clock, type RequestContext } from './request-conte
 import { generateRequestId, resolveRequestId } from './request-id.ts';
 import { scratchWriteRead } from './files.ts';
 import { DEFAULT_REPORT_CONFIG_TEXT } from './report-config.ts';
-import { sqlComment } from './sql-comment.ts';
+import { ROUTES } from '../../shared/routes.ts';
+import { sqlComment } from '../../shared/sql-comment.ts';
 import { TtlCache } from './ttl-cache.ts';
 
 /** One JSON log record; the sink adds nothing but a newline. */
@@ -167,9 +168,9 @@ export function createApp(deps: AppDeps): express.Express {
       res.status(out.status ?? 200).json(out.body);
     };
 
-  app.get('/healthz', run(async () => ({ body: { status: 'ok', pid: process.pid, probes: probes.backend, pool: poolStats(pool) } })));
-  app.get('/api/users', run(h.listUsers));
-  app.get('/api/users/:id', run(h.getUser));
+  app.get(ROUTES.health, run(async () => ({ body: { status: 'ok', pid: process.pid, probes: probes.backend, pool: poolStats(pool) } })));
+  app.get(ROUTES.users, run(h.listUsers));
+  app.get(ROUTES.user, run(h.getUser));
   const orderBody = (req: Request, _res: Response, next: NextFunction): void => {
     const refusal = orderBodyRefusal(req.headers);
     if (refusal !== null) throw new HttpError(415, refusal);
@@ -177,9 +178,9 @@ export function createApp(deps: AppDeps): express.Express {
   };
   // strict: false lets a top-level null or number reach parseOrderInput, which names it; inflate:
   // false because orderBody has already refused compressed bodies.
-  app.post('/api/orders', orderBody, express.json({ limit: '16kb', strict: false, inflate: false }), run(h.createOrder));
-  app.get('/api/report', run(h.report));
-  app.get('/api/feed', run(h.feed));
+  app.post(ROUTES.orders, orderBody, express.json({ limit: '16kb', strict: false, inflate: false }), run(h.createOrder));
+  app.get(ROUTES.report, run(h.report));
+  app.get(ROUTES.feed, run(h.feed));
 
   app.use((req: Request) => {
     throw new HttpError(404, `no route for ${req.method} ${req.path.slice(0, 100)}`);

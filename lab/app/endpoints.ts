@@ -2,6 +2,7 @@
  * The app's endpoints and, per endpoint, exactly how much work a request does as a function of
  * its inputs: the one source of truth for tests, load mixes and the N+1 / query-count checks.
  */
+import { ROUTES, type RouteName } from '../../shared/routes.ts';
 
 /** Inputs that change an endpoint's work; omitted fields take the endpoint's defaults. */
 export interface EndpointInput {
@@ -15,7 +16,7 @@ export interface EndpointInput {
   readonly ioKb?: number;
 }
 
-export type EndpointName = 'users' | 'user' | 'orders' | 'report' | 'feed' | 'health';
+export type EndpointName = RouteName;
 
 export interface EndpointSpec {
   readonly name: EndpointName;
@@ -44,7 +45,7 @@ export const ENDPOINTS: readonly EndpointSpec[] = [
   {
     name: 'users',
     method: 'GET',
-    route: '/api/users',
+    route: ROUTES.users,
     example: '/api/users',
     roundTrips: () => 2,
     statements: () => 2,
@@ -53,7 +54,7 @@ export const ENDPOINTS: readonly EndpointSpec[] = [
   {
     name: 'user',
     method: 'GET',
-    route: '/api/users/:id',
+    route: ROUTES.user,
     example: '/api/users/42',
     roundTrips: (input) => (input?.cacheHit ? 0 : 1),
     statements: (input) => (input?.cacheHit ? 0 : 1),
@@ -62,7 +63,7 @@ export const ENDPOINTS: readonly EndpointSpec[] = [
   {
     name: 'orders',
     method: 'POST',
-    route: '/api/orders',
+    route: ROUTES.orders,
     example: '/api/orders',
     exampleBody: { user_id: 42, product_id: 7, quantity: 1 },
     roundTrips: () => 5,
@@ -72,7 +73,7 @@ export const ENDPOINTS: readonly EndpointSpec[] = [
   {
     name: 'report',
     method: 'GET',
-    route: '/api/report',
+    route: ROUTES.report,
     example: '/api/report',
     roundTrips: (input) => (input?.totals === false ? 1 : 2),
     statements: (input) => (input?.totals === false ? 1 : 2),
@@ -81,7 +82,7 @@ export const ENDPOINTS: readonly EndpointSpec[] = [
   {
     name: 'feed',
     method: 'GET',
-    route: '/api/feed',
+    route: ROUTES.feed,
     example: '/api/feed?items=10',
     roundTrips: (input) => 1 + (input?.items ?? FEED_ITEMS.default),
     statements: (input) => 1 + (input?.items ?? FEED_ITEMS.default),
@@ -90,7 +91,7 @@ export const ENDPOINTS: readonly EndpointSpec[] = [
   {
     name: 'health',
     method: 'GET',
-    route: '/healthz',
+    route: ROUTES.health,
     example: '/healthz',
     roundTrips: () => 0,
     statements: () => 0,

@@ -1,12 +1,10 @@
 import { join } from 'node:path';
+import { oneOf, PROBE_MODES, type ProbeMode } from '../../shared/modes.ts';
 import { labConfig } from '../config.ts';
 import { createFileProbes } from './file-probes.ts';
 import { AddonUnavailableError, DEFAULT_ADDON_PATH, loadUsdtAddon, nativeProbes } from './native/usdt-addon.ts';
 import { noopProbes, type AppProbes } from './probes.ts';
 
-export type ProbeMode = 'auto' | 'native' | 'file' | 'off';
-
-export const PROBE_MODES: readonly ProbeMode[] = ['auto', 'native', 'file', 'off'];
 
 export interface LoadProbesOptions {
   /** The addon to load (default: the node-gyp build output). */
@@ -19,8 +17,8 @@ export interface LoadProbesOptions {
 
 /** Checks a mode given on the command line or in the environment. */
 export function parseProbeMode(raw: string): ProbeMode {
-  const mode = PROBE_MODES.find((m) => m === raw);
-  if (mode === undefined) throw new Error(`probe mode must be one of ${PROBE_MODES.join(', ')}, got '${raw}'`);
+  const mode = oneOf(PROBE_MODES, raw);
+  if (mode === null) throw new Error(`probe mode must be one of ${PROBE_MODES.join(', ')}, got '${raw}'`);
   return mode;
 }
 

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isSampled } from '../../tracer/sampling.ts';
+import { isSampled } from '../../shared/sampling.ts';
 import { clearProbeSampling, parseProbeSampling, probeFilter, probeSamplingSeen, waitProbeSamplingSeen, watchProbeSampling, writeProbeSampling } from './probe-sampling.ts';
 
 const IN = '00000001' + '0'.repeat(24);

@@ -11,7 +11,7 @@
  */
 import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isSampled } from '../../tracer/sampling.ts';
+import { isSampled } from '../../shared/sampling.ts';
 
 export const PROBE_SAMPLING_FILE = 'probe-sampling.json';
 export const PROBE_SAMPLING_SEEN_FILE = 'probe-sampling.seen';

@@ -8,9 +8,11 @@
  * at that moment: the inbound socket for request_*, the pg connection for db_query_*, an opened
  * file for file_*. Durations are microseconds.
  */
+import type { ProbeMode } from '../../shared/modes.ts';
+
 export interface AppProbes {
   /** 'native' (USDT in the addon), 'file' (JSON lines), or 'off'. */
-  readonly backend: 'native' | 'file' | 'off';
+  readonly backend: Exclude<ProbeMode, 'auto'>;
   readonly enabled: ProbeSwitches;
   requestStart(requestId: string, method: string, path: string, fd: number): void;
   requestEnd(requestId: string, statusCode: number, durationUs: number, fd: number): void;

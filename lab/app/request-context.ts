@@ -12,7 +12,7 @@ export interface RequestContext {
   /** 32 lowercase hex; also the trace id. */
   readonly requestId: string;
   readonly traceparent: string;
-  /** The request's SQL comment (see sql-comment.ts). */
+  /** The request's SQL comment (see shared/sql-comment.ts). */
   readonly sqlComment: string;
   readonly probes: AppProbes;
   readonly clock: Clock;

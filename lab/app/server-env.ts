@@ -1,6 +1,5 @@
-import type { ProbeMode } from './load-probes.ts';
+import { oneOf, PROBE_MODES, type ProbeMode } from '../../shared/modes.ts';
 
-const USDT_MODES: readonly ProbeMode[] = ['auto', 'native', 'file', 'off'];
 export const POOL_SIZE = { min: 1, max: 50, default: 10 } as const;
 
 export interface ServerEnv {
@@ -19,8 +18,8 @@ const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1
  */
 export function parseServerEnv(env: NodeJS.ProcessEnv): { ok: true; value: ServerEnv } | { ok: false; error: string } {
   const rawUsdt = env.LAB_USDT ?? 'auto';
-  const usdt = USDT_MODES.find((m) => m === rawUsdt);
-  if (!usdt) return { ok: false, error: `LAB_USDT must be one of ${USDT_MODES.join(', ')}, got '${rawUsdt.slice(0, 40)}'` };
+  const usdt = oneOf(PROBE_MODES, rawUsdt);
+  if (!usdt) return { ok: false, error: `LAB_USDT must be one of ${PROBE_MODES.join(', ')}, got '${rawUsdt.slice(0, 40)}'` };
   const rawPool = env.LAB_PG_POOL ?? String(POOL_SIZE.default);
   const poolSize = /^\d{1,3}$/.test(rawPool) ? Number(rawPool) : NaN;
   if (!(poolSize >= POOL_SIZE.min && poolSize <= POOL_SIZE.max)) {

@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import pg from 'pg';
 import { labConfig } from '../config.ts';
-import { pgConnectionConfig } from '../db/postgres.ts';
+import { pgConnectionConfig } from '../db/pg-credentials.ts';
 import { createApp, type AppLog } from './create-app.ts';
 import { loadProbes } from './load-probes.ts';
 import { watchProbeSampling } from './probe-sampling.ts';

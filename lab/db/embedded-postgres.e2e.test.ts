@@ -10,7 +10,9 @@ import { labConfig, type LabConfig } from '../config.ts';
 import { formatLabStatus, labStatus } from '../lifecycle/lab-status.ts';
 import { isAlive } from '../lifecycle/processes.ts';
 import { findEmbeddedPackage, pgStatStatementsFiles, prepareEmbeddedBinaries, type EmbeddedPackage } from './embedded-postgres.ts';
-import { pgAdminConnectionConfig, pgConnectionConfig, pgPaths, postgresPid, readPostgresRecord, startPostgres, stopPostgres } from './postgres.ts';
+import { pgConnectionConfig } from './pg-credentials.ts';
+import { startPostgres, stopPostgres } from './postgres.ts';
+import { pgAdminConnectionConfig, pgPaths, postgresPid, readPostgresRecord } from './postgres-cluster.ts';
 import { embeddedServerOwner } from './server-owner.ts';
 
 // Ports 25370..25379 and 25320..25329 belong to this file; state dirs are /tmp/lab-f5-*.

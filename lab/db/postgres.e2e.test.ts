@@ -5,7 +5,10 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labConfig, type LabConfig } from '../config.ts';
-import { pgAdminConnectionConfig, pgConnectionConfig, postgresPid, postgresVersion, startPostgres, stopPostgres } from './postgres.ts';
+import { pgConnectionConfig } from './pg-credentials.ts';
+import { startPostgres, stopPostgres } from './postgres.ts';
+import { postgresVersion } from './postgres-binaries.ts';
+import { pgAdminConnectionConfig, postgresPid } from './postgres-cluster.ts';
 import { testPortBase } from '../../test/lab-fixture.ts';
 
 // Ports 20120..20139 belong to this file.

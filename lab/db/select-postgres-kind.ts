@@ -1,7 +1,4 @@
-/** Which PostgreSQL server the lab runs: Debian's packaged one, or the binaries from npm. */
-export type PostgresKind = 'system' | 'embedded';
-
-export const POSTGRES_KINDS: readonly PostgresKind[] = ['system', 'embedded'];
+import { oneOf, POSTGRES_KINDS, type PostgresKind } from '../../shared/modes.ts';
 
 /** Why each kind cannot run here; null when it can. */
 export type PostgresAvailability = Readonly<Record<PostgresKind, string | null>>;
@@ -29,5 +26,5 @@ export function selectPostgresKind(requested: PostgresKind | null, remembered: P
 
 /** A kind named in text (a state file, an option), or null. */
 export function parsePostgresKind(value: unknown): PostgresKind | null {
-  return value === 'system' || value === 'embedded' ? value : null;
+  return oneOf(POSTGRES_KINDS, value);
 }

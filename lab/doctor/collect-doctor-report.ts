@@ -1,10 +1,12 @@
+import type { PostgresKind } from '../../shared/modes.ts';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { join } from 'node:path';
 import { labConfig } from '../config.ts';
 import { findEmbeddedPackage, pgStatStatementsFiles } from '../db/embedded-postgres.ts';
-import { PG_BIN_DIR, postgresAvailability, postgresVersion, readPostgresRecord, runningPostgres, type PostgresKind } from '../db/postgres.ts';
+import { PG_BIN_DIR, postgresAvailability, postgresVersion } from '../db/postgres-binaries.ts';
+import { readPostgresRecord, runningPostgres } from '../db/postgres-cluster.ts';
 import { selectPostgresKind } from '../db/select-postgres-kind.ts';
 import { REPO_ROOT } from '../lifecycle/app-tier.ts';
 import { findBinary } from '../lifecycle/binaries.ts';

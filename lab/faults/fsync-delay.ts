@@ -7,7 +7,8 @@
 import { chmodSync, chownSync, copyFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LabConfig } from '../config.ts';
-import { pgPaths, runningPostgres, startPostgres, stopPostgres } from '../db/postgres.ts';
+import { startPostgres, stopPostgres } from '../db/postgres.ts';
+import { pgPaths, runningPostgres } from '../db/postgres-cluster.ts';
 import { REPO_ROOT } from '../lifecycle/app-tier.ts';
 import { OWNER_VARIABLE } from './app-settings.ts';
 

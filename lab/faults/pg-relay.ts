@@ -1,7 +1,7 @@
 /** Starts pg-relay-main.ts inside a link's namespace, listening where the app will connect. */
 import { join } from 'node:path';
 import type { LabConfig } from '../config.ts';
-import { pgPaths } from '../db/postgres.ts';
+import { pgPaths } from '../db/postgres-cluster.ts';
 import { REPO_ROOT } from '../lifecycle/app-tier.ts';
 import { startHelper, type HelperProcess } from './helper-process.ts';
 import type { NetnsLink } from './netns-link.ts';

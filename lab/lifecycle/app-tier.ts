@@ -1,9 +1,9 @@
+import type { ProbeMode } from '../../shared/modes.ts';
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { LabConfig } from '../config.ts';
 import { answers } from './http-get.ts';
-import type { UsdtMode } from './lab-state.ts';
 import { environReadable, isAlive, processCmdline, processEnv, readPidFile, removeFile, tailFile, terminate, waitUntil } from './processes.ts';
 import { labPaths } from './state-paths.ts';
 
@@ -37,7 +37,7 @@ export const appHealthUrl = (cfg: LabConfig): string => `http://${cfg.host}:${cf
  * Starts the app detached (logs in logs/app.log) and waits for /healthz; returns its pid. `env`
  * adds to or (undefined) removes from the environment it inherits (LAB_PG_POOL, LAB_PG_HOST).
  */
-export async function startApp(cfg: LabConfig, usdt: UsdtMode, timeoutMs = 30_000, env: Readonly<Record<string, string | undefined>> = {}): Promise<number> {
+export async function startApp(cfg: LabConfig, usdt: ProbeMode, timeoutMs = 30_000, env: Readonly<Record<string, string | undefined>> = {}): Promise<number> {
   const paths = labPaths(cfg);
   mkdirSync(paths.logsDir, { recursive: true });
   const log = openSync(paths.appLog, 'a');

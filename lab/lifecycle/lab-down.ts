@@ -1,5 +1,6 @@
 import type { LabConfig } from '../config.ts';
-import { postgresPid, stopPostgres } from '../db/postgres.ts';
+import { stopPostgres } from '../db/postgres.ts';
+import { postgresPid } from '../db/postgres-cluster.ts';
 import { stopApp } from './app-tier.ts';
 import { assertLabOwner } from './lab-owner.ts';
 import { labStatus } from './lab-status.ts';

@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -6,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningLab, startLab, testPortBase } from '../../test/lab-fixture.ts';
+import { runCli, type CliRun } from '../../test/run-cli.ts';
 import { labConfig } from '../config.ts';
 import { parseAccessLog, type ProxyAccessEntry } from '../nginx/parse-access-log.ts';
-import { REPO_ROOT } from './app-tier.ts';
 import { httpRequest } from './http-get.ts';
 import { labUp } from './lab-up.ts';
 import type { LabStatus } from './lab-status.ts';
@@ -20,15 +19,8 @@ const STATE = join(tmpdir(), `reqtrace-lab-${BASE}`);
 const KEPT = '0123456789abcdef0123456789abcdef';
 const UUID = '123e4567-e89b-12d3-a456-426614174000';
 
-function lab(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [join(REPO_ROOT, 'cli', 'lab.mjs'), ...args],
-      { env: { ...process.env, LAB_PORT_BASE: String(BASE), LAB_STATE_DIR: STATE }, timeout: 120_000 },
-      (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
-    );
-  });
+function lab(args: string[]): Promise<CliRun> {
+  return runCli(args, { env: { LAB_PORT_BASE: String(BASE), LAB_STATE_DIR: STATE }, timeoutMs: 120_000 });
 }
 
 async function accessEntry(l: RunningLab, id: string): Promise<ProxyAccessEntry | undefined> {

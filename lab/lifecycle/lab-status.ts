@@ -1,8 +1,9 @@
+import type { PostgresKind, ProbeMode, ProxyKind } from '../../shared/modes.ts';
 import type { LabConfig } from '../config.ts';
-import { readPostgresRecord, runningPostgres, type PostgresKind } from '../db/postgres.ts';
+import { readPostgresRecord, runningPostgres } from '../db/postgres-cluster.ts';
 import { appHealthUrl, appPid } from './app-tier.ts';
 import { httpRequest } from './http-get.ts';
-import { readLabState, type ProxyKind, type UsdtMode } from './lab-state.ts';
+import { readLabState } from './lab-state.ts';
 import { proxyProcesses } from './proxy-tier.ts';
 import { labPaths } from './state-paths.ts';
 import { formatStopped, stoppedLabProcesses, type StoppedProcess } from './stopped-processes.ts';
@@ -14,7 +15,7 @@ export interface LabStatus {
     readonly pid: number | null;
     readonly port: number;
     /** The probe backend asked for at `lab up`. */
-    readonly usdt: UsdtMode | null;
+    readonly usdt: ProbeMode | null;
     /** The backend the app reports on /healthz ('native', 'file', 'off'), null when unknown. */
     readonly probes: string | null;
   };

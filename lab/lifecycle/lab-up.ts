@@ -1,9 +1,12 @@
+import type { PostgresKind, ProbeMode, ProxyKind } from '../../shared/modes.ts';
 import { mkdirSync } from 'node:fs';
 import type { LabConfig } from '../config.ts';
-import { postgresVersion, resolvePostgresKind, runningPostgres, startPostgres, stopPostgres, type PostgresKind } from '../db/postgres.ts';
+import { startPostgres, stopPostgres } from '../db/postgres.ts';
+import { postgresVersion, resolvePostgresKind } from '../db/postgres-binaries.ts';
+import { runningPostgres } from '../db/postgres-cluster.ts';
 import { appHealthUrl, appPid, startApp, stopApp } from './app-tier.ts';
 import { answers } from './http-get.ts';
-import { readLabState, writeLabState, type ProxyKind, type UsdtMode } from './lab-state.ts';
+import { readLabState, writeLabState } from './lab-state.ts';
 import { assertLabOwner } from './lab-owner.ts';
 import { labStatusLive, type LabStatus } from './lab-status.ts';
 import { assertPortFree } from './ports.ts';
@@ -12,7 +15,7 @@ import { labPaths } from './state-paths.ts';
 
 export interface LabUpOptions {
   readonly proxy?: ProxyKind;
-  readonly usdt?: UsdtMode;
+  readonly usdt?: ProbeMode;
   /** PostgreSQL server; default: the one running, else the one last started here, else system when installed, else embedded. */
   readonly postgres?: PostgresKind;
   /** Progress lines (stderr for the CLI). */

@@ -1,3 +1,4 @@
+import type { ProxyKind } from '../../shared/modes.ts';
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import type { LabConfig } from '../config.ts';
@@ -5,7 +6,6 @@ import { readNginxTemplate, renderNginxConf } from '../nginx/render-nginx-conf.t
 import { labEnv, isOurNodeProcess, REPO_ROOT } from './app-tier.ts';
 import { findBinary, requireBinary } from './binaries.ts';
 import { answers } from './http-get.ts';
-import type { ProxyKind } from './lab-state.ts';
 import { childPids, isAlive, processCmdline, readPidFile, removeFile, tailFile, terminate, waitUntil } from './processes.ts';
 import { labPaths } from './state-paths.ts';
 

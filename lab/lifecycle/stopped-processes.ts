@@ -3,6 +3,7 @@
  * backend or app answers nothing, so every request that needs it hangs while the pid still
  * exists and the lab looks up.
  */
+import type { ProxyKind } from '../../shared/modes.ts';
 import { childPids, processCmdline, processState } from './processes.ts';
 
 /** One lab process, as `lab status` and `lab doctor` name it. */
@@ -19,7 +20,7 @@ export interface StoppedProcess extends LabProcess {
 
 /** The running tiers' pids, as LabStatus holds them. */
 export interface TierPids {
-  readonly proxy: { readonly kind: 'nginx' | 'node' | null; readonly pid: number | null; readonly workers: readonly number[] };
+  readonly proxy: { readonly kind: ProxyKind | null; readonly pid: number | null; readonly workers: readonly number[] };
   readonly app: { readonly pid: number | null };
   readonly postgres: { readonly pid: number | null };
 }

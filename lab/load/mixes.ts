@@ -2,9 +2,9 @@
  * Weighted endpoint mixes for `lab load --mix NAME`, and the pure choice of the next request.
  * Targets follow lab/app/endpoints.ts (10,000 seeded users, 1,000 products).
  */
-import type { MIXES } from '../../cli/parse-args.ts';
+import type { MixName } from '../../shared/mixes.ts';
 
-export type MixName = (typeof MIXES)[number];
+export type { MixName };
 export type TargetName = 'users' | 'user' | 'user7' | 'orders' | 'report' | 'feed' | 'healthz';
 
 /** One request to send. */

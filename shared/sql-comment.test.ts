@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   requestIdFromSql,
@@ -6,6 +7,7 @@ import {
   SQL_COMMENT_REQUEST_ID_OFFSET,
   SQL_COMMENT_TRACEPARENT_OFFSET,
   sqlComment,
+  stripSqlComment,
   withSqlComment,
 } from './sql-comment.ts';
 
@@ -46,5 +48,34 @@ describe('requestIdFromSql', () => {
   it('returns null for statements without the lab comment', () => {
     expect(requestIdFromSql('SELECT 1')).toBeNull();
     expect(requestIdFromSql("/*request_id='xyz'*/ SELECT 1")).toBeNull();
+  });
+});
+
+describe('stripSqlComment', () => {
+  const commented = withSqlComment(sqlComment({ requestId: ID, traceparent: TP }), 'SELECT id FROM users WHERE id = $1');
+
+  it('drops the leading comment and the space after it', () => {
+    expect(stripSqlComment(commented)).toBe('SELECT id FROM users WHERE id = $1');
+    expect(stripSqlComment("/* request_id='abc' */ SELECT id FROM users WHERE id = $1")).toBe('SELECT id FROM users WHERE id = $1');
+    expect(stripSqlComment('  /*x*/\n  SELECT 1')).toBe('SELECT 1');
+  });
+
+  it('leaves a statement without a comment as it is', () => {
+    expect(stripSqlComment('SELECT 1')).toBe('SELECT 1');
+  });
+
+  it('gives nothing for a comment cut off before its end', () => {
+    for (const cut of [20, SQL_COMMENT_TRACEPARENT_OFFSET, SQL_COMMENT_LENGTH - 3]) expect(stripSqlComment(commented.slice(0, cut))).toBe('');
+  });
+});
+
+describe('the PostgreSQL family reads the same comment', () => {
+  const c = ['postgres.bpf.c', 'request-id.bpf.h'].map((f) => readFileSync(new URL(`../probes/${f}`, import.meta.url), 'utf8')).join('\n');
+  const define = (name: string): string | undefined => new RegExp(`#define ${name} (.+)`).exec(c)?.[1]?.trim();
+
+  it('at the same prefix and offsets', () => {
+    expect(define('ID_PREFIX')).toBe(JSON.stringify(SQL_COMMENT_PREFIX));
+    expect(Number(define('ID_PREFIX_LEN'))).toBe(SQL_COMMENT_REQUEST_ID_OFFSET);
+    expect(Number(define('ID_HEX_LEN'))).toBe(32);
   });
 });

@@ -1,17 +1,19 @@
 /**
- * Runs build/reqtrace for end-to-end tests: records collected in memory, the --status-fd JSON
- * lines parsed, and the BPF programs and links it owns listed (by pid, through bpftool) so a test
- * can check they are gone after it stops.
+ * The loader for end-to-end tests, run by the tracer's own runner (tracer/spawn-loader.ts): its
+ * records decoded once it stops, and the BPF programs and links it holds listed so a test can
+ * check they are gone after it stops.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
-import { resolve } from 'node:path';
-import type { Readable } from 'node:stream';
+import { execFileSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { decodeEvents, truncatedTailWarning } from '../tracer/decode-events.ts';
 import type { TraceEvent } from '../tracer/event-types.ts';
+import type { LoaderStatus } from '../tracer/parse-loader-output.ts';
+import { LOADER_PATH, spawnLoader } from '../tracer/spawn-loader.ts';
 
-export const PROBES_DIR = import.meta.dirname;
-export const REQTRACE = resolve(PROBES_DIR, 'build/reqtrace');
+export const PROBES_DIR = resolve(import.meta.dirname, '..', 'probes');
+export const REQTRACE = LOADER_PATH;
 
 /** Builds every probe binary; throws with make's output when it fails. */
 export function buildProbes(): void {
@@ -23,8 +25,8 @@ export interface LoaderExit {
   readonly events: TraceEvent[];
   readonly warnings: string[];
   readonly stderr: string;
-  /** The parsed `{"event":"exit",...}` status line. */
-  readonly exitStatus: Record<string, unknown> | null;
+  /** The loader's `{"event":"exit",...}` status line. */
+  readonly exitStatus: Extract<LoaderStatus, { event: 'exit' }> | null;
 }
 
 export interface RunningLoader {
@@ -35,10 +37,6 @@ export interface RunningLoader {
   readonly linkIds: number[];
   /** SIGINT, then wait for exit and decode everything it wrote. */
   stop(): Promise<LoaderExit>;
-}
-
-interface BpftoolObject {
-  readonly id: number;
 }
 
 /**
@@ -63,67 +61,53 @@ export function bpfObjectsHeldBy(what: 'prog' | 'link', pid: number): number[] {
 
 /** Ids of every BPF program or link that exists now. */
 export function bpfObjectIds(what: 'prog' | 'link'): Set<number> {
-  const list = JSON.parse(execFileSync('bpftool', ['-j', what, 'list'], { encoding: 'utf8' })) as BpftoolObject[];
+  const list = JSON.parse(execFileSync('bpftool', ['-j', what, 'list'], { encoding: 'utf8' })) as { readonly id: number }[];
   return new Set(list.map((o) => o.id));
-}
-
-function lines(stream: Readable, onLine: (line: string) => void): void {
-  let buf = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk: string) => {
-    buf += chunk;
-    let nl;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      onLine(buf.slice(0, nl));
-      buf = buf.slice(nl + 1);
-    }
-  });
 }
 
 /** Starts the loader with `args` and resolves once it reports its hooks attached. */
 export async function startLoader(args: readonly string[], timeoutMs = 30_000): Promise<RunningLoader> {
-  const child: ChildProcess = spawn(REQTRACE, [...args, '--status-fd', '3'], { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
-  const chunks: Buffer[] = [];
-  let stderr = '';
-  const statuses: Record<string, unknown>[] = [];
-  child.stdout!.on('data', (c: Buffer) => chunks.push(c));
-  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-  const exited = new Promise<number | null>((res) => child.on('close', (code) => res(code)));
-  const attached = new Promise<Record<string, unknown>>((res, rej) => {
-    const timer = setTimeout(() => rej(new Error(`reqtrace did not attach within ${timeoutMs} ms: ${stderr}`)), timeoutMs);
-    lines(child.stdio[3] as Readable, (line) => {
-      const status = JSON.parse(line) as Record<string, unknown>;
-      statuses.push(status);
-      if (status.event === 'attached') {
-        clearTimeout(timer);
-        res(status);
-      }
-    });
-    void exited.then((code) => {
-      clearTimeout(timer);
-      rej(new Error(`reqtrace exited (${code}) before attaching: ${stderr.trim()}`));
-    });
-  });
-  const status = await attached;
-  const pid = child.pid!;
+  const dir = mkdtempSync(join(tmpdir(), 'reqtrace-loader-'));
+  const eventsPath = join(dir, 'events.bin');
+  const logPath = join(dir, 'loader.log');
+  const readLog = (): string => {
+    try {
+      return readFileSync(logPath, 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  const loader = spawnLoader({ args, eventsPath, logPath, attachTimeoutMs: timeoutMs });
+  let hooks: Record<string, string>;
+  try {
+    hooks = { ...(await loader.attached) };
+  } catch (err) {
+    await loader.exited;
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`reqtrace did not attach: ${(err as Error).message}\n${readLog().trim()}`);
+  }
+  const pid = loader.pid;
   return {
     pid,
-    hooks: status.hooks as Record<string, string>,
+    hooks,
     progIds: bpfObjectsHeldBy('prog', pid),
     linkIds: bpfObjectsHeldBy('link', pid),
     async stop() {
-      if (child.exitCode === null) child.kill('SIGINT');
-      const code = await exited;
-      const all = Buffer.concat(chunks);
-      const decoded = decodeEvents(all);
-      const tail = truncatedTailWarning(decoded.remainder, all.length - decoded.remainder.length);
-      return {
-        code,
-        events: decoded.events,
-        warnings: tail ? [...decoded.warnings, tail] : decoded.warnings,
-        stderr,
-        exitStatus: statuses.find((s) => s.event === 'exit') ?? null,
-      };
+      const r = await loader.stop(60_000);
+      try {
+        const all = readFileSync(eventsPath);
+        const decoded = decodeEvents(all);
+        const tail = truncatedTailWarning(decoded.remainder, all.length - decoded.remainder.length);
+        return {
+          code: r.exitCode,
+          events: decoded.events,
+          warnings: tail ? [...decoded.warnings, tail] : decoded.warnings,
+          stderr: readLog(),
+          exitStatus: r.exit,
+        };
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     },
   };
 }

@@ -1,5 +1,5 @@
 /**
- * The recording and alert rules in this folder, checked by Debian's promtool (`check rules`,
+ * The recording and alert rules in lab/prometheus/, checked by Debian's promtool (`check rules`,
  * and `test rules` on rules.test.yml), and the metric names they use checked against what
  * `lab trace --metrics-port` serves. Skipped only when promtool is missing outside CI.
  */
@@ -7,11 +7,11 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { LiveMetrics } from '../../metrics/live-metrics.ts';
+import { describeIfPresent } from '../test/require-built.ts';
+import { LiveMetrics } from './live-metrics.ts';
 
-const CI = process.env.CI === 'true';
 const PROMTOOL = ['/usr/bin/promtool', '/usr/local/bin/promtool'].find((p) => existsSync(p));
-const here = import.meta.dirname;
+const here = join(import.meta.dirname, '..', 'lab', 'prometheus');
 const RULE_FILES = ['recording-rules.yml', 'alert-rules.yml'];
 
 function promtool(...args: string[]): { status: number | null; out: string } {
@@ -19,7 +19,7 @@ function promtool(...args: string[]): { status: number | null; out: string } {
   return { status: r.status, out: `${r.stdout}${r.stderr}` };
 }
 
-describe.skipIf(!PROMTOOL && !CI)('Prometheus rules (promtool)', () => {
+describeIfPresent(PROMTOOL !== undefined)('Prometheus rules (promtool)', () => {
   it('pass promtool check rules', () => {
     if (!PROMTOOL) throw new Error('promtool is not installed (scripts/setup.sh installs the prometheus package)');
     const r = promtool('check', 'rules', ...RULE_FILES);

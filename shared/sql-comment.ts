@@ -4,7 +4,9 @@
  *
  *   /*request_id='<32 hex>',traceparent='00-<32 hex>-<16 hex>-01'*\/ <statement>
  *
- * The request id starts at offset 14, the traceparent at 61, the statement at 120.
+ * The request id starts at offset 14, the traceparent at 61, the statement at 120. The app writes
+ * it (lab/app), the PostgreSQL family reads the id at that offset in the kernel
+ * (probes/postgres.bpf.c), and the assembler and the pg_stat_statements snapshot strip it.
  */
 export const SQL_COMMENT_PREFIX = "/*request_id='";
 /** Offset of the first request id character in the SQL text. */
@@ -42,4 +44,16 @@ export function requestIdFromSql(sql: string): string | null {
   if (!sql.startsWith(SQL_COMMENT_PREFIX)) return null;
   const id = sql.slice(SQL_COMMENT_REQUEST_ID_OFFSET, SQL_COMMENT_REQUEST_ID_OFFSET + 32);
   return REQUEST_ID.test(id) && sql[SQL_COMMENT_REQUEST_ID_OFFSET + 32] === "'" ? id : null;
+}
+
+const LEADING_COMMENT = /^\s*\/\*[\s\S]*?\*\/\s*/;
+
+/**
+ * The statement without its leading block comment (the request id). A comment cut off before
+ * its end (the probe's length limit) leaves no statement: '' rather than half a comment. Pure.
+ */
+export function stripSqlComment(sql: string): string {
+  const m = LEADING_COMMENT.exec(sql);
+  if (m) return sql.slice(m[0].length);
+  return sql.trimStart().startsWith('/*') ? '' : sql.trim();
 }
