@@ -10,7 +10,6 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';
 import { join } from 'node:path';
-import { parseArguments } from '../cli/parse-args.ts';
 import { labConfig } from '../lab/config.ts';
 import { postgresVersion } from '../lab/db/postgres-binaries.ts';
 import { labDown } from '../lab/lifecycle/lab-down.ts';
@@ -19,8 +18,9 @@ import { labUp } from '../lab/lifecycle/lab-up.ts';
 import { labPaths } from '../lab/lifecycle/state-paths.ts';
 import { parseNginxVersion } from '../lab/doctor/parse-doctor-inputs.ts';
 import { formatLoadSummary } from '../lab/load/format-load-summary.ts';
-import type { MixName } from '../lab/load/mixes.ts';
 import { runLoad } from '../lab/load/run-load.ts';
+import { MIX_NAMES, type MixName } from '../shared/mixes.ts';
+import { parseBenchArgs } from './bench-args.ts';
 
 const WARMUP_S = 3;
 const OUT = join(import.meta.dirname, 'results', 'baseline-load.json');
@@ -32,15 +32,28 @@ function nginxVersion(): string | null {
 }
 
 async function main(): Promise<number> {
-  const parsed = parseArguments(['load', ...process.argv.slice(2)]);
+  const argv = process.argv.slice(2);
+  const at = argv.findIndex((a) => a === '--mix' || a.startsWith('--mix='));
+  let mix: MixName = 'default';
+  if (at >= 0) {
+    const arg = argv[at] as string;
+    const name = arg.includes('=') ? arg.slice('--mix='.length) : argv[at + 1];
+    if (!MIX_NAMES.includes(name as MixName)) {
+      process.stderr.write(`baseline-load: --mix must be one of ${MIX_NAMES.join(', ')}, got '${(name ?? '').slice(0, 40)}'\n`);
+      return 2;
+    }
+    mix = name as MixName;
+    argv.splice(at, arg.includes('=') ? 1 : 2);
+  }
+  const parsed = parseBenchArgs(argv, [
+    { name: 'duration', min: 0.1, max: 3600, default: 20 },
+    { name: 'connections', min: 1, max: 1000, default: 10, integer: true },
+  ]);
   if (!parsed.ok) {
     process.stderr.write(`baseline-load: ${parsed.error}\n`);
     return 2;
   }
-  const o = parsed.value.options;
-  const durationS = (o.duration as number | undefined) ?? 20;
-  const connections = (o.connections as number | undefined) ?? 10;
-  const mix = ((o.mix as string | undefined) ?? 'default') as MixName;
+  const { duration: durationS, connections } = parsed.values;
   const cfg = labConfig();
   const say = (l: string): void => {
     process.stderr.write(`baseline-load: ${l}\n`);

@@ -40,7 +40,6 @@ const PENDING: Readonly<Record<string, string>> = {
   'assembler/index-capture.test.ts -> bench/lab-like-events.ts': 'lab-like-events moves under tracer/fixtures/',
   // Checking a capture is the validator's, not the command's.
   'bench/run-inject-bench.ts -> cli/commands/validate.ts': 'validateCapture moves to assembler/',
-  'bench/baseline-load.ts -> cli/parse-args.ts': 'the baseline script parses its options with bench/bench-args.ts',
 };
 
 const SKIP = new Set(['node_modules', 'build', '.lab', '.git', 'fixtures-out']);
