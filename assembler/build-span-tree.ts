@@ -20,6 +20,7 @@
  * has the app's side in full, nginx estimated, and `sampling.kept` saying why.
  */
 import type { Capture, ClientObservation, NginxAccessEntry } from '../tracer/capture-types.ts';
+import type { EventTable } from '../tracer/event-table.ts';
 import { EventKind, KeepReason, type EventOf, type TraceEvent, type Tuple } from '../tracer/event-types.ts';
 import { isSampled } from '../tracer/sampling.ts';
 import { attributeKernelWaits, type WaitAttribution } from './attribute-kernel-waits.ts';
@@ -48,7 +49,8 @@ import { inboundConnectionLookup, type InboundUse } from './infer-inbound-connec
 import { routeOf } from './route-of.ts';
 import { shedFamilies, shedNotes, type ShedFamily } from './shed-families.ts';
 import { buildAccessTrace } from './build-access-trace.ts';
-import type { AssembledCapture, SpanLog, TagValue, Trace } from './span.ts';
+import { rootOf, type AssembledCapture, type SpanLog, type TagValue, type Trace } from './span.ts';
+import { inStartOrder, type OrderItem } from './in-start-order.ts';
 import { draftSpan, finalizeOwnedTrace, type SpanDraft } from './span-draft.ts';
 
 export interface AssembleOptions {
@@ -57,14 +59,22 @@ export interface AssembleOptions {
 }
 
 type RequestStart = EventOf<typeof EventKind.RequestStart>;
+
+const CONNECTION_KINDS: ReadonlySet<number> = new Set([EventKind.ConnSetup, EventKind.ConnAccept]);
+const SHED_KINDS: ReadonlySet<number> = new Set([EventKind.TracerShed]);
 type RequestEnd = EventOf<typeof EventKind.RequestEnd>;
 
 /** What the app's own probes and its inbound socket say about one request. */
 interface AppFacts {
   readonly requestId: string;
-  readonly events: readonly TraceEvent[];
+  /** The request's rows of the capture's table, in time order: its events are built from them when its trace is. */
+  readonly rows: readonly number[];
   readonly reqStart: RequestStart | undefined;
   readonly reqEnd: RequestEnd | undefined;
+  /** The tail rule's record, when it kept the request. */
+  readonly kept: RequestKept | undefined;
+  /** The events the facts were read from, by row: the trace's events are these same objects. */
+  readonly built: ReadonlyMap<number, TraceEvent>;
   readonly pid: number;
   readonly tid: number;
   readonly inboundFd: number;
@@ -97,21 +107,53 @@ interface BuildContext {
 
 export { routeOf } from './route-of.ts';
 
-function appFacts(requestId: string, events: readonly TraceEvent[], index: CaptureIndex): AppFacts {
+/** Rows of `rows` (a request's) whose kind is `kind`, as events, each also filed under its row in `built`. */
+function eventsOfKind<K extends EventKind>(table: EventTable, rows: readonly number[], kind: K, built: Map<number, TraceEvent>): EventOf<K>[] {
+  const out: EventOf<K>[] = [];
+  for (const row of rows) {
+    if (table.kind[row] !== kind) continue;
+    const e = table.event(row) as EventOf<K>;
+    built.set(row, e);
+    out.push(e);
+  }
+  return out;
+}
+
+/** A request's events, in time order: the objects its facts hold, the others built now. */
+function requestEvents(f: AppFacts, table: EventTable): TraceEvent[] {
+  return f.rows.map((row) => f.built.get(row) ?? table.event(row));
+}
+
+/** A request's facts, read off its rows: only the rows they need become events. */
+function appFacts(requestId: string, rows: readonly number[], index: CaptureIndex): AppFacts {
+  const table = index.table;
   const warnings: string[] = [];
-  const starts = events.filter((e): e is RequestStart => e.kind === EventKind.RequestStart);
-  const ends = events.filter((e): e is RequestEnd => e.kind === EventKind.RequestEnd);
+  const built = new Map<number, TraceEvent>();
+  const starts = eventsOfKind(table, rows, EventKind.RequestStart, built);
+  const ends = eventsOfKind(table, rows, EventKind.RequestEnd, built);
   if (starts.length > 1) warnings.push(`${starts.length} RequestStart events: the first is used`);
   if (ends.length > 1) warnings.push(`${ends.length} RequestEnd events: the last is used`);
   const reqStart = starts[0];
   const reqEnd = ends.at(-1);
-  const first = events[0] as TraceEvent;
-  const pid = reqStart?.pid ?? reqEnd?.pid ?? first.pid;
-  const tid = reqStart?.tid ?? reqEnd?.tid ?? first.tid;
+  const first = rows[0]!;
+  const pid = reqStart?.pid ?? reqEnd?.pid ?? table.pid[first]!;
+  const tid = reqStart?.tid ?? reqEnd?.tid ?? table.tid[first]!;
   const inboundFd = reqStart?.fd ?? reqEnd?.fd ?? -1;
-  const inbound = inboundFd < 0 ? [] : events.filter((e): e is SockIo => isSockIo(e) && e.pid === pid && e.fd === inboundFd && e.bytes > 0n);
+  const inbound: SockIo[] = [];
+  if (inboundFd >= 0) {
+    for (const row of rows) {
+      const k = table.kind[row];
+      if ((k === EventKind.SockRecv || k === EventKind.SockSend) && table.pid[row] === pid && table.fd[row] === inboundFd && table.bytes[row]! > 0) {
+        const e = table.event(row) as SockIo;
+        built.set(row, e);
+        inbound.push(e);
+      }
+    }
+  }
   const inboundRecvs = inbound.filter((e) => e.kind === EventKind.SockRecv);
   const inboundSends = inbound.filter((e) => e.kind === EventKind.SockSend);
+  // Only a request missing its own probes needs all of its events for its bounds.
+  const events = (): TraceEvent[] => rows.map((row) => built.get(row) ?? table.event(row));
 
   let startNs: bigint;
   if (reqStart) {
@@ -123,7 +165,8 @@ function appFacts(requestId: string, events: readonly TraceEvent[], index: Captu
     startNs = eventStartNs(reqEnd);
     warnings.push("RequestStart missing: start derived from RequestEnd's duration");
   } else {
-    startNs = events.reduce((m, e) => minBig(m, eventStartNs(e)), first.tsNs);
+    const all = events();
+    startNs = all.reduce((m, e) => minBig(m, eventStartNs(e)), all[0]!.tsNs);
     warnings.push('RequestStart and RequestEnd missing: app span covers the events of the request');
   }
   let endNs: bigint;
@@ -131,7 +174,7 @@ function appFacts(requestId: string, events: readonly TraceEvent[], index: Captu
   if (reqEnd) {
     endNs = lastSendEnd !== undefined ? maxBig(reqEnd.tsNs, lastSendEnd) : reqEnd.tsNs;
   } else {
-    endNs = events.reduce((m, e) => maxBig(m, e.tsNs), startNs);
+    endNs = events().reduce((m, e) => maxBig(m, e.tsNs), startNs);
     if (reqStart) warnings.push("RequestEnd missing: app span ends at the request's last event");
   }
 
@@ -140,7 +183,8 @@ function appFacts(requestId: string, events: readonly TraceEvent[], index: Captu
     const accepts = index.acceptsByFd.get(`${pid}:${inboundFd}`) ?? [];
     inboundTuple = accepts.filter((a) => a.tsNs <= startNs).at(-1)?.tuple;
   }
-  return { requestId, events, reqStart, reqEnd, pid, tid, inboundFd, inboundRecvs, inboundSends, inboundTuple, startNs, endNs, warnings };
+  const kept = eventsOfKind(table, rows, EventKind.RequestKept, built)[0];
+  return { requestId, rows, reqStart, reqEnd, kept, built, pid, tid, inboundFd, inboundRecvs, inboundSends, inboundTuple, startNs, endNs, warnings };
 }
 
 function applyRunq(span: SpanDraft, att: ReturnType<typeof attributeRunqDelay>, confidence: number): void {
@@ -335,7 +379,8 @@ function orphanSpans(requestId: string, phases: readonly PgPhaseEvent[], sock: r
 }
 
 function buildTrace(f: AppFacts, ctx: BuildContext): Trace {
-  const { events, pid } = f;
+  const { pid } = f;
+  const events = requestEvents(f, ctx.index.table);
   const queries = pairDbQueries(events, f.endNs);
   const sockIo = events.filter((e): e is SockIo => isSockIo(e) && e.bytes > 0n);
   const used = new Set<SockIo>([...f.inboundRecvs, ...f.inboundSends]);
@@ -487,7 +532,7 @@ function buildTrace(f: AppFacts, ctx: BuildContext): Trace {
   const { name, tags } = rootNameAndTags(f, access, client);
   if (orphans.count > 0) tags['orphan.count'] = orphans.count;
   const connLogs = proxy.connection ? connectionTags(proxy.connection, tags) : [];
-  const kept = keptBy(f.events);
+  const kept = f.kept;
   if (ctx.sampleRate !== undefined) Object.assign(tags, { 'sampling.sampled': kept === undefined, 'sampling.rate': ctx.sampleRate });
   if (kept) Object.assign(tags, { 'sampling.kept': kept.reason === KeepReason.Error ? 'error' : 'slow', 'sampling.keep_threshold_ms': Number(kept.thresholdUs) / 1000 });
 
@@ -596,11 +641,6 @@ function connectionTags(t: ConnectionTiming, tags: Record<string, TagValue>): Sp
 
 type RequestKept = EventOf<typeof EventKind.RequestKept>;
 
-/** The tail rule's record for a request outside the head sample, if it kept it. */
-function keptBy(events: readonly TraceEvent[]): RequestKept | undefined {
-  return events.find((e): e is RequestKept => e.kind === EventKind.RequestKept);
-}
-
 /** A trace reaching past an overhead-guard shed says which families it lacks, and from when. */
 function markShed(root: SpanDraft, sheds: readonly ShedFamily[]): void {
   const notes = shedNotes(sheds, root.startNs, root.endNs);
@@ -653,7 +693,8 @@ function buildUnsampledTrace(f: AppFacts, ctx: BuildContext, rate: number): Trac
   Object.assign(tags, { 'sampling.sampled': false, 'sampling.rate': rate });
   const main = estimate ? [estimate.before, app, estimate.after] : [app];
   const root = draftSpan(name, estimate ? 'nginx' : 'app', main[0]?.startNs ?? f.startNs, main.at(-1)?.endNs ?? appEnd, { tags, children: main });
-  const stray = f.events.filter((e) => e.kind !== EventKind.RequestStart && e.kind !== EventKind.RequestEnd).length;
+  const kind = ctx.index.table.kind;
+  const stray = f.rows.filter((row) => kind[row] !== EventKind.RequestStart && kind[row] !== EventKind.RequestEnd).length;
   if (stray > 0) root.warnings.push(`${stray} event(s) tagged with this unsampled request besides RequestStart/RequestEnd: not used`);
   markShed(root, ctx.sheds);
   return finalizeOwnedTrace(f.requestId, root);
@@ -770,11 +811,50 @@ function parseWallOffset(capture: Capture, warnings: string[]): bigint {
   }
 }
 
-/**
- * One trace per request id found in the capture's tagged events, in order of start. Pure: the
- * capture is not modified.
+/** A capture's traces as they are built: what `assembleCapture` returns, its traces not yet held. */
+export interface TraceStream {
+  /** Add to a CLOCK_MONOTONIC ns value to get wall-clock ns since the epoch. */
+  readonly wallOffsetNs: bigint;
+  /** Capture-wide problems (unreadable input, correlation gaps), one line each: complete before the first trace. */
+  readonly warnings: readonly string[];
+  /** One trace per request, in order of start (root start, then trace id), built as it is read. */
+  readonly traces: Iterable<Trace>;
+}
+
+/*
+ * How long after a trace's start the next bound must be before the trace is handed on
+ * (assembler/in-start-order.ts): the bound reads what can start before a request's own events
+ * (its nginx leg, the access-log estimate), the slack covers what it does not read (a query
+ * result's arrival, which follows the query's send) and sets how many built traces wait.
  */
-export function assembleCapture(capture: Capture, options: AssembleOptions = {}): AssembledCapture {
+const ORDER_SLACK_NS = 50_000_000n;
+
+/**
+ * A time at or before the start of `f`'s trace: its events' starts and the arrivals its facts
+ * read, its nginx leg's, and the earliest an estimate from the access log can put nginx before
+ * the app. (A query result's arrival, not read here, follows the query's send.)
+ */
+function startBound(f: AppFacts, table: EventTable, leg: NginxLeg | undefined, access: NginxAccessEntry | undefined): bigint {
+  let min = f.startNs;
+  const consider = (ns: bigint): void => {
+    if (ns > 0n && ns < min) min = ns;
+  };
+  for (const row of f.rows) consider(table.tsNsOf(row) - BigInt(table.lead[row]!));
+  for (const e of f.built.values()) if (isSockIo(e)) consider(e.arrivalNs);
+  for (const e of leg ? [...leg.clientReads, ...leg.clientWrites, ...leg.upstreamWrites, ...leg.upstreamReads] : []) {
+    consider(eventStartNs(e));
+    consider(e.arrivalNs);
+  }
+  if (access?.requestTime != null) consider(f.startNs - BigInt(Math.ceil(access.requestTime * 1e9)) - 1_000_000n);
+  return min;
+}
+
+/**
+ * One trace per request id found in the capture's tagged events, in order of start, each built
+ * when it is read: a consumer that does not keep them holds a few at a time. Pure: the capture
+ * is not modified.
+ */
+export function assembleTraces(capture: Capture, options: AssembleOptions = {}): TraceStream {
   const warnings = [...capture.warnings];
   const index = indexCapture(capture.events, capture.meta.ports.proxy);
   const facts: AppFacts[] = [];
@@ -782,7 +862,7 @@ export function assembleCapture(capture: Capture, options: AssembleOptions = {})
   const sampleRate = samplingRate(capture, warnings);
   // nginx's records exist for head-sampled requests; the app's also for those the tail rule kept.
   const headSampled = (f: AppFacts): boolean => sampleRate === undefined || isSampled(f.requestId, sampleRate);
-  const followed = (f: AppFacts): boolean => headSampled(f) || keptBy(f.events) !== undefined;
+  const followed = (f: AppFacts): boolean => headSampled(f) || f.kept !== undefined;
 
   const uses: AppConnectionUse[] = [];
   for (const f of facts) {
@@ -817,7 +897,7 @@ export function assembleCapture(capture: Capture, options: AssembleOptions = {})
   const client = new Map<string, ClientObservation>();
   for (const c of capture.client) if (!client.has(c.requestId)) client.set(c.requestId, c);
 
-  const connections = indexConnections(capture.events);
+  const connections = indexConnections(index.table.eventsOfKinds(CONNECTION_KINDS));
   const inFlight = overlapCounts(facts.map((f) => ({ startNs: f.startNs, endNs: f.endNs })));
   const ctx: BuildContext = {
     index,
@@ -826,29 +906,41 @@ export function assembleCapture(capture: Capture, options: AssembleOptions = {})
     client,
     proxy: capture.meta.proxy,
     sampleRate,
-    sheds: shedFamilies(capture.events),
+    sheds: shedFamilies(index.table.eventsOfKinds(SHED_KINDS)),
     connections,
     firstOnConnection: firstRequestsOnConnections(corr.legs, connections),
     othersInFlight: new Map(facts.map((f, i) => [f.requestId, inFlight[i] ?? 0])),
     offcpuTraced: capture.meta.hooks.offcpu !== undefined,
   };
   const wanted = options.requestIds;
-  const traces = facts
-    .filter((f) => !wanted || wanted.has(f.requestId))
-    .map((f) => (sampleRate === undefined || followed(f) ? buildTrace(f, ctx) : buildUnsampledTrace(f, ctx, sampleRate)));
   const wallOffsetNs = parseWallOffset(capture, warnings);
+  type Item = { readonly facts: AppFacts } | { readonly trace: Trace };
+  const items: OrderItem<Item>[] = [];
+  for (const f of facts) {
+    if (wanted && !wanted.has(f.requestId)) continue;
+    items.push({ item: { facts: f }, notAfterNs: startBound(f, index.table, corr.legs.get(f.requestId), access.get(f.requestId)) });
+  }
   if (sampleRate !== undefined) {
     // Outside the sample the app fires no probe: such a request is only in nginx's log.
     for (const [id, entry] of access) {
       if (index.byRequest.has(id) || (wanted && !wanted.has(id))) continue;
       const t = buildAccessTrace(entry, client.get(id), wallOffsetNs, sampleRate);
-      if (t) traces.push(t);
+      if (t) items.push({ item: { trace: t }, notAfterNs: rootOf(t).startNs });
     }
   }
-  traces.sort((a, b) => {
-    const sa = (a.spans[0] as { startNs: bigint }).startNs;
-    const sb = (b.spans[0] as { startNs: bigint }).startNs;
-    return sa < sb ? -1 : sa > sb ? 1 : a.traceId < b.traceId ? -1 : 1;
-  });
-  return { traces, wallOffsetNs, warnings };
+  const build = (item: Item): Trace => {
+    if ('trace' in item) return item.trace;
+    const f = item.facts;
+    return sampleRate === undefined || followed(f) ? buildTrace(f, ctx) : buildUnsampledTrace(f, ctx, sampleRate);
+  };
+  return { wallOffsetNs, warnings, traces: { [Symbol.iterator]: () => inStartOrder(items, build, ORDER_SLACK_NS) } };
+}
+
+/**
+ * One trace per request id found in the capture's tagged events, in order of start. Pure: the
+ * capture is not modified.
+ */
+export function assembleCapture(capture: Capture, options: AssembleOptions = {}): AssembledCapture {
+  const { wallOffsetNs, warnings, traces } = assembleTraces(capture, options);
+  return { traces: [...traces], wallOffsetNs, warnings };
 }

@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { correlateRows } from '../assembler/correlate-rows.ts';
 import { indexCapture } from '../assembler/index-capture.ts';
 import { decodeEvents } from '../tracer/decode-events.ts';
-import { decodeTable } from '../tracer/event-table.ts';
+import { decodeTable } from '../tracer/event-table-builder.ts';
 import { encodeEvent } from '../tracer/encode-event.ts';
 import { EventKind, type TraceEvent } from '../tracer/event-types.ts';
 import { parseBenchArgs } from './bench-args.ts';

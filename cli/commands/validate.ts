@@ -6,8 +6,12 @@ import { parseSs, type SsSocket } from '../../assembler/parse-ss.ts';
 import type { Trace } from '../../assembler/span.ts';
 import { formatSampling, formatValidation, summarizeSampling, validateTraces, type CheckResult } from '../../assembler/validate-trace.ts';
 import type { Capture, PgStatStatementsSnapshot } from '../../tracer/capture-types.ts';
+import { EventKind } from '../../tracer/event-types.ts';
 import { CAPTURE_FILES } from '../../tracer/read-capture.ts';
+import { tableOfEvents } from '../../tracer/table-of-events.ts';
 import type { Invocation } from '../parse-args.ts';
+
+const SOCKET_IO: ReadonlySet<number> = new Set([EventKind.SockRecv, EventKind.SockSend]);
 
 async function readPgss(dir: string): Promise<PgStatStatementsSnapshot | undefined> {
   let text: string;
@@ -45,7 +49,8 @@ export async function validateCapture(dir: string, capture: Capture, traces: rea
     client: capture.client,
     nginx: capture.nginx,
     pgStatStatements: await readPgss(dir),
-    events: capture.events,
+    // The RTT check reads socket I/O alone: only those rows become events.
+    events: tableOfEvents(capture.events).eventsOfKinds(SOCKET_IO),
     ss: await readSs(dir),
     rttPorts: [capture.meta.ports.app, capture.meta.ports.postgres],
   });
