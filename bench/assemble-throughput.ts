@@ -1,24 +1,29 @@
 /**
- * Trace assembly throughput and memory: builds a synthetic capture (nginx → app → PostgreSQL
- * events for N requests over keep-alive connections, 2 queries each, some file I/O and
- * run-queue noise) as a capture read from disk holds it (loader records decoded into the event
- * table, tracer/event-table-builder.ts), then times its assembly and reports peak memory: the
- * traces streamed as `lab show` and `lab export` read them (assembleTraces, each trace let go once
- * counted), and with `--hold` all kept, as assembleCapture returns them.
+ * Trace assembly throughput and memory on a capture as `lab show` and `lab export` read one:
+ * a synthetic capture (nginx → app → PostgreSQL events for N requests over keep-alive
+ * connections, 2 queries each, some file I/O and run-queue noise) is written as loader records to
+ * a capture directory by a child process (once per N, under the system's temporary directory),
+ * then read with readCapture and assembled. The traces are streamed (assembleTraces, each let go
+ * once counted) or, with `--hold`, all kept as assembleCapture returns them. Peak RSS is this
+ * process's: reading and assembling, not writing.
  *
  *   node --expose-gc --import tsx bench/assemble-throughput.ts [requests=100000] [--hold]
  */
+import { spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { assembleTraces } from '../assembler/build-span-tree.ts';
-import type { Trace } from '../assembler/span.ts';
 import { buildRequest, captureMeta, fixtureId, PIDS, type RequestPlan } from '../assembler/fixtures/scenario-builder.ts';
-import type { Capture } from '../tracer/capture-types.ts';
+import type { Trace } from '../assembler/span.ts';
 import { encodeEvent } from '../tracer/encode-event.ts';
-import { EventTableBuilder } from '../tracer/event-table-builder.ts';
 import { EventKind, type TraceEvent } from '../tracer/event-types.ts';
+import { CAPTURE_FILES, readCapture } from '../tracer/read-capture.ts';
 
 const args = process.argv.slice(2);
 const hold = args.includes('--hold');
-const requests = Number(args.find((a) => a !== '--hold') ?? 100_000);
+const writeTo = args.includes('--write') ? args[args.indexOf('--write') + 1] : undefined;
+const requests = Number(args.find((a, i) => !a.startsWith('--') && args[i - 1] !== '--write') ?? 100_000);
 if (!Number.isInteger(requests) || requests < 1 || requests > 2_000_000) {
   process.stderr.write(`assemble-throughput: requests must be 1..2000000, got '${process.argv[2]}'\n`);
   process.exit(2);
@@ -26,19 +31,17 @@ if (!Number.isInteger(requests) || requests < 1 || requests > 2_000_000) {
 const gc = (globalThis as { gc?: () => void }).gc;
 const mb = (n: number): string => `${(n / 1048576).toFixed(0)} MiB`;
 
-/** Records are encoded and decoded this many bytes at a time, as readCapture reads events.bin. */
+/** Records are gathered and written this many bytes at a time. */
 const CHUNK_BYTES = 16 * 1024 * 1024;
 
-function syntheticCapture(n: number): Capture {
-  const builder = new EventTableBuilder();
+/** Writes the synthetic capture of `n` requests to `dir` (meta.json, events.bin). */
+function writeSyntheticCapture(n: number, dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  const fd = openSync(join(dir, CAPTURE_FILES.events), 'w');
   let records: Buffer[] = [];
   let pending = 0;
-  let offset = 0;
   const flush = (): void => {
-    const chunk = Buffer.concat(records);
-    const r = builder.append(chunk, offset);
-    if (r.warnings.length > 0 || r.remainder.length > 0) throw new Error(`synthetic records did not decode whole: ${r.warnings.join('; ')}`);
-    offset += chunk.length;
+    writeSync(fd, Buffer.concat(records));
     records = [];
     pending = 0;
   };
@@ -73,11 +76,26 @@ function syntheticCapture(n: number): Capture {
     }
   }
   flush();
-  return { dir: 'synthetic', meta: captureMeta(), events: builder.finish(), client: [], nginx: [], warnings: [] };
+  closeSync(fd);
+  writeFileSync(join(dir, CAPTURE_FILES.meta), JSON.stringify(captureMeta(), null, 2));
 }
 
-process.stderr.write(`building a synthetic capture of ${requests} requests…\n`);
-const capture = syntheticCapture(requests);
+if (writeTo !== undefined) {
+  writeSyntheticCapture(requests, writeTo);
+  process.exit(0);
+}
+
+const dir = join(tmpdir(), `reqtrace-assemble-bench-${requests}`);
+if (!existsSync(join(dir, CAPTURE_FILES.meta))) {
+  process.stderr.write(`writing a synthetic capture of ${requests} requests to ${dir}…\n`);
+  const partial = `${dir}.partial`;
+  const r = spawnSync(process.execPath, [...process.execArgv, import.meta.filename, String(requests), '--write', partial], { stdio: 'inherit' });
+  if (r.status !== 0) process.exit(1);
+  renameSync(partial, dir);
+}
+const readStarted = process.hrtime.bigint();
+const capture = await readCapture(dir);
+const readSeconds = Number(process.hrtime.bigint() - readStarted) / 1e9;
 gc?.();
 const before = process.memoryUsage();
 const started = process.hrtime.bigint();
@@ -96,7 +114,7 @@ const retained = process.memoryUsage();
 
 const lines = [
   `requests            ${requests}`,
-  `events              ${capture.events.length}`,
+  `events              ${capture.events.length}, read in ${readSeconds.toFixed(2)} s`,
   `traces assembled    ${traces} (${spans} spans), ${hold ? 'all held' : 'streamed'}`,
   `assembly time       ${seconds.toFixed(2)} s`,
   `traces per second   ${(traces / seconds).toFixed(0)}`,
