@@ -21,7 +21,7 @@
  */
 import type { Capture, ClientObservation, NginxAccessEntry } from '../tracer/capture-types.ts';
 import type { EventTable } from '../tracer/event-table.ts';
-import { EventKind, KeepReason, type EventOf, type TraceEvent, type Tuple } from '../tracer/event-types.ts';
+import { EventKind, KeepReason } from '../tracer/event-types.ts';
 import { isSampled } from '../tracer/sampling.ts';
 import { attributeKernelWaits, type WaitAttribution } from './attribute-kernel-waits.ts';
 import { attributeRunqDelay } from './attribute-runq-delay.ts';
@@ -52,39 +52,15 @@ import { buildAccessTrace } from './build-access-trace.ts';
 import { rootOf, type AssembledCapture, type SpanLog, type TagValue, type Trace } from './span.ts';
 import { inStartOrder, type OrderItem } from './in-start-order.ts';
 import { draftSpan, finalizeOwnedTrace, type SpanDraft } from './span-draft.ts';
+import { appFacts, requestFacts, type AppFacts, type RequestFacts, type RequestStart } from './app-facts.ts';
 
 export interface AssembleOptions {
   /** Build only these requests (correlation still uses every event of the capture). */
   readonly requestIds?: ReadonlySet<string>;
 }
 
-type RequestStart = EventOf<typeof EventKind.RequestStart>;
-
 const CONNECTION_KINDS: ReadonlySet<number> = new Set([EventKind.ConnSetup, EventKind.ConnAccept]);
 const SHED_KINDS: ReadonlySet<number> = new Set([EventKind.TracerShed]);
-type RequestEnd = EventOf<typeof EventKind.RequestEnd>;
-
-/** What the app's own probes and its inbound socket say about one request. */
-interface AppFacts {
-  readonly requestId: string;
-  /** The request's rows of the capture's table, in time order: its events are built from them when its trace is. */
-  readonly rows: readonly number[];
-  readonly reqStart: RequestStart | undefined;
-  readonly reqEnd: RequestEnd | undefined;
-  /** The tail rule's record, when it kept the request. */
-  readonly kept: RequestKept | undefined;
-  /** The events the facts were read from, by row: the trace's events are these same objects. */
-  readonly built: ReadonlyMap<number, TraceEvent>;
-  readonly pid: number;
-  readonly tid: number;
-  readonly inboundFd: number;
-  readonly inboundRecvs: readonly SockIo[];
-  readonly inboundSends: readonly SockIo[];
-  readonly inboundTuple: Tuple | undefined;
-  readonly startNs: bigint;
-  readonly endNs: bigint;
-  readonly warnings: readonly string[];
-}
 
 interface BuildContext {
   readonly index: CaptureIndex;
@@ -106,86 +82,6 @@ interface BuildContext {
 }
 
 export { routeOf } from './route-of.ts';
-
-/** Rows of `rows` (a request's) whose kind is `kind`, as events, each also filed under its row in `built`. */
-function eventsOfKind<K extends EventKind>(table: EventTable, rows: readonly number[], kind: K, built: Map<number, TraceEvent>): EventOf<K>[] {
-  const out: EventOf<K>[] = [];
-  for (const row of rows) {
-    if (table.kind[row] !== kind) continue;
-    const e = table.event(row) as EventOf<K>;
-    built.set(row, e);
-    out.push(e);
-  }
-  return out;
-}
-
-/** A request's events, in time order: the objects its facts hold, the others built now. */
-function requestEvents(f: AppFacts, table: EventTable): TraceEvent[] {
-  return f.rows.map((row) => f.built.get(row) ?? table.event(row));
-}
-
-/** A request's facts, read off its rows: only the rows they need become events. */
-function appFacts(requestId: string, rows: readonly number[], index: CaptureIndex): AppFacts {
-  const table = index.table;
-  const warnings: string[] = [];
-  const built = new Map<number, TraceEvent>();
-  const starts = eventsOfKind(table, rows, EventKind.RequestStart, built);
-  const ends = eventsOfKind(table, rows, EventKind.RequestEnd, built);
-  if (starts.length > 1) warnings.push(`${starts.length} RequestStart events: the first is used`);
-  if (ends.length > 1) warnings.push(`${ends.length} RequestEnd events: the last is used`);
-  const reqStart = starts[0];
-  const reqEnd = ends.at(-1);
-  const first = rows[0]!;
-  const pid = reqStart?.pid ?? reqEnd?.pid ?? table.pid[first]!;
-  const tid = reqStart?.tid ?? reqEnd?.tid ?? table.tid[first]!;
-  const inboundFd = reqStart?.fd ?? reqEnd?.fd ?? -1;
-  const inbound: SockIo[] = [];
-  if (inboundFd >= 0) {
-    for (const row of rows) {
-      const k = table.kind[row];
-      if ((k === EventKind.SockRecv || k === EventKind.SockSend) && table.pid[row] === pid && table.fd[row] === inboundFd && table.bytes[row]! > 0) {
-        const e = table.event(row) as SockIo;
-        built.set(row, e);
-        inbound.push(e);
-      }
-    }
-  }
-  const inboundRecvs = inbound.filter((e) => e.kind === EventKind.SockRecv);
-  const inboundSends = inbound.filter((e) => e.kind === EventKind.SockSend);
-  // Only a request missing its own probes needs all of its events for its bounds.
-  const events = (): TraceEvent[] => rows.map((row) => built.get(row) ?? table.event(row));
-
-  let startNs: bigint;
-  if (reqStart) {
-    startNs = inboundRecvs[0] ? minBig(eventStartNs(inboundRecvs[0]), reqStart.tsNs) : reqStart.tsNs;
-  } else if (inboundRecvs[0]) {
-    startNs = eventStartNs(inboundRecvs[0]);
-    warnings.push('RequestStart missing: app span starts at the first read of the request');
-  } else if (reqEnd) {
-    startNs = eventStartNs(reqEnd);
-    warnings.push("RequestStart missing: start derived from RequestEnd's duration");
-  } else {
-    const all = events();
-    startNs = all.reduce((m, e) => minBig(m, eventStartNs(e)), all[0]!.tsNs);
-    warnings.push('RequestStart and RequestEnd missing: app span covers the events of the request');
-  }
-  let endNs: bigint;
-  const lastSendEnd = inboundSends.at(-1)?.tsNs;
-  if (reqEnd) {
-    endNs = lastSendEnd !== undefined ? maxBig(reqEnd.tsNs, lastSendEnd) : reqEnd.tsNs;
-  } else {
-    endNs = events().reduce((m, e) => maxBig(m, e.tsNs), startNs);
-    if (reqStart) warnings.push("RequestEnd missing: app span ends at the request's last event");
-  }
-
-  let inboundTuple = inbound[0]?.tuple;
-  if (!inboundTuple && inboundFd >= 0) {
-    const accepts = index.acceptsByFd.get(`${pid}:${inboundFd}`) ?? [];
-    inboundTuple = accepts.filter((a) => a.tsNs <= startNs).at(-1)?.tuple;
-  }
-  const kept = eventsOfKind(table, rows, EventKind.RequestKept, built)[0];
-  return { requestId, rows, reqStart, reqEnd, kept, built, pid, tid, inboundFd, inboundRecvs, inboundSends, inboundTuple, startNs, endNs, warnings };
-}
 
 function applyRunq(span: SpanDraft, att: ReturnType<typeof attributeRunqDelay>, confidence: number): void {
   if (att.count === 0) return;
@@ -238,7 +134,7 @@ interface TierSpans {
 }
 
 /** nginx and network spans around the app, from nginx's syscalls or else from its access log. */
-function proxySpans(f: AppFacts, leg: NginxLeg | undefined, access: NginxAccessEntry | undefined, ctx: BuildContext): TierSpans {
+function proxySpans(f: RequestFacts, leg: NginxLeg | undefined, access: NginxAccessEntry | undefined, ctx: BuildContext): TierSpans {
   const before: SpanDraft[] = [];
   const after: SpanDraft[] = [];
   const rootWarnings: string[] = [];
@@ -378,9 +274,8 @@ function orphanSpans(requestId: string, phases: readonly PgPhaseEvent[], sock: r
   return { spans, count: phases.length + sock.length };
 }
 
-function buildTrace(f: AppFacts, ctx: BuildContext): Trace {
-  const { pid } = f;
-  const events = requestEvents(f, ctx.index.table);
+function buildTrace(f: RequestFacts, ctx: BuildContext): Trace {
+  const { events, pid } = f;
   const queries = pairDbQueries(events, f.endNs);
   const sockIo = events.filter((e): e is SockIo => isSockIo(e) && e.bytes > 0n);
   const used = new Set<SockIo>([...f.inboundRecvs, ...f.inboundSends]);
@@ -639,7 +534,6 @@ function connectionTags(t: ConnectionTiming, tags: Record<string, TagValue>): Sp
   return logs;
 }
 
-type RequestKept = EventOf<typeof EventKind.RequestKept>;
 
 /** A trace reaching past an overhead-guard shed says which families it lacks, and from when. */
 function markShed(root: SpanDraft, sheds: readonly ShedFamily[]): void {
@@ -650,7 +544,7 @@ function markShed(root: SpanDraft, sheds: readonly ShedFamily[]): void {
 }
 
 /** The root's name (`GET /api/users/:id`) and its request-level tags. */
-function rootNameAndTags(f: AppFacts, access: NginxAccessEntry | undefined, client: ClientObservation | undefined): { name: string; tags: Record<string, TagValue> } {
+function rootNameAndTags(f: RequestFacts, access: NginxAccessEntry | undefined, client: ClientObservation | undefined): { name: string; tags: Record<string, TagValue> } {
   // Outside the sample the kernel keeps no method or path: they come from nginx or the client.
   const method = f.reqStart?.method || access?.method || client?.method || 'UNKNOWN';
   const path = f.reqStart?.path || access?.uri || client?.path || '/';
@@ -676,7 +570,7 @@ function rootNameAndTags(f: AppFacts, access: NginxAccessEntry | undefined, clie
  * handed to the socket, RequestEnd's duration) and nginx's share is estimated from the access log.
  * Missing kernel detail is expected here, so it is not warned about.
  */
-function buildUnsampledTrace(f: AppFacts, ctx: BuildContext, rate: number): Trace {
+function buildUnsampledTrace(f: RequestFacts, ctx: BuildContext, rate: number): Trace {
   const handedOff = f.reqStart && f.reqEnd ? f.reqStart.tsNs + f.reqEnd.durationUs * 1000n : undefined;
   const appEnd = handedOff !== undefined && handedOff < f.endNs ? maxBig(handedOff, f.startNs) : f.endNs;
   const app = draftSpan('app processing', 'app', f.startNs, appEnd, {
@@ -840,7 +734,6 @@ function startBound(f: AppFacts, table: EventTable, leg: NginxLeg | undefined, a
     if (ns > 0n && ns < min) min = ns;
   };
   for (const row of f.rows) consider(table.tsNsOf(row) - BigInt(table.lead[row]!));
-  for (const e of f.built.values()) if (isSockIo(e)) consider(e.arrivalNs);
   for (const e of leg ? [...leg.clientReads, ...leg.clientWrites, ...leg.upstreamWrites, ...leg.upstreamReads] : []) {
     consider(eventStartNs(e));
     consider(e.arrivalNs);
@@ -872,7 +765,7 @@ export function assembleTraces(capture: Capture, options: AssembleOptions = {}):
       inboundKey: tupleKey(f.inboundTuple),
       peerKey: peerTupleKey(f.inboundTuple),
       appStartNs: f.startNs,
-      appSendStartNs: f.inboundSends[0] ? eventStartNs(f.inboundSends[0]) : (f.reqEnd?.tsNs ?? f.endNs),
+      appSendStartNs: f.sendStartNs,
     });
   }
   if (sampleRate !== undefined) uses.push(...unsampledAnchors(facts.filter(headSampled), facts.filter((f) => !headSampled(f)), index));
@@ -930,7 +823,7 @@ export function assembleTraces(capture: Capture, options: AssembleOptions = {}):
   }
   const build = (item: Item): Trace => {
     if ('trace' in item) return item.trace;
-    const f = item.facts;
+    const f = requestFacts(item.facts, index.table);
     return sampleRate === undefined || followed(f) ? buildTrace(f, ctx) : buildUnsampledTrace(f, ctx, sampleRate);
   };
   return { wallOffsetNs, warnings, traces: { [Symbol.iterator]: () => inStartOrder(items, build, ORDER_SLACK_NS) } };
