@@ -33,39 +33,15 @@ export interface EventColumns {
 }
 
 /** The columns of a capture's events, and each row as an object on demand. */
-export class EventTable implements EventColumns, CaptureEvents {
-  readonly length: number;
-  readonly kind: Uint8Array;
-  readonly ts: Float64Array;
-  readonly baseNs: bigint;
-  readonly lead: Float64Array;
-  readonly pid: Uint32Array;
-  readonly tid: Uint32Array;
-  readonly fd: Int32Array;
-  readonly request: Int32Array;
-  readonly requestIds: readonly string[];
-  readonly conn: Int32Array;
-  readonly tuples: readonly Tuple[];
-  readonly connKeys: readonly string[];
-  readonly bytes: Float64Array;
+// The class takes its column fields from EventColumns (declaration merging), set from `columns`.
+export interface EventTable extends EventColumns {}
+export class EventTable implements CaptureEvents {
   readonly #eventAt: (row: number) => TraceEvent;
 
   /** `eventAt(row)` gives row `row` as a TraceEvent. */
   constructor(columns: EventColumns, eventAt: (row: number) => TraceEvent) {
-    this.length = columns.length;
-    this.kind = columns.kind;
-    this.ts = columns.ts;
-    this.baseNs = columns.baseNs;
-    this.lead = columns.lead;
-    this.pid = columns.pid;
-    this.tid = columns.tid;
-    this.fd = columns.fd;
-    this.request = columns.request;
-    this.requestIds = columns.requestIds;
-    this.conn = columns.conn;
-    this.tuples = columns.tuples;
-    this.connKeys = columns.connKeys;
-    this.bytes = columns.bytes;
+    const { length, kind, ts, baseNs, lead, pid, tid, fd, request, requestIds, conn, tuples, connKeys, bytes } = columns;
+    Object.assign(this, { length, kind, ts, baseNs, lead, pid, tid, fd, request, requestIds, conn, tuples, connKeys, bytes });
     this.#eventAt = eventAt;
   }
 
