@@ -5,14 +5,20 @@ import { decodeTable } from './event-table-builder.ts';
 import { EventKind, type TraceEvent } from './event-types.ts';
 
 const generated = labLikeEvents(600, 3);
-const { table } = decodeTable(Buffer.concat(generated.map((e) => encodeEvent(e))));
+const decode = () => decodeTable(Buffer.concat(generated.map((e) => encodeEvent(e)))).table;
+const table = decode();
 const isEnd = (e: TraceEvent): e is Extract<TraceEvent, { kind: typeof EventKind.RequestEnd }> => e.kind === EventKind.RequestEnd;
 
 describe('EventTable', () => {
-  it('gives each row as a new event object, equal to the one encoded', () => {
-    expect(table.length).toBe(generated.length);
-    expect(table.event(5)).toEqual(generated[5]);
-    expect(table.event(5)).not.toBe(table.event(5));
+  it('gives each row as a new event object, equal to the one encoded, until read as a list', () => {
+    const fresh = decode();
+    expect(fresh.length).toBe(generated.length);
+    expect(fresh.event(5)).toEqual(generated[5]);
+    expect(fresh.event(5)).not.toBe(fresh.event(5));
+    const listed = [...fresh];
+    expect([...fresh][5]).toBe(listed[5]);
+    expect(fresh.event(5)).toBe(listed[5]);
+    expect(fresh.filter((e) => e.tsNs === listed[7]!.tsNs)).toContain(listed[7]);
     expect(() => table.event(table.length)).toThrow(RangeError);
     expect(() => table.event(-1)).toThrow(RangeError);
   });

@@ -37,6 +37,12 @@ export interface EventColumns {
 export interface EventTable extends EventColumns {}
 export class EventTable implements CaptureEvents {
   readonly #eventAt: (row: number) => TraceEvent;
+  /**
+   * Every row as an object, built the first time the table is read as a list (iterated, filtered,
+   * …): such a reader gets the same object for a row each time, as from an array. Assembly asks
+   * for rows alone and never builds it.
+   */
+  #all: TraceEvent[] | undefined;
 
   /** `eventAt(row)` gives row `row` as a TraceEvent. */
   constructor(columns: EventColumns, eventAt: (row: number) => TraceEvent) {
@@ -45,10 +51,23 @@ export class EventTable implements CaptureEvents {
     this.#eventAt = eventAt;
   }
 
-  /** Row `row` as a TraceEvent: a new object for a decoded row, the same one for a table of objects. */
+  /**
+   * Row `row` as a TraceEvent: for a decoded row a new object each time, unless the table has
+   * been read as a list; for a table of objects, that object.
+   */
   event(row: number): TraceEvent {
     if (!(row >= 0 && row < this.length)) throw new RangeError(`row ${row} is outside the table's ${this.length} rows`);
-    return this.#eventAt(row);
+    return this.#all?.[row] ?? this.#eventAt(row);
+  }
+
+  /** Every row as an object, the same ones on every call. */
+  #list(): TraceEvent[] {
+    if (this.#all === undefined) {
+      const all: TraceEvent[] = [];
+      for (let row = 0; row < this.length; row++) all.push(this.#eventAt(row));
+      this.#all = all;
+    }
+    return this.#all;
   }
 
   /** The request id of row `row`, '' when untagged. */
@@ -62,35 +81,24 @@ export class EventTable implements CaptureEvents {
     return this.baseNs + BigInt(this.ts[row]!);
   }
 
-  *[Symbol.iterator](): Iterator<TraceEvent> {
-    for (let row = 0; row < this.length; row++) yield this.#eventAt(row);
+  [Symbol.iterator](): Iterator<TraceEvent> {
+    return this.#list()[Symbol.iterator]();
   }
 
   filter<S extends TraceEvent>(predicate: (e: TraceEvent) => e is S): S[];
   filter(predicate: (e: TraceEvent) => boolean): TraceEvent[];
   filter(predicate: (e: TraceEvent) => boolean): TraceEvent[] {
-    const out: TraceEvent[] = [];
-    for (let row = 0; row < this.length; row++) {
-      const e = this.#eventAt(row);
-      if (predicate(e)) out.push(e);
-    }
-    return out;
+    return this.#list().filter((e) => predicate(e));
   }
 
   find<S extends TraceEvent>(predicate: (e: TraceEvent) => e is S): S | undefined;
   find(predicate: (e: TraceEvent) => boolean): TraceEvent | undefined;
   find(predicate: (e: TraceEvent) => boolean): TraceEvent | undefined {
-    for (let row = 0; row < this.length; row++) {
-      const e = this.#eventAt(row);
-      if (predicate(e)) return e;
-    }
-    return undefined;
+    return this.#list().find((e) => predicate(e));
   }
 
   map<U>(f: (e: TraceEvent) => U): U[] {
-    const out: U[] = [];
-    for (let row = 0; row < this.length; row++) out.push(f(this.#eventAt(row)));
-    return out;
+    return this.#list().map((e) => f(e));
   }
 
   /** The rows whose kind is one of `kinds`, in row order. */
@@ -109,7 +117,7 @@ export class EventTable implements CaptureEvents {
   /** The rows `rows` as TraceEvents, in that order. */
   eventsAt(rows: readonly number[]): TraceEvent[] {
     const out: TraceEvent[] = [];
-    for (let i = 0; i < rows.length; i++) out.push(this.#eventAt(rows[i]!));
+    for (let i = 0; i < rows.length; i++) out.push(this.event(rows[i]!));
     return out;
   }
 }
