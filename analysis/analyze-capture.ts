@@ -65,20 +65,26 @@ export interface AnalyzeOptions {
   readonly baselineIsSelf: boolean;
 }
 
-export function analyzeCapture(traces: readonly Trace[], baseline: Baseline, thresholds: Thresholds, options: AnalyzeOptions): AnalysisReport {
+/**
+ * Every detector's findings on `traces`, which are read twice (the CPU work of all requests
+ * first, then each request against it): a stream of traces is assembled twice, never held.
+ */
+export function analyzeCapture(traces: Iterable<Trace>, baseline: Baseline, thresholds: Thresholds, options: AnalyzeOptions): AnalysisReport {
   const context = { cpuWork: indexCpuWork(traces) };
   const findings: Finding[] = [];
-  for (const t of traces) for (const d of DETECTORS) findings.push(...d(t, baseline, thresholds, context));
+  const perRoute = new Map<string, number>();
+  let traceCount = 0;
+  for (const t of traces) {
+    traceCount++;
+    for (const d of DETECTORS) findings.push(...d(t, baseline, thresholds, context));
+    const r = traceFacts(t).route;
+    perRoute.set(r, (perRoute.get(r) ?? 0) + 1);
+  }
   findings.sort((a, b) => b.excessMs - a.excessMs || (a.requestId < b.requestId ? -1 : a.requestId > b.requestId ? 1 : a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0));
 
   const countsByKind = Object.fromEntries(FINDING_KINDS.map((k) => [k, 0])) as Record<FindingKind, number>;
   for (const f of findings) countsByKind[f.kind]++;
 
-  const perRoute = new Map<string, number>();
-  for (const t of traces) {
-    const r = traceFacts(t).route;
-    perRoute.set(r, (perRoute.get(r) ?? 0) + 1);
-  }
   const routes: RouteSummary[] = [...perRoute.keys()].sort().map((route) => {
     const own = findings.filter((f) => f.route === route);
     const b = baseline.routes[route];
@@ -94,7 +100,7 @@ export function analyzeCapture(traces: readonly Trace[], baseline: Baseline, thr
   return {
     baselineSource: baseline.source,
     baselineIsSelf: options.baselineIsSelf,
-    traces: traces.length,
+    traces: traceCount,
     findings,
     countsByKind,
     routes,

@@ -116,10 +116,12 @@ function routeBaseline(facts: readonly TraceFacts[]): RouteBaseline {
   };
 }
 
-/** The baseline of `traces`, grouped by route. Pure; O(n log n) in the number of spans. */
-export function buildBaseline(traces: readonly Trace[], source: string): Baseline {
+/** The baseline of `traces` (read once), grouped by route. Pure; O(n log n) in the number of spans. */
+export function buildBaseline(traces: Iterable<Trace>, source: string): Baseline {
   const byRoute = new Map<string, TraceFacts[]>();
+  let requests = 0;
   for (const t of traces) {
+    requests++;
     const f = traceFacts(t);
     const list = byRoute.get(f.route);
     if (list) list.push(f);
@@ -127,5 +129,5 @@ export function buildBaseline(traces: readonly Trace[], source: string): Baselin
   }
   const routes: Record<string, RouteBaseline> = {};
   for (const route of [...byRoute.keys()].sort()) routes[route] = routeBaseline(byRoute.get(route) as TraceFacts[]);
-  return { kind: 'reqtrace-baseline', version: BASELINE_VERSION, source, requests: traces.length, routes };
+  return { kind: 'reqtrace-baseline', version: BASELINE_VERSION, source, requests, routes };
 }

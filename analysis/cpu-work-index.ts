@@ -36,8 +36,8 @@ export interface CpuOverlap {
   readonly overlapNs: bigint;
 }
 
-/** Indexes the CPU work of every trace. O(n log n). */
-export function indexCpuWork(traces: readonly Trace[]): CpuWorkIndex {
+/** Indexes the CPU work of every trace (read once). O(n log n). */
+export function indexCpuWork(traces: Iterable<Trace>): CpuWorkIndex {
   const work: CpuWork[] = [];
   let maxLenNs = 0n;
   for (const t of traces) {

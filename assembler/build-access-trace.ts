@@ -12,7 +12,7 @@
  */
 import type { ClientObservation, NginxAccessEntry } from '../tracer/capture-types.ts';
 import { minBig } from './event-time.ts';
-import { routeOf } from './route-of.ts';
+import { routeOf } from '../shared/routes.ts';
 import type { Trace } from './span.ts';
 import { draftSpan, finalizeOwnedTrace } from './span-draft.ts';
 

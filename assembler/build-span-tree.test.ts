@@ -3,11 +3,14 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Capture } from '../tracer/capture-types.ts';
 import { ConnSide, EventKind, KeepReason, PgPhase, type EventOf, type TraceEvent } from '../tracer/event-types.ts';
-import { isSampled } from '../tracer/sampling.ts';
-import { assembleCapture, routeOf } from './build-span-tree.ts';
+import { isSampled } from '../shared/sampling.ts';
+import { assembleCapture, assembleTraces } from './build-span-tree.ts';
+import { compareTraceStarts } from './in-start-order.ts';
+import { encodeEvent } from '../tracer/encode-event.ts';
+import { decodeTable } from '../tracer/event-table-builder.ts';
 import { captureFromJson } from './fixtures/capture-json.ts';
 import { atNs, buildCapture, buildRequest, fixtureId, PIDS, PORTS, tuple, type RequestPlan, type Step } from './fixtures/scenario-builder.ts';
-import { GAP_REQUESTS, IDS } from './fixtures/scenarios.ts';
+import { GAP_REQUESTS, IDS, SCENARIOS } from './fixtures/scenarios.ts';
 import { childrenById, rootOf, type Span, type Trace } from './span.ts';
 import { seededRandom as rng } from '../lab/seeded-random.ts';
 
@@ -262,14 +265,6 @@ describe('buildSpanTree: repairs', () => {
     const before = JSON.stringify(c, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
     assembleCapture(deepFreeze(c));
     expect(JSON.stringify(c, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))).toBe(before);
-  });
-});
-
-describe('routeOf', () => {
-  it('maps ids to the route template and drops the query string', () => {
-    expect(routeOf('/api/users/42')).toBe('/api/users/:id');
-    expect(routeOf('/api/feed?items=5')).toBe('/api/feed');
-    expect(routeOf('/api/users')).toBe('/api/users');
   });
 });
 
@@ -563,3 +558,44 @@ describe('buildSpanTree: head sampling (sampled-keepalive-gaps)', () => {
     expect(rootOf(t).tags['sampling.rate']).toBeUndefined();
   });
 });
+
+describe('assembleTraces', () => {
+  it('streams each scenario, and a larger seeded capture, in the order of start', () => {
+    const captures = [...Object.values(SCENARIOS).map((make) => make()), bigCapture()];
+    for (const c of captures) {
+      const streamed = [...assembleTraces(c).traces];
+      expect(streamed.map((t) => t.traceId)).toEqual([...streamed].sort(compareTraceStarts).map((t) => t.traceId));
+      expect(new Set(streamed.map((t) => t.traceId)).size).toBe(streamed.length);
+    }
+  });
+
+  it('assembles the same traces from the decoded table of a capture as from its events as objects', () => {
+    for (const c of [...Object.values(SCENARIOS).map((make) => make()), bigCapture()]) {
+      const { table, warnings } = decodeTable(Buffer.concat([...c.events].map((e) => encodeEvent(e))));
+      expect(warnings).toEqual([]);
+      expect(assembleCapture({ ...c, events: table })).toEqual(assembleCapture(c));
+    }
+  });
+
+  it('builds only the requests asked for', () => {
+    const c = bigCapture();
+    const all = assembleCapture(c).traces;
+    const wanted = new Set([all[3]!.traceId, all[7]!.traceId]);
+    expect([...assembleTraces(c, { requestIds: wanted }).traces]).toEqual([all[3], all[7]]);
+  });
+});
+
+/** Keep-alive requests on a few connections, overlapping in time, in seeded order. */
+function bigCapture(): Capture {
+  const rand = rng(17);
+  const plans: RequestPlan[] = Array.from({ length: 60 }, (_, i) => ({
+    id: fixtureId(1000 + i),
+    path: '/api/users',
+    atUs: i * 300 + Math.floor(rand() * 900),
+    appFd: 100 + (i % 6),
+    upstreamPort: 41000 + (i % 6),
+    clientPort: 51000 + (i % 6),
+    steps: [{ kind: 'query', plan: { sql: 'SELECT 1', executeUs: 100 + Math.floor(rand() * 2000), rows: 1, pgFd: 200 + (i % 6), pgLocalPort: 46000 + (i % 6) } }],
+  }));
+  return buildCapture('interleaved', plans);
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { columnsOf } from '../tracer/event-table.ts';
+import { tableOfEvents } from '../tracer/table-of-events.ts';
 import { EventKind, type TraceEvent, type Tuple } from '../tracer/event-types.ts';
 import { compareRows, correlateRows, eventOrder, proxyPeerKey } from './correlate-rows.ts';
 import { compareEvents } from './event-time.ts';
@@ -34,13 +34,13 @@ describe('compareRows', () => {
       sock(EventKind.SockRecv, 50n, a),
       { tsNs: 100n, requestId: '', pid: 7, tid: 7, fd: -1, kind: EventKind.RunqDelay, delayNs: 3n },
     ] satisfies TraceEvent[];
-    const cols = columnsOf(events);
+    const cols = tableOfEvents(events);
     for (let x = 0; x < events.length; x++) {
       for (let y = 0; y < events.length; y++) expect(Math.sign(compareRows(cols, x, y)), `${x} vs ${y}`).toBe(Math.sign(compareEvents(events[x]!, events[y]!)));
     }
     const order = eventOrder(cols);
     expect(order?.map((r) => events[r])).toEqual([...events].sort(compareEvents));
-    expect(eventOrder(columnsOf([...events].sort(compareEvents)))).toBeNull();
+    expect(eventOrder(tableOfEvents([...events].sort(compareEvents)))).toBeNull();
   });
 });
 
@@ -58,7 +58,7 @@ describe('correlateRows', () => {
       sock(EventKind.SockSend, 50n, up, { requestId: 'e'.repeat(32) }),
       sock(EventKind.SockRecv, 60n, front),
     ];
-    const cols = columnsOf(events);
+    const cols = tableOfEvents(events);
     const rows = correlateRows(cols, PROXY_PORT);
     expect(rows.byRequest.map((g) => [cols.requestIds[g.key], g.rows])).toEqual([
       ['f'.repeat(32), [1]],

@@ -1,5 +1,5 @@
 /** Interval helpers for decoded events: `tsNs` is an event's end, its duration field its length. */
-import { eventStartNs } from '../tracer/event-start.ts';
+import { eventStartNs } from '../tracer/kind-rules.ts';
 import { EventKind, type TraceEvent, type Tuple } from '../tracer/event-types.ts';
 
 // Kinds that share one payload are one union member, so `EventOf` of a single kind is never.

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { labLikeEvents } from '../bench/lab-like-events.ts';
+import { labLikeEvents } from '../tracer/lab-like-events.ts';
 import { decodeEvents } from '../tracer/decode-events.ts';
 import { encodeEvent } from '../tracer/encode-event.ts';
-import { decodeTable, tableEvents, tableFor } from '../tracer/event-table.ts';
+import { decodeTable } from '../tracer/event-table-builder.ts';
 import { EventKind, type TraceEvent, type Tuple } from '../tracer/event-types.ts';
 import { compareEvents, tupleKey } from './event-time.ts';
 import { indexCapture, proxyPeerKey, type CaptureIndex } from './index-capture.ts';
@@ -30,9 +30,19 @@ const conn = (kind: typeof EventKind.SockAccept | typeof EventKind.SockClose, ts
   tuple: t,
 });
 
-/** Every map as its entries in iteration order, so key order is compared too. */
+/**
+ * Every map as its entries in iteration order, so key order is compared too; a request's rows as
+ * its events, since row numbers follow the input's order.
+ */
 const entries = (index: CaptureIndex) =>
-  Object.fromEntries(Object.entries(index).map(([name, value]) => [name, value instanceof Map ? [...value.entries()] : value]));
+  Object.fromEntries(
+    Object.entries(index)
+      .filter(([name]) => name !== 'table')
+      .map(([name, value]) => [
+        name,
+        name === 'byRequest' ? [...index.byRequest].map(([id, rows]) => [id, index.table.eventsAt(rows)]) : value instanceof Map ? [...value.entries()] : value,
+      ]),
+  );
 
 /** A fixed shuffle: the sorted path must not depend on the input's order. */
 function shuffled<T>(xs: readonly T[]): T[] {
@@ -100,9 +110,9 @@ describe('indexCapture', () => {
 
   it('indexes a decoded capture on its table exactly as on the same events as plain objects, in any order', () => {
     const { table } = decodeTable(Buffer.concat(labLikeEvents(20_000, 5).map((e) => encodeEvent(e))));
-    const events = tableEvents(table);
-    expect(tableFor(events)?.kind).toBe(table.kind);
-    const onTable = indexCapture(events, PROXY_PORT);
+    const events = [...table];
+    const onTable = indexCapture(table, PROXY_PORT);
+    expect(onTable.table).toBe(table);
     expect(entries(indexCapture([...events], PROXY_PORT))).toEqual(entries(onTable));
     expect(entries(indexCapture(shuffled(events), PROXY_PORT))).toEqual(entries(onTable));
     expect(onTable.byRequest.size).toBeGreaterThan(100);

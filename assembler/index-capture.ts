@@ -1,10 +1,14 @@
 /**
- * The lookups the assembler needs, as lists of events: tagged events per request, untagged
- * socket I/O per connection, run-queue delays per thread (the sched family's, else the schedstat
- * sums of runq-from-schedstat.ts), retransmits per connection, file opens per (pid, fd). The grouping itself is done on columns (correlate-rows.ts); inputs are not modified.
+ * The lookups the assembler needs: the rows of each request (built into events only when its
+ * trace is), and as lists of events untagged socket I/O per connection, run-queue delays per
+ * thread (the sched family's, else the schedstat sums of runq-from-schedstat.ts), retransmits
+ * per connection, file opens per (pid, fd). The grouping itself is done on columns
+ * (correlate-rows.ts); inputs are not modified.
  */
-import { columnsOf, tableFor, type EventColumns } from '../tracer/event-table.ts';
+import type { CaptureEvents } from '../tracer/capture-types.ts';
+import type { EventTable } from '../tracer/event-table.ts';
 import { EventKind, type EventOf, type TraceEvent } from '../tracer/event-types.ts';
+import { tableOfEvents } from '../tracer/table-of-events.ts';
 import { correlateRows, type RowGroup, type RowPairGroup } from './correlate-rows.ts';
 import { runqFromSchedstat } from './runq-from-schedstat.ts';
 import { eventStartNs, type SockConn, type SockIo } from './event-time.ts';
@@ -18,8 +22,10 @@ export type KernelWaitEvent = EventOf<typeof EventKind.BlockIo | typeof EventKin
 export type NetXmitEvent = EventOf<typeof EventKind.NetXmit>;
 
 export interface CaptureIndex {
-  /** Events tagged with each request id, in time order; ids in order of first appearance. */
-  readonly byRequest: ReadonlyMap<string, readonly TraceEvent[]>;
+  /** The capture's events, whose rows the index names. */
+  readonly table: EventTable;
+  /** Rows tagged with each request id, in time order; ids in order of first appearance. */
+  readonly byRequest: ReadonlyMap<string, readonly number[]>;
   /** Untagged socket I/O with a positive byte count, by `tupleKey` (the socket's own view). */
   readonly untaggedSockByKey: ReadonlyMap<string, readonly SockIo[]>;
   /** The proxy's client connections: `proxyPeerKey(proxyPort, client address, client port)` → `tupleKey`. */
@@ -50,30 +56,29 @@ export interface CaptureIndex {
 
 export { proxyPeerKey } from './correlate-rows.ts';
 
+/** The kinds whose records carry their thread's schedstat run delay (runq-from-schedstat.ts). */
+const SCHEDSTAT_KINDS = new Set<number>([EventKind.RequestStart, EventKind.RequestEnd, EventKind.DbQueryStart, EventKind.DbQueryEnd, EventKind.PgPhase]);
+
 /**
- * Indexes `events` (any order). `proxyPort` picks nginx's client-side sockets. Events decoded
- * from events.bin are correlated on the table they came from; other events' columns are built first.
+ * Indexes `events` (any order): a capture's table is correlated as it is, events that are objects
+ * get their columns first. `proxyPort` picks nginx's client-side sockets.
  */
-export function indexCapture(events: readonly TraceEvent[], proxyPort: number): CaptureIndex {
-  const cols: EventColumns = tableFor(events) ?? columnsOf(events);
+export function indexCapture(events: CaptureEvents | readonly TraceEvent[], proxyPort: number): CaptureIndex {
+  const cols = tableOfEvents(events);
   const rows = correlateRows(cols, proxyPort);
-  // Filled by push, not map: map's preallocated result is a holey array, slower to read.
-  const list = <E extends TraceEvent>(rowList: readonly number[]): E[] => {
-    const out: E[] = [];
-    for (let i = 0; i < rowList.length; i++) out.push(events[rowList[i]!] as E);
-    return out;
-  };
+  const list = <E extends TraceEvent>(rowList: readonly number[]): E[] => cols.eventsAt(rowList) as E[];
   const byKey = <E extends TraceEvent>(groups: readonly RowGroup[], name: (key: number) => string): Map<string, E[]> =>
     new Map(groups.map((g) => [name(g.key), list<E>(g.rows)]));
   const byNumber = <E extends TraceEvent>(groups: readonly RowGroup[]): Map<number, E[]> => new Map(groups.map((g) => [g.key, list<E>(g.rows)]));
   const byPair = <E extends TraceEvent>(groups: readonly RowPairGroup[]): Map<string, E[]> => new Map(groups.map((g) => [`${g.a}:${g.b}`, list<E>(g.rows)]));
   const connKey = (c: number): string => cols.connKeys[c]!;
-  const maxRunq = rows.maxRunqDelayRow < 0 ? undefined : (events[rows.maxRunqDelayRow] as RunqDelayEvent);
+  const maxRunq = rows.maxRunqDelayRow < 0 ? undefined : (cols.event(rows.maxRunqDelayRow) as RunqDelayEvent);
   // The sched family's timed waits where it ran, else the schedstat sums the records carry.
-  const stat = maxRunq === undefined ? runqFromSchedstat(events) : null;
+  const stat = maxRunq === undefined ? runqFromSchedstat(cols.eventsOfKinds(SCHEDSTAT_KINDS)) : null;
   const waitsByPid = byNumber<KernelWaitEvent>(rows.waitsByPid);
   return {
-    byRequest: byKey(rows.byRequest, (r) => cols.requestIds[r]!),
+    table: cols,
+    byRequest: new Map(rows.byRequest.map((g) => [cols.requestIds[g.key]!, g.rows])),
     untaggedSockByKey: byKey<SockIo>(rows.untaggedSockByConn, connKey),
     untaggedRecvByPidOnPort: byNumber<SockIo>(rows.untaggedRecvByPidOnPort),
     proxyConnKeyByPeer: new Map([...rows.proxyConnByPeer].map(([peer, c]) => [peer, connKey(c)])),

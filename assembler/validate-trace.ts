@@ -29,13 +29,13 @@ export interface ValidationInput {
   readonly nginx: readonly NginxAccessEntry[];
   readonly pgStatStatements?: PgStatStatementsSnapshot;
   /** The capture's events and its `ss -tin` sockets, for the RTT check. */
-  readonly events?: readonly TraceEvent[];
+  readonly events?: Iterable<TraceEvent>;
   readonly ss?: readonly SsSocket[];
   /** Server ports whose connections the RTT check compares (the app's and PostgreSQL's). */
   readonly rttPorts?: readonly number[];
 }
 
-/** How many traces the kernel followed in full, under head sampling (tracer/sampling.ts). */
+/** How many traces the kernel followed in full, under head sampling (shared/sampling.ts). */
 export interface SamplingSummary {
   /** The capture's rate, from the traces' `sampling.rate` tag; 1 when no trace carries one. */
   readonly rate: number;
@@ -233,7 +233,7 @@ function pgStatementChecks(traces: readonly Trace[], snapshot: PgStatStatementsS
  * ss's minrtt. ss's smoothed rtt is not compared: on loopback it is dominated by delayed ACKs
  * (milliseconds) rather than transit (microseconds).
  */
-function rttCheck(events: readonly TraceEvent[], sockets: readonly SsSocket[], ports: readonly number[]): CheckResult {
+function rttCheck(events: Iterable<TraceEvent>, sockets: readonly SsSocket[], ports: readonly number[]): CheckResult {
   const byKey = new Map<string, SockIo[]>();
   for (const e of events) {
     if (!isSockIo(e) || e.bytes <= 0n) continue;

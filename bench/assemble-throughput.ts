@@ -1,16 +1,29 @@
 /**
- * Trace assembly throughput and memory: builds a synthetic capture (nginx → app → PostgreSQL
- * events for N requests over keep-alive connections, 2 queries each, some file I/O and
- * run-queue noise), then times assembleCapture and reports peak memory.
+ * Trace assembly throughput and memory on a capture as `lab show` and `lab export` read one:
+ * a synthetic capture (nginx → app → PostgreSQL events for N requests over keep-alive
+ * connections, 2 queries each, some file I/O and run-queue noise) is written as loader records to
+ * a capture directory by a child process (once per N, under the system's temporary directory),
+ * then read with readCapture and assembled. The traces are streamed (assembleTraces, each let go
+ * once counted) or, with `--hold`, all kept as assembleCapture returns them. Peak RSS is this
+ * process's: reading and assembling, not writing.
  *
- *   node --expose-gc --import tsx bench/assemble-throughput.ts [requests=100000]
+ *   node --expose-gc --import tsx bench/assemble-throughput.ts [requests=100000] [--hold]
  */
-import { assembleCapture } from '../assembler/build-span-tree.ts';
+import { spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { assembleTraces } from '../assembler/build-span-tree.ts';
 import { buildRequest, captureMeta, fixtureId, PIDS, type RequestPlan } from '../assembler/fixtures/scenario-builder.ts';
-import type { Capture } from '../tracer/capture-types.ts';
+import type { Trace } from '../assembler/span.ts';
+import { encodeEvent } from '../tracer/encode-event.ts';
 import { EventKind, type TraceEvent } from '../tracer/event-types.ts';
+import { CAPTURE_FILES, readCapture } from '../tracer/read-capture.ts';
 
-const requests = Number(process.argv[2] ?? 100_000);
+const args = process.argv.slice(2);
+const hold = args.includes('--hold');
+const writeTo = args.includes('--write') ? args[args.indexOf('--write') + 1] : undefined;
+const requests = Number(args.find((a, i) => !a.startsWith('--') && args[i - 1] !== '--write') ?? 100_000);
 if (!Number.isInteger(requests) || requests < 1 || requests > 2_000_000) {
   process.stderr.write(`assemble-throughput: requests must be 1..2000000, got '${process.argv[2]}'\n`);
   process.exit(2);
@@ -18,8 +31,26 @@ if (!Number.isInteger(requests) || requests < 1 || requests > 2_000_000) {
 const gc = (globalThis as { gc?: () => void }).gc;
 const mb = (n: number): string => `${(n / 1048576).toFixed(0)} MiB`;
 
-function syntheticCapture(n: number): Capture {
-  const events: TraceEvent[] = [];
+/** Records are gathered and written this many bytes at a time. */
+const CHUNK_BYTES = 16 * 1024 * 1024;
+
+/** Writes the synthetic capture of `n` requests to `dir` (meta.json, events.bin). */
+function writeSyntheticCapture(n: number, dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  const fd = openSync(join(dir, CAPTURE_FILES.events), 'w');
+  let records: Buffer[] = [];
+  let pending = 0;
+  const flush = (): void => {
+    writeSync(fd, Buffer.concat(records));
+    records = [];
+    pending = 0;
+  };
+  const add = (e: TraceEvent): void => {
+    const b = encodeEvent(e);
+    records.push(b);
+    pending += b.length;
+    if (pending >= CHUNK_BYTES) flush();
+  };
   const connections = 64;
   for (let i = 0; i < n; i++) {
     const conn = i % connections;
@@ -38,36 +69,58 @@ function syntheticCapture(n: number): Capture {
       ],
     };
     const built = buildRequest(plan);
-    for (const e of built.events) events.push(e);
+    for (const e of built.events) add(e);
     if (i % 4 === 0) {
       const last = built.events[built.events.length - 1] as TraceEvent;
-      events.push({ kind: EventKind.RunqDelay, tsNs: last.tsNs, requestId: '', pid: PIDS.app, tid: PIDS.app, fd: -1, delayNs: 40_000n });
+      add({ kind: EventKind.RunqDelay, tsNs: last.tsNs, requestId: '', pid: PIDS.app, tid: PIDS.app, fd: -1, delayNs: 40_000n });
     }
   }
-  return { dir: 'synthetic', meta: captureMeta(), events, client: [], nginx: [], warnings: [] };
+  flush();
+  closeSync(fd);
+  writeFileSync(join(dir, CAPTURE_FILES.meta), JSON.stringify(captureMeta(), null, 2));
 }
 
-process.stderr.write(`building a synthetic capture of ${requests} requests…\n`);
-const capture = syntheticCapture(requests);
+if (writeTo !== undefined) {
+  writeSyntheticCapture(requests, writeTo);
+  process.exit(0);
+}
+
+const dir = join(tmpdir(), `reqtrace-assemble-bench-${requests}`);
+if (!existsSync(join(dir, CAPTURE_FILES.meta))) {
+  process.stderr.write(`writing a synthetic capture of ${requests} requests to ${dir}…\n`);
+  const partial = `${dir}.partial`;
+  const r = spawnSync(process.execPath, [...process.execArgv, import.meta.filename, String(requests), '--write', partial], { stdio: 'inherit' });
+  if (r.status !== 0) process.exit(1);
+  renameSync(partial, dir);
+}
+const readStarted = process.hrtime.bigint();
+const capture = await readCapture(dir);
+const readSeconds = Number(process.hrtime.bigint() - readStarted) / 1e9;
 gc?.();
 const before = process.memoryUsage();
 const started = process.hrtime.bigint();
-const assembled = assembleCapture(capture);
+const held: Trace[] = [];
+let traces = 0;
+let spans = 0;
+for (const t of assembleTraces(capture).traces) {
+  traces++;
+  spans += t.spans.length;
+  if (hold) held.push(t);
+}
 const seconds = Number(process.hrtime.bigint() - started) / 1e9;
 const after = process.memoryUsage();
-const spans = assembled.traces.reduce((n, t) => n + t.spans.length, 0);
 gc?.();
 const retained = process.memoryUsage();
 
 const lines = [
   `requests            ${requests}`,
-  `events              ${capture.events.length}`,
-  `traces assembled    ${assembled.traces.length} (${spans} spans)`,
+  `events              ${capture.events.length}, read in ${readSeconds.toFixed(2)} s`,
+  `traces assembled    ${traces} (${spans} spans), ${hold ? 'all held' : 'streamed'}`,
   `assembly time       ${seconds.toFixed(2)} s`,
-  `traces per second   ${(assembled.traces.length / seconds).toFixed(0)}`,
+  `traces per second   ${(traces / seconds).toFixed(0)}`,
   `events per second   ${(capture.events.length / seconds).toFixed(0)}`,
-  `heap before         ${mb(before.heapUsed)} (the capture's events)`,
-  `heap after          ${mb(after.heapUsed)} (before gc), ${mb(retained.heapUsed)} retained with the traces`,
+  `heap before         ${mb(before.heapUsed)} (the capture's event table: ${mb(before.arrayBuffers)} of records and columns outside the heap)`,
+  `heap after          ${mb(after.heapUsed)} (before gc), ${mb(retained.heapUsed)} retained${hold ? ` with ${held.length} traces` : ''}`,
   `peak RSS            ${mb(process.resourceUsage().maxRSS * 1024)}`,
   ...(gc ? [] : ['(run with node --expose-gc for the retained figure)']),
 ];

@@ -20,11 +20,11 @@ import { join } from 'node:path';
 import { correlateRows } from '../assembler/correlate-rows.ts';
 import { indexCapture } from '../assembler/index-capture.ts';
 import { decodeEvents } from '../tracer/decode-events.ts';
-import { decodeTable } from '../tracer/event-table.ts';
+import { decodeTable } from '../tracer/event-table-builder.ts';
 import { encodeEvent } from '../tracer/encode-event.ts';
 import { EventKind, type TraceEvent } from '../tracer/event-types.ts';
 import { parseBenchArgs } from './bench-args.ts';
-import { labLikeEvents } from './lab-like-events.ts';
+import { labLikeEvents } from '../tracer/lab-like-events.ts';
 
 const args = parseBenchArgs(process.argv.slice(2), [
   { name: 'events', min: 1, max: 10_000_000, default: 300_000, integer: true },

@@ -12,7 +12,7 @@ import { CAPTURE_VERSION, type CaptureMeta } from '../tracer/capture-types.ts';
 import { encodeEvent } from '../tracer/encode-event.ts';
 import { CAPTURE_FILES, readCapture } from '../tracer/read-capture.ts';
 import { parseBenchArgs } from './bench-args.ts';
-import { labLikeEvents } from './lab-like-events.ts';
+import { labLikeEvents } from '../tracer/lab-like-events.ts';
 
 const args = parseBenchArgs(process.argv.slice(2), [
   { name: 'events', min: 1, max: 10_000_000, default: 300_000, integer: true },

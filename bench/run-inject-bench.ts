@@ -21,7 +21,7 @@ import { loadTraces } from '../assembler/load-traces.ts';
 import { appBackend } from '../tracer/app-backend.ts';
 import { recordCapture, traceProgress, type RecordOutcome } from '../tracer/record-capture.ts';
 import { recordOptions, type RecordOptions } from '../tracer/record-options.ts';
-import { validateCapture } from '../cli/commands/validate.ts';
+import { validateCapture } from '../assembler/validate-capture.ts';
 import type { LabConfig } from '../lab/config.ts';
 import { pgPaths } from '../lab/db/postgres-cluster.ts';
 import { readAppSettings, restartApp, type AppSettings } from '../lab/faults/app-settings.ts';

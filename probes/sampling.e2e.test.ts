@@ -1,6 +1,6 @@
 /**
  * Head sampling end to end: a real lab (nginx, the app, PostgreSQL) traced by the real loader at
- * `--sample 0.25` and, for scale, at 1. The kernel follows exactly the ids tracer/sampling.ts
+ * `--sample 0.25` and, for scale, at 1. The kernel follows exactly the ids shared/sampling.ts
  * accepts: the rest leave only RequestStart/RequestEnd, and none of nginx's or PostgreSQL's
  * records; every request still gets a trace, and `lab validate` holds for both kinds. A fixed
  * sequence of sampled and unsampled ids on one keep-alive connection checks that nginx's records

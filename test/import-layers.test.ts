@@ -33,13 +33,6 @@ const PENDING: Readonly<Record<string, string>> = {
   'lab/load/request-journey.test.ts -> tracer/capture-types.ts': 'tracer/capture-types.ts moves to shared/',
   'lab/load/run-load.ts -> tracer/capture-types.ts': 'tracer/capture-types.ts moves to shared/',
   'lab/nginx/parse-access-log.ts -> tracer/capture-types.ts': 'tracer/capture-types.ts moves to shared/',
-  // Synthetic events and a timing helper used by tracer and assembler tests.
-  'tracer/event-table.test.ts -> assembler/event-time.ts': 'event start times move beside the event table',
-  'tracer/event-table.test.ts -> bench/lab-like-events.ts': 'lab-like-events moves under tracer/fixtures/',
-  'tracer/find-record-start.test.ts -> bench/lab-like-events.ts': 'lab-like-events moves under tracer/fixtures/',
-  'assembler/index-capture.test.ts -> bench/lab-like-events.ts': 'lab-like-events moves under tracer/fixtures/',
-  // Checking a capture is the validator's, not the command's.
-  'bench/run-inject-bench.ts -> cli/commands/validate.ts': 'validateCapture moves to assembler/',
 };
 
 const SKIP = new Set(['node_modules', 'build', '.lab', '.git', 'fixtures-out']);

@@ -155,10 +155,24 @@ export interface NginxAccessEntry {
   readonly msec?: number | null;
 }
 
+/**
+ * A capture's events. Read from a capture directory they are its column table
+ * (tracer/event-table.ts), which builds an event object only when one is asked for; a capture
+ * built in memory may hold an array.
+ */
+export interface CaptureEvents extends Iterable<TraceEvent> {
+  readonly length: number;
+  filter<S extends TraceEvent>(predicate: (e: TraceEvent) => e is S): S[];
+  filter(predicate: (e: TraceEvent) => boolean): TraceEvent[];
+  find<S extends TraceEvent>(predicate: (e: TraceEvent) => e is S): S | undefined;
+  find(predicate: (e: TraceEvent) => boolean): TraceEvent | undefined;
+  map<U>(f: (e: TraceEvent) => U): U[];
+}
+
 export interface Capture {
   readonly dir: string;
   readonly meta: CaptureMeta;
-  readonly events: readonly TraceEvent[];
+  readonly events: CaptureEvents;
   readonly client: readonly ClientObservation[];
   readonly nginx: readonly NginxAccessEntry[];
   /** The machine once a second while tracing (machine.jsonl; absent in older captures). */

@@ -2,13 +2,13 @@
  * Decodes the loader's binary records (probes/events.h) into TraceEvents. Pure and streaming-safe:
  * a record cut at the end of the input is handed back as `remainder` to prepend to the next
  * chunk; unknown kinds and short records are skipped by their size field, with a warning.
- * Framing and the columns come from tracer/event-table.ts; this is its every-row-an-object view.
+ * Framing and the columns come from tracer/event-table-builder.ts; this is its every-row-an-object view.
  */
 import type { TraceEvent } from './event-types.ts';
 import { EVENT_LAYOUT, HEADER_SIZE } from './event-layout.ts';
-import { EventTableBuilder, tableEvents, type AppendResult } from './event-table.ts';
+import { EventTableBuilder, type AppendResult } from './event-table-builder.ts';
 
-export { MAX_RECORD_BYTES } from './event-table.ts';
+export { MAX_RECORD_BYTES } from './event-table-builder.ts';
 
 export interface DecodeResult extends AppendResult {
   readonly events: TraceEvent[];
@@ -32,7 +32,9 @@ export function decodeEvents(input: Buffer | readonly Buffer[], options: DecodeO
   const buf = Buffer.isBuffer(input) ? input : input.length === 1 ? input[0]! : Buffer.concat(input);
   const builder = new EventTableBuilder();
   const result = builder.append(buf, options.streamOffset ?? 0);
-  return { events: tableEvents(builder.finish(), options.into ?? []), ...result };
+  const events = options.into ?? [];
+  for (const e of builder.finish()) events.push(e);
+  return { events, ...result };
 }
 
 /** The warning for bytes left over at the end of a stream, or null when there are none. */

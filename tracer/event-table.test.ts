@@ -1,121 +1,48 @@
 import { describe, expect, it } from 'vitest';
-import { eventStartNs } from '../assembler/event-time.ts';
-import { labLikeEvents } from '../bench/lab-like-events.ts';
-import { seededRandom } from '../lab/seeded-random.ts';
+import { labLikeEvents } from './lab-like-events.ts';
 import { encodeEvent } from './encode-event.ts';
-import { columnsOf, decodeTable, EventTableBuilder, eventAt, tableEvents, tableFor, type EventColumns } from './event-table.ts';
-import { EventKind, type TraceEvent, type Tuple } from './event-types.ts';
-import { tupleKey } from './tuple-key.ts';
+import { decodeTable } from './event-table-builder.ts';
+import { EventKind, type TraceEvent } from './event-types.ts';
 
-const encode = (events: readonly TraceEvent[]): Buffer => Buffer.concat(events.map((e) => encodeEvent(e)));
-const generated = labLikeEvents(6000, 7);
-const input = encode(generated);
+const generated = labLikeEvents(600, 3);
+const decode = () => decodeTable(Buffer.concat(generated.map((e) => encodeEvent(e)))).table;
+const table = decode();
+const isEnd = (e: TraceEvent): e is Extract<TraceEvent, { kind: typeof EventKind.RequestEnd }> => e.kind === EventKind.RequestEnd;
 
-/** Every column as a plain array, for comparing two tables. */
-function columns(c: EventColumns) {
-  const { length, baseNs, requestIds, tuples, connKeys, kind, ts, lead, pid, tid, fd, request, conn, bytes } = c;
-  const plain = { kind, ts, lead, pid, tid, fd, request, conn, bytes };
-  return { length, baseNs, requestIds, tuples, connKeys, ...Object.fromEntries(Object.entries(plain).map(([k, v]) => [k, [...v]])) };
-}
+describe('EventTable', () => {
+  it('gives each row as a new event object, equal to the one encoded, until read as a list', () => {
+    const fresh = decode();
+    expect(fresh.length).toBe(generated.length);
+    expect(fresh.event(5)).toEqual(generated[5]);
+    expect(fresh.event(5)).not.toBe(fresh.event(5));
+    const listed = [...fresh];
+    expect([...fresh][5]).toBe(listed[5]);
+    expect(fresh.event(5)).toBe(listed[5]);
+    expect(fresh.filter((e) => e.tsNs === listed[7]!.tsNs)).toContain(listed[7]);
+    expect(() => table.event(table.length)).toThrow(RangeError);
+    expect(() => table.event(-1)).toThrow(RangeError);
+  });
 
-describe('decodeTable', () => {
-  it('holds in its columns what each decoded event says', () => {
-    const { table, warnings } = decodeTable(input);
-    expect(warnings).toEqual([]);
-    expect(table.length).toBe(generated.length);
-    generated.forEach((e, row) => {
-      expect(table.kind[row]).toBe(e.kind);
-      expect(table.baseNs + BigInt(table.ts[row]!)).toBe(e.tsNs);
-      expect(table.baseNs + BigInt(table.ts[row]! - table.lead[row]!)).toBe(eventStartNs(e));
-      expect([table.pid[row], table.tid[row], table.fd[row]]).toEqual([e.pid, e.tid, e.fd]);
-      const r = table.request[row]!;
-      expect(r < 0 ? '' : table.requestIds[r]).toBe(e.requestId);
-      const c = table.conn[row]!;
-      if ('tuple' in e) {
-        expect(table.tuples[c]).toEqual(e.tuple);
-        expect(table.connKeys[c]).toBe(tupleKey(e.tuple));
-      } else expect(c).toBe(-1);
-      expect(table.bytes[row]).toBe('bytes' in e ? Number(e.bytes) : 0);
-      expect(eventAt(table, row)).toEqual(e);
+  it('iterates, filters, finds and maps its rows as events in row order', () => {
+    expect([...table]).toEqual(generated);
+    expect(table.filter(isEnd)).toEqual(generated.filter(isEnd));
+    expect(table.find((e) => e.kind === EventKind.SockSend)).toEqual(generated.find((e) => e.kind === EventKind.SockSend));
+    expect(table.find(() => false)).toBeUndefined();
+    expect(table.map((e) => e.tsNs)).toEqual(generated.map((e) => e.tsNs));
+  });
+
+  it('picks rows by kind, and builds only those rows', () => {
+    const kinds = new Set<number>([EventKind.RequestStart, EventKind.RunqDelay]);
+    const rows = table.rowsOfKinds(kinds);
+    expect(rows).toEqual(generated.flatMap((e, i) => (kinds.has(e.kind) ? [i] : [])));
+    expect(table.eventsOfKinds(kinds)).toEqual(rows.map((r) => generated[r]));
+    expect(table.eventsAt([3, 1])).toEqual([generated[3], generated[1]]);
+  });
+
+  it('reads a row’s request id and end time off its columns', () => {
+    generated.slice(0, 50).forEach((e, row) => {
+      expect(table.requestIdOf(row)).toBe(e.requestId);
+      expect(table.tsNsOf(row)).toBe(e.tsNs);
     });
-    expect(new Set(table.requestIds).size).toBe(table.requestIds.length);
-    expect(new Set(table.connKeys).size).toBe(table.connKeys.length);
-  });
-
-  it('gives the columns that columnsOf builds from the same events as objects', () => {
-    expect(columns(columnsOf(generated))).toEqual(columns(decodeTable(input).table));
-  });
-
-  it('builds the same table from seeded random chunk splits as from the whole input', () => {
-    const whole = decodeTable(input).table;
-    const rand = seededRandom(3);
-    const builder = new EventTableBuilder();
-    let carry = Buffer.alloc(0);
-    for (let at = 0; at < input.length; ) {
-      const next = Math.min(input.length, at + 1 + Math.floor(rand() * 4000));
-      const r = builder.append(Buffer.concat([carry, input.subarray(at, next)]), at - carry.length);
-      expect(r.warnings).toEqual([]);
-      carry = Buffer.from(r.remainder);
-      at = next;
-    }
-    expect(carry.length).toBe(0);
-    const chunked = builder.finish();
-    expect(columns(chunked)).toEqual(columns(whole));
-    expect(tableEvents(chunked)).toEqual(generated);
-  });
-
-  it('interns one connection for a tuple sent as IPv4 and as IPv4-mapped IPv6 bytes', () => {
-    const t: Tuple = { localAddress: '127.0.0.1', localPort: 40112, remoteAddress: '127.0.0.1', remotePort: 23102, family: 'ipv4' };
-    const send = (tsNs: bigint): TraceEvent => ({ tsNs, requestId: '', pid: 1, tid: 1, fd: 5, kind: EventKind.SockSend, durationNs: 1n, bytes: 3n, arrivalNs: 0n, syscallNr: 1, syscalls: 1, tuple: t });
-    const mapped = encodeEvent(send(2n));
-    mapped.writeUInt16LE(10, 72 + 36); // AF_INET6 socket carrying mapped addresses
-    const { table } = decodeTable(Buffer.concat([encodeEvent(send(1n)), mapped]));
-    expect([...table.conn]).toEqual([0, 0]);
-    expect(table.tuples).toEqual([t]);
-  });
-
-  it('keeps more distinct request ids and 4-tuples than its caches hold, each one right', () => {
-    const rand = seededRandom(42);
-    const hex = (): string => Array.from({ length: 4 }, () => Math.floor(rand() * 2 ** 32).toString(16).padStart(8, '0')).join('');
-    const ids = Array.from({ length: 3000 }, hex);
-    const events: TraceEvent[] = Array.from({ length: 9000 }, (_, i) => ({
-      tsNs: BigInt(i),
-      requestId: ids[(i * 7) % ids.length]!,
-      pid: 3,
-      tid: 3,
-      fd: 4,
-      kind: EventKind.SockRecv,
-      durationNs: 1n,
-      bytes: 1n,
-      arrivalNs: 0n,
-      syscallNr: 0,
-      syscalls: 1,
-      tuple: { localAddress: '127.0.0.1', localPort: 1 + (i % 2500), remoteAddress: '127.0.0.1', remotePort: 9, family: 'ipv4' },
-    }));
-    const { table } = decodeTable(encode(events));
-    expect(table.requestIds.length).toBe(3000);
-    expect(table.tuples.length).toBe(2500);
-    expect(tableEvents(table)).toEqual(events);
-  });
-
-  it('reports what it skipped as decodeEvents does, and keeps the rows around it', () => {
-    const unknown = encodeEvent(generated[0]!);
-    unknown.writeUInt16LE(99, 32);
-    const { table, warnings } = decodeTable(Buffer.concat([encodeEvent(generated[1]!), unknown, encodeEvent(generated[2]!)]));
-    expect(warnings).toEqual([`1 record(s) of unknown kind 99 skipped (first at byte ${encodeEvent(generated[1]!).length})`]);
-    expect(tableEvents(table)).toEqual([generated[1], generated[2]]);
-  });
-});
-
-describe('tableFor', () => {
-  it("pairs the array tableEvents made with its table, and nothing else with it", () => {
-    const { table } = decodeTable(input);
-    const events = tableEvents(table);
-    expect(tableFor(events)?.kind).toBe(table.kind);
-    expect(tableFor([...events])).toBeUndefined();
-    expect(tableFor(events.slice(1))).toBeUndefined();
-    const into: TraceEvent[] = [generated[0]!];
-    tableEvents(table, into);
-    expect(tableFor(into)).toBeUndefined();
   });
 });

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { labLikeEvents } from '../bench/lab-like-events.ts';
+import { labLikeEvents } from './lab-like-events.ts';
 import { seededRandom } from '../lab/seeded-random.ts';
 import { encodeEvent } from './encode-event.ts';
-import { decodeTable, EventTableBuilder, tableEvents } from './event-table.ts';
+import { decodeTable, EventTableBuilder } from './event-table-builder.ts';
 import type { TraceEvent } from './event-types.ts';
 import { findRecordStart } from './find-record-start.ts';
 
@@ -28,7 +28,7 @@ function decodeChunked(bytes: Buffer, seed: number): { events: TraceEvent[]; war
     carry = Buffer.from(r.remainder);
     at = next;
   }
-  return { events: tableEvents(builder.finish()), warnings, damage: builder.damage, carry: carry.length };
+  return { events: [...builder.finish()], warnings, damage: builder.damage, carry: carry.length };
 }
 
 describe('reading on after damage', () => {
@@ -38,7 +38,7 @@ describe('reading on after damage', () => {
     damaged.writeUInt16LE(0, starts[hit]! + 34);
     const { table, warnings, corrupt } = decodeTable(damaged);
     expect(corrupt).toBe(true);
-    expect(tableEvents(table)).toEqual(events.filter((_, i) => i !== hit));
+    expect([...table]).toEqual(events.filter((_, i) => i !== hit));
     expect(warnings).toEqual([
       `damaged region at bytes ${starts[hit]}..${starts[hit + 1]} (${records[hit]!.length} bytes; its size field read 0) skipped: read on at the next valid record`,
     ]);
@@ -53,7 +53,7 @@ describe('reading on after damage', () => {
     const kept = events.filter((_, i) => i < 500 || i > 540);
     const whole = decodeTable(damaged);
     // The records inside the region are gone; no record outside it is lost or invented.
-    expect(tableEvents(whole.table)).toEqual(kept);
+    expect([...whole.table]).toEqual(kept);
     for (const seed of [1, 2, 3]) {
       const chunked = decodeChunked(damaged, seed);
       expect(chunked.events).toEqual(kept);
@@ -65,13 +65,13 @@ describe('reading on after damage', () => {
   it('reads on after bytes inserted into the stream (framing off by 3)', () => {
     const damaged = Buffer.concat([input.subarray(0, starts[100]!), Buffer.from([0xff, 0xff, 0xff]), input.subarray(starts[100]!)]);
     const { table } = decodeTable(damaged);
-    expect(tableEvents(table)).toEqual(events);
+    expect([...table]).toEqual(events);
   });
 
   it('finds the first record when the file starts with zeros', () => {
     const damaged = Buffer.concat([Buffer.alloc(1000), input]);
     const { table, warnings } = decodeTable(damaged);
-    expect(tableEvents(table)).toEqual(events);
+    expect([...table]).toEqual(events);
     expect(warnings).toEqual(['damaged region at bytes 0..1000 (1000 bytes; its size field read 0) skipped: read on at the next valid record']);
   });
 

@@ -107,8 +107,8 @@ describe('readCapture', () => {
     expect(c.client.map((o) => o.requestId)).toEqual([ID_A, ID_B]);
     expect(c.nginx).toHaveLength(1);
     expect(c.events).toHaveLength(4);
-    expect(c.events[0]).toMatchObject({ kind: EventKind.RequestStart, tsNs: 2_000_000_000n, requestId: ID_A, pid: 200, fd: 21, method: 'GET', path: '/api/users' });
-    expect(c.events[3]).toMatchObject({ kind: EventKind.RequestEnd, requestId: ID_B, status: 200, durationUs: 1400n });
+    expect(c.events.event(0)).toMatchObject({ kind: EventKind.RequestStart, tsNs: 2_000_000_000n, requestId: ID_A, pid: 200, fd: 21, method: 'GET', path: '/api/users' });
+    expect(c.events.event(3)).toMatchObject({ kind: EventKind.RequestEnd, requestId: ID_B, status: 200, durationUs: 1400n });
   });
 
   it('events.bin cut mid-record: the complete records and one warning', async () => {
@@ -129,7 +129,7 @@ describe('readCapture', () => {
     const c = await readCapture(dir);
     expect(c.warnings).toEqual([]);
     expect(c.events).toHaveLength(count);
-    expect(c.events[count - 1]).toMatchObject({ kind: EventKind.RequestEnd, durationUs: 7n });
+    expect(c.events.event(count - 1)).toMatchObject({ kind: EventKind.RequestEnd, durationUs: 7n });
   });
 
   it('a multi-chunk events.bin of varied records and a cut tail: every record in order, the tail warned at its byte', async () => {
@@ -145,8 +145,8 @@ describe('readCapture', () => {
     const dir = captureDir({ 'meta.json': JSON.stringify(META), 'events.bin': whole.subarray(0, whole.length - 5), 'client.jsonl': CLIENT });
     const c = await readCapture(dir);
     expect(c.events).toHaveLength(records.length - 1);
-    expect(c.events.every((e, i) => e.tsNs === BigInt(i))).toBe(true);
-    expect(c.events[records.length - 2]).toMatchObject({ requestId: ((records.length - 2) % 251).toString(16).padStart(32, '0') });
+    expect([...c.events].every((e, i) => e.tsNs === BigInt(i))).toBe(true);
+    expect(c.events.event(records.length - 2)).toMatchObject({ requestId: ((records.length - 2) % 251).toString(16).padStart(32, '0') });
     const lastAt = whole.length - records[records.length - 1]!.length;
     expect(c.warnings).toEqual([
       `events.bin: truncated record at byte ${lastAt}: ${whole.length - 5 - lastAt} bytes of a ${whole.length - lastAt}-byte record at the end of the stream; skipped (${records.length - 1} complete records read)`,
@@ -228,7 +228,7 @@ describe('readCapture', () => {
     ];
     const dir = captureDir({ 'meta.json': JSON.stringify({ ...META, source: 'app-file', hooks: { usdt: 'file' } }), 'events.jsonl': lines.join('\n') + '\n' });
     const c = await readCapture(dir);
-    expect(c.events).toEqual([
+    expect([...c.events]).toEqual([
       { kind: 1, tsNs: 5_000_000_000n, requestId: ID_A, pid: 7, tid: 7, fd: 12, method: 'GET', path: '/api/users' },
       { kind: 4, tsNs: 5_000_200_000n, requestId: ID_A, pid: 7, tid: 7, fd: 13, durationUs: 180n, rows: 3n },
       { kind: 60, tsNs: 5_000_300_000n, requestId: ID_A, pid: 7, tid: 7, fd: 13, waitNs: 41_000_000n, poolSize: 10, busy: 10, waiting: 2, newConnection: false },

@@ -11,8 +11,10 @@ import { join } from 'node:path';
 import { parseJsonLines } from '../lab/json-lines.ts';
 import { CAPTURE_VERSION, type Capture, type CaptureMeta, type ClientObservation, type NginxAccessEntry } from './capture-types.ts';
 import { truncatedTailWarning } from './decode-events.ts';
-import { EventTableBuilder, tableEvents, type EventTable } from './event-table.ts';
+import type { EventTable } from './event-table.ts';
+import { EventTableBuilder } from './event-table-builder.ts';
 import { EventKind, type TraceEvent } from './event-types.ts';
+import { tableOfEvents } from './table-of-events.ts';
 import type { MachineSample } from './machine-sample.ts';
 
 export const CAPTURE_FILES = {
@@ -221,7 +223,7 @@ export function damageSummary(d: EventsDamage, loaderRecords: number | null | un
 }
 
 /** Reads a capture directory. Throws only when meta.json is missing, unreadable or too new. */
-export async function readCapture(dir: string): Promise<Capture> {
+export async function readCapture(dir: string): Promise<Capture & { readonly events: EventTable }> {
   const metaBytes = await readOptional(join(dir, CAPTURE_FILES.meta));
   if (metaBytes === null) {
     throw new Error(`${dir} has no ${CAPTURE_FILES.meta}: not a capture directory (captures are written by 'lab trace')`);
@@ -234,14 +236,16 @@ export async function readCapture(dir: string): Promise<Capture> {
     const lost = damageSummary(bin.damage, meta.loader?.records);
     if (lost !== null) warnings.push(`${CAPTURE_FILES.events}: ${lost}`);
   }
-  let events: TraceEvent[] = bin === null ? [] : tableEvents(bin.table);
+  let events: EventTable = bin === null ? tableOfEvents([]) : bin.table;
   const jsonEvents = await readOptional(join(dir, CAPTURE_FILES.eventsJson));
   if (jsonEvents !== null) {
     const parsed = parseJsonLines(jsonEvents.toString('utf8'), CAPTURE_FILES.eventsJson, eventFromJson);
-    // A new array (events.bin's stays paired with its table), filled by a loop: push(...values)
-    // overflows the stack with hundreds of thousands of arguments.
-    events = events.slice();
-    for (const e of parsed.values) events.push(e);
+    // Both files exist only in a capture put together by hand: the binary rows become objects
+    // then. Filled by a loop: push(...values) overflows the stack with hundreds of thousands of
+    // arguments.
+    const all: TraceEvent[] = bin === null ? [] : [...bin.table];
+    for (const e of parsed.values) all.push(e);
+    events = tableOfEvents(all);
     for (const w of parsed.warnings) warnings.push(w);
   }
   if (bin === null && jsonEvents === null) {

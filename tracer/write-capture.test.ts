@@ -49,7 +49,7 @@ describe('writeMeta and writeJsonLines', () => {
     writeMeta(d, META);
     const c = await readCapture(d);
     expect(c.warnings).toEqual([]);
-    expect(c.events).toEqual([{ kind: 8, tsNs: 5n, requestId: 'c'.repeat(32), pid: 1, tid: 1, fd: 9 }]);
+    expect([...c.events]).toEqual([{ kind: 8, tsNs: 5n, requestId: 'c'.repeat(32), pid: 1, tid: 1, fd: 9 }]);
     expect(readdirSync(d).sort()).toEqual(['events.jsonl', 'meta.json']);
   });
   it('refuses to write a meta of another version', () => {

@@ -1,6 +1,6 @@
 /** `lab analyze DIR [--baseline F] [--json]`: anomalies of every request, explained. */
 import { readFileSync } from 'node:fs';
-import { loadTraces, stderrLine } from '../../assembler/load-traces.ts';
+import { stderrLine, streamTraces } from '../../assembler/load-traces.ts';
 import { analyzeCapture } from '../../analysis/analyze-capture.ts';
 import { parseBaseline } from '../../analysis/baseline-json.ts';
 import { buildBaseline } from '../../analysis/build-baseline.ts';
@@ -21,14 +21,16 @@ export async function run(inv: Invocation): Promise<number> {
     }
   }
   const baselineFromFile = text !== undefined && file !== undefined ? parseBaseline(text, file) : undefined;
-  const { assembled } = await loadTraces(dir, stderrLine);
-  if (assembled.traces.length === 0) {
+  // Traces are assembled on each pass over them (the baseline, the CPU work, the detectors) and
+  // never all held.
+  const { traces } = await streamTraces(dir, stderrLine);
+  if (traces[Symbol.iterator]().next().done) {
     stderrLine(`lab analyze: ${dir} holds no traced requests`);
     return 1;
   }
-  const baseline = baselineFromFile ?? buildBaseline(assembled.traces, dir);
+  const baseline = baselineFromFile ?? buildBaseline(traces, dir);
   if (!baselineFromFile) stderrLine('no --baseline: the baseline is the capture itself');
-  const report = analyzeCapture(assembled.traces, baseline, DEFAULT_THRESHOLDS, { baselineIsSelf: !baselineFromFile });
+  const report = analyzeCapture(traces, baseline, DEFAULT_THRESHOLDS, { baselineIsSelf: !baselineFromFile });
   for (const r of report.routesWithoutBaseline) stderrLine(`warning: route ${r} is not in the baseline: its requests were not analyzed`);
   process.stdout.write(inv.options.json === true ? JSON.stringify(report, null, 2) + '\n' : renderAnalysis(report));
   return 0;

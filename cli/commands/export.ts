@@ -1,19 +1,21 @@
 /**
  * `lab export DIR --format text|svg|jaeger|otlp|chrome [--out F] [--id ID | --slowest N]
  * [--endpoint URL]`: traces in another format, to stdout or a file (OTLP: to a collector).
+ * Text and Jaeger JSON are written trace by trace as they are assembled.
  */
-import { writeFileSync } from 'node:fs';
-import { loadTraces, stderrLine } from '../../assembler/load-traces.ts';
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { stderrLine, streamTraces } from '../../assembler/load-traces.ts';
 import { renderTextTree } from '../../assembler/render-text-tree.ts';
 import { renderOverviewSvg, renderWaterfallSvg } from '../../assembler/render-waterfall-svg.ts';
-import { bySlowest, selectTraces } from '../../assembler/select-traces.ts';
+import { selectStreamed } from '../../assembler/select-streamed.ts';
+import { bySlowest } from '../../assembler/select-traces.ts';
 import type { AssembledCapture, Trace } from '../../assembler/span.ts';
 import { toChromeTrace } from '../../assembler/to-chrome-trace.ts';
-import { toJaegerDocument } from '../../assembler/to-jaeger-trace.ts';
+import { toJaegerDocument, toJaegerTrace } from '../../assembler/to-jaeger-trace.ts';
 import type { Invocation } from '../parse-args.ts';
 
 /** The file contents for a text format. Pure. */
-export function formatTraces(format: string, traces: readonly Trace[], assembled: AssembledCapture): string {
+export function formatTraces(format: string, traces: readonly Trace[], assembled: Pick<AssembledCapture, 'wallOffsetNs'>): string {
   switch (format) {
     case 'text':
       return traces.map((t) => renderTextTree(t)).join('\n');
@@ -28,6 +30,47 @@ export function formatTraces(format: string, traces: readonly Trace[], assembled
   }
 }
 
+/**
+ * `formatTraces` of a text or Jaeger export, piece by piece as `traces` are read, so that no more
+ * than one trace's text is held; the pieces joined are `formatTraces`' string. Other formats need
+ * every trace at once (an overview, a shared time origin): one piece.
+ */
+export function* formatTracesStreamed(format: string, traces: Iterable<Trace>, wallOffsetNs: bigint): Generator<string> {
+  if (format === 'text' || format === 'jaeger') {
+    const json = format === 'jaeger';
+    if (json) yield '{"data":[';
+    let first = true;
+    for (const t of traces) {
+      const piece = json ? JSON.stringify(toJaegerTrace(t, wallOffsetNs)) : renderTextTree(t);
+      yield first ? piece : (json ? ',' : '\n') + piece;
+      first = false;
+    }
+    if (json) yield ']}\n';
+    return;
+  }
+  yield formatTraces(format, [...traces], { wallOffsetNs });
+}
+
+/** Pieces are gathered up to this many characters before each write. */
+const WRITE_CHARS = 1 << 20;
+
+/** Writes `pieces` with `write`, gathered into writes of about WRITE_CHARS. */
+function writePieces(write: (text: string) => void, pieces: Iterable<string>): void {
+  let pending: string[] = [];
+  let size = 0;
+  const flush = (): void => {
+    if (pending.length > 0) write(pending.join(''));
+    pending = [];
+    size = 0;
+  };
+  for (const p of pieces) {
+    pending.push(p);
+    size += p.length;
+    if (size >= WRITE_CHARS) flush();
+  }
+  flush();
+}
+
 export async function run(inv: Invocation): Promise<number> {
   const dir = inv.positionals.dir as string;
   const format = String(inv.options.format ?? 'jaeger');
@@ -40,9 +83,9 @@ export async function run(inv: Invocation): Promise<number> {
     stderrLine('lab export: --endpoint applies only to --format otlp');
     return 2;
   }
-  const { assembled } = await loadTraces(dir, stderrLine);
-  const sel = selectTraces(
-    assembled.traces,
+  const { traces, wallOffsetNs } = await streamTraces(dir, stderrLine);
+  const sel = selectStreamed(
+    traces,
     { id: typeof inv.options.id === 'string' ? inv.options.id : undefined, slowest: typeof inv.options.slowest === 'number' ? inv.options.slowest : undefined },
     dir,
   );
@@ -50,19 +93,35 @@ export async function run(inv: Invocation): Promise<number> {
     stderrLine(`lab export: ${sel.error}`);
     return 1;
   }
+  let count = 0;
+  const counted: Iterable<Trace> = {
+    *[Symbol.iterator]() {
+      for (const t of sel.traces) {
+        count++;
+        yield t;
+      }
+    },
+  };
   if (format === 'otlp') {
     const { sendOtlp } = await import('../../assembler/send-otlp.ts');
-    const sent = await sendOtlp(sel.traces, assembled.wallOffsetNs, endpoint as string);
-    stderrLine(`sent ${sent.spans} span(s) of ${sel.traces.length} trace(s) to ${sent.url}`);
+    const list = [...counted];
+    const sent = await sendOtlp(list, wallOffsetNs, endpoint as string);
+    stderrLine(`sent ${sent.spans} span(s) of ${count} trace(s) to ${sent.url}`);
     return 0;
   }
-  const text = formatTraces(format, sel.traces, assembled);
   const out = typeof inv.options.out === 'string' ? inv.options.out : undefined;
+  const pieces = formatTracesStreamed(format, counted, wallOffsetNs);
   if (out) {
-    writeFileSync(out, text);
-    stderrLine(`wrote ${sel.traces.length} trace(s) as ${format} to ${out}`);
+    const fd = openSync(out, 'w');
+    try {
+      writePieces((text) => writeSync(fd, text), pieces);
+    } finally {
+      closeSync(fd);
+    }
   } else {
-    process.stdout.write(text);
+    // Writes to a pipe or a file are synchronous on Linux: nothing piles up in memory.
+    writePieces((text) => process.stdout.write(text), pieces);
   }
+  if (out) stderrLine(`wrote ${count} trace(s) as ${format} to ${out}`);
   return 0;
 }

@@ -1,10 +1,10 @@
 /** `lab show DIR [--id ID | --slowest N] [--waterfall]`: text trees (and terminal waterfalls) on stdout. */
-import { loadTraces, stderrLine } from '../../assembler/load-traces.ts';
+import { stderrLine, streamTraces } from '../../assembler/load-traces.ts';
 import { formatMachineContext, machineContext } from '../../assembler/machine-context.ts';
 import { rootOf } from '../../assembler/span.ts';
 import { renderTextTree } from '../../assembler/render-text-tree.ts';
 import { renderWaterfallTerminal } from '../../assembler/render-waterfall-terminal.ts';
-import { selectTraces } from '../../assembler/select-traces.ts';
+import { selectStreamed } from '../../assembler/select-streamed.ts';
 import type { Invocation } from '../parse-args.ts';
 
 /** Without --id or --slowest, show this many of the slowest requests. */
@@ -18,8 +18,8 @@ export async function run(inv: Invocation): Promise<number> {
     slowest = DEFAULT_SLOWEST;
     stderrLine(`showing the ${DEFAULT_SLOWEST} slowest requests (--id ID or --slowest N to choose)`);
   }
-  const { assembled, capture } = await loadTraces(dir, stderrLine);
-  const sel = selectTraces(assembled.traces, { id, slowest }, dir);
+  const { traces, capture } = await streamTraces(dir, stderrLine);
+  const sel = selectStreamed(traces, { id, slowest }, dir);
   if (!sel.ok) {
     stderrLine(`lab show: ${sel.error}`);
     return 1;
@@ -27,12 +27,15 @@ export async function run(inv: Invocation): Promise<number> {
   const color = process.stdout.isTTY === true && !process.env.NO_COLOR;
   const width = process.stdout.columns ?? 100;
   const machine = capture.machine ?? [];
-  const context = (t: (typeof sel.traces)[number]): string => {
+  const context = (t: Parameters<typeof renderTextTree>[0]): string => {
     const root = rootOf(t);
     const c = machineContext(machine, root.startNs, root.endNs);
     return c ? `${formatMachineContext(c)}\n` : '';
   };
-  const out = sel.traces.map((t) => renderTextTree(t) + context(t) + (inv.options.waterfall === true ? '\n' + renderWaterfallTerminal(t, { width, color }) : ''));
-  process.stdout.write(out.join('\n'));
+  let first = true;
+  for (const t of sel.traces) {
+    process.stdout.write((first ? '' : '\n') + renderTextTree(t) + context(t) + (inv.options.waterfall === true ? '\n' + renderWaterfallTerminal(t, { width, color }) : ''));
+    first = false;
+  }
   return 0;
 }

@@ -1,55 +1,8 @@
 /** `lab validate DIR [--json]`: how well the traces agree with client, nginx and pg_stat_statements. */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { loadTraces, stderrLine } from '../../assembler/load-traces.ts';
-import { parseSs, type SsSocket } from '../../assembler/parse-ss.ts';
-import type { Trace } from '../../assembler/span.ts';
-import { formatSampling, formatValidation, summarizeSampling, validateTraces, type CheckResult } from '../../assembler/validate-trace.ts';
-import type { Capture, PgStatStatementsSnapshot } from '../../tracer/capture-types.ts';
-import { CAPTURE_FILES } from '../../tracer/read-capture.ts';
+import { validateCapture } from '../../assembler/validate-capture.ts';
+import { formatSampling, formatValidation, summarizeSampling } from '../../assembler/validate-trace.ts';
 import type { Invocation } from '../parse-args.ts';
-
-async function readPgss(dir: string): Promise<PgStatStatementsSnapshot | undefined> {
-  let text: string;
-  try {
-    text = await readFile(join(dir, CAPTURE_FILES.pgStatStatements), 'utf8');
-  } catch {
-    stderrLine(`no ${CAPTURE_FILES.pgStatStatements} in ${dir}: skipping the pg_stat_statements check`);
-    return undefined;
-  }
-  try {
-    return JSON.parse(text) as PgStatStatementsSnapshot;
-  } catch (err) {
-    stderrLine(`warning: ${CAPTURE_FILES.pgStatStatements} is not JSON (${(err as Error).message}): skipping that check`);
-    return undefined;
-  }
-}
-
-async function readSs(dir: string): Promise<SsSocket[] | undefined> {
-  let text: string;
-  try {
-    text = await readFile(join(dir, CAPTURE_FILES.ss), 'utf8');
-  } catch {
-    stderrLine(`no ${CAPTURE_FILES.ss} in ${dir}: skipping the RTT check`);
-    return undefined;
-  }
-  const parsed = parseSs(text);
-  for (const w of parsed.warnings) stderrLine(`warning: ${w}`);
-  return [...parsed.sockets];
-}
-
-/** The cross-checks of a capture's traces, with its pg_stat_statements and ss snapshots when it has them. */
-export async function validateCapture(dir: string, capture: Capture, traces: readonly Trace[]): Promise<CheckResult[]> {
-  return validateTraces({
-    traces,
-    client: capture.client,
-    nginx: capture.nginx,
-    pgStatStatements: await readPgss(dir),
-    events: capture.events,
-    ss: await readSs(dir),
-    rttPorts: [capture.meta.ports.app, capture.meta.ports.postgres],
-  });
-}
 
 export async function run(inv: Invocation): Promise<number> {
   const dir = inv.positionals.dir as string;

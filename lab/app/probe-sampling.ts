@@ -1,6 +1,6 @@
 /**
  * Head sampling in the app's probes. While `lab trace --sample RATE` runs, the kernel follows only
- * the requests whose id passes tracer/sampling.ts `isSampled`; the rest would fire every probe for
+ * the requests whose id passes shared/sampling.ts `isSampled`; the rest would fire every probe for
  * nothing (a breakpoint trap and a program run each). So the tracer writes the rate into the state
  * directory (`probe-sampling.json`), and the app, which checks it once a second while its probes
  * are attached, fires no probe at all for a request outside the sample: the decision is made once,

@@ -1,0 +1,133 @@
+/**
+ * The loader's records, kept for building events on demand, without what the table's columns
+ * already hold: the 40-byte header (time, request, pid, tid, kind, fd are columns), the 4-tuple
+ * (interned) and the NUL padding of a record's long text field (a path, a query, a cache key).
+ * A socket record keeps 32 of its 112 bytes, a query 8 plus its text, so a large capture's
+ * records cost about a third of events.bin. `rebuild` puts one back together, byte for byte in
+ * every field the decoder reads, for decode-record.ts.
+ */
+import { EVENT_LAYOUT, HEADER_SIZE, KIND_STRUCT, type StructName } from './event-layout.ts';
+import type { EventKind } from './event-types.ts';
+
+const LE = true;
+const H = EVENT_LAYOUT.event_header.fields;
+const TUPLE_BYTES = EVENT_LAYOUT.tuple.size;
+
+/** A stretch of a struct that is not kept as it is: the tuple (dropped) or a text field (kept up to its NUL). */
+interface Hole {
+  readonly at: number;
+  readonly length: number;
+  readonly text: boolean;
+}
+
+/** Text fields long enough that their padding matters. */
+const TEXT_FIELDS: Partial<Record<StructName, string>> = {
+  ev_request_start: 'path',
+  ev_db_query_start: 'query',
+  ev_cache: 'key',
+  ev_file_open: 'path',
+};
+
+function holesOf(struct: StructName): Hole[] {
+  const fields = EVENT_LAYOUT[struct].fields as Readonly<Record<string, readonly [number, number]>>;
+  const holes: Hole[] = [];
+  const tuple = fields.tuple;
+  if (tuple !== undefined) holes.push({ at: tuple[0], length: TUPLE_BYTES, text: false });
+  const textName = TEXT_FIELDS[struct];
+  const text = textName === undefined ? undefined : fields[textName];
+  if (text !== undefined) holes.push({ at: text[0], length: text[1], text: true });
+  return holes.sort((a, b) => a.at - b.at);
+}
+
+const HOLES: ReadonlyArray<readonly Hole[]> = (() => {
+  const out: Hole[][] = Array.from({ length: 0x10000 }, () => []);
+  for (const [kind, struct] of Object.entries(KIND_STRUCT)) out[Number(kind)] = holesOf(struct);
+  return out;
+})();
+const STRUCT_SIZE = (() => {
+  const out = new Uint16Array(0x10000);
+  for (const [kind, struct] of Object.entries(KIND_STRUCT)) out[Number(kind)] = EVENT_LAYOUT[struct].size;
+  return out;
+})();
+
+const LARGEST_STRUCT = STRUCT_SIZE.reduce((m, size) => Math.max(m, size), 0);
+
+/**
+ * Kept records, appended a chunk at a time. A kept record is its size (u16, at most the struct's
+ * size: fields a newer loader appended are not read) and the bytes after the header, holes
+ * left out (a text field as a u16 length and its bytes).
+ */
+export class CompactRecords {
+  readonly #arenas: Buffer[] = [];
+  #scratch = Buffer.allocUnsafe(0);
+  readonly #rebuilt = Buffer.alloc(LARGEST_STRUCT);
+  readonly #rebuiltView = new DataView(this.#rebuilt.buffer, this.#rebuilt.byteOffset, this.#rebuilt.byteLength);
+
+  /**
+   * Keeps the records of rows `from` to `to` (their kinds in `kinds`, their offsets in `input` in
+   * `offsets`), and overwrites `arenaOf` and `offsets` of those rows with where each kept record lies.
+   */
+  keep(input: Buffer, kinds: Uint8Array, offsets: Uint32Array, arenaOf: Uint32Array, from: number, to: number): void {
+    if (to <= from) return;
+    if (this.#scratch.length < input.length) this.#scratch = Buffer.allocUnsafe(input.length);
+    const out = this.#scratch;
+    const arena = this.#arenas.length;
+    let w = 0;
+    for (let row = from; row < to; row++) {
+      const o = offsets[row]!;
+      const kind = kinds[row]!;
+      const kept = Math.min(input.readUInt16LE(o + H.size[0]), STRUCT_SIZE[kind]!);
+      offsets[row] = w;
+      arenaOf[row] = arena;
+      out.writeUInt16LE(kept, w);
+      w += 2;
+      let pos: number = HEADER_SIZE;
+      for (const hole of HOLES[kind]!) {
+        if (hole.at >= kept) break;
+        w += input.copy(out, w, o + pos, o + hole.at);
+        pos = Math.min(kept, hole.at + hole.length);
+        if (!hole.text) continue;
+        let end = input.indexOf(0, o + hole.at);
+        if (end < 0 || end > o + pos) end = o + pos;
+        out.writeUInt16LE(end - (o + hole.at), w);
+        w += 2;
+        w += input.copy(out, w, o + hole.at, end);
+      }
+      if (pos < kept) w += input.copy(out, w, o + pos, o + kept);
+    }
+    const exact = Buffer.allocUnsafeSlow(w);
+    out.copy(exact, 0, 0, w);
+    this.#arenas.push(exact);
+  }
+
+  /**
+   * The record kept at `at` of arena `arena`, rebuilt at offset 0 of a buffer that the next call
+   * reuses (decode it before rebuilding another), with the header fields given.
+   */
+  rebuild(arena: number, at: number, kind: EventKind, tsNs: bigint, pid: number, tid: number, fd: number): { buffer: Buffer; view: DataView } {
+    const src = this.#arenas[arena]!;
+    const dst = this.#rebuilt;
+    const dv = this.#rebuiltView;
+    const kept = src.readUInt16LE(at);
+    let r = at + 2;
+    dst.fill(0, 0, kept);
+    dv.setBigUint64(H.ts_ns[0], tsNs, LE);
+    dv.setUint32(H.pid[0], pid, LE);
+    dv.setUint32(H.tid[0], tid, LE);
+    dv.setUint16(H.kind[0], kind, LE);
+    dv.setUint16(H.size[0], kept, LE);
+    dv.setInt32(H.fd[0], fd, LE);
+    let pos: number = HEADER_SIZE;
+    for (const hole of HOLES[kind]!) {
+      if (hole.at >= kept) break;
+      r += src.copy(dst, pos, r, r + (hole.at - pos));
+      pos = Math.min(kept, hole.at + hole.length);
+      if (!hole.text) continue;
+      const length = src.readUInt16LE(r);
+      r += 2;
+      r += src.copy(dst, hole.at, r, r + length);
+    }
+    if (pos < kept) src.copy(dst, pos, r, r + (kept - pos));
+    return { buffer: dst, view: dv };
+  }
+}

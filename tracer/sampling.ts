@@ -1,1 +1,0 @@
-export { isSampled, sampleThreshold } from '../shared/sampling.ts';
