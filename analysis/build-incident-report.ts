@@ -7,7 +7,7 @@
  */
 import { renderTextTree } from '../assembler/render-text-tree.ts';
 import { durationNs, rootOf, type Span, type Trace } from '../assembler/span.ts';
-import type { CaptureMeta } from '../tracer/capture-types.ts';
+import type { CaptureMeta } from '../shared/capture-types.ts';
 import type { AnalysisReport } from './analyze-capture.ts';
 import type { Changepoint } from './detect-changepoints.ts';
 import type { CaptureComparison } from './compare-traces.ts';

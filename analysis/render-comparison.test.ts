@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { assembleCapture } from '../assembler/build-span-tree.ts';
 import { buildCapture } from '../assembler/fixtures/scenario-builder.ts';
 import { SCENARIOS } from '../assembler/fixtures/scenarios.ts';
-import type { Capture } from '../tracer/capture-types.ts';
+import type { Capture } from '../shared/capture-types.ts';
 import { buildBaseline } from './build-baseline.ts';
 import { compareBaselines, compareTraces } from './compare-traces.ts';
 import { seededRandom } from '../lab/seeded-random.ts';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { encodeEvent } from '../tracer/encode-event.ts';
 import { decodeTable } from '../tracer/event-table-builder.ts';
-import { EventKind, type TraceEvent } from '../tracer/event-types.ts';
+import { EventKind, type TraceEvent } from '../shared/event-types.ts';
 import { appFacts, requestFacts } from './app-facts.ts';
 import { eventStartNs } from './event-time.ts';
 import { IDS, SCENARIOS } from './fixtures/scenarios.ts';

@@ -5,7 +5,7 @@
  * built when its trace is (`requestFacts`), and dropped with it.
  */
 import type { EventTable } from '../tracer/event-table.ts';
-import { EventKind, type EventOf, type TraceEvent, type Tuple } from '../tracer/event-types.ts';
+import { EventKind, type EventOf, type TraceEvent, type Tuple } from '../shared/event-types.ts';
 import { eventStartNs, maxBig, minBig, type SockIo } from './event-time.ts';
 import type { CaptureIndex } from './index-capture.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { TraceEvent, Tuple } from '../tracer/event-types.ts';
+import type { TraceEvent, Tuple } from '../shared/event-types.ts';
 import { retransmitWait } from './attach-retransmits.ts';
 import { tupleKey, type SockIo } from './event-time.ts';
 import { sockIoEvent } from './fixtures/sock-io-event.ts';

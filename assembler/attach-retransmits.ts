@@ -1,5 +1,5 @@
 /** TCP retransmits on a request's connections, logged on its spans with what they cost. */
-import { EventKind } from '../tracer/event-types.ts';
+import { EventKind } from '../shared/event-types.ts';
 import { markCorrelation, TUPLE_CONFIDENCE } from './correlation.ts';
 import { maxBig, tupleKey, type SockIo } from './event-time.ts';
 import type { CaptureIndex } from './index-capture.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EventKind, NO_SYSCALL, OffcpuState } from '../tracer/event-types.ts';
+import { EventKind, NO_SYSCALL, OffcpuState } from '../shared/event-types.ts';
 import { attributeKernelWaits } from './attribute-kernel-waits.ts';
 import type { KernelWaitEvent, RunqDelayEvent } from './index-capture.ts';
 

@@ -12,7 +12,7 @@
  * its wakeup; that part is the sched family's (a run-queue delay ending with it) and is taken out
  * here, so that sleeping and waiting for a CPU are not counted twice.
  */
-import { EventKind, OffcpuState } from '../tracer/event-types.ts';
+import { EventKind, OffcpuState } from '../shared/event-types.ts';
 import { eventStartNs, lowerBound, maxBig, minBig } from './event-time.ts';
 import type { KernelWaitEvent, RunqDelayEvent } from './index-capture.ts';
 import type { SpanLog } from './span.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EventKind, type Tuple } from '../tracer/event-types.ts';
+import { EventKind, type Tuple } from '../shared/event-types.ts';
 import { tagXmits, xmitsIn } from './attribute-xmits.ts';
 import type { NetXmitEvent } from './index-capture.ts';
 import { draftSpan } from './span-draft.ts';

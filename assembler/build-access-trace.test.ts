@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { NginxAccessEntry } from '../tracer/capture-types.ts';
+import type { NginxAccessEntry } from '../shared/capture-types.ts';
 import { buildAccessTrace } from './build-access-trace.ts';
 
 const entry = (over: Partial<NginxAccessEntry> = {}): NginxAccessEntry => ({

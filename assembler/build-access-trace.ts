@@ -10,7 +10,7 @@
  *
  * Millisecond resolution, every span tagged `estimated`. Pure.
  */
-import type { ClientObservation, NginxAccessEntry } from '../tracer/capture-types.ts';
+import type { ClientObservation, NginxAccessEntry } from '../shared/capture-types.ts';
 import { minBig } from './event-time.ts';
 import { routeOf } from '../shared/routes.ts';
 import type { Trace } from './span.ts';

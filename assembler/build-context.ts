@@ -1,5 +1,5 @@
 /** What building one request's trace reads besides its own facts: the capture's lookups and its correlations. */
-import type { ClientObservation, NginxAccessEntry } from '../tracer/capture-types.ts';
+import type { ClientObservation, NginxAccessEntry } from '../shared/capture-types.ts';
 import type { ConnectionIndex } from './connection-setup.ts';
 import type { NginxLeg } from './correlate-nginx.ts';
 import type { CaptureIndex } from './index-capture.ts';

@@ -9,7 +9,7 @@
  *   result receive                                       |-------|  (readable → last read end)
  */
 import { stripSqlComment } from '../shared/sql-comment.ts';
-import { EventKind, PgPhase, type EventOf, type TraceEvent } from '../tracer/event-types.ts';
+import { EventKind, PgPhase, type EventOf, type TraceEvent } from '../shared/event-types.ts';
 import { eventStartNs, maxBig, minBig, type SockIo } from './event-time.ts';
 import { markCorrelation } from './correlation.ts';
 import { draftSpan, type SpanDraft } from './span-draft.ts';

@@ -4,7 +4,7 @@
  * this request or another), so an I/O event finds its file by time, never by fd alone.
  */
 import { basename } from 'node:path';
-import { EventKind, type EventOf, type TraceEvent } from '../tracer/event-types.ts';
+import { EventKind, type EventOf, type TraceEvent } from '../shared/event-types.ts';
 import { eventStartNs, isFileIo, lowerBound, maxBig, minBig, type FileIo } from './event-time.ts';
 import type { FileOpenEvent } from './index-capture.ts';
 import { draftSpan, type SpanDraft } from './span-draft.ts';

@@ -2,7 +2,7 @@
  * The trace of a request the kernel followed: the app span with its reads, queries, file I/O,
  * pool waits, gaps and send, the proxy spans around it, orphans, retransmits and kernel waits.
  */
-import { EventKind, KeepReason } from '../tracer/event-types.ts';
+import { EventKind, KeepReason } from '../shared/event-types.ts';
 import { attributeKernelWaits } from './attribute-kernel-waits.ts';
 import { attributeRunqDelay } from './attribute-runq-delay.ts';
 import { tagXmits, xmitsIn } from './attribute-xmits.ts';

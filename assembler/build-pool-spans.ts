@@ -8,7 +8,7 @@
  * Tagged with the pool's size and how full it was when the request asked, so a reader sees at
  * once whether the pool was exhausted (busy = size, others queued) or opened a new connection.
  */
-import { EventKind, type EventOf, type TraceEvent } from '../tracer/event-types.ts';
+import { EventKind, type EventOf, type TraceEvent } from '../shared/event-types.ts';
 import type { ConnSetupEvent } from './connection-setup.ts';
 import { eventStartNs, maxBig, minBig } from './event-time.ts';
 import { draftSpan, type SpanDraft } from './span-draft.ts';

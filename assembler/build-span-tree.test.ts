@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Capture } from '../tracer/capture-types.ts';
-import { ConnSide, EventKind, KeepReason, PgPhase, type EventOf, type TraceEvent } from '../tracer/event-types.ts';
+import type { Capture } from '../shared/capture-types.ts';
+import { ConnSide, EventKind, KeepReason, PgPhase, type EventOf, type TraceEvent } from '../shared/event-types.ts';
 import { isSampled } from '../shared/sampling.ts';
 import { assembleCapture, assembleTraces } from './build-span-tree.ts';
 import { compareTraceStarts } from './in-start-order.ts';

@@ -19,9 +19,9 @@
  * A request the tail rule kept (a RequestKept event: slow or 5xx, `lab trace --keep-slower-than`)
  * has the app's side in full, nginx estimated, and `sampling.kept` saying why.
  */
-import type { Capture, ClientObservation, NginxAccessEntry } from '../tracer/capture-types.ts';
+import type { Capture, ClientObservation, NginxAccessEntry } from '../shared/capture-types.ts';
 import type { EventTable } from '../tracer/event-table.ts';
-import { EventKind } from '../tracer/event-types.ts';
+import { EventKind } from '../shared/event-types.ts';
 import { isSampled } from '../shared/sampling.ts';
 import { overlapCounts } from './correlation.ts';
 import { indexConnections, type ConnectionIndex } from './connection-setup.ts';

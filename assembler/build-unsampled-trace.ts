@@ -1,5 +1,5 @@
 /** The minimal trace of a request outside the head sample: the app's own time, nginx estimated from its log. */
-import { EventKind } from '../tracer/event-types.ts';
+import { EventKind } from '../shared/event-types.ts';
 import { maxBig } from './event-time.ts';
 import type { Trace } from './span.ts';
 import { draftSpan, finalizeOwnedTrace } from './span-draft.ts';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Capture } from '../tracer/capture-types.ts';
+import type { Capture } from '../shared/capture-types.ts';
 import { assembleCapture } from './build-span-tree.ts';
 import { clientAbortAt } from './client-abort.ts';
 import { captureFromJson } from './fixtures/capture-json.ts';

@@ -13,7 +13,7 @@
  *     DB query 1 (after abort)                       |========|   (its true duration)
  *                                                 ^ abort      ^ the app's last event
  */
-import type { NginxAccessEntry } from '../tracer/capture-types.ts';
+import type { NginxAccessEntry } from '../shared/capture-types.ts';
 import { maxBig } from './event-time.ts';
 import type { SpanDraft } from './span-draft.ts';
 

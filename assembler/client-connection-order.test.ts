@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { NginxAccessEntry } from '../tracer/capture-types.ts';
+import type { NginxAccessEntry } from '../shared/capture-types.ts';
 import { clientNeighbourBounds } from './client-connection-order.ts';
 
 const entry = (requestId: string, connection: number, connectionRequests: number): NginxAccessEntry => ({

@@ -9,7 +9,7 @@
  *
  * S's reads end after P's app start; S's writes start before N's app start.
  */
-import type { NginxAccessEntry } from '../tracer/capture-types.ts';
+import type { NginxAccessEntry } from '../shared/capture-types.ts';
 
 export interface NeighbourBounds {
   /** App start of the nearest earlier request on the same client connection. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConnSide, EventKind, type TraceEvent, type Tuple } from '../tracer/event-types.ts';
+import { ConnSide, EventKind, type TraceEvent, type Tuple } from '../shared/event-types.ts';
 import { connectionTiming, connectionWaits, indexConnections, type ConnAcceptEvent, type ConnSetupEvent } from './connection-setup.ts';
 import type { SockIo } from './event-time.ts';
 

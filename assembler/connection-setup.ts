@@ -10,7 +10,7 @@
  * accept: that part is the request's queuing delay, inside its trace. The handshake and a wait for
  * the client's first byte lie before it, so they are tags on the root.
  */
-import { ConnSide, EventKind, type EventOf, type TraceEvent } from '../tracer/event-types.ts';
+import { ConnSide, EventKind, type EventOf, type TraceEvent } from '../shared/event-types.ts';
 import { eventStartNs, tupleKey, type SockIo } from './event-time.ts';
 
 export type ConnSetupEvent = EventOf<typeof EventKind.ConnSetup>;

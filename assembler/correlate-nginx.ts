@@ -21,7 +21,7 @@
  * records that fall on them, which are then ignored, and on the client connection the access
  * log's neighbours (`ClientConnection.afterNs`/`beforeNs`) fence each request's records in.
  */
-import { EventKind } from '../tracer/event-types.ts';
+import { EventKind } from '../shared/event-types.ts';
 import { eventStartNs, lowerBound, tupleKey, type SockIo } from './event-time.ts';
 import { proxyPeerKey, type CaptureIndex } from './index-capture.ts';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { tableOfEvents } from '../tracer/table-of-events.ts';
-import { EventKind, type TraceEvent, type Tuple } from '../tracer/event-types.ts';
+import { EventKind, type TraceEvent, type Tuple } from '../shared/event-types.ts';
 import { compareRows, correlateRows, eventOrder, proxyPeerKey } from './correlate-rows.ts';
 import { compareEvents } from './event-time.ts';
 

@@ -6,7 +6,7 @@
  * Pure; allocates per group, not per event.
  */
 import type { EventColumns } from '../tracer/event-table.ts';
-import { EventKind } from '../tracer/event-types.ts';
+import { EventKind } from '../shared/event-types.ts';
 
 export interface RowGroup {
   readonly key: number;

@@ -1,6 +1,6 @@
 /** Interval helpers for decoded events: `tsNs` is an event's end, its duration field its length. */
 import { eventStartNs } from '../tracer/kind-rules.ts';
-import { EventKind, type TraceEvent, type Tuple } from '../tracer/event-types.ts';
+import { EventKind, type TraceEvent, type Tuple } from '../shared/event-types.ts';
 
 // Kinds that share one payload are one union member, so `EventOf` of a single kind is never.
 export type SockIo = Extract<TraceEvent, { readonly kind: typeof EventKind.SockRecv | typeof EventKind.SockSend }>;

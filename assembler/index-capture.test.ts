@@ -3,7 +3,7 @@ import { labLikeEvents } from '../tracer/lab-like-events.ts';
 import { decodeEvents } from '../tracer/decode-events.ts';
 import { encodeEvent } from '../tracer/encode-event.ts';
 import { decodeTable } from '../tracer/event-table-builder.ts';
-import { EventKind, type TraceEvent, type Tuple } from '../tracer/event-types.ts';
+import { EventKind, type TraceEvent, type Tuple } from '../shared/event-types.ts';
 import { compareEvents, tupleKey } from './event-time.ts';
 import { indexCapture, proxyPeerKey, type CaptureIndex } from './index-capture.ts';
 

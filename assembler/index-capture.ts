@@ -5,9 +5,9 @@
  * per connection, file opens per (pid, fd). The grouping itself is done on columns
  * (correlate-rows.ts); inputs are not modified.
  */
-import type { CaptureEvents } from '../tracer/capture-types.ts';
+import type { CaptureEvents } from '../shared/capture-types.ts';
 import type { EventTable } from '../tracer/event-table.ts';
-import { EventKind, type EventOf, type TraceEvent } from '../tracer/event-types.ts';
+import { EventKind, type EventOf, type TraceEvent } from '../shared/event-types.ts';
 import { tableOfEvents } from '../tracer/table-of-events.ts';
 import { correlateRows, type RowGroup, type RowPairGroup } from './correlate-rows.ts';
 import { runqFromSchedstat } from './runq-from-schedstat.ts';

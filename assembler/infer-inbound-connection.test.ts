@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EventKind, type Tuple } from '../tracer/event-types.ts';
+import { EventKind, type Tuple } from '../shared/event-types.ts';
 import type { SockConn } from './event-time.ts';
 import { indexCapture } from './index-capture.ts';
 import { inboundConnectionLookup } from './infer-inbound-connection.ts';

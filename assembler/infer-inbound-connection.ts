@@ -8,7 +8,7 @@
  * the nearest accept or sampled request before U on the same fd, or else the nearest sampled
  * request or close after it, as long as no close or accept lies in between.
  */
-import type { Tuple } from '../tracer/event-types.ts';
+import type { Tuple } from '../shared/event-types.ts';
 import { lowerBound } from './event-time.ts';
 import type { CaptureIndex } from './index-capture.ts';
 

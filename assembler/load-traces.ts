@@ -3,7 +3,7 @@
  * capture, reports its warnings on stderr, assembles its traces (all held, or streamed).
  */
 import { terminalSafe } from '../tracer/terminal-safe.ts';
-import type { Capture } from '../tracer/capture-types.ts';
+import type { Capture } from '../shared/capture-types.ts';
 import { readCapture } from '../tracer/read-capture.ts';
 import { assembleCapture, assembleTraces, type AssembleOptions, type TraceStream } from './build-span-tree.ts';
 import type { AssembledCapture, Trace } from './span.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { MachineSample } from '../tracer/machine-sample.ts';
+import type { MachineSample } from '../shared/capture-types.ts';
 import { formatMachineContext, machineContext } from './machine-context.ts';
 
 function sample(sec: number, busy: number, idle: number, steal: number, ioMs: number, retrans: number): MachineSample {

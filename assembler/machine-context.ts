@@ -6,7 +6,7 @@
  *   machine (2.0 s around it): CPU 92% busy of 2 (steal 0%, iowait 1%), load 3.2, 22.7 GiB
  *   memory available, disk vda 4% busy, TCP 24 established, 141 time-wait, 0 retransmits
  */
-import type { MachineSample } from '../tracer/machine-sample.ts';
+import type { MachineSample } from '../shared/capture-types.ts';
 
 export interface MachineContext {
   /** The stretch the rates are over, seconds. */

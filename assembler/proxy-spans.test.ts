@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EventKind } from '../tracer/event-types.ts';
+import { EventKind } from '../shared/event-types.ts';
 import type { SockIo } from './event-time.ts';
 import { sockIoEvent } from './fixtures/sock-io-event.ts';
 import { estimatedNginxSpans, networkSpan } from './proxy-spans.ts';

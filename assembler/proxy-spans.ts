@@ -2,7 +2,7 @@
  * The spans around the app: nginx's processing and response, the network between the tiers,
  * from nginx's socket records, or else estimated from its access log.
  */
-import type { ClientObservation, NginxAccessEntry } from '../tracer/capture-types.ts';
+import type { ClientObservation, NginxAccessEntry } from '../shared/capture-types.ts';
 import { attributeRunqDelay } from './attribute-runq-delay.ts';
 import { markCorrelation, sharedThreadConfidence, TUPLE_CONFIDENCE, type CorrelationMethod } from './correlation.ts';
 import { BUFFER_WAIT_SPAN_NS } from './build-db-spans.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EventKind, PgPhase, type TraceEvent } from '../tracer/event-types.ts';
+import { EventKind, PgPhase, type TraceEvent } from '../shared/event-types.ts';
 import { indexCapture } from './index-capture.ts';
 import { runqFromSchedstat } from './runq-from-schedstat.ts';
 

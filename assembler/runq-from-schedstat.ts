@@ -15,7 +15,7 @@
  * window from its previous statement's last phase to the new one's first, placed at the latter's
  * start.
  */
-import { EventKind, type TraceEvent } from '../tracer/event-types.ts';
+import { EventKind, type TraceEvent } from '../shared/event-types.ts';
 import type { RunqDelayEvent } from './index-capture.ts';
 
 export interface SchedstatRunq {

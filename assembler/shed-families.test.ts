@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EventKind, type TraceEvent } from '../tracer/event-types.ts';
+import { EventKind, type TraceEvent } from '../shared/event-types.ts';
 import { shedFamilies, shedNotes } from './shed-families.ts';
 
 const shed = (family: string, tsNs: bigint): TraceEvent => ({ kind: EventKind.TracerShed, tsNs, requestId: '', pid: 9, tid: 9, fd: -1, family, familyPct: 1.5, totalPct: 4, budgetPct: 3 });

@@ -3,7 +3,7 @@
  * from a shed on, a family recorded nothing, so every trace reaching past it says what it lacks
  * rather than looking complete. Pure.
  */
-import { EventKind, type EventOf, type TraceEvent } from '../tracer/event-types.ts';
+import { EventKind, type EventOf, type TraceEvent } from '../shared/event-types.ts';
 
 export interface ShedFamily {
   readonly family: string;

@@ -1,5 +1,5 @@
 /** A trace root's name and request-level tags, and the note of families shed while it ran. */
-import type { ClientObservation, NginxAccessEntry } from '../tracer/capture-types.ts';
+import type { ClientObservation, NginxAccessEntry } from '../shared/capture-types.ts';
 import { routeOf } from '../shared/routes.ts';
 import { shedNotes, type ShedFamily } from './shed-families.ts';
 import type { TagValue } from './span.ts';

@@ -1,8 +1,8 @@
 /** Checking a capture's traces against what it recorded beside them: the client, nginx, pg_stat_statements, ss. */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Capture, PgStatStatementsSnapshot } from '../tracer/capture-types.ts';
-import { EventKind } from '../tracer/event-types.ts';
+import type { Capture, PgStatStatementsSnapshot } from '../shared/capture-types.ts';
+import { EventKind } from '../shared/event-types.ts';
 import { CAPTURE_FILES } from '../tracer/read-capture.ts';
 import { tableOfEvents } from '../tracer/table-of-events.ts';
 import { stderrLine } from './load-traces.ts';

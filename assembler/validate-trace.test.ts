@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EventKind, type TraceEvent } from '../tracer/event-types.ts';
+import { EventKind, type TraceEvent } from '../shared/event-types.ts';
 import { assembleCapture } from './build-span-tree.ts';
 import { atNs, buildCapture, fixtureId, tuple } from './fixtures/scenario-builder.ts';
 import { parseSs } from './parse-ss.ts';

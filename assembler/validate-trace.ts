@@ -5,8 +5,8 @@
  * the connections the requests used. Pure: data in, a report out.
  */
 import { terminalSafe } from '../tracer/terminal-safe.ts';
-import type { ClientObservation, NginxAccessEntry, PgStatStatementsSnapshot } from '../tracer/capture-types.ts';
-import { EventKind, type TraceEvent } from '../tracer/event-types.ts';
+import type { ClientObservation, NginxAccessEntry, PgStatStatementsSnapshot } from '../shared/capture-types.ts';
+import { EventKind, type TraceEvent } from '../shared/event-types.ts';
 import { eventStartNs, isSockIo, lowerBound, type SockIo } from './event-time.ts';
 import type { SsSocket } from './parse-ss.ts';
 import { rootOf, type Span, type Trace } from './span.ts';

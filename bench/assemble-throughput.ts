@@ -17,7 +17,7 @@ import { assembleTraces } from '../assembler/build-span-tree.ts';
 import { buildRequest, captureMeta, fixtureId, PIDS, type RequestPlan } from '../assembler/fixtures/scenario-builder.ts';
 import type { Trace } from '../assembler/span.ts';
 import { encodeEvent } from '../tracer/encode-event.ts';
-import { EventKind, type TraceEvent } from '../tracer/event-types.ts';
+import { EventKind, type TraceEvent } from '../shared/event-types.ts';
 import { CAPTURE_FILES, readCapture } from '../tracer/read-capture.ts';
 
 const args = process.argv.slice(2);

@@ -22,7 +22,7 @@ import { indexCapture } from '../assembler/index-capture.ts';
 import { decodeEvents } from '../tracer/decode-events.ts';
 import { decodeTable } from '../tracer/event-table-builder.ts';
 import { encodeEvent } from '../tracer/encode-event.ts';
-import { EventKind, type TraceEvent } from '../tracer/event-types.ts';
+import { EventKind, type TraceEvent } from '../shared/event-types.ts';
 import { parseBenchArgs } from './bench-args.ts';
 import { labLikeEvents } from '../tracer/lab-like-events.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { CaptureMeta } from '../tracer/capture-types.ts';
+import type { CaptureMeta } from '../shared/capture-types.ts';
 import { formatDropsSummary, summarizeDrops } from './drops-summary.ts';
 
 const S = 1_000_000_000n;

@@ -2,8 +2,8 @@
  * What a capture's meta.json says about the loader under load: events per second, per request
  * and per kind, and the drop counters (the goal is all zero). Pure.
  */
-import type { CaptureMeta } from '../tracer/capture-types.ts';
-import { EventKind } from '../tracer/event-types.ts';
+import type { CaptureMeta } from '../shared/capture-types.ts';
+import { EventKind } from '../shared/event-types.ts';
 
 export interface DropsSummary {
   /** Tracing window (attach → stop), s. */

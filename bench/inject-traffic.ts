@@ -1,7 +1,7 @@
 /** Sends planned requests through the proxy with the ids the harness chose, timing each one as its client. */
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
-import type { ClientObservation } from '../tracer/capture-types.ts';
+import type { ClientObservation } from '../shared/capture-types.ts';
 import { reduceQuery } from '../tracer/capture-privacy.ts';
 import type { PlannedRequest } from './inject-plan.ts';
 import type { SentRequest } from './inject-verdict.ts';

@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CAPTURE_VERSION, type CaptureMeta } from '../tracer/capture-types.ts';
+import { CAPTURE_VERSION, type CaptureMeta } from '../shared/capture-types.ts';
 import { encodeEvent } from '../tracer/encode-event.ts';
 import { CAPTURE_FILES, readCapture } from '../tracer/read-capture.ts';
 import { parseBenchArgs } from './bench-args.ts';

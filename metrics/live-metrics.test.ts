@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ProxyAccessEntry } from '../lab/nginx/parse-access-log.ts';
-import { EventKind, type TraceEvent } from '../tracer/event-types.ts';
+import { EventKind, type TraceEvent } from '../shared/event-types.ts';
 import { LiveMetrics } from './live-metrics.ts';
 import { renderExposition, type MetricFamily } from './render-exposition.ts';
 

@@ -9,7 +9,7 @@ import { collapsePath } from '../analysis/span-type.ts';
 import { DEFAULT_THRESHOLDS, type Thresholds } from '../analysis/thresholds.ts';
 import { quantileOfSorted } from '../analysis/quantiles.ts';
 import type { ProxyAccessEntry } from '../lab/nginx/parse-access-log.ts';
-import { EventKind, type TraceEvent } from '../tracer/event-types.ts';
+import { EventKind, type TraceEvent } from '../shared/event-types.ts';
 import type { HistogramSeries, MetricFamily, Sample } from './render-exposition.ts';
 
 /** Latency bucket bounds, seconds: dense where the lab's requests are (1–100 ms). */

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { encodeEvent } from '../tracer/encode-event.ts';
-import { EventKind, type TraceEvent } from '../tracer/event-types.ts';
+import { EventKind, type TraceEvent } from '../shared/event-types.ts';
 import { processCpuSeconds, startTraceMetrics } from './trace-metrics.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'reqtrace-trace-metrics-'));

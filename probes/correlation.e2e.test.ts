@@ -16,9 +16,9 @@ import type { Span, Trace } from '../assembler/span.ts';
 import { DEFAULT_ADDON_PATH } from '../lab/app/native/usdt-addon.ts';
 import { pgAdminConnectionConfig } from '../lab/db/postgres-cluster.ts';
 import { stopApp } from '../lab/lifecycle/app-tier.ts';
-import { CAPTURE_VERSION, type Capture } from '../tracer/capture-types.ts';
+import { CAPTURE_VERSION, type Capture } from '../shared/capture-types.ts';
 import { clockToMeta, sampleClock } from '../tracer/clock.ts';
-import { EventKind, PgPhase, type TraceEvent } from '../tracer/event-types.ts';
+import { EventKind, PgPhase, type TraceEvent } from '../shared/event-types.ts';
 import { type RunningLab, startLab, testPortBase } from '../test/lab-fixture.ts';
 import { buildProbes, startLoader, type LoaderExit, type RunningLoader } from '../test/run-loader.ts';
 

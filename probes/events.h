@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The one event schema: records the BPF programs submit through the ring buffer, that the
- * loader writes unchanged to stdout, and that tracer/event-layout.ts decodes.
+ * loader writes unchanged to stdout, and that shared/event-layout.ts decodes.
  *
  * Rules: fixed-width fields, explicit padding, no bool/long/packed; kind numbers are never
  * renumbered or reused; a new field goes into a new kind or at the end of a payload with the

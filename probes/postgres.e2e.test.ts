@@ -12,7 +12,7 @@ import { labConfig } from '../lab/config.ts';
 import { pgConnectionConfig } from '../lab/db/pg-credentials.ts';
 import { startPostgres, stopPostgres } from '../lab/db/postgres.ts';
 import { pgAdminConnectionConfig } from '../lab/db/postgres-cluster.ts';
-import { EventKind, PgPhase, type EventOf, type TraceEvent } from '../tracer/event-types.ts';
+import { EventKind, PgPhase, type EventOf, type TraceEvent } from '../shared/event-types.ts';
 import { bpfObjectIds, bpfObjectsHeldBy, buildProbes, startLoader, type LoaderExit } from '../test/run-loader.ts';
 import { testPortBase } from '../test/lab-fixture.ts';
 

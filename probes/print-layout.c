@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * Prints the size of every events.h struct and the offset of each field as JSON, for the test
- * that compares it with tracer/event-layout.ts. Usage: make -C probes layout
+ * that compares it with shared/event-layout.ts. Usage: make -C probes layout
  */
 #include <stddef.h>
 #include <stdio.h>

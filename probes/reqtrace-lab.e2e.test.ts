@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_ADDON_PATH } from '../lab/app/native/usdt-addon.ts';
 import { endpoint } from '../lab/app/endpoints.ts';
-import { EventKind, type TraceEvent } from '../tracer/event-types.ts';
+import { EventKind, type TraceEvent } from '../shared/event-types.ts';
 import { type RunningLab, startLab, testPortBase } from '../test/lab-fixture.ts';
 import { bpfObjectIds, buildProbes, startLoader, usdtSemaphores, type LoaderExit } from '../test/run-loader.ts';
 

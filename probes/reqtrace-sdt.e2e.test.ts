@@ -9,7 +9,7 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EventKind, KeepReason, type TraceEvent } from '../tracer/event-types.ts';
+import { EventKind, KeepReason, type TraceEvent } from '../shared/event-types.ts';
 import { bpfObjectIds, buildProbes, PROBES_DIR, REQTRACE, startLoader, usdtSemaphores, type LoaderExit } from '../test/run-loader.ts';
 import { testPortBase } from '../test/lab-fixture.ts';
 

@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EventKind, type EventOf } from '../tracer/event-types.ts';
+import { EventKind, type EventOf } from '../shared/event-types.ts';
 import { bpfObjectIds, buildProbes, startLoader, type LoaderExit } from '../test/run-loader.ts';
 
 /** Spins for `ms`, then exits: bounded CPU hogs. */

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EventKind, type EventOf } from '../tracer/event-types.ts';
+import { EventKind, type EventOf } from '../shared/event-types.ts';
 import { bpfObjectIds, buildProbes, PROBES_DIR, startLoader, type LoaderExit } from '../test/run-loader.ts';
 
 const PORT = 24150; // DROP_PORT in tcp-drop-fixture.bpf.c

@@ -27,12 +27,6 @@ export const LAYERS: readonly (readonly string[])[] = [['shared'], ['lab'], ['tr
  * the list shrinks as they are mended.
  */
 const PENDING: Readonly<Record<string, string>> = {
-  // The event schema and the capture types move into shared/ once the capture model settles.
-  'lab/app/file-probes.ts -> tracer/event-types.ts': 'tracer/event-types.ts moves to shared/',
-  'lab/load/request-journey.ts -> tracer/capture-types.ts': 'tracer/capture-types.ts moves to shared/',
-  'lab/load/request-journey.test.ts -> tracer/capture-types.ts': 'tracer/capture-types.ts moves to shared/',
-  'lab/load/run-load.ts -> tracer/capture-types.ts': 'tracer/capture-types.ts moves to shared/',
-  'lab/nginx/parse-access-log.ts -> tracer/capture-types.ts': 'tracer/capture-types.ts moves to shared/',
 };
 
 const SKIP = new Set(['node_modules', 'build', '.lab', '.git', 'fixtures-out']);

@@ -8,7 +8,7 @@ import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, 
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { decodeEvents, truncatedTailWarning } from '../tracer/decode-events.ts';
-import type { TraceEvent } from '../tracer/event-types.ts';
+import type { TraceEvent } from '../shared/event-types.ts';
 import type { LoaderStatus } from '../tracer/parse-loader-output.ts';
 import { LOADER_PATH, spawnLoader } from '../tracer/spawn-loader.ts';
 

@@ -3,35 +3,7 @@
  * meta.json's `completeness`, the sentence `lab trace` ends with and the warnings readers show.
  */
 
-export type CaptureGapKind =
-  /** meta.json written at the start and never replaced: lab trace was killed or crashed. */
-  | 'unfinished'
-  | 'interrupted'
-  /** The loader ended without its summary (killed, crashed): events stop early, losses unknown. */
-  | 'loader-died'
-  | 'loader-stopped-early'
-  | 'loader-failed'
-  /** A lab process (app, nginx, PostgreSQL) present at the start was gone at the end. */
-  | 'tier-died'
-  | 'failed-requests'
-  | 'load-failed'
-  | 'drops'
-  /** Side files left out after a second interrupt. */
-  | 'skipped';
-
-export interface CaptureGap {
-  readonly kind: CaptureGapKind;
-  /** One clause for people, e.g. `the app (pid 412) died during the trace`. */
-  readonly message: string;
-  /** How many (failed requests, dropped records), where that is the measure. */
-  readonly count?: number;
-}
-
-/** meta.json `completeness`. */
-export interface CaptureCompleteness {
-  readonly complete: boolean;
-  readonly missing: readonly CaptureGap[];
-}
+import type { CaptureCompleteness, CaptureGap } from '../shared/capture-types.ts';
 
 /** What the loader's end says (null in file mode, where there is no loader). */
 export interface LoaderEnd {

@@ -7,7 +7,7 @@
  */
 import { createHmac } from 'node:crypto';
 import type { ProxyAccessEntry } from '../lab/nginx/parse-access-log.ts';
-import type { NginxAccessEntry } from './capture-types.ts';
+import type { NginxAccessEntry } from '../shared/capture-types.ts';
 
 /** The query parameters a capture keeps: the latency knobs and the feed's item count. */
 export const KEPT_QUERY_PARAMETERS: readonly string[] = ['delay_ms', 'cpu_ms', 'db_delay_ms', 'io_kb', 'items'];
@@ -52,14 +52,6 @@ export interface CaptureAccessEntry extends NginxAccessEntry {
   readonly clientRequestIdHash: string | null;
   /** Log time, ms since the epoch. */
   readonly msec: number | null;
-}
-
-/** What the reductions of one capture removed, for its meta.json. */
-export interface PrivacyReport {
-  readonly clientRequestId: 'hmac-sha256, key made for this capture and not stored';
-  readonly queryParametersKept: readonly string[];
-  /** Query parameters dropped from nginx-access.jsonl and client.jsonl. */
-  readonly queryParametersDropped: number;
 }
 
 /** The capture form of one access-log entry under `key`; `dropped` counts its query parameters left out. Pure. */

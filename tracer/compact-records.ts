@@ -6,8 +6,8 @@
  * records cost about a third of events.bin. `rebuild` puts one back together, byte for byte in
  * every field the decoder reads, for decode-record.ts.
  */
-import { EVENT_LAYOUT, HEADER_SIZE, KIND_STRUCT, type StructName } from './event-layout.ts';
-import type { EventKind } from './event-types.ts';
+import { EVENT_LAYOUT, HEADER_SIZE, KIND_STRUCT, type StructName } from '../shared/event-layout.ts';
+import type { EventKind } from '../shared/event-types.ts';
 
 const LE = true;
 const H = EVENT_LAYOUT.event_header.fields;

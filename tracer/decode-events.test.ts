@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeEvents, truncatedTailWarning } from './decode-events.ts';
 import { encodeEvent } from './encode-event.ts';
-import { ConnSide, EventKind, NO_SYSCALL, OffcpuState, PgPhase, type EventHeader, type TraceEvent, type Tuple } from './event-types.ts';
+import { ConnSide, EventKind, NO_SYSCALL, OffcpuState, PgPhase, type EventHeader, type TraceEvent, type Tuple } from '../shared/event-types.ts';
 import { seededRandom as seeded } from '../lab/seeded-random.ts';
 
 const ID = '0123456789abcdef0123456789abcdef';

@@ -4,8 +4,8 @@
  * chunk; unknown kinds and short records are skipped by their size field, with a warning.
  * Framing and the columns come from tracer/event-table-builder.ts; this is its every-row-an-object view.
  */
-import type { TraceEvent } from './event-types.ts';
-import { EVENT_LAYOUT, HEADER_SIZE } from './event-layout.ts';
+import type { TraceEvent } from '../shared/event-types.ts';
+import { EVENT_LAYOUT, HEADER_SIZE } from '../shared/event-layout.ts';
 import { EventTableBuilder, type AppendResult } from './event-table-builder.ts';
 
 export { MAX_RECORD_BYTES } from './event-table-builder.ts';

@@ -3,8 +3,8 @@
  * the two fields that repeat across records, the request id and the 4-tuple, once per distinct
  * value (tracer/event-table.ts); everything else is read here, per record.
  */
-import { ConnSide, EventKind, KeepReason, OffcpuState, type TraceEvent, type Tuple } from './event-types.ts';
-import { EVENT_LAYOUT } from './event-layout.ts';
+import { ConnSide, EventKind, KeepReason, OffcpuState, type TraceEvent, type Tuple } from '../shared/event-types.ts';
+import { EVENT_LAYOUT } from '../shared/event-layout.ts';
 
 const H = EVENT_LAYOUT.event_header.fields;
 const T = EVENT_LAYOUT.tuple.fields;

@@ -2,8 +2,8 @@
  * Encodes a TraceEvent as the loader's binary record (probes/events.h): the inverse of
  * decode-events.ts, for test fixtures and benchmarks.
  */
-import { EventKind, type TraceEvent, type Tuple } from './event-types.ts';
-import { EVENT_LAYOUT, KIND_STRUCT, SCHEMA2_SIZE } from './event-layout.ts';
+import { EventKind, type TraceEvent, type Tuple } from '../shared/event-types.ts';
+import { EVENT_LAYOUT, KIND_STRUCT, SCHEMA2_SIZE } from '../shared/event-layout.ts';
 
 const L = EVENT_LAYOUT;
 const H = L.event_header.fields;

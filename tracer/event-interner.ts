@@ -2,8 +2,8 @@
  * The request ids and 4-tuples of one event table, each kept once: rows hold their index.
  */
 import { readTuple } from './decode-record.ts';
-import type { Tuple } from './event-types.ts';
-import { EVENT_LAYOUT } from './event-layout.ts';
+import type { Tuple } from '../shared/event-types.ts';
+import { EVENT_LAYOUT } from '../shared/event-layout.ts';
 import { tupleKey } from './tuple-key.ts';
 
 const LE = true;

@@ -4,7 +4,7 @@ import { seededRandom } from '../lab/seeded-random.ts';
 import { encodeEvent } from './encode-event.ts';
 import type { EventColumns } from './event-table.ts';
 import { decodeTable, EventTableBuilder } from './event-table-builder.ts';
-import { EventKind, type TraceEvent, type Tuple } from './event-types.ts';
+import { EventKind, type TraceEvent, type Tuple } from '../shared/event-types.ts';
 import { eventStartNs } from './kind-rules.ts';
 import { tableOfEvents } from './table-of-events.ts';
 import { tupleKey } from './tuple-key.ts';

@@ -5,8 +5,8 @@
  */
 import { CompactRecords } from './compact-records.ts';
 import { decodeRecord } from './decode-record.ts';
-import { EventKind, type Tuple } from './event-types.ts';
-import { EVENT_LAYOUT, HEADER_SIZE as HEADER_BYTES, minRecordSizes } from './event-layout.ts';
+import { EventKind, type Tuple } from '../shared/event-types.ts';
+import { EVENT_LAYOUT, HEADER_SIZE as HEADER_BYTES, minRecordSizes } from '../shared/event-layout.ts';
 import { EventTable } from './event-table.ts';
 import { Interner } from './event-interner.ts';
 import { findRecordStart } from './find-record-start.ts';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { labLikeEvents } from './lab-like-events.ts';
 import { encodeEvent } from './encode-event.ts';
 import { decodeTable } from './event-table-builder.ts';
-import { EventKind, type TraceEvent } from './event-types.ts';
+import { EventKind, type TraceEvent } from '../shared/event-types.ts';
 
 const generated = labLikeEvents(600, 3);
 const decode = () => decodeTable(Buffer.concat(generated.map((e) => encodeEvent(e)))).table;

@@ -6,8 +6,8 @@
  * until rows are turned into objects; a table of events that already are objects
  * (table-of-events.ts) hands those back.
  */
-import type { CaptureEvents } from './capture-types.ts';
-import type { TraceEvent, Tuple } from './event-types.ts';
+import type { CaptureEvents } from '../shared/capture-types.ts';
+import type { TraceEvent, Tuple } from '../shared/event-types.ts';
 
 /** What correlation needs of every event, row by row. */
 export interface EventColumns {

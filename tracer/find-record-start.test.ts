@@ -3,7 +3,7 @@ import { labLikeEvents } from './lab-like-events.ts';
 import { seededRandom } from '../lab/seeded-random.ts';
 import { encodeEvent } from './encode-event.ts';
 import { decodeTable, EventTableBuilder } from './event-table-builder.ts';
-import type { TraceEvent } from './event-types.ts';
+import type { TraceEvent } from '../shared/event-types.ts';
 import { findRecordStart } from './find-record-start.ts';
 
 const events = labLikeEvents(3000, 11);

@@ -6,7 +6,7 @@
  * header right after it. Random bytes pass all of that about once in 2^40 offsets; a header-like
  * pattern inside a real record rarely passes the kind and size together.
  */
-import { EVENT_LAYOUT, HEADER_SIZE, KIND_STRUCT, minRecordSizes } from './event-layout.ts';
+import { EVENT_LAYOUT, HEADER_SIZE, KIND_STRUCT, minRecordSizes } from '../shared/event-layout.ts';
 
 const H = EVENT_LAYOUT.event_header.fields;
 const TS = H.ts_ns[0];

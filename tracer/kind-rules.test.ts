@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { labLikeEvents } from './lab-like-events.ts';
 import { encodeEvent } from './encode-event.ts';
 import { decodeTable } from './event-table-builder.ts';
-import { EventKind, type TraceEvent } from './event-types.ts';
-import { EVENT_LAYOUT, KIND_STRUCT } from './event-layout.ts';
+import { EventKind, type TraceEvent } from '../shared/event-types.ts';
+import { EVENT_LAYOUT, KIND_STRUCT } from '../shared/event-layout.ts';
 import { eventStartNs, KIND_RULES } from './kind-rules.ts';
 
 const header = { tsNs: 10_000n, requestId: '', pid: 1, tid: 1, fd: 4 };

@@ -5,8 +5,8 @@
  * (event-table-builder.ts), the columns of events that are already objects (table-of-events.ts)
  * and `eventStartNs` read the same rule.
  */
-import { EventKind, type TraceEvent } from './event-types.ts';
-import { EVENT_LAYOUT } from './event-layout.ts';
+import { EventKind, type TraceEvent } from '../shared/event-types.ts';
+import { EVENT_LAYOUT } from '../shared/event-layout.ts';
 
 /** A u64 field of a record: its TraceEvent property and its byte offset. */
 export interface RuleField {

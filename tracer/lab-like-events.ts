@@ -4,7 +4,7 @@
  * requests), ~44 events per request id, several requests interleaved, a third of the records with
  * no request id (nginx socket I/O, runqueue delays), a couple of dozen distinct 4-tuples. Seeded.
  */
-import { EventKind, PgPhase, type TraceEvent, type Tuple } from './event-types.ts';
+import { EventKind, PgPhase, type TraceEvent, type Tuple } from '../shared/event-types.ts';
 import { seededRandom as rng } from '../lab/seeded-random.ts';
 
 /** Records per kind in the reference capture (.lab/captures/demo-*, loader.kinds). */

@@ -7,46 +7,7 @@
  */
 import { appendFileSync, readFileSync } from 'node:fs';
 
-/** CPU time in USER_HZ ticks, summed over CPUs. */
-export interface CpuTicks {
-  readonly user: number;
-  readonly nice: number;
-  readonly system: number;
-  readonly idle: number;
-  readonly iowait: number;
-  readonly irq: number;
-  readonly softirq: number;
-  readonly steal: number;
-}
-
-export interface DiskCounters {
-  readonly reads: number;
-  readonly readSectors: number;
-  readonly writes: number;
-  readonly writeSectors: number;
-  /** ms the device had I/O in flight. */
-  readonly ioMs: number;
-}
-
-export interface NetCounters {
-  readonly rxBytes: number;
-  readonly txBytes: number;
-  readonly rxPackets: number;
-  readonly txPackets: number;
-  readonly drops: number;
-}
-
-export interface MachineSample {
-  /** CLOCK_MONOTONIC ns, as a decimal string (the events' clock). */
-  readonly tsNs: string;
-  readonly cpus: number;
-  readonly cpu: CpuTicks;
-  readonly memKb: { readonly total: number; readonly available: number; readonly dirty: number; readonly swapUsed: number };
-  readonly load: { readonly one: number; readonly five: number; readonly fifteen: number; readonly running: number; readonly tasks: number };
-  readonly disks: Readonly<Record<string, DiskCounters>>;
-  readonly net: Readonly<Record<string, NetCounters>>;
-  readonly tcp: { readonly states: Readonly<Record<string, number>>; readonly outSegs: number; readonly retransSegs: number };
-}
+import type { CpuTicks, DiskCounters, MachineSample, NetCounters } from '../shared/capture-types.ts';
 
 const nums = (line: string): number[] => line.trim().split(/\s+/).map(Number);
 

@@ -2,8 +2,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CAPTURE_VERSION, type CaptureMeta, type ClientObservation } from './capture-types.ts';
-import { EventKind } from './event-types.ts';
+import { CAPTURE_VERSION, type CaptureMeta, type ClientObservation } from '../shared/capture-types.ts';
+import { EventKind } from '../shared/event-types.ts';
 import { readCapture } from './read-capture.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'read-capture-'));

@@ -1,5 +1,5 @@
 /**
- * Reads a capture directory (tracer/capture-types.ts) without privileges. Damage is reported, not
+ * Reads a capture directory (shared/capture-types.ts) without privileges. Damage is reported, not
  * thrown: a truncated events.bin or a bad JSON line becomes a warning and everything else is
  * returned. Only a capture that cannot be interpreted at all (no meta.json, meta.json not JSON or
  * missing fields, a newer capture version) is an error.
@@ -9,13 +9,13 @@ import { completenessWarnings } from './capture-completeness.ts';
 import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseJsonLines } from '../lab/json-lines.ts';
-import { CAPTURE_VERSION, type Capture, type CaptureMeta, type ClientObservation, type NginxAccessEntry } from './capture-types.ts';
+import { CAPTURE_VERSION, type Capture, type CaptureMeta, type ClientObservation, type NginxAccessEntry } from '../shared/capture-types.ts';
 import { truncatedTailWarning } from './decode-events.ts';
 import type { EventTable } from './event-table.ts';
 import { EventTableBuilder } from './event-table-builder.ts';
-import { EventKind, type TraceEvent } from './event-types.ts';
+import { EventKind, type TraceEvent } from '../shared/event-types.ts';
 import { tableOfEvents } from './table-of-events.ts';
-import type { MachineSample } from './machine-sample.ts';
+import type { MachineSample } from '../shared/capture-types.ts';
 
 export const CAPTURE_FILES = {
   meta: 'meta.json',

@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { parseAccessLog, type ProxyAccessEntry } from '../lab/nginx/parse-access-log.ts';
 import { stripSqlComment } from '../shared/sql-comment.ts';
-import type { PgStatStatement, PgStatStatementsSnapshot } from './capture-types.ts';
+import type { PgStatStatement, PgStatStatementsSnapshot } from '../shared/capture-types.ts';
 
 const run = promisify(execFile);
 

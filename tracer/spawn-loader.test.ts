@@ -2,7 +2,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { EVENT_SCHEMA_VERSION } from './event-types.ts';
+import { EVENT_SCHEMA_VERSION } from '../shared/event-types.ts';
 import { LoaderError, spawnLoader } from './spawn-loader.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'spawn-loader-'));

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, createWriteStream, existsSync, openSync, statSync, type WriteStream } from 'node:fs';
 import { join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
-import { EVENT_SCHEMA_VERSION } from './event-types.ts';
+import { EVENT_SCHEMA_VERSION } from '../shared/event-types.ts';
 import { hasBpfPrivileges } from './bpf-privileges.ts';
 import { dropCounters, parseLoaderLine, parseStatusLine, type HookSet, type LoaderLine, type LoaderPrograms, type LoaderShed, type LoaderStatus } from './parse-loader-output.ts';
 

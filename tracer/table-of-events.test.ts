@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { labLikeEvents } from './lab-like-events.ts';
 import { encodeEvent } from './encode-event.ts';
 import { decodeTable } from './event-table-builder.ts';
-import { EventKind, type TraceEvent, type Tuple } from './event-types.ts';
+import { EventKind, type TraceEvent, type Tuple } from '../shared/event-types.ts';
 import { tableOfEvents } from './table-of-events.ts';
 
 describe('tableOfEvents', () => {

@@ -3,10 +3,10 @@
  * capture built in memory): the same columns the decoder fills, by the same kind rules, with each
  * row handing back its own object.
  */
-import type { CaptureEvents } from './capture-types.ts';
+import type { CaptureEvents } from '../shared/capture-types.ts';
 import { EventTable } from './event-table.ts';
 import { Interner } from './event-interner.ts';
-import type { TraceEvent, Tuple } from './event-types.ts';
+import type { TraceEvent, Tuple } from '../shared/event-types.ts';
 import { eventStartNs, KIND_RULES } from './kind-rules.ts';
 
 /** `events` as a table: itself when it is one, else its columns over its objects (in their order). */

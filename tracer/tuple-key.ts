@@ -1,4 +1,4 @@
-import type { Tuple } from './event-types.ts';
+import type { Tuple } from '../shared/event-types.ts';
 
 /** `local>remote` as `addr:port>addr:port`: one direction of one TCP connection. */
 export function tupleKey(t: Tuple): string {

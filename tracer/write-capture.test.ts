@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CAPTURE_VERSION, type CaptureMeta } from './capture-types.ts';
+import { CAPTURE_VERSION, type CaptureMeta } from '../shared/capture-types.ts';
 import { readCapture } from './read-capture.ts';
 import { defaultCaptureDir, formatCaptureSummary, prepareCaptureDir, UNFINISHED, writeJsonLines, writeMeta } from './write-capture.ts';
 

@@ -6,7 +6,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { CAPTURE_VERSION, type CaptureMeta } from './capture-types.ts';
+import { CAPTURE_VERSION, type CaptureMeta } from '../shared/capture-types.ts';
 import { CAPTURE_FILES } from './read-capture.ts';
 
 /** The warning an unfinished meta.json carries until the capture completes. */

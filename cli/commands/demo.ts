@@ -9,7 +9,7 @@ import { parseAccessLog } from '../../lab/nginx/parse-access-log.ts';
 import { formatLoadSummary } from '../../lab/load/format-load-summary.ts';
 import { formatRequestJourney, typicalObservation } from '../../lab/load/request-journey.ts';
 import { runLoad } from '../../lab/load/run-load.ts';
-import type { ClientObservation } from '../../tracer/capture-types.ts';
+import type { ClientObservation } from '../../shared/capture-types.ts';
 import type { CommandModule } from '../main.ts';
 import { parseArguments, type Invocation } from '../parse-args.ts';
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { assembleCapture } from '../../assembler/build-span-tree.ts';
 import { type RunningLab, runLabCli, startLab, testPortBase } from '../../test/lab-fixture.ts';
-import { EventKind } from '../../tracer/event-types.ts';
+import { EventKind } from '../../shared/event-types.ts';
 import { readCapture } from '../../tracer/read-capture.ts';
 import { isSampled } from '../../shared/sampling.ts';
 import { describeBuilt, requireBuilt } from '../../test/require-built.ts';

@@ -14,7 +14,7 @@ import { labUp } from '../../lab/lifecycle/lab-up.ts';
 import { isAlive, processState, resumeStoppedChildren, waitUntil } from '../../lab/lifecycle/processes.ts';
 import { labStatus } from '../../lab/lifecycle/lab-status.ts';
 import { type CliRun, type RunningLab, runLabCli, startLab, testPortBase } from '../../test/lab-fixture.ts';
-import type { CaptureMeta } from '../../tracer/capture-types.ts';
+import type { CaptureMeta } from '../../shared/capture-types.ts';
 import { readCapture } from '../../tracer/read-capture.ts';
 
 const BASE = testPortBase(25350);

@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningLab, runLabCli, startLab, testPortBase } from '../../test/lab-fixture.ts';
-import type { Capture, PgStatStatementsSnapshot } from '../../tracer/capture-types.ts';
-import { EventKind, type TraceEvent } from '../../tracer/event-types.ts';
+import type { Capture, PgStatStatementsSnapshot } from '../../shared/capture-types.ts';
+import { EventKind, type TraceEvent } from '../../shared/event-types.ts';
 import { readCapture } from '../../tracer/read-capture.ts';
 import { describeBuilt, requireBuilt } from '../../test/require-built.ts';
 

@@ -1,6 +1,6 @@
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { EventKind } from '../../tracer/event-types.ts';
+import { EventKind } from '../../shared/event-types.ts';
 import type { AppProbes } from './probes.ts';
 
 /** Byte limits of probes/events.h less the NUL, so both backends truncate alike. */
@@ -27,7 +27,7 @@ export interface FileProbes extends AppProbes {
 }
 
 /**
- * Probes that append one JSON object per event (the fields of tracer/event-types.ts TraceEvent,
+ * Probes that append one JSON object per event (the fields of shared/event-types.ts TraceEvent,
  * bigints and tsNs as decimal strings) to `path`, for running the pipeline without BPF. Lines
  * are buffered and written every `flushIntervalMs`, past 64 KiB, and at process exit. Always
  * enabled.

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningLab, runLabCli, startLab, testPortBase } from '../../test/lab-fixture.ts';
-import { EventKind } from '../../tracer/event-types.ts';
+import { EventKind } from '../../shared/event-types.ts';
 import { readCapture } from '../../tracer/read-capture.ts';
 import { labConfig, type LabConfig } from '../config.ts';
 import { formatLabStatus, labStatus } from '../lifecycle/lab-status.ts';

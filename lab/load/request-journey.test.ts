@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ClientObservation } from '../../tracer/capture-types.ts';
+import type { ClientObservation } from '../../shared/capture-types.ts';
 import type { ProxyAccessEntry } from '../nginx/parse-access-log.ts';
 import { formatRequestJourney, typicalObservation } from './request-journey.ts';
 

@@ -1,4 +1,4 @@
-import type { ClientObservation } from '../../tracer/capture-types.ts';
+import type { ClientObservation } from '../../shared/capture-types.ts';
 import type { ProxyAccessEntry } from '../nginx/parse-access-log.ts';
 
 const ms = (s: number | null): string => (s === null ? '-' : `${(s * 1000).toFixed(3)} ms`);

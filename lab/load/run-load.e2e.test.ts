@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ClientObservation } from '../../tracer/capture-types.ts';
+import type { ClientObservation } from '../../shared/capture-types.ts';
 import { type RunningLab, startLab, testPortBase } from '../../test/lab-fixture.ts';
 import { waitUntil } from '../lifecycle/processes.ts';
 import { labPaths } from '../lifecycle/state-paths.ts';

@@ -3,7 +3,7 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { IncomingHttpHeaders } from 'node:http';
 import autocannon from 'autocannon';
-import type { ClientObservation } from '../../tracer/capture-types.ts';
+import type { ClientObservation } from '../../shared/capture-types.ts';
 import { latencyStats, type LatencyStats } from './latency-stats.ts';
 import { MIX_TABLE, nextRequest, type LoadRequest, type MixName, type TargetKnobs, type TargetName } from './mixes.ts';
 import { seededRandom } from '../seeded-random.ts';

@@ -1,4 +1,4 @@
-import type { NginxAccessEntry } from '../../tracer/capture-types.ts';
+import type { NginxAccessEntry } from '../../shared/capture-types.ts';
 import { parseJsonLines } from '../json-lines.ts';
 
 /** An access-log entry with the fields the proxy logs beyond `NginxAccessEntry`. */

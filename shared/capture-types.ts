@@ -16,10 +16,7 @@
  * The no-BPF mode writes app events as events.jsonl (the same fields as TraceEvent, bigints as
  * decimal strings) instead of events.bin.
  */
-import type { CaptureCompleteness } from './capture-completeness.ts';
-import type { PrivacyReport } from './capture-privacy.ts';
 import type { TraceEvent } from './event-types.ts';
-import type { MachineSample } from './machine-sample.ts';
 
 export const CAPTURE_VERSION = 1;
 
@@ -179,4 +176,85 @@ export interface Capture {
   readonly machine?: readonly MachineSample[];
   /** What could not be read (truncated records, bad lines), each one line. Never thrown. */
   readonly warnings: readonly string[];
+}
+
+// meta.json `completeness` (tracer/capture-completeness.ts).
+export type CaptureGapKind =
+  /** meta.json written at the start and never replaced: lab trace was killed or crashed. */
+  | 'unfinished'
+  | 'interrupted'
+  /** The loader ended without its summary (killed, crashed): events stop early, losses unknown. */
+  | 'loader-died'
+  | 'loader-stopped-early'
+  | 'loader-failed'
+  /** A lab process (app, nginx, PostgreSQL) present at the start was gone at the end. */
+  | 'tier-died'
+  | 'failed-requests'
+  | 'load-failed'
+  | 'drops'
+  /** Side files left out after a second interrupt. */
+  | 'skipped';
+
+export interface CaptureGap {
+  readonly kind: CaptureGapKind;
+  /** One clause for people, e.g. `the app (pid 412) died during the trace`. */
+  readonly message: string;
+  /** How many (failed requests, dropped records), where that is the measure. */
+  readonly count?: number;
+}
+
+/** meta.json `completeness`. */
+export interface CaptureCompleteness {
+  readonly complete: boolean;
+  readonly missing: readonly CaptureGap[];
+}
+
+/** What the reductions of one capture removed, for its meta.json. */
+export interface PrivacyReport {
+  readonly clientRequestId: 'hmac-sha256, key made for this capture and not stored';
+  readonly queryParametersKept: readonly string[];
+  /** Query parameters dropped from nginx-access.jsonl and client.jsonl. */
+  readonly queryParametersDropped: number;
+}
+
+// machine.jsonl (tracer/machine-sample.ts).
+/** CPU time in USER_HZ ticks, summed over CPUs. */
+export interface CpuTicks {
+  readonly user: number;
+  readonly nice: number;
+  readonly system: number;
+  readonly idle: number;
+  readonly iowait: number;
+  readonly irq: number;
+  readonly softirq: number;
+  readonly steal: number;
+}
+
+export interface DiskCounters {
+  readonly reads: number;
+  readonly readSectors: number;
+  readonly writes: number;
+  readonly writeSectors: number;
+  /** ms the device had I/O in flight. */
+  readonly ioMs: number;
+}
+
+export interface NetCounters {
+  readonly rxBytes: number;
+  readonly txBytes: number;
+  readonly rxPackets: number;
+  readonly txPackets: number;
+  readonly drops: number;
+}
+
+export interface MachineSample {
+  /** CLOCK_MONOTONIC ns, as a decimal string (the events' clock). */
+  readonly tsNs: string;
+  readonly cpus: number;
+  readonly cpu: CpuTicks;
+  readonly memKb: { readonly total: number; readonly available: number; readonly dirty: number; readonly swapUsed: number };
+  readonly load: { readonly one: number; readonly five: number; readonly fifteen: number; readonly running: number; readonly tasks: number };
+  readonly disks: Readonly<Record<string, DiskCounters>>;
+  readonly net: Readonly<Record<string, NetCounters>>;
+  readonly tcp: { readonly states: Readonly<Record<string, number>>; readonly outSegs: number; readonly retransSegs: number };
 }
