@@ -1,15 +1,14 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runCliSync } from '../test/run-cli.ts';
 import { writeCaptureDir } from '../assembler/fixtures/write-capture-dir.ts';
 import { parseBaseline } from './baseline-json.ts';
 import type { AnalysisReport } from './analyze-capture.ts';
 import type { RunComparison } from './compare-runs.ts';
 import { ANALYSIS_SCENARIOS, ANOMALY, normalPopulation } from './fixtures/populations.ts';
 
-const root = resolve(import.meta.dirname, '..');
 const tmp = mkdtempSync(join(tmpdir(), 'reqtrace-analysis-cli-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const normalDir = join(tmp, 'normal');
@@ -18,8 +17,8 @@ writeCaptureDir(normalDir, normalPopulation().capture);
 writeCaptureDir(blockedDir, (ANALYSIS_SCENARIOS['blocked-event-loop'] as () => { capture: Parameters<typeof writeCaptureDir>[1] })().capture);
 
 function lab(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'cli', 'main.ts'), ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' }, timeout: 60_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr.split('\n').filter((l) => !l.startsWith('npm warn')).join('\n') };
+  const r = runCliSync(args, { env: { NO_COLOR: '1' } });
+  return { status: r.code, stdout: r.stdout, stderr: r.stderr.split('\n').filter((l) => !l.startsWith('npm warn')).join('\n') };
 }
 const lastLine = (s: string): string => s.trim().split('\n').at(-1) ?? '';
 

@@ -3,18 +3,18 @@
  * with the network off and prints the DOM it rendered, which must hold the waterfall SVGs with
  * a bar per span. Under CI=true a missing chromium fails instead of skipping.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
+import { describeIfPresent } from '../test/require-built.ts';
+import { runCliSync } from '../test/run-cli.ts';
 import { writeCaptureDir } from '../assembler/fixtures/write-capture-dir.ts';
 import { ANALYSIS_SCENARIOS, ANOMALY, normalPopulation, type Scenario } from './fixtures/populations.ts';
 
-const CI = process.env.CI === 'true';
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
-const root = resolve(import.meta.dirname, '..');
 const tmp = mkdtempSync(join(tmpdir(), 'reqtrace-report-html-'));
 const children = new Set<ReturnType<typeof spawn>>();
 afterAll(() => {
@@ -45,7 +45,7 @@ function dumpDom(url: string, timeoutMs = 60_000): Promise<{ code: number | null
   });
 }
 
-describe.skipIf(!CHROMIUM && !CI)('lab report HTML in headless Chromium', () => {
+describeIfPresent(CHROMIUM !== undefined)('lab report HTML in headless Chromium', () => {
   it('renders the waterfall of the worst request with a bar for each of its spans', async () => {
     if (!CHROMIUM) throw new Error('chromium is not installed (scripts/setup.sh installs it)');
     const normalDir = join(tmp, 'normal');
@@ -54,8 +54,8 @@ describe.skipIf(!CHROMIUM && !CI)('lab report HTML in headless Chromium', () => 
     const blocked = (ANALYSIS_SCENARIOS['blocked-event-loop'] as () => Scenario)();
     writeCaptureDir(blockedDir, blocked.capture);
     const out = join(tmp, 'report');
-    const r = spawnSync(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'cli', 'main.ts'), 'report', blockedDir, '--baseline', normalDir, '--out', out], { encoding: 'utf8', timeout: 120_000 });
-    expect(r.status, r.stderr).toBe(0);
+    const r = runCliSync(['report', blockedDir, '--baseline', normalDir, '--out', out], { timeoutMs: 120_000 });
+    expect(r.code, r.stderr).toBe(0);
     const page = r.stdout.trim();
 
     const { code, dom, stderr } = await dumpDom(pathToFileURL(page).href);

@@ -1,22 +1,21 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runCliSync } from '../test/run-cli.ts';
 import { writeCaptureDir } from './fixtures/write-capture-dir.ts';
 import { IDS, SCENARIOS } from './fixtures/scenarios.ts';
 import type { JaegerDocument } from './to-jaeger-trace.ts';
 import type { ChromeTrace } from './to-chrome-trace.ts';
 
-const root = resolve(import.meta.dirname, '..');
 const tmp = mkdtempSync(join(tmpdir(), 'reqtrace-cli-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const dir = join(tmp, 'keepalive');
 writeCaptureDir(dir, (SCENARIOS['keepalive-reuse'] as () => Parameters<typeof writeCaptureDir>[1])());
 
 function lab(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(join(root, 'node_modules', '.bin', 'tsx'), [join(root, 'cli', 'main.ts'), ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' }, timeout: 60_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr.split('\n').filter((l) => !l.startsWith('npm warn')).join('\n') };
+  const r = runCliSync(args, { env: { NO_COLOR: '1' } });
+  return { status: r.code, stdout: r.stdout, stderr: r.stderr.split('\n').filter((l) => !l.startsWith('npm warn')).join('\n') };
 }
 
 describe('lab show / lab export on a capture directory', { timeout: 60_000 }, () => {

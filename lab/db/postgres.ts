@@ -238,4 +238,3 @@ function lastLogLine(log: string): string {
     return '(no log)';
   }
 }
-export { pgAdminConnectionConfig } from './postgres-cluster.ts';
