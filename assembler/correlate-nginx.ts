@@ -98,8 +98,9 @@ export function correlateNginx(uses: readonly AppConnectionUse[], index: Capture
   let unmatchedEvents = 0;
   let unsampledEvents = 0;
   for (const [peerKey, connUses] of byConn) {
-    const nginxEvents = index.untaggedSockByKey.get(peerKey);
-    if (!nginxEvents) continue;
+    const nginxRows = index.untaggedSockByKey.get(peerKey);
+    if (!nginxRows) continue;
+    const nginxEvents = index.table.eventsAt(nginxRows) as SockIo[];
     const byStart = [...connUses].sort((a, b) => (a.appStartNs < b.appStartNs ? -1 : a.appStartNs > b.appStartNs ? 1 : 0));
     const bySend = [...connUses].sort((a, b) => (a.appSendStartNs < b.appSendStartNs ? -1 : a.appSendStartNs > b.appSendStartNs ? 1 : 0));
     for (const e of nginxEvents) {
@@ -146,7 +147,7 @@ export function correlateNginx(uses: readonly AppConnectionUse[], index: Capture
     else byConnection.set(key, [entry]);
   }
   for (const [key, list] of byConnection) {
-    const connEvents = index.untaggedSockByKey.get(key) ?? [];
+    const connEvents = index.table.eventsAt(index.untaggedSockByKey.get(key) ?? []) as SockIo[];
     for (const [requestId, leg] of list) {
       const side = clientSideOnConnection(connEvents, leg, clients?.get(requestId));
       legs.set(requestId, { ...(legs.get(requestId) as NginxLeg), ...side });
@@ -217,8 +218,11 @@ function clientSideByWorkerTime(entries: readonly [string, MutableLeg][], index:
   });
   const claimed = new Set<SockIo>();
   const out = new Map<string, Pick<NginxLeg, 'clientReads' | 'clientWrites'>>();
+  // Each list is built once, for this pass: a read claimed is the same object when looked at again.
+  const readsOf = memo(index.untaggedRecvByPidOnPort, (rows) => index.table.eventsAt(rows) as SockIo[]);
+  const connEventsOf = memo(index.untaggedSockByKey, (rows) => index.table.eventsAt(rows) as SockIo[]);
   for (const [requestId, leg] of ordered) {
-    const reads = index.untaggedRecvByPidOnPort.get(leg.pid);
+    const reads = readsOf(leg.pid);
     if (!reads) continue;
     const firstWriteStart = eventStartNs(leg.upstreamWrites[0] as SockIo);
     let i = lowerBound(reads, (r) => r.tsNs > firstWriteStart) - 1;
@@ -226,7 +230,7 @@ function clientSideByWorkerTime(entries: readonly [string, MutableLeg][], index:
     const clientRead = reads[i];
     if (!clientRead) continue;
     claimed.add(clientRead);
-    const connEvents = index.untaggedSockByKey.get(tupleKey(clientRead.tuple)) ?? [];
+    const connEvents = connEventsOf(tupleKey(clientRead.tuple)) ?? [];
     const after = leg.upstreamReads[0] ? eventStartNs(leg.upstreamReads[0]) : (leg.upstreamWrites.at(-1) as SockIo).tsNs;
     const clientWrites: SockIo[] = [];
     for (let j = lowerBound(connEvents, (e) => e.tsNs > clientRead.tsNs); j < connEvents.length; j++) {
@@ -238,4 +242,18 @@ function clientSideByWorkerTime(entries: readonly [string, MutableLeg][], index:
     out.set(requestId, { clientReads: [clientRead], clientWrites });
   }
   return out;
+}
+
+/** `build` of each value of `source`, computed on the first lookup of its key and kept. */
+function memo<K, V, W>(source: ReadonlyMap<K, V>, build: (value: V) => W): (key: K) => W | undefined {
+  const built = new Map<K, W>();
+  return (key) => {
+    const seen = built.get(key);
+    if (seen !== undefined) return seen;
+    const value = source.get(key);
+    if (value === undefined) return undefined;
+    const out = build(value);
+    built.set(key, out);
+    return out;
+  };
 }
