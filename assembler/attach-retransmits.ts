@@ -48,7 +48,7 @@ export function retransmitWait(atNs: bigint, key: string, notBeforeNs: bigint, i
     if (e.kind === EventKind.SockSend && e.tsNs <= atNs && e.tsNs > last && tupleKey(e.tuple) === key) last = e.tsNs;
   };
   ownSends.forEach(consider);
-  (index.untaggedSockByKey.get(key) ?? []).forEach(consider);
+  (index.table.eventsAt(index.untaggedSockByKey.get(key) ?? []) as SockIo[]).forEach(consider);
   if (last < 0n) return 0n;
   return atNs - maxBig(last, notBeforeNs);
 }

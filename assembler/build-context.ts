@@ -1,13 +1,14 @@
 /** What building one request's trace reads besides its own facts: the capture's lookups and its correlations. */
 import type { ClientObservation, NginxAccessEntry } from '../shared/capture-types.ts';
 import type { ConnectionIndex } from './connection-setup.ts';
-import type { NginxLeg } from './correlate-nginx.ts';
+import type { NginxLegRows } from './correlate-nginx.ts';
 import type { CaptureIndex } from './index-capture.ts';
 import type { ShedFamily } from './shed-families.ts';
 
 export interface BuildContext {
   readonly index: CaptureIndex;
-  readonly legs: ReadonlyMap<string, NginxLeg>;
+  /** nginx's syscalls per request, as rows (`nginxLegOf` builds their events). */
+  readonly legs: ReadonlyMap<string, NginxLegRows>;
   readonly access: ReadonlyMap<string, NginxAccessEntry>;
   readonly client: ReadonlyMap<string, ClientObservation>;
   readonly proxy: 'nginx' | 'node';

@@ -20,6 +20,7 @@ import type { RequestFacts, RequestStart } from './app-facts.ts';
 import type { BuildContext } from './build-context.ts';
 import { applyOnCpu, applyRunq, applyWaits, attributeReaderRunq } from './apply-kernel-attribution.ts';
 import { proxySpans } from './proxy-spans.ts';
+import { nginxLegOf } from './correlate-nginx.ts';
 import { orphanSpans } from './orphan-spans.ts';
 import { attachRetransmits } from './attach-retransmits.ts';
 import { markShed, rootNameAndTags } from './trace-root.ts';
@@ -102,17 +103,18 @@ export function buildTrace(f: RequestFacts, ctx: BuildContext): Trace {
     app.children.push(s);
     occupied.push({ role: 'wait', startNs: s.startNs, endNs: s.endNs });
   }
+  const legRows = ctx.legs.get(f.requestId);
+  const leg = legRows === undefined ? undefined : nginxLegOf(legRows, ctx.index.table);
   if (f.inboundSends.length > 0) {
     const send = syscallRunSpan('response send', f.inboundSends);
     if (f.inboundTuple && ctx.index.xmitsByKey.size > 0) {
-      tagXmits(send, 'net.xmit', xmitsIn(ctx.index.xmitsByKey.get(tupleKey(f.inboundTuple)), send.startNs, ctx.legs.get(f.requestId)?.upstreamReads.at(-1)?.tsNs ?? f.endNs), send.startNs);
+      tagXmits(send, 'net.xmit', xmitsIn(ctx.index.xmitsByKey.get(tupleKey(f.inboundTuple)), send.startNs, leg?.upstreamReads.at(-1)?.tsNs ?? f.endNs), send.startNs);
     }
     app.children.push(send);
     occupied.push({ role: 'send', startNs: send.startNs, endNs: send.endNs });
   }
   const access = ctx.access.get(f.requestId);
   const client = ctx.client.get(f.requestId);
-  const leg = ctx.legs.get(f.requestId);
   const proxy = proxySpans(f, leg, access, ctx);
   // The request is over for its client once nginx wrote the last byte. The app's RequestEnd can
   // fire later (Node runs 'finish' callbacks when its event loop gets to them): that tail is the

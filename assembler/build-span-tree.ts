@@ -26,8 +26,8 @@ import { isSampled } from '../shared/sampling.ts';
 import { overlapCounts } from './correlation.ts';
 import { indexConnections, type ConnectionIndex } from './connection-setup.ts';
 import { clientNeighbourBounds } from './client-connection-order.ts';
-import { correlateNginx, type AppConnectionUse, type ClientConnection, type NginxLeg } from './correlate-nginx.ts';
-import { eventStartNs, peerTupleKey, tupleKey } from './event-time.ts';
+import { correlateNginx, nginxLegOf, type AppConnectionUse, type ClientConnection, type NginxLeg, type NginxLegRows } from './correlate-nginx.ts';
+import { eventStartNs, peerTupleKey, tupleKey, type SockIo } from './event-time.ts';
 import { indexCapture, type CaptureIndex } from './index-capture.ts';
 import { inboundConnectionLookup, type InboundUse } from './infer-inbound-connection.ts';
 import { shedFamilies } from './shed-families.ts';
@@ -86,11 +86,12 @@ function unsampledAnchors(sampled: readonly AppFacts[], unsampled: readonly AppF
  * its setup (same 4-tuple, latest setup before the read), the one read first. A port that comes
  * back for a later connection has a later setup, and its own first request.
  */
-function firstRequestsOnConnections(legs: ReadonlyMap<string, NginxLeg>, connections: ConnectionIndex): Set<string> {
+function firstRequestsOnConnections(legs: ReadonlyMap<string, NginxLegRows>, table: EventTable, connections: ConnectionIndex): Set<string> {
   const first = new Map<string, { id: string; at: bigint }>();
   for (const [id, leg] of legs) {
-    const read = leg.clientReads[0];
-    if (!read) continue;
+    const readRow = leg.clientReads[0];
+    if (readRow === undefined) continue;
+    const read = table.event(readRow) as SockIo;
     const key = tupleKey(read.tuple);
     const at = eventStartNs(read);
     const setup = (connections.setups.get(key) ?? []).filter((s) => s.tsNs <= at).at(-1);
@@ -147,6 +148,8 @@ function startBound(f: AppFacts, table: EventTable, leg: NginxLeg | undefined, a
   if (access?.requestTime != null) consider(f.startNs - BigInt(Math.ceil(access.requestTime * 1e9)) - 1_000_000n);
   return min;
 }
+
+const legOf = (rows: NginxLegRows | undefined, table: EventTable): NginxLeg | undefined => (rows === undefined ? undefined : nginxLegOf(rows, table));
 
 /**
  * One trace per request id found in the capture's tagged events, in order of start, each built
@@ -207,7 +210,7 @@ export function assembleTraces(capture: Capture, options: AssembleOptions = {}):
     sampleRate,
     sheds: shedFamilies(index.table.eventsOfKinds(SHED_KINDS)),
     connections,
-    firstOnConnection: firstRequestsOnConnections(corr.legs, connections),
+    firstOnConnection: firstRequestsOnConnections(corr.legs, index.table, connections),
     othersInFlight: new Map(facts.map((f, i) => [f.requestId, inFlight[i] ?? 0])),
     offcpuTraced: capture.meta.hooks.offcpu !== undefined,
   };
@@ -217,7 +220,7 @@ export function assembleTraces(capture: Capture, options: AssembleOptions = {}):
   const items: OrderItem<Item>[] = [];
   for (const f of facts) {
     if (wanted && !wanted.has(f.requestId)) continue;
-    items.push({ item: { facts: f }, notAfterNs: startBound(f, index.table, corr.legs.get(f.requestId), access.get(f.requestId)) });
+    items.push({ item: { facts: f }, notAfterNs: startBound(f, index.table, legOf(corr.legs.get(f.requestId), index.table), access.get(f.requestId)) });
   }
   if (sampleRate !== undefined) {
     // Outside the sample the app fires no probe: such a request is only in nginx's log.

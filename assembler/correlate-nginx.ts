@@ -22,6 +22,7 @@
  * log's neighbours (`ClientConnection.afterNs`/`beforeNs`) fence each request's records in.
  */
 import { EventKind } from '../shared/event-types.ts';
+import type { EventTable } from '../tracer/event-table.ts';
 import { eventStartNs, lowerBound, tupleKey, type SockIo } from './event-time.ts';
 import { proxyPeerKey, type CaptureIndex } from './index-capture.ts';
 
@@ -49,8 +50,23 @@ export interface NginxLeg {
   readonly clientWrites: readonly SockIo[];
 }
 
+/** An NginxLeg as rows of the capture's table: what is kept for every request until its trace is built. */
+export interface NginxLegRows {
+  readonly pid: number;
+  readonly upstreamWrites: readonly number[];
+  readonly upstreamReads: readonly number[];
+  readonly clientReads: readonly number[];
+  readonly clientWrites: readonly number[];
+}
+
+/** `rows` with its events, built now from the table. */
+export function nginxLegOf(rows: NginxLegRows, table: EventTable): NginxLeg {
+  const at = (list: readonly number[]): SockIo[] => table.eventsAt(list) as SockIo[];
+  return { pid: rows.pid, upstreamWrites: at(rows.upstreamWrites), upstreamReads: at(rows.upstreamReads), clientReads: at(rows.clientReads), clientWrites: at(rows.clientWrites) };
+}
+
 export interface NginxCorrelation {
-  readonly legs: ReadonlyMap<string, NginxLeg>;
+  readonly legs: ReadonlyMap<string, NginxLegRows>;
   /** nginx upstream syscalls on a known app connection that fit no request. */
   readonly unmatchedEvents: number;
   /** Requests whose client side was matched by time on the worker (no client connection known). */
@@ -93,13 +109,21 @@ export function correlateNginx(uses: readonly AppConnectionUse[], index: Capture
     else byConn.set(u.peerKey, [u]);
   }
 
+  // The events read here are let go once the legs are rows again.
+  const rowOf = new Map<SockIo, number>();
+  const eventsOf = (rows: readonly number[]): SockIo[] => {
+    const events = index.table.eventsAt(rows) as SockIo[];
+    for (let i = 0; i < rows.length; i++) rowOf.set(events[i]!, rows[i]!);
+    return events;
+  };
   const upstream = new Map<string, MutableLeg>();
   const anchors = new Set(uses.filter((u) => u.sampled === false).map((u) => u.requestId));
   let unmatchedEvents = 0;
   let unsampledEvents = 0;
   for (const [peerKey, connUses] of byConn) {
-    const nginxEvents = index.untaggedSockByKey.get(peerKey);
-    if (!nginxEvents) continue;
+    const nginxRows = index.untaggedSockByKey.get(peerKey);
+    if (!nginxRows) continue;
+    const nginxEvents = eventsOf(nginxRows);
     const byStart = [...connUses].sort((a, b) => (a.appStartNs < b.appStartNs ? -1 : a.appStartNs > b.appStartNs ? 1 : 0));
     const bySend = [...connUses].sort((a, b) => (a.appSendStartNs < b.appSendStartNs ? -1 : a.appSendStartNs > b.appSendStartNs ? 1 : 0));
     for (const e of nginxEvents) {
@@ -146,7 +170,7 @@ export function correlateNginx(uses: readonly AppConnectionUse[], index: Capture
     else byConnection.set(key, [entry]);
   }
   for (const [key, list] of byConnection) {
-    const connEvents = index.untaggedSockByKey.get(key) ?? [];
+    const connEvents = eventsOf(index.untaggedSockByKey.get(key) ?? []);
     for (const [requestId, leg] of list) {
       const side = clientSideOnConnection(connEvents, leg, clients?.get(requestId));
       legs.set(requestId, { ...(legs.get(requestId) as NginxLeg), ...side });
@@ -154,9 +178,14 @@ export function correlateNginx(uses: readonly AppConnectionUse[], index: Capture
   }
   if (byTime.length > 0) {
     clientSideByTime = byTime.length;
-    for (const [requestId, side] of clientSideByWorkerTime(byTime, index)) legs.set(requestId, { ...(legs.get(requestId) as NginxLeg), ...side });
+    for (const [requestId, side] of clientSideByWorkerTime(byTime, index, eventsOf)) legs.set(requestId, { ...(legs.get(requestId) as NginxLeg), ...side });
   }
-  return { legs, unmatchedEvents, clientSideByTime, unsampledEvents };
+  const rows = (events: readonly SockIo[]): number[] => events.map((e) => rowOf.get(e)!);
+  const legRows = new Map<string, NginxLegRows>();
+  for (const [requestId, leg] of legs) {
+    legRows.set(requestId, { pid: leg.pid, upstreamWrites: rows(leg.upstreamWrites), upstreamReads: rows(leg.upstreamReads), clientReads: rows(leg.clientReads), clientWrites: rows(leg.clientWrites) });
+  }
+  return { legs: legRows, unmatchedEvents, clientSideByTime, unsampledEvents };
 }
 
 /** The proxy's side of a client connection: `tupleKey` with local = the proxy port. */
@@ -209,7 +238,11 @@ function clientSideOnConnection(connEvents: readonly SockIo[], leg: MutableLeg, 
  * of the first upstream write so that two requests never share a read. With several busy
  * connections per worker this can pick a neighbour's read.
  */
-function clientSideByWorkerTime(entries: readonly [string, MutableLeg][], index: CaptureIndex): Map<string, Pick<NginxLeg, 'clientReads' | 'clientWrites'>> {
+function clientSideByWorkerTime(
+  entries: readonly [string, MutableLeg][],
+  index: CaptureIndex,
+  eventsOf: (rows: readonly number[]) => SockIo[],
+): Map<string, Pick<NginxLeg, 'clientReads' | 'clientWrites'>> {
   const ordered = [...entries].sort(([, a], [, b]) => {
     const sa = eventStartNs(a.upstreamWrites[0] as SockIo);
     const sb = eventStartNs(b.upstreamWrites[0] as SockIo);
@@ -217,8 +250,11 @@ function clientSideByWorkerTime(entries: readonly [string, MutableLeg][], index:
   });
   const claimed = new Set<SockIo>();
   const out = new Map<string, Pick<NginxLeg, 'clientReads' | 'clientWrites'>>();
+  // Each list is built once, for this pass: a read claimed is the same object when looked at again.
+  const readsOf = memo(index.untaggedRecvByPidOnPort, eventsOf);
+  const connEventsOf = memo(index.untaggedSockByKey, eventsOf);
   for (const [requestId, leg] of ordered) {
-    const reads = index.untaggedRecvByPidOnPort.get(leg.pid);
+    const reads = readsOf(leg.pid);
     if (!reads) continue;
     const firstWriteStart = eventStartNs(leg.upstreamWrites[0] as SockIo);
     let i = lowerBound(reads, (r) => r.tsNs > firstWriteStart) - 1;
@@ -226,7 +262,7 @@ function clientSideByWorkerTime(entries: readonly [string, MutableLeg][], index:
     const clientRead = reads[i];
     if (!clientRead) continue;
     claimed.add(clientRead);
-    const connEvents = index.untaggedSockByKey.get(tupleKey(clientRead.tuple)) ?? [];
+    const connEvents = connEventsOf(tupleKey(clientRead.tuple)) ?? [];
     const after = leg.upstreamReads[0] ? eventStartNs(leg.upstreamReads[0]) : (leg.upstreamWrites.at(-1) as SockIo).tsNs;
     const clientWrites: SockIo[] = [];
     for (let j = lowerBound(connEvents, (e) => e.tsNs > clientRead.tsNs); j < connEvents.length; j++) {
@@ -238,4 +274,18 @@ function clientSideByWorkerTime(entries: readonly [string, MutableLeg][], index:
     out.set(requestId, { clientReads: [clientRead], clientWrites });
   }
   return out;
+}
+
+/** `build` of each value of `source`, computed on the first lookup of its key and kept. */
+function memo<K, V, W>(source: ReadonlyMap<K, V>, build: (value: V) => W): (key: K) => W | undefined {
+  const built = new Map<K, W>();
+  return (key) => {
+    const seen = built.get(key);
+    if (seen !== undefined) return seen;
+    const value = source.get(key);
+    if (value === undefined) return undefined;
+    const out = build(value);
+    built.set(key, out);
+    return out;
+  };
 }

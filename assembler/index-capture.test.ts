@@ -31,16 +31,21 @@ const conn = (kind: typeof EventKind.SockAccept | typeof EventKind.SockClose, ts
 });
 
 /**
- * Every map as its entries in iteration order, so key order is compared too; a request's rows as
- * its events, since row numbers follow the input's order.
+ * Every map as its entries in iteration order, so key order is compared too; lists of rows as
+ * their events, since row numbers follow the input's order.
  */
+const ROW_LISTS = new Set(['byRequest', 'untaggedSockByKey', 'untaggedRecvByPidOnPort']);
 const entries = (index: CaptureIndex) =>
   Object.fromEntries(
     Object.entries(index)
       .filter(([name]) => name !== 'table')
       .map(([name, value]) => [
         name,
-        name === 'byRequest' ? [...index.byRequest].map(([id, rows]) => [id, index.table.eventsAt(rows)]) : value instanceof Map ? [...value.entries()] : value,
+        ROW_LISTS.has(name)
+          ? [...(value as ReadonlyMap<unknown, readonly number[]>)].map(([key, rows]) => [key, index.table.eventsAt(rows)])
+          : value instanceof Map
+            ? [...value.entries()]
+            : value,
       ]),
   );
 
@@ -84,15 +89,16 @@ describe('indexCapture', () => {
     expect(index.acceptsByFd.get('9:8')?.map((e) => e.tsNs)).toEqual([50n]);
     expect([...index.closesByFd.entries()].map(([k, l]) => [k, l.map((e) => e.tsNs)])).toEqual([['9:8', [95n]]]);
     expect([...index.untaggedSockByKey.keys()]).toEqual([tupleKey(a), tupleKey(b)]);
-    expect(index.untaggedSockByKey.get(tupleKey(a))?.map((e) => e.tsNs)).toEqual([20n, 70n]);
+    expect(index.table.eventsAt(index.untaggedSockByKey.get(tupleKey(a)) ?? []).map((e) => e.tsNs)).toEqual([20n, 70n]);
     expect([...index.proxyConnKeyByPeer.entries()]).toEqual([[proxyPeerKey(PROXY_PORT, '127.0.0.1', 40000), tupleKey(a)]]);
-    expect(index.untaggedRecvByPidOnPort.get(7)?.map((e) => e.tsNs)).toEqual([20n, 70n]);
+    expect(index.table.eventsAt(index.untaggedRecvByPidOnPort.get(7) ?? []).map((e) => e.tsNs)).toEqual([20n, 70n]);
   });
 
   it('orders simultaneous events by compareEvents whatever the input order', () => {
     const t = tuple(3000, 40001);
     const events = [recv(100n, t, 30n), recv(100n, t, 20n), runq(100n, 1, 1, 1n), recv(50n, t, 10n)];
-    const list = indexCapture(events, PROXY_PORT).untaggedSockByKey.get(tupleKey(t)) ?? [];
+    const index = indexCapture(events, PROXY_PORT);
+    const list = index.table.eventsAt(index.untaggedSockByKey.get(tupleKey(t)) ?? []);
     expect(list).toEqual([...events].sort(compareEvents).filter((e) => e.kind === EventKind.SockRecv));
     expect(events.map((e) => e.tsNs)).toEqual([100n, 100n, 100n, 50n]); // input untouched
   });

@@ -1,8 +1,9 @@
 /**
  * The lookups the assembler needs: the rows of each request (built into events only when its
- * trace is), and as lists of events untagged socket I/O per connection, run-queue delays per
- * thread (the sched family's, else the schedstat sums of runq-from-schedstat.ts), retransmits
- * per connection, file opens per (pid, fd). The grouping itself is done on columns
+ * trace is) and of nginx's untagged socket I/O per connection and per pid (built only where
+ * correlation reads them: kept as events they would outlive it, a few hundred bytes each), and as
+ * lists of events run-queue delays per thread (the sched family's, else the schedstat sums of
+ * runq-from-schedstat.ts), retransmits per connection, file opens per (pid, fd). The grouping itself is done on columns
  * (correlate-rows.ts); inputs are not modified.
  */
 import type { CaptureEvents } from '../shared/capture-types.ts';
@@ -11,7 +12,7 @@ import { EventKind, type EventOf, type TraceEvent } from '../shared/event-types.
 import { tableOfEvents } from '../tracer/table-of-events.ts';
 import { correlateRows, type RowGroup, type RowPairGroup } from './correlate-rows.ts';
 import { runqFromSchedstat } from './runq-from-schedstat.ts';
-import { eventStartNs, type SockConn, type SockIo } from './event-time.ts';
+import { eventStartNs, type SockConn } from './event-time.ts';
 
 export type RunqDelayEvent = EventOf<typeof EventKind.RunqDelay>;
 export type RetransmitEvent = EventOf<typeof EventKind.TcpRetransmit>;
@@ -26,12 +27,12 @@ export interface CaptureIndex {
   readonly table: EventTable;
   /** Rows tagged with each request id, in time order; ids in order of first appearance. */
   readonly byRequest: ReadonlyMap<string, readonly number[]>;
-  /** Untagged socket I/O with a positive byte count, by `tupleKey` (the socket's own view). */
-  readonly untaggedSockByKey: ReadonlyMap<string, readonly SockIo[]>;
+  /** Rows of untagged socket I/O with a positive byte count, by `tupleKey` (the socket's own view), in time order. */
+  readonly untaggedSockByKey: ReadonlyMap<string, readonly number[]>;
   /** The proxy's client connections: `proxyPeerKey(proxyPort, client address, client port)` → `tupleKey`. */
   readonly proxyConnKeyByPeer: ReadonlyMap<string, string>;
-  /** Untagged socket reads with a positive byte count on a local port, by pid (nginx's client side). */
-  readonly untaggedRecvByPidOnPort: ReadonlyMap<number, readonly SockIo[]>;
+  /** Rows of untagged socket reads with a positive byte count on a local port, by pid (nginx's client side), in time order. */
+  readonly untaggedRecvByPidOnPort: ReadonlyMap<number, readonly number[]>;
   /** Run-queue delays by `pid:tid`, sorted by end time. */
   readonly runqByThread: ReadonlyMap<string, readonly RunqDelayEvent[]>;
   /** Run-queue delays by pid, sorted by end time. */
@@ -79,8 +80,8 @@ export function indexCapture(events: CaptureEvents | readonly TraceEvent[], prox
   return {
     table: cols,
     byRequest: new Map(rows.byRequest.map((g) => [cols.requestIds[g.key]!, g.rows])),
-    untaggedSockByKey: byKey<SockIo>(rows.untaggedSockByConn, connKey),
-    untaggedRecvByPidOnPort: byNumber<SockIo>(rows.untaggedRecvByPidOnPort),
+    untaggedSockByKey: new Map(rows.untaggedSockByConn.map((g) => [connKey(g.key), g.rows])),
+    untaggedRecvByPidOnPort: new Map(rows.untaggedRecvByPidOnPort.map((g) => [g.key, g.rows])),
     proxyConnKeyByPeer: new Map([...rows.proxyConnByPeer].map(([peer, c]) => [peer, connKey(c)])),
     runqByThread: stat ? stat.byThread : byPair<RunqDelayEvent>(rows.runqByThread),
     runqByPid: stat ? stat.byPid : byNumber<RunqDelayEvent>(rows.runqByPid),
