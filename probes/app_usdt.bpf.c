@@ -135,6 +135,7 @@ static __always_inline struct sock_bind *bind_sock(__u64 sk, __s32 fd, const __u
 		copy_id(b->request_id, id);
 		b->decided = SD_WANTED;
 		b->tentative = tentative;
+		hold_pg_bind(b, 1);
 	} else {
 		zero_id(b->request_id);
 		b->decided = SD_UNWANTED;
@@ -162,13 +163,17 @@ static __always_inline void bind_inbound(__s32 fd, const __u8 id[16], int tentat
 		count_drop(DROP_DECISIONS_FULL);
 }
 
-/* The end of a binding: nothing more is wanted on the socket. */
+/*
+ * The end of a binding: nothing more is wanted on the socket. The binding names its socket, so
+ * the fd table is not walked again: were the fd closed and reused since, the binding ended is
+ * that of a socket gone, which no later socket on the fd takes over (its sk differs).
+ */
 static __always_inline void unbind_sock(__s32 fd, const __u8 id[16], __u64 pid_tgid, __u64 now)
 {
-	__u64 sk = fd_sock(fd);
+	struct sock_bind *b = fd_bind(fd);
 
-	if (sk)
-		bind_sock(sk, fd, NULL, id, 0, pid_tgid, now);
+	if (b && b->fd == fd && b->sk)
+		bind_sock(b->sk, fd, NULL, id, 0, pid_tgid, now);
 }
 
 SEC("usdt")

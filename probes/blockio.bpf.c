@@ -7,10 +7,43 @@
  * interrupt, so the request carries the thread from one to the other.
  *
  *   insert (submitter) ──queued──▶ issue ──device──▶ complete (irq): EV_BLOCK_IO
+ *
+ * While sampling, a request is remembered only while the app serves a sampled request (the gate
+ * the sched family uses), and a completion is looked up only while some request is remembered.
  */
 #include "maps.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
+
+/* Set by the loader when the usdt family, which opens the gate, is not loaded: every request of
+ * the lab's threads is remembered then. */
+const volatile __u32 targ_io_always = 0;
+
+/* Requests remembered in blk_reqs, so a completion of anyone else's costs one read. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __s64);
+} blk_remembered SEC(".maps");
+
+static __always_inline __s64 *remembered_count(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&blk_remembered, &zero);
+}
+
+static __always_inline int io_gate_closed(void)
+{
+	__u32 zero = 0;
+	struct active_gate *g;
+
+	if (!sampling() || targ_io_always)
+		return 0;
+	g = bpf_map_lookup_elem(&sampled_active, &zero);
+	return g && g->count <= 0;
+}
 
 #define REQ_OP_MASK 0xff
 
@@ -32,26 +65,39 @@ static __always_inline void remember(__u64 rq, __u64 insert_ns, __u64 issue_ns)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct blk_start s = { .insert_ns = insert_ns, .issue_ns = issue_ns, .pid_tgid = pid_tgid };
+	__s64 *n;
 
 	if (!traced_role(pid_tgid >> 32))
 		return;
-	if (bpf_map_update_elem(&blk_reqs, &rq, &s, BPF_ANY))
-		count_drop(DROP_BLOCKIO_FULL);
+	if (bpf_map_update_elem(&blk_reqs, &rq, &s, BPF_NOEXIST)) {
+		if (bpf_map_update_elem(&blk_reqs, &rq, &s, BPF_EXIST))
+			count_drop(DROP_BLOCKIO_FULL);
+	} else if ((n = remembered_count())) {
+		__sync_fetch_and_add(n, 1);
+	}
+}
+
+static __always_inline int none_remembered(void)
+{
+	__s64 *n = remembered_count();
+
+	return n && *n <= 0;
 }
 
 static __always_inline int on_insert(__u64 rq)
 {
-	remember(rq, bpf_ktime_get_ns(), 0);
+	if (!io_gate_closed())
+		remember(rq, bpf_ktime_get_ns(), 0);
 	return 0;
 }
 
 static __always_inline int on_issue(__u64 rq)
 {
-	struct blk_start *s = bpf_map_lookup_elem(&blk_reqs, &rq);
+	struct blk_start *s = none_remembered() ? NULL : bpf_map_lookup_elem(&blk_reqs, &rq);
 
 	if (s)
 		s->issue_ns = bpf_ktime_get_ns();
-	else
+	else if (!io_gate_closed())
 		remember(rq, 0, bpf_ktime_get_ns());
 	return 0;
 }
@@ -59,11 +105,12 @@ static __always_inline int on_issue(__u64 rq)
 static __always_inline int on_complete(struct request *rq, __u8 error, __u32 nr_bytes)
 {
 	__u64 key = (__u64)rq, now, issued;
-	struct blk_start *s = bpf_map_lookup_elem(&blk_reqs, &key);
+	struct blk_start *s;
 	struct ev_block_io *e;
 	struct gendisk *disk;
+	__s64 *n;
 
-	if (!s)
+	if (none_remembered() || !(s = bpf_map_lookup_elem(&blk_reqs, &key)))
 		return 0;
 	now = bpf_ktime_get_ns();
 	issued = s->issue_ns ?: s->insert_ns;
@@ -81,7 +128,8 @@ static __always_inline int on_complete(struct request *rq, __u8 error, __u32 nr_
 		e->error = error;
 		submit_event(e);
 	}
-	bpf_map_delete_elem(&blk_reqs, &key);
+	if (!bpf_map_delete_elem(&blk_reqs, &key) && (n = remembered_count()))
+		__sync_fetch_and_add(n, -1);
 	return 0;
 }
 

@@ -13,6 +13,7 @@ static int blockio_load(const struct env *env)
 	struct bpf_program *raw[] = { skel->progs.raw_insert, skel->progs.raw_issue, skel->progs.raw_complete };
 
 	use_tp_btf = choose_tp_pair("block_rq_complete", btf, raw, 3);
+	skel->rodata->targ_io_always = !env->usdt_selected;
 	return blockio_bpf__load(skel);
 }
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-/* The ports traced processes listen on, read from /proc once at start into `lab_ports`. */
+/* The ports traced processes listen on, read from /proc once at start into `lab_ports`, with the
+ * role of the process listening on each into `lab_port_roles`. */
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #define MAX_SOCKET_INODES 1024
 
 static __u16 ports[MAX_LAB_PORTS];
+static __u8 roles[MAX_LAB_PORTS];
 static int port_count;
 
 /* Socket inodes among a process's fds ("socket:[12345]"). */
@@ -42,17 +44,19 @@ static int socket_inodes(__u32 pid, unsigned long *inodes, int max)
 	return n;
 }
 
-static void add_port(__u16 port)
+static void add_port(__u16 port, __u32 role)
 {
 	for (int i = 0; i < port_count; i++)
 		if (ports[i] == port)
 			return;
-	if (port_count < MAX_LAB_PORTS)
+	if (port_count < MAX_LAB_PORTS) {
+		roles[port_count] = role;
 		ports[port_count++] = port;
+	}
 }
 
 /* Listening ports of one process, read in its own network namespace (/proc/PID/net). */
-static void listening_ports(__u32 pid)
+static void listening_ports(__u32 pid, __u32 role)
 {
 	static unsigned long inodes[MAX_SOCKET_INODES];
 	const char *tables[] = { "tcp", "tcp6" };
@@ -76,35 +80,42 @@ static void listening_ports(__u32 pid)
 				continue;
 			for (int i = 0; i < n; i++)
 				if (inodes[i] == inode)
-					add_port(port);
+					add_port(port, role);
 		}
 		fclose(f);
 	}
 }
 
-int lab_ports_fill(int traced_fd, int ports_fd)
+static int set_bits(int map_fd, __u32 word, __u64 bits)
 {
-	__u32 key, next;
+	__u64 old = 0;
+	int err = bpf_map_lookup_elem(map_fd, &word, &old);
+
+	if (!err)
+		err = bpf_map_update_elem(map_fd, &word, &(__u64){ old | bits }, BPF_ANY);
+	return err ? -errno : 0;
+}
+
+int lab_ports_fill(int traced_fd, int ports_fd, int roles_fd)
+{
+	__u32 key, next, role;
 	__u32 *prev = NULL;
 
 	while (bpf_map_get_next_key(traced_fd, prev, &next) == 0) {
-		listening_ports(next);
+		if (bpf_map_lookup_elem(traced_fd, &next, &role))
+			role = 0;
+		listening_ports(next, role);
 		key = next;
 		prev = &key;
 	}
 	for (int i = 0; i < port_count; i++) {
-		__u32 word = ports[i] >> 6;
-		__u64 bits = 0;
-		int err = bpf_map_lookup_elem(ports_fd, &word, &bits);
+		int err = set_bits(ports_fd, ports[i] >> 6, 1ull << (ports[i] & 63));
 
-		if (!err) {
-			bits |= 1ull << (ports[i] & 63);
-			err = bpf_map_update_elem(ports_fd, &word, &bits, BPF_ANY);
-		}
+		if (!err)
+			err = set_bits(roles_fd, ports[i] >> 3, (__u64)roles[i] << ((ports[i] & 7) * 8));
 		if (err) {
-			err = -errno;
 			fprintf(stderr, "reqtrace: adding port %u to lab_ports failed: %s\n", ports[i],
-				strerror(errno));
+				strerror(-err));
 			return err;
 		}
 	}

@@ -5,9 +5,10 @@
 
 #include <linux/types.h>
 
-/* Reads the listening TCP ports of every tgid in the `traced` map into the `lab_ports` bitmap.
- * 0 or a negative errno (explained on stderr). */
-int lab_ports_fill(int traced_fd, int ports_fd);
+/* Reads the listening TCP ports of every tgid in the `traced` map into the `lab_ports` bitmap, and
+ * the role of the process listening on each into `lab_port_roles`. 0 or a negative errno
+ * (explained on stderr). */
+int lab_ports_fill(int traced_fd, int ports_fd, int roles_fd);
 
 /* The ports found by lab_ports_fill; returns how many. */
 int lab_ports_list(const __u16 **ports);

@@ -134,6 +134,24 @@ static __always_inline int is_lab_port(__u16 port)
 	return bits && ((*bits >> (port & 63)) & 1);
 }
 
+/* The role (enum proc_role) of the traced process listening on each port, a byte a port (byte
+ * port % 8 of word port / 8), filled with lab_ports: what a socket is can be read off its ports,
+ * which sit in its first, hot cache line, before its storage is looked at. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, LAB_PORT_ROLE_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+} lab_port_roles SEC(".maps");
+
+static __always_inline __u32 port_role(__u16 port)
+{
+	__u32 word = port >> 3;
+	__u64 *roles = bpf_map_lookup_elem(&lab_port_roles, &word);
+
+	return roles ? (*roles >> ((port & 7) * 8)) & 0xff : 0;
+}
+
 /* The role of each thread of a traced process (enum proc_role), in its task storage: one
  * pointer read from any hook that runs in a task's context, where a `traced` lookup would hash.
  * Given at attach by the core family's iterator and at fork by its fork handler. */

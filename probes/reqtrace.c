@@ -820,7 +820,8 @@ int main(int argc, char **argv)
 	err = fill_traced();
 	if (err)
 		goto cleanup;
-	err = lab_ports_fill(traced_fd, bpf_map__fd(bpf_object__find_map_by_name(core_obj(), "lab_ports")));
+	err = lab_ports_fill(traced_fd, bpf_map__fd(bpf_object__find_map_by_name(core_obj(), "lab_ports")),
+			     bpf_map__fd(bpf_object__find_map_by_name(core_obj(), "lab_port_roles")));
 	if (err)
 		goto cleanup;
 

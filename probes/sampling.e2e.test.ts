@@ -53,12 +53,17 @@ function clientSideOwners(c: Capture): Map<SockIo, string> {
   return owners;
 }
 
+/** Pause between the keep-alive requests: an arrival time left over from the one before would
+ * make a socket buffer wait at least this long. */
+const GAP_MS = 150;
+
 /** GETs `url` once per id, in order, on one keep-alive connection; returns the client's local port. */
 async function getOnOneConnection(url: string, ids: readonly string[]): Promise<number> {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   const ports = new Set<number>();
   try {
-    for (const id of ids) {
+    for (const [i, id] of ids.entries()) {
+      if (i > 0) await new Promise((resolve) => setTimeout(resolve, GAP_MS));
       await new Promise<void>((resolve, reject) => {
         const req = get(url, { agent, headers: { 'x-request-id': id }, timeout: 5000 }, (res) => {
           ports.add(res.socket.localPort as number);
@@ -183,6 +188,11 @@ describeBuilt('head sampling in the kernel (real lab, real loader)', () => {
       }
       expect(measured.map((s) => s.name).sort(), id).toEqual(['nginx processing', 'nginx response']);
       expect(measured.flatMap((s) => s.warnings), id).toEqual([]);
+      // Each socket buffer wait lies inside its own request, not back to the unsampled one before.
+      const t = traces.get(id) as NonNullable<ReturnType<typeof traces.get>>;
+      const root = rootOf(t);
+      const waits = t.spans.map((s) => Number(s.tags['kernel.socket_buffer_wait_ns'] ?? 0));
+      expect(Math.max(...waits) / 1e6, id).toBeLessThan(Math.min(GAP_MS, Number(root.endNs - root.startNs) / 1e6 + 1));
     }
   });
 

@@ -31,6 +31,7 @@
 #define MAX_PG_PROBE_SITES 128  /* PostgreSQL USDT sites attached per backend (~25 used) */
 #define MAX_LAB_PORTS 64        /* listening ports of traced processes (arrivals, retransmits) */
 #define LAB_PORT_WORDS 1024     /* the lab_ports bitmap: 65536 ports, 64 a word */
+#define LAB_PORT_ROLE_WORDS 8192 /* lab_port_roles: 65536 ports, a role byte each, 8 a word */
 #define MAX_NGINX_BINDINGS 8192 /* nginx (tgid, fd) → request, while sampling (LRU) */
 #define MAX_SOCKS 32768         /* TCP sockets of traced processes (syscall hooks' caches) */
 #define BIND_SLOTS 1024         /* the app's socket bindings, by fd (a power of two) */

@@ -3,7 +3,8 @@
  * Per-socket state for the socket tracepoints (sockets.bpf.c), in the socket's own storage: a hook
  * that sees only the sock (sock_send_length, sock_recv_length, tcp_sendmsg_locked, sk_data_ready)
  * finds whose it is, which request its I/O belongs to and whether that request is wanted by
- * following one pointer, and a socket that is not the lab's costs the same one read. The storage
+ * following one pointer; sockets.bpf.c reads a socket's ports first, so a socket it has nothing to
+ * follow on costs no storage read at all. The storage
  * goes with the socket, so a reused sock pointer never inherits a state.
  *
  * I/O is collected as runs: consecutive calls in one direction for one request are merged in
@@ -94,6 +95,36 @@ static __always_inline __s32 take_new_bind(__u64 sk)
 	if (!bpf_map_delete_elem(&new_binds, &sk))
 		__sync_fetch_and_add(pending, -1);
 	return out;
+}
+
+/*
+ * How many of the app's pg connections a query holds, or let go of without their socket's hooks
+ * having taken that over yet (sock_bind.held). While it is zero and sampling, the hooks of a
+ * socket whose remote port is PostgreSQL's stop at the port: no query on it is wanted.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __s64);
+} pg_held SEC(".maps");
+
+static __always_inline __s64 *pg_held_count(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&pg_held, &zero);
+}
+
+/* A pg connection's binding changes hands: counted once while held. */
+static __always_inline void hold_pg_bind(struct sock_bind *b, __u64 hold)
+{
+	__s64 *n;
+
+	if (b->accepted || b->held == hold || !(n = pg_held_count()))
+		return;
+	if (__sync_lock_test_and_set(&b->held, hold) != hold)
+		__sync_fetch_and_add(n, hold ? 1 : -1);
 }
 
 /* The app's inbound connection as seen from its server end: server address and port, client
@@ -308,7 +339,7 @@ static __always_inline int run_owner(const struct sock_state *st, const struct s
 
 /* Takes over binding `b`, a newer version than the socket applied: the run so far goes out
  * (run_owner), then the socket follows `b`. */
-static __always_inline void apply_binding(struct sock_state *st, const struct sock_bind *b)
+static __always_inline void apply_binding(struct sock_state *st, struct sock_bind *b)
 {
 	const __u8 *id;
 
@@ -325,6 +356,12 @@ static __always_inline void apply_binding(struct sock_state *st, const struct so
 	st->tentative = b->tentative;
 	st->decided = b->decided;
 	copy_id(st->request_id, b->request_id);
+	if (!b->accepted) {
+		/* A query's response arrives after its binding is taken over, at its first send. */
+		st->pending_arrival_ns = 0;
+		if (b->decided != SD_WANTED)
+			hold_pg_bind(b, 0);
+	}
 }
 
 /* The app socket's binding, when it changed since the socket's last hook; NULL otherwise. */

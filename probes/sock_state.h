@@ -66,6 +66,8 @@ struct sock_bind {
 	__u8 accepted;       /* an inbound connection (its local port is a lab port) */
 	__u8 _pad0;
 	__u32 _pad1;
+	__u64 held;          /* a pg connection: bound to a query, or unbound and not yet taken
+				over by its socket (counted in pg_held) */
 	struct tuple tuple;  /* read once, when the app first named the socket */
 };
 

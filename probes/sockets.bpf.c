@@ -14,7 +14,11 @@
  *    response head names the request; nginx's upstream connection: its request head held until
  *    the response starts, by when the app has decided that connection (conn_decisions);
  *    untagged, joined by 4-tuple in user space;
- *  - PostgreSQL's sockets: nothing (the app's side of each round trip is what the trees use).
+ *  - PostgreSQL's sockets: nothing (the app's side of each round trip is what the trees use)
+ *    beyond one owner record each.
+ * Before any storage is read, a socket's ports say whether a hook has anything to do
+ * (idle_socket): a backend's end and a client of the proxy outside the lab never, the app's pg
+ * connections only while a query holds one (or, sampling, a sampled one).
  *
  * tp_btf only: the state lives in socket storage, which needs the typed sock (where tp_btf does
  * not load, neither does the core family, and sockets.c falls back to the syscall hooks).
@@ -369,6 +373,57 @@ static __always_inline void nginx_send(struct sock_state *st, __u64 start, __u64
 
 /* --- the hooks ---------------------------------------------------------------------------- */
 
+/*
+ * What a socket's ports say before its storage is read (they sit in its first cache line, which
+ * the hook's caller has just used): the lab process listening on its local port (the socket is
+ * that process's server end) or on its remote one (a client of that process).
+ */
+enum port_class {
+	PC_OTHER = 0,
+	PC_PG_SERVER,    /* a backend's end: nothing to follow once its owner is known */
+	PC_PROXY_CLIENT, /* a client of the proxy, which no lab process is: nothing to follow */
+	PC_PG_CLIENT,    /* a connection to PostgreSQL: followed while a query holds one */
+};
+
+static __always_inline int port_class(const struct sock *sk)
+{
+	__u32 local = port_role(sk->__sk_common.skc_num), remote;
+
+	if (local == ROLE_POSTGRES)
+		return PC_PG_SERVER;
+	if (local)
+		return PC_OTHER;
+	remote = port_role(__builtin_bswap16(sk->__sk_common.skc_dport));
+	if (remote == ROLE_NGINX)
+		return PC_PROXY_CLIENT;
+	return remote == ROLE_POSTGRES ? PC_PG_CLIENT : PC_OTHER;
+}
+
+/* No query holds a pg connection while sampling: none of their I/O is wanted. */
+static __always_inline int pg_idle(void)
+{
+	__s64 *n;
+
+	return sampling() && (n = pg_held_count()) && *n <= 0;
+}
+
+/*
+ * 1 when a hook has nothing to do for `sk`, read off its ports. A backend's receive is looked at
+ * until its socket has a state (made with the owner record, sock_of).
+ */
+static __always_inline int idle_socket(const struct sock *sk, int backend_recv)
+{
+	switch (port_class(sk)) {
+	case PC_PG_SERVER:
+		return !backend_recv || sk->sk_bpf_storage;
+	case PC_PROXY_CLIENT:
+		return 1;
+	case PC_PG_CLIENT:
+		return pg_idle();
+	}
+	return 0;
+}
+
 /* The app's sockets take over what its probes bound since their last hook. */
 static __always_inline struct sock_state *traced_sock(struct sock *sk)
 {
@@ -385,7 +440,7 @@ static __always_inline int on_recv(struct sock *sk, int ret)
 	struct sock_state *st;
 	__u64 now, start;
 
-	if (ret <= 0)
+	if (ret <= 0 || idle_socket(sk, 1))
 		return 0;
 	st = traced_sock(sk);
 	if (!st || st->role == ROLE_POSTGRES)
@@ -400,6 +455,8 @@ static __always_inline int on_recv(struct sock *sk, int ret)
 		app_recv(st, start, now, ret, (__u32)pid_tgid);
 	else if (st->role == ROLE_NGINX)
 		nginx_recv(st, start, now, ret, (__u32)pid_tgid);
+	/* Taken by the run, or not wanted: a later run must not start from it. */
+	st->pending_arrival_ns = 0;
 	return 0;
 }
 
@@ -409,7 +466,7 @@ static __always_inline int on_recv_copy(struct sock *sk)
 {
 	struct sock_state *st;
 
-	if (!sk)
+	if (!sk || idle_socket(sk, 0))
 		return 0;
 	st = bpf_sk_storage_get(&sk_states, sk, 0, 0);
 	if (st && st->tgid && !st->recv_start_ns && st->role != ROLE_POSTGRES && st->role != SOCK_IGNORED)
@@ -419,10 +476,10 @@ static __always_inline int on_recv_copy(struct sock *sk)
 
 static __always_inline int on_send(struct sock *sk, int ret)
 {
-	struct sock_state *st = traced_sock(sk);
+	struct sock_state *st;
 	__u64 pid_tgid, now, start;
 
-	if (!st)
+	if (idle_socket(sk, 0) || !(st = traced_sock(sk)))
 		return 0;
 	start = st->send_start_ns;
 	st->send_start_ns = 0;
@@ -457,6 +514,8 @@ static __always_inline int on_send_start(struct sock *sk, const struct msghdr *m
 	struct sock_state *st;
 	__u64 buf, len;
 
+	if (idle_socket(sk, 0))
+		return 0;
 	if (!sampling()) {
 		st = traced_sock(sk);
 		if (st && st->role != ROLE_POSTGRES && st->decided != SD_UNWANTED && !st->send_start_ns)
@@ -483,8 +542,11 @@ static __always_inline int on_send_start(struct sock *sk, const struct msghdr *m
  */
 static __always_inline int on_data_ready(struct sock *sk)
 {
-	struct sock_state *st = bpf_sk_storage_get(&sk_states, sk, 0, 0);
+	struct sock_state *st;
 
+	if (idle_socket(sk, 0))
+		return 0;
+	st = bpf_sk_storage_get(&sk_states, sk, 0, 0);
 	if (st) {
 		if (!st->pending_arrival_ns && st->role != ROLE_POSTGRES)
 			st->pending_arrival_ns = bpf_ktime_get_ns();
@@ -535,6 +597,12 @@ static __always_inline int on_state(struct sock *sk, int newstate)
 
 		conn_key_of(&st->tuple, 1, &k);
 		bpf_map_delete_elem(&conn_decisions, &k);
+	} else if (st->role == ROLE_APP && st->fd >= 0) {
+		struct sock_bind *b = fd_bind(st->fd);
+
+		/* A pg connection closed while a query held it. */
+		if (b && b->sk == (__u64)sk)
+			hold_pg_bind(b, 0);
 	}
 	bpf_sk_storage_delete(&sk_states, sk);
 	return 0;
