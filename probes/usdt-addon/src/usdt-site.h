@@ -9,6 +9,9 @@
 #ifndef REQTRACE_USDT_SITE_H
 #define REQTRACE_USDT_SITE_H
 
+/* Every argument in a register: a handler then reads each from the trapped registers, where an
+ * operand in memory costs it a user-memory read more. */
+#define STAP_SDT_ARG_CONSTRAINT nr
 #include <sys/sdt.h>
 
 #ifdef REQTRACE_NOP5
