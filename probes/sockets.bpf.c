@@ -18,7 +18,8 @@
  *    beyond one owner record each.
  * Before any storage is read, a socket's ports say whether a hook has anything to do
  * (idle_socket): a backend's end and a client of the proxy outside the lab never, the app's pg
- * connections only while a query holds one (or, sampling, a sampled one).
+ * connections only while a query holds one (or, sampling, a sampled one), data reaching nginx's
+ * upstream side only while the app serves a sampled request.
  *
  * tp_btf only: the state lives in socket storage, which needs the typed sock (where tp_btf does
  * not load, neither does the core family, and sockets.c falls back to the syscall hooks).
@@ -383,6 +384,7 @@ enum port_class {
 	PC_PG_SERVER,    /* a backend's end: nothing to follow once its owner is known */
 	PC_PROXY_CLIENT, /* a client of the proxy, which no lab process is: nothing to follow */
 	PC_PG_CLIENT,    /* a connection to PostgreSQL: followed while a query holds one */
+	PC_APP_CLIENT,   /* a connection to the app (nginx's upstream side) */
 };
 
 static __always_inline int port_class(const struct sock *sk)
@@ -396,6 +398,8 @@ static __always_inline int port_class(const struct sock *sk)
 	remote = port_role(__builtin_bswap16(sk->__sk_common.skc_dport));
 	if (remote == ROLE_NGINX)
 		return PC_PROXY_CLIENT;
+	if (remote == ROLE_APP)
+		return PC_APP_CLIENT;
 	return remote == ROLE_POSTGRES ? PC_PG_CLIENT : PC_OTHER;
 }
 
@@ -407,19 +411,42 @@ static __always_inline int pg_idle(void)
 	return sampling() && (n = pg_held_count()) && *n <= 0;
 }
 
+/* The app serves no sampled request while sampling (the usdt family counts them). */
+static __always_inline int app_idle(void)
+{
+	__u32 zero = 0;
+	struct active_gate *g;
+
+	if (!sampling() || !targ_app_decides)
+		return 0;
+	g = bpf_map_lookup_elem(&sampled_active, &zero);
+	return g && g->count <= 0;
+}
+
+enum hook_kind {
+	HK_RECV,
+	HK_BACKEND_RECV, /* a receive, where a backend's socket without a state still wants one */
+	HK_SEND,
+	HK_DATA_READY,
+};
+
 /*
  * 1 when a hook has nothing to do for `sk`, read off its ports. A backend's receive is looked at
- * until its socket has a state (made with the owner record, sock_of).
+ * until its socket has a state (made with the owner record, sock_of). Data reaching nginx's
+ * upstream side arrives in the app's send of a response: one to an unsampled request while the
+ * app serves no sampled one.
  */
-static __always_inline int idle_socket(const struct sock *sk, int backend_recv)
+static __always_inline int idle_socket(const struct sock *sk, enum hook_kind hook)
 {
 	switch (port_class(sk)) {
 	case PC_PG_SERVER:
-		return !backend_recv || sk->sk_bpf_storage;
+		return hook != HK_BACKEND_RECV || sk->sk_bpf_storage;
 	case PC_PROXY_CLIENT:
 		return 1;
 	case PC_PG_CLIENT:
 		return pg_idle();
+	case PC_APP_CLIENT:
+		return hook == HK_DATA_READY && app_idle();
 	}
 	return 0;
 }
@@ -440,7 +467,7 @@ static __always_inline int on_recv(struct sock *sk, int ret)
 	struct sock_state *st;
 	__u64 now, start;
 
-	if (ret <= 0 || idle_socket(sk, 1))
+	if (ret <= 0 || idle_socket(sk, HK_BACKEND_RECV))
 		return 0;
 	st = traced_sock(sk);
 	if (!st || st->role == ROLE_POSTGRES)
@@ -466,7 +493,7 @@ static __always_inline int on_recv_copy(struct sock *sk)
 {
 	struct sock_state *st;
 
-	if (!sk || idle_socket(sk, 0))
+	if (!sk || idle_socket(sk, HK_RECV))
 		return 0;
 	st = bpf_sk_storage_get(&sk_states, sk, 0, 0);
 	if (st && st->tgid && !st->recv_start_ns && st->role != ROLE_POSTGRES && st->role != SOCK_IGNORED)
@@ -479,7 +506,7 @@ static __always_inline int on_send(struct sock *sk, int ret)
 	struct sock_state *st;
 	__u64 pid_tgid, now, start;
 
-	if (idle_socket(sk, 0) || !(st = traced_sock(sk)))
+	if (idle_socket(sk, HK_SEND) || !(st = traced_sock(sk)))
 		return 0;
 	start = st->send_start_ns;
 	st->send_start_ns = 0;
@@ -514,7 +541,7 @@ static __always_inline int on_send_start(struct sock *sk, const struct msghdr *m
 	struct sock_state *st;
 	__u64 buf, len;
 
-	if (idle_socket(sk, 0))
+	if (idle_socket(sk, HK_SEND))
 		return 0;
 	if (!sampling()) {
 		st = traced_sock(sk);
@@ -544,7 +571,7 @@ static __always_inline int on_data_ready(struct sock *sk)
 {
 	struct sock_state *st;
 
-	if (idle_socket(sk, 0))
+	if (idle_socket(sk, HK_DATA_READY))
 		return 0;
 	st = bpf_sk_storage_get(&sk_states, sk, 0, 0);
 	if (st) {
