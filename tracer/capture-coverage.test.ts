@@ -14,6 +14,13 @@ describe('captureCoverage', () => {
       'postgres',
     ]);
   });
+  it('says that while sampling block requests are kept only around sampled requests', () => {
+    const withIo = { ...ALL, blockio: 'tp_btf' };
+    expect(captureCoverage({ hooks: withIo, sample: 0.01, pgDetail: true }).filter((l) => l.startsWith('blockio'))).toEqual([expect.stringContaining('served a sampled request')]);
+    expect(captureCoverage({ hooks: withIo, sample: 1, pgDetail: true }).filter((l) => l.startsWith('blockio'))).toEqual([]);
+    const { usdt: _, ...noApp } = withIo;
+    expect(captureCoverage({ hooks: noApp, sample: 0.01, pgDetail: true }).filter((l) => l.startsWith('blockio'))).toEqual([]);
+  });
   it('says what tail keeping keeps of the requests outside the sample', () => {
     const got = captureCoverage({ hooks: ALL, sample: 0.01, pgDetail: true, keepSlowerThanMs: 50 });
     expect(got).toContain('requests outside the sample that end faster than 50 ms and not 5xx keep only their start and end');

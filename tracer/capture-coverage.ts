@@ -26,6 +26,9 @@ export function captureCoverage(f: CoverageFacts): string[] {
   if (sockets && sockets !== 'syscall-tracepoints' && f.sample < 1) {
     out.push("sockets: while sampling, a send's or receive's span starts at its end (the start hooks run for every packet on the machine and are attached only at --sample 1)");
   }
+  if (f.hooks.blockio && f.hooks.usdt && f.sample < 1) {
+    out.push('blockio: while sampling, only block requests queued while the app served a sampled request (the disk activity around the others is left out)');
+  }
   if (f.hooks.usdt && f.sample < 1 && f.keepSlowerThanMs === undefined) {
     out.push("requests outside the sample fire none of the app's probes; their traces come from nginx's access log alone");
   }
