@@ -54,6 +54,26 @@ describe('sendOtlp', () => {
     expect(services).toEqual(['app', 'kernel', 'nginx', 'postgresql']);
   });
 
+  it('sends a stream in batches, each a request of its own, every span once', async () => {
+    const c = await collector();
+    const many = [...assembled.traces, ...assembled.traces, ...assembled.traces];
+    let read = 0;
+    const stream: Iterable<(typeof many)[number]> = {
+      *[Symbol.iterator]() {
+        for (const t of many) {
+          read++;
+          yield t;
+        }
+      },
+    };
+    const sent = await sendOtlp(stream, assembled.wallOffsetNs, c.url, 5000, 2);
+    expect(read).toBe(6);
+    expect(sent).toMatchObject({ spans: 3 * spanCount, traces: 6 });
+    expect(c.bodies).toHaveLength(3);
+    const spans = c.bodies.flatMap((b) => b.json.resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans)));
+    expect(spans).toHaveLength(3 * spanCount);
+  });
+
   it('fails within seconds with a one-line reason when nothing listens', async () => {
     const c = await collector();
     const port = new URL(c.url).port;

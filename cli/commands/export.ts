@@ -1,7 +1,7 @@
 /**
  * `lab export DIR --format text|svg|jaeger|otlp|chrome [--out F] [--id ID | --slowest N]
  * [--endpoint URL]`: traces in another format, to stdout or a file (OTLP: to a collector).
- * Text and Jaeger JSON are written trace by trace as they are assembled.
+ * Text and Jaeger JSON are written trace by trace as they are assembled, OTLP sent in batches.
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { stderrLine, streamTraces } from '../../assembler/load-traces.ts';
@@ -104,9 +104,8 @@ export async function run(inv: Invocation): Promise<number> {
   };
   if (format === 'otlp') {
     const { sendOtlp } = await import('../../assembler/send-otlp.ts');
-    const list = [...counted];
-    const sent = await sendOtlp(list, wallOffsetNs, endpoint as string);
-    stderrLine(`sent ${sent.spans} span(s) of ${count} trace(s) to ${sent.url}`);
+    const sent = await sendOtlp(counted, wallOffsetNs, endpoint as string);
+    stderrLine(`sent ${sent.spans} span(s) of ${sent.traces} trace(s) to ${sent.url}`);
     return 0;
   }
   const out = typeof inv.options.out === 'string' ? inv.options.out : undefined;
