@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { assembleCapture } from '../../assembler/build-span-tree.ts';
 import { SCENARIOS } from '../../assembler/fixtures/scenarios.ts';
+import { chromeOrigin } from '../../assembler/to-chrome-trace.ts';
 import { formatTraces, formatTracesStreamed } from './export.ts';
 
 const assembled = Object.values(SCENARIOS).map((make) => assembleCapture(make()));
@@ -19,5 +20,21 @@ describe('formatTracesStreamed', () => {
   it('holds one trace at a time for text and Jaeger JSON: a piece per trace', () => {
     expect([...formatTracesStreamed('text', traces, wallOffsetNs)]).toHaveLength(traces.length);
     expect([...formatTracesStreamed('jaeger', traces, wallOffsetNs)]).toHaveLength(traces.length + 2);
+  });
+
+  it('streams Chrome JSON a piece per trace once its time origin is known, the same text as at once', () => {
+    let read = 0;
+    const once: Iterable<(typeof traces)[number]> = {
+      *[Symbol.iterator]() {
+        for (const t of traces) {
+          read++;
+          yield t;
+        }
+      },
+    };
+    const pieces = [...formatTracesStreamed('chrome', once, wallOffsetNs, chromeOrigin(traces))];
+    expect(read).toBe(traces.length);
+    expect(pieces).toHaveLength(traces.length + 3);
+    expect(pieces.join('')).toBe(formatTraces('chrome', traces, { wallOffsetNs }));
   });
 });

@@ -1,7 +1,8 @@
 /**
  * `lab export DIR --format text|svg|jaeger|otlp|chrome [--out F] [--id ID | --slowest N]
  * [--endpoint URL]`: traces in another format, to stdout or a file (OTLP: to a collector).
- * Text and Jaeger JSON are written trace by trace as they are assembled, OTLP sent in batches.
+ * Text, Jaeger and Chrome JSON are written trace by trace as they are assembled (Chrome after a
+ * first pass for its time origin), OTLP sent in batches; an SVG overview holds them all.
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { stderrLine, streamTraces } from '../../assembler/load-traces.ts';
@@ -10,7 +11,7 @@ import { renderOverviewSvg, renderWaterfallSvg } from '../../assembler/render-wa
 import { selectStreamed } from '../../assembler/select-streamed.ts';
 import { bySlowest } from '../../assembler/select-traces.ts';
 import type { AssembledCapture, Trace } from '../../assembler/span.ts';
-import { toChromeTrace } from '../../assembler/to-chrome-trace.ts';
+import { chromeOrigin, chromeTraceJson, toChromeTrace } from '../../assembler/to-chrome-trace.ts';
 import { toJaegerDocument, toJaegerTrace } from '../../assembler/to-jaeger-trace.ts';
 import type { Invocation } from '../parse-args.ts';
 
@@ -31,11 +32,22 @@ export function formatTraces(format: string, traces: readonly Trace[], assembled
 }
 
 /**
- * `formatTraces` of a text or Jaeger export, piece by piece as `traces` are read, so that no more
- * than one trace's text is held; the pieces joined are `formatTraces`' string. Other formats need
- * every trace at once (an overview, a shared time origin): one piece.
+ * `formatTraces` of a text, Jaeger or Chrome export, piece by piece as `traces` are read, so that no
+ * more than one trace's text is held; the pieces joined are `formatTraces`' string. Chrome's time
+ * axis starts at the earliest trace: `chromeOriginNs` from an earlier pass, else `traces` are held
+ * to find it. SVG draws every trace at once: one piece.
  */
-export function* formatTracesStreamed(format: string, traces: Iterable<Trace>, wallOffsetNs: bigint): Generator<string> {
+export function* formatTracesStreamed(format: string, traces: Iterable<Trace>, wallOffsetNs: bigint, chromeOriginNs?: bigint): Generator<string> {
+  if (format === 'chrome') {
+    if (chromeOriginNs !== undefined) {
+      yield* chromeTraceJson(traces, chromeOriginNs, wallOffsetNs);
+    } else {
+      const list = [...traces];
+      yield* chromeTraceJson(list, chromeOrigin(list), wallOffsetNs);
+    }
+    yield '\n';
+    return;
+  }
   if (format === 'text' || format === 'jaeger') {
     const json = format === 'jaeger';
     if (json) yield '{"data":[';
@@ -84,6 +96,9 @@ export async function run(inv: Invocation): Promise<number> {
     return 2;
   }
   const { traces, wallOffsetNs } = await streamTraces(dir, stderrLine);
+  const whole = inv.options.id === undefined && inv.options.slowest === undefined;
+  // Every trace of a Chrome export shares one time axis: a first pass finds its zero.
+  const originNs = format === 'chrome' && whole ? chromeOrigin(traces) : undefined;
   const sel = selectStreamed(
     traces,
     { id: typeof inv.options.id === 'string' ? inv.options.id : undefined, slowest: typeof inv.options.slowest === 'number' ? inv.options.slowest : undefined },
@@ -109,7 +124,7 @@ export async function run(inv: Invocation): Promise<number> {
     return 0;
   }
   const out = typeof inv.options.out === 'string' ? inv.options.out : undefined;
-  const pieces = formatTracesStreamed(format, counted, wallOffsetNs);
+  const pieces = formatTracesStreamed(format, counted, wallOffsetNs, originNs);
   if (out) {
     const fd = openSync(out, 'w');
     try {
