@@ -13,6 +13,7 @@ import { EventKind, PgPhase, type EventOf, type TraceEvent } from '../shared/eve
 import { eventStartNs, maxBig, minBig, type SockIo } from './event-time.ts';
 import { markCorrelation } from './correlation.ts';
 import { draftSpan, type SpanDraft } from './span-draft.ts';
+import { sortStably } from './sort-stably.ts';
 import type { SpanLog } from './span.ts';
 
 export type DbStart = EventOf<typeof EventKind.DbQueryStart>;
@@ -35,6 +36,8 @@ export function sqlOperation(statement: string): string {
   const m = /^\s*([A-Za-z]+)/.exec(statement);
   return m ? (m[1] as string).toUpperCase() : '';
 }
+
+const byStartThenFd = (a: DbQuery, b: DbQuery): number => (a.startNs < b.startNs ? -1 : a.startNs > b.startNs ? 1 : a.fd - b.fd);
 
 /**
  * Pairs starts and ends per fd in FIFO order (a pg connection runs one query at a time).
@@ -79,7 +82,7 @@ export function pairDbQueries(events: readonly TraceEvent[], fallbackEndNs: bigi
     }
     while (open.length > 0) closeOpen(fallbackEndNs, 'DbQueryEnd missing: ends with the request');
   }
-  return out.sort((a, b) => (a.startNs < b.startNs ? -1 : a.startNs > b.startNs ? 1 : a.fd - b.fd));
+  return sortStably(out, byStartThenFd);
 }
 
 const PHASE_NAMES: Readonly<Record<number, string>> = {
@@ -112,6 +115,9 @@ function phaseDraft(p: PgPhaseEvent): SpanDraft {
   return draftSpan(PHASE_NAMES[p.phase] ?? `phase ${p.phase}`, 'postgres', eventStartNs(p), p.tsNs, { tags });
 }
 
+/** By start, the longer of two that start together first (so it can hold the other). */
+const outerFirst = (a: SpanDraft, b: SpanDraft): number => (a.startNs !== b.startNs ? (a.startNs < b.startNs ? -1 : 1) : a.endNs > b.endNs ? -1 : a.endNs < b.endNs ? 1 : 0);
+
 /**
  * PostgreSQL phases as spans nested by time containment (parse/plan/execute inside a simple
  * protocol query, buffer reads inside execute, …); commits become logs.
@@ -135,7 +141,7 @@ export function nestPgPhases(phases: readonly PgPhaseEvent[]): { spans: SpanDraf
     kept.set(p.phase, n + 1);
     drafts.push(phaseDraft(p));
   }
-  drafts.sort((a, b) => (a.startNs !== b.startNs ? (a.startNs < b.startNs ? -1 : 1) : a.endNs > b.endNs ? -1 : a.endNs < b.endNs ? 1 : 0));
+  sortStably(drafts, outerFirst);
   const top: SpanDraft[] = [];
   const stack: SpanDraft[] = [];
   for (const d of drafts) {

@@ -53,6 +53,15 @@ const STRUCT_SIZE = (() => {
 const LARGEST_STRUCT = STRUCT_SIZE.reduce((m, size) => Math.max(m, size), 0);
 
 /**
+ * Copies `length` bytes of `src` from `from` to `dst` at `to`; returns where the copy ended in
+ * `src`. Records are short: a loop beats Buffer#copy, which makes a view per call.
+ */
+function copyBytes(src: Buffer, from: number, dst: Buffer, to: number, length: number): number {
+  for (let i = 0; i < length; i++) dst[to + i] = src[from + i]!;
+  return from + length;
+}
+
+/**
  * Kept records, appended a chunk at a time. A kept record is its size (u16, at most the struct's
  * size: fields a newer loader appended are not read) and the bytes after the header, holes
  * left out (a text field as a u16 length and its bytes).
@@ -110,7 +119,7 @@ export class CompactRecords {
     const dv = this.#rebuiltView;
     const kept = src.readUInt16LE(at);
     let r = at + 2;
-    dst.fill(0, 0, kept);
+    for (let i = 0; i < kept; i++) dst[i] = 0;
     dv.setBigUint64(H.ts_ns[0], tsNs, LE);
     dv.setUint32(H.pid[0], pid, LE);
     dv.setUint32(H.tid[0], tid, LE);
@@ -120,14 +129,13 @@ export class CompactRecords {
     let pos: number = HEADER_SIZE;
     for (const hole of HOLES[kind]!) {
       if (hole.at >= kept) break;
-      r += src.copy(dst, pos, r, r + (hole.at - pos));
+      r = copyBytes(src, r, dst, pos, hole.at - pos);
       pos = Math.min(kept, hole.at + hole.length);
       if (!hole.text) continue;
       const length = src.readUInt16LE(r);
-      r += 2;
-      r += src.copy(dst, hole.at, r, r + length);
+      r = copyBytes(src, r + 2, dst, hole.at, length);
     }
-    if (pos < kept) src.copy(dst, pos, r, r + (kept - pos));
+    if (pos < kept) copyBytes(src, r, dst, pos, kept - pos);
     return { buffer: dst, view: dv };
   }
 }
