@@ -109,18 +109,28 @@ export class CompactRecords {
     this.#arenas.push(exact);
   }
 
+  /** The buffer `rebuild` writes to, and a view of it: the same on every call. */
+  get rebuilt(): Buffer {
+    return this.#rebuilt;
+  }
+  get rebuiltView(): DataView {
+    return this.#rebuiltView;
+  }
+
   /**
-   * The record kept at `at` of arena `arena`, rebuilt at offset 0 of a buffer that the next call
-   * reuses (decode it before rebuilding another), with the header fields given.
+   * Rebuilds the record kept at `at` of arena `arena` at offset 0 of `rebuilt` (the next call
+   * overwrites it: decode it before rebuilding another), with the header fields given, its time
+   * as the u32 halves `tsHi` and `tsLo`.
    */
-  rebuild(arena: number, at: number, kind: EventKind, tsNs: bigint, pid: number, tid: number, fd: number): { buffer: Buffer; view: DataView } {
+  rebuild(arena: number, at: number, kind: EventKind, tsHi: number, tsLo: number, pid: number, tid: number, fd: number): void {
     const src = this.#arenas[arena]!;
     const dst = this.#rebuilt;
     const dv = this.#rebuiltView;
     const kept = src.readUInt16LE(at);
     let r = at + 2;
     for (let i = 0; i < kept; i++) dst[i] = 0;
-    dv.setBigUint64(H.ts_ns[0], tsNs, LE);
+    dv.setUint32(H.ts_ns[0], tsLo, LE);
+    dv.setUint32(H.ts_ns[0] + 4, tsHi, LE);
     dv.setUint32(H.pid[0], pid, LE);
     dv.setUint32(H.tid[0], tid, LE);
     dv.setUint16(H.kind[0], kind, LE);
@@ -136,6 +146,5 @@ export class CompactRecords {
       r = copyBytes(src, r + 2, dst, hole.at, length);
     }
     if (pos < kept) copyBytes(src, r, dst, pos, kept - pos);
-    return { buffer: dst, view: dv };
   }
 }

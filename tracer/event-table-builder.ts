@@ -293,7 +293,7 @@ export class EventTableBuilder {
     const request = c.request.subarray(0, n);
     const conn = c.conn.subarray(0, n);
     const chunk = c.chunk.subarray(0, n);
-    const offset = c.offset.subarray(0, n);
+    const offsetOf = c.offset.subarray(0, n);
     const ts = c.ts.subarray(0, n);
     const pid = c.pid.subarray(0, n);
     const tid = c.tid.subarray(0, n);
@@ -315,11 +315,24 @@ export class EventTableBuilder {
       connKeys: ids.connKeys,
       bytes: c.bytes.subarray(0, n),
     };
+    const baseHi = base?.hi ?? 0;
+    const baseLo = base?.lo ?? 0;
+    const buffer = records.rebuilt;
+    const view = records.rebuiltView;
     return new EventTable(columns, (row) => {
       const k = kind[row] as EventKind;
       const r = request[row]!;
       const t = conn[row]!;
-      const { buffer, view } = records.rebuild(chunk[row]!, offset[row]!, k, baseNs + BigInt(ts[row]!), pid[row]!, tid[row]!, fd[row]!);
+      // The row's time is the base plus an integer offset below 2^53: added as u32 halves, no bigint.
+      const offset = ts[row]!;
+      const offsetLo = ((offset % TWO_32) + TWO_32) % TWO_32;
+      let lo = baseLo + offsetLo;
+      let hi = baseHi + (offset - offsetLo) / TWO_32;
+      if (lo >= TWO_32) {
+        lo -= TWO_32;
+        hi += 1;
+      }
+      records.rebuild(chunk[row]!, offsetOf[row]!, k, hi >>> 0, lo, pid[row]!, tid[row]!, fd[row]!);
       return decodeRecord(buffer, view, 0, k, r < 0 ? '' : ids.requestIds[r]!, (t < 0 ? undefined : ids.tuples[t]) as Tuple);
     });
   }
