@@ -116,7 +116,30 @@ export function appFacts(requestId: string, rows: readonly number[], index: Capt
   const keptAt = positionsOfKind(table, rows, EventKind.RequestKept)[0];
   const kept = keptAt === undefined ? undefined : (table.event(rows[keptAt]!) as RequestKept);
   const sendStartNs = firstSendRow >= 0 ? table.startNsOf(firstSendRow) : reqEndRow >= 0 ? table.tsNsOf(reqEndRow) : endNs;
-  return { requestId, rows, reqStartAt, reqEndAt, inboundRecvsAt, inboundSendsAt, kept, pid, tid, inboundFd, inboundTuple, startNs, endNs, sendStartNs, warnings };
+  return {
+    requestId,
+    rows,
+    reqStartAt,
+    reqEndAt,
+    inboundRecvsAt: exact(inboundRecvsAt),
+    inboundSendsAt: exact(inboundSendsAt),
+    kept,
+    pid,
+    tid,
+    inboundFd,
+    inboundTuple,
+    startNs,
+    endNs,
+    sendStartNs,
+    warnings: exact(warnings),
+  };
+}
+
+const NONE: readonly never[] = Object.freeze([]);
+
+/** `list` at its length: facts are kept for every request, and a list filled by push keeps room for more. */
+function exact<T>(list: readonly T[]): readonly T[] {
+  return list.length === 0 ? NONE : list.slice();
 }
 
 /** `f` with its events, built now from its rows: the same objects wherever the facts name one. */

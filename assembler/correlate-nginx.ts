@@ -178,7 +178,23 @@ export function correlateNginx(uses: readonly AppConnectionUse[], index: Capture
     clientSideByTime = byTime.length;
     for (const [requestId, side] of clientSideByWorkerTime(byTime, index)) legs.set(requestId, { ...(legs.get(requestId) as NginxLegRows), ...side });
   }
+  for (const [requestId, leg] of legs) legs.set(requestId, keptLeg(leg));
   return { legs, unmatchedEvents, clientSideByTime, unsampledEvents };
+}
+
+const NO_ROWS: readonly number[] = Object.freeze([]);
+
+/** `rows` at its length: a list filled by push keeps room for more, and legs are kept for every request. */
+const exactRows = (rows: readonly number[]): readonly number[] => (rows.length === 0 ? NO_ROWS : rows.slice());
+
+function keptLeg(leg: NginxLegRows): NginxLegRows {
+  return {
+    pid: leg.pid,
+    upstreamWrites: exactRows(leg.upstreamWrites),
+    upstreamReads: exactRows(leg.upstreamReads),
+    clientReads: exactRows(leg.clientReads),
+    clientWrites: exactRows(leg.clientWrites),
+  };
 }
 
 /** The proxy's side of a client connection: `tupleKey` with local = the proxy port. */

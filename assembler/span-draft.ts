@@ -101,6 +101,8 @@ export function finalizeTrace(traceId: string, rootDraft: SpanDraft): Trace {
 }
 
 const EMPTY_LOGS: readonly SpanLog[] = Object.freeze([]);
+/** Shared by the spans without warnings: a trace waits its turn with a few hundred others, kept small. */
+const NO_WARNINGS: readonly string[] = Object.freeze([]);
 
 const byLogTime = (a: SpanLog, b: SpanLog): number => (a.tsNs < b.tsNs ? -1 : a.tsNs > b.tsNs ? 1 : 0);
 
@@ -151,7 +153,7 @@ function visit(spans: Span[], d: SpanDraft, parentId: string | null, h1: number,
     endNs: d.endNs,
     tags: d.tags,
     logs: d.logs.length > 1 ? sortStably(d.logs.slice(), byLogTime) : d.logs.length === 1 ? [d.logs[0]!] : EMPTY_LOGS,
-    warnings: d.warnings,
+    warnings: d.warnings.length === 0 ? NO_WARNINGS : d.warnings,
   });
   const children = d.children;
   if (children.length === 0) return;

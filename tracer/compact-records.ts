@@ -109,6 +109,11 @@ export class CompactRecords {
     this.#arenas.push(exact);
   }
 
+  /** Lets go of the space `keep` works in: no more records come. */
+  done(): void {
+    this.#scratch = Buffer.allocUnsafe(0);
+  }
+
   /** The buffer `rebuild` writes to, and a view of it: the same on every call. */
   get rebuilt(): Buffer {
     return this.#rebuilt;

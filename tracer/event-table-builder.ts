@@ -289,6 +289,7 @@ export class EventTableBuilder {
     const base = this.#base;
     const ids = this.#ids;
     const records = this.#records;
+    records.done();
     const kind = c.kind.subarray(0, n);
     const request = c.request.subarray(0, n);
     const conn = c.conn.subarray(0, n);
