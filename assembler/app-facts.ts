@@ -144,13 +144,31 @@ function exact<T>(list: readonly T[]): readonly T[] {
 
 /** `f` with its events, built now from its rows: the same objects wherever the facts name one. */
 export function requestFacts(f: AppFacts, table: EventTable): RequestFacts {
-  const events = f.rows.map((row) => table.event(row));
+  const events = table.eventsAt(f.rows);
+  const inboundRecvs: SockIo[] = [];
+  for (const i of f.inboundRecvsAt) inboundRecvs.push(events[i] as SockIo);
+  const inboundSends: SockIo[] = [];
+  for (const i of f.inboundSendsAt) inboundSends.push(events[i] as SockIo);
   return {
-    ...f,
+    requestId: f.requestId,
+    rows: f.rows,
+    reqStartAt: f.reqStartAt,
+    reqEndAt: f.reqEndAt,
+    inboundRecvsAt: f.inboundRecvsAt,
+    inboundSendsAt: f.inboundSendsAt,
+    kept: f.kept,
+    pid: f.pid,
+    tid: f.tid,
+    inboundFd: f.inboundFd,
+    inboundTuple: f.inboundTuple,
+    startNs: f.startNs,
+    endNs: f.endNs,
+    sendStartNs: f.sendStartNs,
+    warnings: f.warnings,
     events,
     reqStart: f.reqStartAt < 0 ? undefined : (events[f.reqStartAt] as RequestStart),
     reqEnd: f.reqEndAt < 0 ? undefined : (events[f.reqEndAt] as RequestEnd),
-    inboundRecvs: f.inboundRecvsAt.map((i) => events[i] as SockIo),
-    inboundSends: f.inboundSendsAt.map((i) => events[i] as SockIo),
+    inboundRecvs,
+    inboundSends,
   };
 }

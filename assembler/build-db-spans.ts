@@ -159,20 +159,23 @@ export function nestPgPhases(phases: readonly PgPhaseEvent[]): { spans: SpanDraf
  * query containing it), or -1 when none does.
  */
 export function assignPhases(queries: readonly DbQuery[], phases: readonly PgPhaseEvent[]): number[] {
-  return phases.map((p) => {
+  const owners: number[] = [];
+  for (const p of phases) {
     const ps = eventStartNs(p);
     let best = -1;
     let bestScore = -1n;
-    queries.forEach((q, i) => {
+    for (let i = 0; i < queries.length; i++) {
+      const q = queries[i]!;
       const overlap = minBig(p.tsNs, q.endNs) - maxBig(ps, q.startNs);
       const score = overlap > 0n ? overlap : ps >= q.startNs && p.tsNs <= q.endNs ? 0n : -1n;
       if (score > bestScore) {
         bestScore = score;
         best = i;
       }
-    });
-    return best;
-  });
+    }
+    owners.push(best);
+  }
+  return owners;
 }
 
 /** Socket buffer wait below this is a tag only, not a span of its own. */

@@ -40,7 +40,8 @@ function holesOf(struct: StructName): Hole[] {
 }
 
 const HOLES: ReadonlyArray<readonly Hole[]> = (() => {
-  const out: Hole[][] = Array.from({ length: 0x10000 }, () => []);
+  const none: readonly Hole[] = [];
+  const out: (readonly Hole[])[] = new Array<readonly Hole[]>(0x10000).fill(none);
   for (const [kind, struct] of Object.entries(KIND_STRUCT)) out[Number(kind)] = holesOf(struct);
   return out;
 })();
