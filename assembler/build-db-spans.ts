@@ -125,20 +125,21 @@ const outerFirst = (a: SpanDraft, b: SpanDraft): number => (a.startNs !== b.star
 export function nestPgPhases(phases: readonly PgPhaseEvent[]): { spans: SpanDraft[]; logs: SpanLog[]; folded: Record<string, number> } {
   const logs: SpanLog[] = [];
   const folded: Record<string, number> = {};
-  const kept = new Map<number, number>();
+  // Spans kept so far by phase number (an array: most queries have a few phases of a few kinds).
+  const kept: number[] = [];
   const drafts: SpanDraft[] = [];
   for (const p of phases) {
     if (p.phase === PgPhase.TxnCommit || p.durationNs <= 0n) {
       logs.push({ tsNs: p.tsNs, fields: { event: `pg ${PHASE_NAMES[p.phase] ?? p.phase}`, 'process.pid': p.pid } });
       continue;
     }
-    const n = kept.get(p.phase) ?? 0;
+    const n = kept[p.phase] ?? 0;
     if (n >= MAX_PHASE_SPANS) {
       const key = `db.postgresql.${(PHASE_NAMES[p.phase] ?? String(p.phase)).replace(' ', '_')}_folded`;
       folded[key] = (folded[key] ?? 0) + 1;
       continue;
     }
-    kept.set(p.phase, n + 1);
+    kept[p.phase] = n + 1;
     drafts.push(phaseDraft(p));
   }
   sortStably(drafts, outerFirst);

@@ -4,7 +4,7 @@
  * (kind-rules.ts). A row becomes a TraceEvent only when the table is asked for it.
  */
 import { CompactRecords } from './compact-records.ts';
-import { decodeRecord } from './decode-record.ts';
+import { decodeRecord, sockIoArrivalNs } from './decode-record.ts';
 import { EventKind, type Tuple } from '../shared/event-types.ts';
 import { EVENT_LAYOUT, HEADER_SIZE as HEADER_BYTES, minRecordSizes } from '../shared/event-layout.ts';
 import { EventTable } from './event-table.ts';
@@ -320,11 +320,9 @@ export class EventTableBuilder {
     const baseLo = base?.lo ?? 0;
     const buffer = records.rebuilt;
     const view = records.rebuiltView;
-    return new EventTable(columns, (row) => {
+    const rebuildRow = (row: number): EventKind => {
       const k = kind[row] as EventKind;
-      const r = request[row]!;
-      const t = conn[row]!;
-      // The row's time is the base plus an integer offset below 2^53: added as u32 halves, no bigint.
+      // The row's time is the base plus its offset, added as u32 halves: no bigint.
       const offset = ts[row]!;
       const offsetLo = ((offset % TWO_32) + TWO_32) % TWO_32;
       let lo = baseLo + offsetLo;
@@ -334,8 +332,22 @@ export class EventTableBuilder {
         hi += 1;
       }
       records.rebuild(chunk[row]!, offsetOf[row]!, k, hi >>> 0, lo, pid[row]!, tid[row]!, fd[row]!);
-      return decodeRecord(buffer, view, 0, k, r < 0 ? '' : ids.requestIds[r]!, (t < 0 ? undefined : ids.tuples[t]) as Tuple);
-    });
+      return k;
+    };
+    return new EventTable(
+      columns,
+      (row) => {
+        const k = rebuildRow(row);
+        const r = request[row]!;
+        const t = conn[row]!;
+        return decodeRecord(buffer, view, 0, k, r < 0 ? '' : ids.requestIds[r]!, (t < 0 ? undefined : ids.tuples[t]) as Tuple);
+      },
+      undefined,
+      (row) => {
+        rebuildRow(row);
+        return sockIoArrivalNs(view, 0);
+      },
+    );
   }
 
   /** New columns of `capacity` rows, holding the first `rows` of the current ones. */

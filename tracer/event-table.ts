@@ -7,7 +7,7 @@
  * (table-of-events.ts) hands those back.
  */
 import type { CaptureEvents } from '../shared/capture-types.ts';
-import type { TraceEvent, Tuple } from '../shared/event-types.ts';
+import { EventKind, type TraceEvent, type Tuple } from '../shared/event-types.ts';
 import { eventStartNs, KIND_RULES } from './kind-rules.ts';
 
 /** What correlation needs of every event, row by row. */
@@ -46,6 +46,7 @@ export interface EventTable extends EventColumns {}
 export class EventTable implements CaptureEvents {
   readonly #eventAt: (row: number) => TraceEvent;
   readonly #tupleAt: ((row: number) => Tuple | undefined) | undefined;
+  readonly #arrivalAt: ((row: number) => bigint) | undefined;
   /**
    * Every row as an object, built the first time the table is read as a list (iterated, filtered,
    * …): such a reader gets the same object for a row each time, as from an array. Assembly asks
@@ -55,13 +56,20 @@ export class EventTable implements CaptureEvents {
 
   /**
    * `eventAt(row)` gives row `row` as a TraceEvent; `tupleAt(row)` its event's own 4-tuple, when
-   * that is not the interned one (`tuples`).
+   * that is not the interned one (`tuples`); `arrivalAt(row)` a socket row's `arrivalNs` without
+   * building its event.
    */
-  constructor(columns: EventColumns, eventAt: (row: number) => TraceEvent, tupleAt?: (row: number) => Tuple | undefined) {
+  constructor(
+    columns: EventColumns,
+    eventAt: (row: number) => TraceEvent,
+    tupleAt?: (row: number) => Tuple | undefined,
+    arrivalAt?: (row: number) => bigint,
+  ) {
     const { length, kind, ts, baseNs, lead, pid, tid, fd, request, requestIds, conn, tuples, connKeys, bytes } = columns;
     Object.assign(this, { length, kind, ts, baseNs, lead, pid, tid, fd, request, requestIds, conn, tuples, connKeys, bytes });
     this.#eventAt = eventAt;
     this.#tupleAt = tupleAt;
+    this.#arrivalAt = arrivalAt;
   }
 
   /**
@@ -88,6 +96,14 @@ export class EventTable implements CaptureEvents {
     const c = this.conn[row]!;
     if (c < 0) return undefined;
     return this.#tupleAt === undefined ? this.tuples[c] : this.#tupleAt(row);
+  }
+
+  /** When the data of socket read or write `row` arrived (its event's `arrivalNs`); 0n for other kinds. */
+  arrivalNsOf(row: number): bigint {
+    const k = this.kind[row]!;
+    if (k !== EventKind.SockRecv && k !== EventKind.SockSend) return 0n;
+    if (this.#all !== undefined || this.#arrivalAt === undefined) return (this.event(row) as { readonly arrivalNs: bigint }).arrivalNs;
+    return this.#arrivalAt(row);
   }
 
   /** The request id of row `row`, '' when untagged. */
