@@ -39,6 +39,12 @@ export function sqlOperation(statement: string): string {
 
 const byStartThenFd = (a: DbQuery, b: DbQuery): number => (a.startNs < b.startNs ? -1 : a.startNs > b.startNs ? 1 : a.fd - b.fd);
 
+/** Ends the oldest query still open on `fd` at `endNs` (not before its start), for the reason `why`. */
+function closeOpen(out: DbQuery[], fd: number, open: DbStart[], endNs: bigint, why: string): void {
+  const s = open.shift() as DbStart;
+  out.push({ fd, pid: s.pid, startNs: s.tsNs, endNs: maxBig(endNs, s.tsNs), query: s.query, rows: null, warnings: [why] });
+}
+
 /**
  * Pairs starts and ends per fd in FIFO order (a pg connection runs one query at a time).
  * A lone end is repaired from its duration; a lone start ends at the next start on its fd,
@@ -55,13 +61,9 @@ export function pairDbQueries(events: readonly TraceEvent[], fallbackEndNs: bigi
   const out: DbQuery[] = [];
   for (const [fd, list] of byFd) {
     const open: DbStart[] = [];
-    const closeOpen = (endNs: bigint, why: string): void => {
-      const s = open.shift() as DbStart;
-      out.push({ fd, pid: s.pid, startNs: s.tsNs, endNs: maxBig(endNs, s.tsNs), query: s.query, rows: null, warnings: [why] });
-    };
     for (const e of list) {
       if (e.kind === EventKind.DbQueryStart) {
-        while (open.length > 0) closeOpen(e.tsNs, 'DbQueryEnd missing: ends where the next query on its connection starts');
+        while (open.length > 0) closeOpen(out, fd, open, e.tsNs, 'DbQueryEnd missing: ends where the next query on its connection starts');
         open.push(e);
         continue;
       }
@@ -80,7 +82,7 @@ export function pairDbQueries(events: readonly TraceEvent[], fallbackEndNs: bigi
         });
       }
     }
-    while (open.length > 0) closeOpen(fallbackEndNs, 'DbQueryEnd missing: ends with the request');
+    while (open.length > 0) closeOpen(out, fd, open, fallbackEndNs, 'DbQueryEnd missing: ends with the request');
   }
   return sortStably(out, byStartThenFd);
 }

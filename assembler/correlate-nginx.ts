@@ -61,8 +61,13 @@ export interface NginxLegRows {
 
 /** `rows` with its events, built now from the table. */
 export function nginxLegOf(rows: NginxLegRows, table: EventTable): NginxLeg {
-  const at = (list: readonly number[]): SockIo[] => table.eventsAt(list) as SockIo[];
-  return { pid: rows.pid, upstreamWrites: at(rows.upstreamWrites), upstreamReads: at(rows.upstreamReads), clientReads: at(rows.clientReads), clientWrites: at(rows.clientWrites) };
+  return {
+    pid: rows.pid,
+    upstreamWrites: table.eventsAt(rows.upstreamWrites) as SockIo[],
+    upstreamReads: table.eventsAt(rows.upstreamReads) as SockIo[],
+    clientReads: table.eventsAt(rows.clientReads) as SockIo[],
+    clientWrites: table.eventsAt(rows.clientWrites) as SockIo[],
+  };
 }
 
 export interface NginxCorrelation {
