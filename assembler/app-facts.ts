@@ -6,7 +6,7 @@
  */
 import type { EventTable } from '../tracer/event-table.ts';
 import { EventKind, type EventOf, type TraceEvent, type Tuple } from '../shared/event-types.ts';
-import { eventStartNs, maxBig, minBig, type SockIo } from './event-time.ts';
+import { maxBig, minBig, type SockIo } from './event-time.ts';
 import type { CaptureIndex } from './index-capture.ts';
 
 export type RequestStart = EventOf<typeof EventKind.RequestStart>;
@@ -53,10 +53,9 @@ function positionsOfKind(table: EventTable, rows: readonly number[], kind: numbe
   return out;
 }
 
-/** A request's facts, read off its rows: only the rows they need become events, for the while. */
+/** A request's facts, read off its rows' columns: a row becomes an event only where they cannot say. */
 export function appFacts(requestId: string, rows: readonly number[], index: CaptureIndex): AppFacts {
   const table = index.table;
-  const at = (i: number): TraceEvent => table.event(rows[i]!);
   const warnings: string[] = [];
   const starts = positionsOfKind(table, rows, EventKind.RequestStart);
   const ends = positionsOfKind(table, rows, EventKind.RequestEnd);
@@ -64,12 +63,12 @@ export function appFacts(requestId: string, rows: readonly number[], index: Capt
   if (ends.length > 1) warnings.push(`${ends.length} RequestEnd events: the last is used`);
   const reqStartAt = starts[0] ?? -1;
   const reqEndAt = ends.at(-1) ?? -1;
-  const reqStart = reqStartAt < 0 ? undefined : (at(reqStartAt) as RequestStart);
-  const reqEnd = reqEndAt < 0 ? undefined : (at(reqEndAt) as RequestEnd);
-  const first = rows[0]!;
-  const pid = reqStart?.pid ?? reqEnd?.pid ?? table.pid[first]!;
-  const tid = reqStart?.tid ?? reqEnd?.tid ?? table.tid[first]!;
-  const inboundFd = reqStart?.fd ?? reqEnd?.fd ?? -1;
+  const reqStartRow = reqStartAt < 0 ? -1 : rows[reqStartAt]!;
+  const reqEndRow = reqEndAt < 0 ? -1 : rows[reqEndAt]!;
+  const probeRow = reqStartRow >= 0 ? reqStartRow : reqEndRow >= 0 ? reqEndRow : rows[0]!;
+  const pid = table.pid[probeRow]!;
+  const tid = table.tid[probeRow]!;
+  const inboundFd = reqStartRow >= 0 || reqEndRow >= 0 ? table.fd[probeRow]! : -1;
   const inboundRecvsAt: number[] = [];
   const inboundSendsAt: number[] = [];
   if (inboundFd >= 0) {
@@ -81,56 +80,95 @@ export function appFacts(requestId: string, rows: readonly number[], index: Capt
       else if (k === EventKind.SockSend) inboundSendsAt.push(i);
     }
   }
-  const firstRecv = inboundRecvsAt.length > 0 ? (at(inboundRecvsAt[0]!) as SockIo) : undefined;
-  const firstSend = inboundSendsAt.length > 0 ? (at(inboundSendsAt[0]!) as SockIo) : undefined;
-  const lastSend = inboundSendsAt.length > 0 ? (at(inboundSendsAt.at(-1)!) as SockIo) : undefined;
-  // Only a request missing its own probes needs all of its events for its bounds.
-  const events = (): TraceEvent[] => rows.map((row) => table.event(row));
+  const firstRecvRow = inboundRecvsAt.length > 0 ? rows[inboundRecvsAt[0]!]! : -1;
+  const firstSendRow = inboundSendsAt.length > 0 ? rows[inboundSendsAt[0]!]! : -1;
+  const lastSendRow = inboundSendsAt.length > 0 ? rows[inboundSendsAt.at(-1)!]! : -1;
 
   let startNs: bigint;
-  if (reqStart) {
-    startNs = firstRecv ? minBig(eventStartNs(firstRecv), reqStart.tsNs) : reqStart.tsNs;
-  } else if (firstRecv) {
-    startNs = eventStartNs(firstRecv);
+  if (reqStartRow >= 0) {
+    const reqStartNs = table.tsNsOf(reqStartRow);
+    startNs = firstRecvRow >= 0 ? minBig(table.startNsOf(firstRecvRow), reqStartNs) : reqStartNs;
+  } else if (firstRecvRow >= 0) {
+    startNs = table.startNsOf(firstRecvRow);
     warnings.push('RequestStart missing: app span starts at the first read of the request');
-  } else if (reqEnd) {
-    startNs = eventStartNs(reqEnd);
+  } else if (reqEndRow >= 0) {
+    startNs = table.startNsOf(reqEndRow);
     warnings.push("RequestStart missing: start derived from RequestEnd's duration");
   } else {
-    const all = events();
-    startNs = all.reduce((m, e) => minBig(m, eventStartNs(e)), all[0]!.tsNs);
+    startNs = rows.reduce((m, row) => minBig(m, table.startNsOf(row)), table.tsNsOf(rows[0]!));
     warnings.push('RequestStart and RequestEnd missing: app span covers the events of the request');
   }
   let endNs: bigint;
-  const lastSendEnd = lastSend?.tsNs;
-  if (reqEnd) {
-    endNs = lastSendEnd !== undefined ? maxBig(reqEnd.tsNs, lastSendEnd) : reqEnd.tsNs;
+  if (reqEndRow >= 0) {
+    const reqEndNs = table.tsNsOf(reqEndRow);
+    endNs = lastSendRow >= 0 ? maxBig(reqEndNs, table.tsNsOf(lastSendRow)) : reqEndNs;
   } else {
-    endNs = events().reduce((m, e) => maxBig(m, e.tsNs), startNs);
-    if (reqStart) warnings.push("RequestEnd missing: app span ends at the request's last event");
+    endNs = rows.reduce((m, row) => maxBig(m, table.tsNsOf(row)), startNs);
+    if (reqStartRow >= 0) warnings.push("RequestEnd missing: app span ends at the request's last event");
   }
 
   const firstInbound = Math.min(inboundRecvsAt[0] ?? Infinity, inboundSendsAt[0] ?? Infinity);
-  let inboundTuple = firstInbound === Infinity ? undefined : (at(firstInbound) as SockIo).tuple;
+  let inboundTuple = firstInbound === Infinity ? undefined : table.tupleOf(rows[firstInbound]!);
   if (!inboundTuple && inboundFd >= 0) {
     const accepts = index.acceptsByFd.get(`${pid}:${inboundFd}`) ?? [];
     inboundTuple = accepts.filter((a) => a.tsNs <= startNs).at(-1)?.tuple;
   }
   const keptAt = positionsOfKind(table, rows, EventKind.RequestKept)[0];
-  const kept = keptAt === undefined ? undefined : (at(keptAt) as RequestKept);
-  const sendStartNs = firstSend ? eventStartNs(firstSend) : (reqEnd?.tsNs ?? endNs);
-  return { requestId, rows, reqStartAt, reqEndAt, inboundRecvsAt, inboundSendsAt, kept, pid, tid, inboundFd, inboundTuple, startNs, endNs, sendStartNs, warnings };
+  const kept = keptAt === undefined ? undefined : (table.event(rows[keptAt]!) as RequestKept);
+  const sendStartNs = firstSendRow >= 0 ? table.startNsOf(firstSendRow) : reqEndRow >= 0 ? table.tsNsOf(reqEndRow) : endNs;
+  return {
+    requestId,
+    rows,
+    reqStartAt,
+    reqEndAt,
+    inboundRecvsAt: exact(inboundRecvsAt),
+    inboundSendsAt: exact(inboundSendsAt),
+    kept,
+    pid,
+    tid,
+    inboundFd,
+    inboundTuple,
+    startNs,
+    endNs,
+    sendStartNs,
+    warnings: exact(warnings),
+  };
+}
+
+const NONE: readonly never[] = Object.freeze([]);
+
+/** `list` at its length: facts are kept for every request, and a list filled by push keeps room for more. */
+function exact<T>(list: readonly T[]): readonly T[] {
+  return list.length === 0 ? NONE : list.slice();
 }
 
 /** `f` with its events, built now from its rows: the same objects wherever the facts name one. */
 export function requestFacts(f: AppFacts, table: EventTable): RequestFacts {
-  const events = f.rows.map((row) => table.event(row));
+  const events = table.eventsAt(f.rows);
+  const inboundRecvs: SockIo[] = [];
+  for (const i of f.inboundRecvsAt) inboundRecvs.push(events[i] as SockIo);
+  const inboundSends: SockIo[] = [];
+  for (const i of f.inboundSendsAt) inboundSends.push(events[i] as SockIo);
   return {
-    ...f,
+    requestId: f.requestId,
+    rows: f.rows,
+    reqStartAt: f.reqStartAt,
+    reqEndAt: f.reqEndAt,
+    inboundRecvsAt: f.inboundRecvsAt,
+    inboundSendsAt: f.inboundSendsAt,
+    kept: f.kept,
+    pid: f.pid,
+    tid: f.tid,
+    inboundFd: f.inboundFd,
+    inboundTuple: f.inboundTuple,
+    startNs: f.startNs,
+    endNs: f.endNs,
+    sendStartNs: f.sendStartNs,
+    warnings: f.warnings,
     events,
     reqStart: f.reqStartAt < 0 ? undefined : (events[f.reqStartAt] as RequestStart),
     reqEnd: f.reqEndAt < 0 ? undefined : (events[f.reqEndAt] as RequestEnd),
-    inboundRecvs: f.inboundRecvsAt.map((i) => events[i] as SockIo),
-    inboundSends: f.inboundSendsAt.map((i) => events[i] as SockIo),
+    inboundRecvs,
+    inboundSends,
   };
 }

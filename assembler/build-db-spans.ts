@@ -13,6 +13,7 @@ import { EventKind, PgPhase, type EventOf, type TraceEvent } from '../shared/eve
 import { eventStartNs, maxBig, minBig, type SockIo } from './event-time.ts';
 import { markCorrelation } from './correlation.ts';
 import { draftSpan, type SpanDraft } from './span-draft.ts';
+import { sortStably } from './sort-stably.ts';
 import type { SpanLog } from './span.ts';
 
 export type DbStart = EventOf<typeof EventKind.DbQueryStart>;
@@ -36,6 +37,14 @@ export function sqlOperation(statement: string): string {
   return m ? (m[1] as string).toUpperCase() : '';
 }
 
+const byStartThenFd = (a: DbQuery, b: DbQuery): number => (a.startNs < b.startNs ? -1 : a.startNs > b.startNs ? 1 : a.fd - b.fd);
+
+/** Ends the oldest query still open on `fd` at `endNs` (not before its start), for the reason `why`. */
+function closeOpen(out: DbQuery[], fd: number, open: DbStart[], endNs: bigint, why: string): void {
+  const s = open.shift() as DbStart;
+  out.push({ fd, pid: s.pid, startNs: s.tsNs, endNs: maxBig(endNs, s.tsNs), query: s.query, rows: null, warnings: [why] });
+}
+
 /**
  * Pairs starts and ends per fd in FIFO order (a pg connection runs one query at a time).
  * A lone end is repaired from its duration; a lone start ends at the next start on its fd,
@@ -52,13 +61,9 @@ export function pairDbQueries(events: readonly TraceEvent[], fallbackEndNs: bigi
   const out: DbQuery[] = [];
   for (const [fd, list] of byFd) {
     const open: DbStart[] = [];
-    const closeOpen = (endNs: bigint, why: string): void => {
-      const s = open.shift() as DbStart;
-      out.push({ fd, pid: s.pid, startNs: s.tsNs, endNs: maxBig(endNs, s.tsNs), query: s.query, rows: null, warnings: [why] });
-    };
     for (const e of list) {
       if (e.kind === EventKind.DbQueryStart) {
-        while (open.length > 0) closeOpen(e.tsNs, 'DbQueryEnd missing: ends where the next query on its connection starts');
+        while (open.length > 0) closeOpen(out, fd, open, e.tsNs, 'DbQueryEnd missing: ends where the next query on its connection starts');
         open.push(e);
         continue;
       }
@@ -77,9 +82,9 @@ export function pairDbQueries(events: readonly TraceEvent[], fallbackEndNs: bigi
         });
       }
     }
-    while (open.length > 0) closeOpen(fallbackEndNs, 'DbQueryEnd missing: ends with the request');
+    while (open.length > 0) closeOpen(out, fd, open, fallbackEndNs, 'DbQueryEnd missing: ends with the request');
   }
-  return out.sort((a, b) => (a.startNs < b.startNs ? -1 : a.startNs > b.startNs ? 1 : a.fd - b.fd));
+  return sortStably(out, byStartThenFd);
 }
 
 const PHASE_NAMES: Readonly<Record<number, string>> = {
@@ -112,6 +117,9 @@ function phaseDraft(p: PgPhaseEvent): SpanDraft {
   return draftSpan(PHASE_NAMES[p.phase] ?? `phase ${p.phase}`, 'postgres', eventStartNs(p), p.tsNs, { tags });
 }
 
+/** By start, the longer of two that start together first (so it can hold the other). */
+const outerFirst = (a: SpanDraft, b: SpanDraft): number => (a.startNs !== b.startNs ? (a.startNs < b.startNs ? -1 : 1) : a.endNs > b.endNs ? -1 : a.endNs < b.endNs ? 1 : 0);
+
 /**
  * PostgreSQL phases as spans nested by time containment (parse/plan/execute inside a simple
  * protocol query, buffer reads inside execute, …); commits become logs.
@@ -119,23 +127,24 @@ function phaseDraft(p: PgPhaseEvent): SpanDraft {
 export function nestPgPhases(phases: readonly PgPhaseEvent[]): { spans: SpanDraft[]; logs: SpanLog[]; folded: Record<string, number> } {
   const logs: SpanLog[] = [];
   const folded: Record<string, number> = {};
-  const kept = new Map<number, number>();
+  // Spans kept so far by phase number (an array: most queries have a few phases of a few kinds).
+  const kept: number[] = [];
   const drafts: SpanDraft[] = [];
   for (const p of phases) {
     if (p.phase === PgPhase.TxnCommit || p.durationNs <= 0n) {
       logs.push({ tsNs: p.tsNs, fields: { event: `pg ${PHASE_NAMES[p.phase] ?? p.phase}`, 'process.pid': p.pid } });
       continue;
     }
-    const n = kept.get(p.phase) ?? 0;
+    const n = kept[p.phase] ?? 0;
     if (n >= MAX_PHASE_SPANS) {
       const key = `db.postgresql.${(PHASE_NAMES[p.phase] ?? String(p.phase)).replace(' ', '_')}_folded`;
       folded[key] = (folded[key] ?? 0) + 1;
       continue;
     }
-    kept.set(p.phase, n + 1);
+    kept[p.phase] = n + 1;
     drafts.push(phaseDraft(p));
   }
-  drafts.sort((a, b) => (a.startNs !== b.startNs ? (a.startNs < b.startNs ? -1 : 1) : a.endNs > b.endNs ? -1 : a.endNs < b.endNs ? 1 : 0));
+  sortStably(drafts, outerFirst);
   const top: SpanDraft[] = [];
   const stack: SpanDraft[] = [];
   for (const d of drafts) {
@@ -153,20 +162,23 @@ export function nestPgPhases(phases: readonly PgPhaseEvent[]): { spans: SpanDraf
  * query containing it), or -1 when none does.
  */
 export function assignPhases(queries: readonly DbQuery[], phases: readonly PgPhaseEvent[]): number[] {
-  return phases.map((p) => {
+  const owners: number[] = [];
+  for (const p of phases) {
     const ps = eventStartNs(p);
     let best = -1;
     let bestScore = -1n;
-    queries.forEach((q, i) => {
+    for (let i = 0; i < queries.length; i++) {
+      const q = queries[i]!;
       const overlap = minBig(p.tsNs, q.endNs) - maxBig(ps, q.startNs);
       const score = overlap > 0n ? overlap : ps >= q.startNs && p.tsNs <= q.endNs ? 0n : -1n;
       if (score > bestScore) {
         bestScore = score;
         best = i;
       }
-    });
-    return best;
-  });
+    }
+    owners.push(best);
+  }
+  return owners;
 }
 
 /** Socket buffer wait below this is a tag only, not a span of its own. */

@@ -51,11 +51,14 @@ function fileSpan(name: string, startNs: bigint, endNs: bigint, io: readonly Fil
   return span;
 }
 
+const isFileEvent = (e: TraceEvent): boolean => e.kind === EventKind.FileOpen || e.kind === EventKind.FileClose || isFileIo(e);
+
 /**
  * File spans for one request's events. `opensByFd` (every FileOpen of the capture by `pid:fd`)
  * names files this request did not open itself; `fallbackEndNs` ends a file never closed.
  */
 export function buildFileSpans(events: readonly TraceEvent[], opensByFd: ReadonlyMap<string, readonly FileOpenEvent[]>): SpanDraft[] {
+  if (!events.some(isFileEvent)) return [];
   const files: OpenFile[] = [];
   const closes = events.filter((e): e is FileClose => e.kind === EventKind.FileClose);
   const usedCloses = new Set<FileClose>();

@@ -29,7 +29,8 @@ export function buildTrace(f: RequestFacts, ctx: BuildContext): Trace {
   const { events, pid } = f;
   const queries = pairDbQueries(events, f.endNs);
   const sockIo = events.filter((e): e is SockIo => isSockIo(e) && e.bytes > 0n);
-  const used = new Set<SockIo>([...f.inboundRecvs, ...f.inboundSends]);
+  const used = new Set<SockIo>(f.inboundRecvs);
+  for (const e of f.inboundSends) used.add(e);
   const phases = events.filter((e): e is PgPhaseEvent => e.kind === EventKind.PgPhase);
   const phaseOwner = assignPhases(queries, phases);
   const pgKeys = new Map<string, SpanDraft>();
@@ -37,18 +38,19 @@ export function buildTrace(f: RequestFacts, ctx: BuildContext): Trace {
   const dbSpans = queries.map((q, k) => {
     const sock = sockIo.filter((e) => !used.has(e) && e.pid === q.pid && e.fd === q.fd && eventStartNs(e) >= q.startNs && e.tsNs <= q.endNs);
     sock.forEach((e) => used.add(e));
-    const span = buildDbQuerySpan(k + 1, q, sock, phases.filter((_, i) => phaseOwner[i] === k));
+    const own = phases.filter((_, i) => phaseOwner[i] === k);
+    const span = buildDbQuerySpan(k + 1, q, sock, own);
     const db = span.children.find((c) => c.name === 'DB processing');
     const pgTuple = sock[0]?.tuple;
     if (pgTuple && ctx.index.xmitsByKey.size > 0) {
       // The query's packets leave from the app's socket, the result's from the backend's.
       const write = span.children.find((c) => c.name === 'query send')?.startNs ?? q.startNs;
       tagXmits(span, 'net.xmit.query', xmitsIn(ctx.index.xmitsByKey.get(tupleKey(pgTuple)), q.startNs, q.endNs), write);
-      tagXmits(span, 'net.xmit.result', xmitsIn(ctx.index.xmitsByKey.get(peerTupleKey(pgTuple)), q.startNs, q.endNs), lastPhaseEnd(phases.filter((_, i) => phaseOwner[i] === k)) ?? db?.startNs ?? q.startNs);
+      tagXmits(span, 'net.xmit.result', xmitsIn(ctx.index.xmitsByKey.get(peerTupleKey(pgTuple)), q.startNs, q.endNs), lastPhaseEnd(own) ?? db?.startNs ?? q.startNs);
     }
     // The backend: the one whose phases these are, else the process the sockets family saw
     // owning the other end of the app's pg connection.
-    const backend = phases.find((_, i) => phaseOwner[i] === k)?.pid ?? (pgTuple ? ctx.index.socketOwnerByKey.get(peerTupleKey(pgTuple)) : undefined);
+    const backend = own[0]?.pid ?? (pgTuple ? ctx.index.socketOwnerByKey.get(peerTupleKey(pgTuple)) : undefined);
     if (db && backend !== undefined) {
       db.tags['process.pid'] ??= String(backend);
       const runq = ctx.index.runqByPid.get(backend);

@@ -26,7 +26,7 @@ import { isSampled } from '../shared/sampling.ts';
 import { overlapCounts } from './correlation.ts';
 import { indexConnections, type ConnectionIndex } from './connection-setup.ts';
 import { clientNeighbourBounds } from './client-connection-order.ts';
-import { correlateNginx, nginxLegOf, type AppConnectionUse, type ClientConnection, type NginxLeg, type NginxLegRows } from './correlate-nginx.ts';
+import { correlateNginx, type AppConnectionUse, type ClientConnection, type NginxLegRows } from './correlate-nginx.ts';
 import { eventStartNs, peerTupleKey, tupleKey, type SockIo } from './event-time.ts';
 import { indexCapture, type CaptureIndex } from './index-capture.ts';
 import { inboundConnectionLookup, type InboundUse } from './infer-inbound-connection.ts';
@@ -135,21 +135,28 @@ const ORDER_SLACK_NS = 50_000_000n;
  * read, its nginx leg's, and the earliest an estimate from the access log can put nginx before
  * the app. (A query result's arrival, not read here, follows the query's send.)
  */
-function startBound(f: AppFacts, table: EventTable, leg: NginxLeg | undefined, access: NginxAccessEntry | undefined): bigint {
+function startBound(f: AppFacts, table: EventTable, leg: NginxLegRows | undefined, access: NginxAccessEntry | undefined): bigint {
   let min = f.startNs;
-  const consider = (ns: bigint): void => {
+  for (const row of f.rows) {
+    const ns = table.tsNsOf(row) - BigInt(table.lead[row]!);
     if (ns > 0n && ns < min) min = ns;
-  };
-  for (const row of f.rows) consider(table.tsNsOf(row) - BigInt(table.lead[row]!));
-  for (const e of leg ? [...leg.clientReads, ...leg.clientWrites, ...leg.upstreamWrites, ...leg.upstreamReads] : []) {
-    consider(eventStartNs(e));
-    consider(e.arrivalNs);
   }
-  if (access?.requestTime != null) consider(f.startNs - BigInt(Math.ceil(access.requestTime * 1e9)) - 1_000_000n);
+  if (leg !== undefined) {
+    for (const rows of [leg.clientReads, leg.clientWrites, leg.upstreamWrites, leg.upstreamReads]) {
+      for (const row of rows) {
+        const start = table.startNsOf(row);
+        if (start > 0n && start < min) min = start;
+        const arrival = table.arrivalNsOf(row);
+        if (arrival > 0n && arrival < min) min = arrival;
+      }
+    }
+  }
+  if (access?.requestTime != null) {
+    const ns = f.startNs - BigInt(Math.ceil(access.requestTime * 1e9)) - 1_000_000n;
+    if (ns > 0n && ns < min) min = ns;
+  }
   return min;
 }
-
-const legOf = (rows: NginxLegRows | undefined, table: EventTable): NginxLeg | undefined => (rows === undefined ? undefined : nginxLegOf(rows, table));
 
 /**
  * One trace per request id found in the capture's tagged events, in order of start, each built
@@ -220,7 +227,7 @@ export function assembleTraces(capture: Capture, options: AssembleOptions = {}):
   const items: OrderItem<Item>[] = [];
   for (const f of facts) {
     if (wanted && !wanted.has(f.requestId)) continue;
-    items.push({ item: { facts: f }, notAfterNs: startBound(f, index.table, legOf(corr.legs.get(f.requestId), index.table), access.get(f.requestId)) });
+    items.push({ item: { facts: f }, notAfterNs: startBound(f, index.table, corr.legs.get(f.requestId), access.get(f.requestId)) });
   }
   if (sampleRate !== undefined) {
     // Outside the sample the app fires no probe: such a request is only in nginx's log.

@@ -23,7 +23,7 @@
  */
 import { EventKind } from '../shared/event-types.ts';
 import type { EventTable } from '../tracer/event-table.ts';
-import { eventStartNs, lowerBound, tupleKey, type SockIo } from './event-time.ts';
+import { lowerBound, type SockIo } from './event-time.ts';
 import { proxyPeerKey, type CaptureIndex } from './index-capture.ts';
 
 /** One request's use of the app's inbound connection. */
@@ -61,8 +61,13 @@ export interface NginxLegRows {
 
 /** `rows` with its events, built now from the table. */
 export function nginxLegOf(rows: NginxLegRows, table: EventTable): NginxLeg {
-  const at = (list: readonly number[]): SockIo[] => table.eventsAt(list) as SockIo[];
-  return { pid: rows.pid, upstreamWrites: at(rows.upstreamWrites), upstreamReads: at(rows.upstreamReads), clientReads: at(rows.clientReads), clientWrites: at(rows.clientWrites) };
+  return {
+    pid: rows.pid,
+    upstreamWrites: table.eventsAt(rows.upstreamWrites) as SockIo[],
+    upstreamReads: table.eventsAt(rows.upstreamReads) as SockIo[],
+    clientReads: table.eventsAt(rows.clientReads) as SockIo[],
+    clientWrites: table.eventsAt(rows.clientWrites) as SockIo[],
+  };
 }
 
 export interface NginxCorrelation {
@@ -92,16 +97,20 @@ export interface ClientConnection {
 
 interface MutableLeg {
   pid: number;
-  upstreamWrites: SockIo[];
-  upstreamReads: SockIo[];
+  upstreamWrites: number[];
+  upstreamReads: number[];
 }
+
+type ClientSide = Pick<NginxLegRows, 'clientReads' | 'clientWrites'>;
 
 /**
  * Assigns nginx's socket I/O to requests. `clients` (request id → client connection, from the
  * access log) puts each request's client side on its own connection; requests without one fall
- * back to matching by time on the worker. Pure: reads `index`, returns new data.
+ * back to matching by time on the worker. Reads rows of the capture's table, builds no events.
+ * Pure: reads `index`, returns new data.
  */
 export function correlateNginx(uses: readonly AppConnectionUse[], index: CaptureIndex, clients?: ReadonlyMap<string, ClientConnection>): NginxCorrelation {
+  const table = index.table;
   const byConn = new Map<string, AppConnectionUse[]>();
   for (const u of uses) {
     const list = byConn.get(u.peerKey);
@@ -109,13 +118,6 @@ export function correlateNginx(uses: readonly AppConnectionUse[], index: Capture
     else byConn.set(u.peerKey, [u]);
   }
 
-  // The events read here are let go once the legs are rows again.
-  const rowOf = new Map<SockIo, number>();
-  const eventsOf = (rows: readonly number[]): SockIo[] => {
-    const events = index.table.eventsAt(rows) as SockIo[];
-    for (let i = 0; i < rows.length; i++) rowOf.set(events[i]!, rows[i]!);
-    return events;
-  };
   const upstream = new Map<string, MutableLeg>();
   const anchors = new Set(uses.filter((u) => u.sampled === false).map((u) => u.requestId));
   let unmatchedEvents = 0;
@@ -123,16 +125,17 @@ export function correlateNginx(uses: readonly AppConnectionUse[], index: Capture
   for (const [peerKey, connUses] of byConn) {
     const nginxRows = index.untaggedSockByKey.get(peerKey);
     if (!nginxRows) continue;
-    const nginxEvents = eventsOf(nginxRows);
     const byStart = [...connUses].sort((a, b) => (a.appStartNs < b.appStartNs ? -1 : a.appStartNs > b.appStartNs ? 1 : 0));
     const bySend = [...connUses].sort((a, b) => (a.appSendStartNs < b.appSendStartNs ? -1 : a.appSendStartNs > b.appSendStartNs ? 1 : 0));
-    for (const e of nginxEvents) {
+    for (const row of nginxRows) {
+      const isSend = table.kind[row] === EventKind.SockSend;
       let use: AppConnectionUse | undefined;
-      if (e.kind === EventKind.SockSend) {
-        const start = eventStartNs(e);
+      if (isSend) {
+        const start = table.startNsOf(row);
         use = byStart[lowerBound(byStart, (u) => u.appStartNs >= start)];
       } else {
-        use = bySend[lowerBound(bySend, (u) => u.appSendStartNs > e.tsNs) - 1];
+        const end = table.tsNsOf(row);
+        use = bySend[lowerBound(bySend, (u) => u.appSendStartNs > end) - 1];
       }
       if (!use) {
         unmatchedEvents++;
@@ -144,14 +147,14 @@ export function correlateNginx(uses: readonly AppConnectionUse[], index: Capture
       }
       let leg = upstream.get(use.requestId);
       if (!leg) {
-        leg = { pid: e.pid, upstreamWrites: [], upstreamReads: [] };
+        leg = { pid: table.pid[row]!, upstreamWrites: [], upstreamReads: [] };
         upstream.set(use.requestId, leg);
       }
-      (e.kind === EventKind.SockSend ? leg.upstreamWrites : leg.upstreamReads).push(e);
+      (isSend ? leg.upstreamWrites : leg.upstreamReads).push(row);
     }
   }
 
-  const legs = new Map<string, NginxLeg>();
+  const legs = new Map<string, NginxLegRows>();
   for (const [requestId, leg] of upstream) {
     legs.set(requestId, { pid: leg.pid, upstreamWrites: leg.upstreamWrites, upstreamReads: leg.upstreamReads, clientReads: [], clientWrites: [] });
   }
@@ -170,22 +173,33 @@ export function correlateNginx(uses: readonly AppConnectionUse[], index: Capture
     else byConnection.set(key, [entry]);
   }
   for (const [key, list] of byConnection) {
-    const connEvents = eventsOf(index.untaggedSockByKey.get(key) ?? []);
+    const connRows = index.untaggedSockByKey.get(key) ?? [];
     for (const [requestId, leg] of list) {
-      const side = clientSideOnConnection(connEvents, leg, clients?.get(requestId));
-      legs.set(requestId, { ...(legs.get(requestId) as NginxLeg), ...side });
+      const side = clientSideOnConnection(table, connRows, leg, clients?.get(requestId));
+      legs.set(requestId, { ...(legs.get(requestId) as NginxLegRows), ...side });
     }
   }
   if (byTime.length > 0) {
     clientSideByTime = byTime.length;
-    for (const [requestId, side] of clientSideByWorkerTime(byTime, index, eventsOf)) legs.set(requestId, { ...(legs.get(requestId) as NginxLeg), ...side });
+    for (const [requestId, side] of clientSideByWorkerTime(byTime, index)) legs.set(requestId, { ...(legs.get(requestId) as NginxLegRows), ...side });
   }
-  const rows = (events: readonly SockIo[]): number[] => events.map((e) => rowOf.get(e)!);
-  const legRows = new Map<string, NginxLegRows>();
-  for (const [requestId, leg] of legs) {
-    legRows.set(requestId, { pid: leg.pid, upstreamWrites: rows(leg.upstreamWrites), upstreamReads: rows(leg.upstreamReads), clientReads: rows(leg.clientReads), clientWrites: rows(leg.clientWrites) });
-  }
-  return { legs: legRows, unmatchedEvents, clientSideByTime, unsampledEvents };
+  for (const [requestId, leg] of legs) legs.set(requestId, keptLeg(leg));
+  return { legs, unmatchedEvents, clientSideByTime, unsampledEvents };
+}
+
+const NO_ROWS: readonly number[] = Object.freeze([]);
+
+/** `rows` at its length: a list filled by push keeps room for more, and legs are kept for every request. */
+const exactRows = (rows: readonly number[]): readonly number[] => (rows.length === 0 ? NO_ROWS : rows.slice());
+
+function keptLeg(leg: NginxLegRows): NginxLegRows {
+  return {
+    pid: leg.pid,
+    upstreamWrites: exactRows(leg.upstreamWrites),
+    upstreamReads: exactRows(leg.upstreamReads),
+    clientReads: exactRows(leg.clientReads),
+    clientWrites: exactRows(leg.clientWrites),
+  };
 }
 
 /** The proxy's side of a client connection: `tupleKey` with local = the proxy port. */
@@ -199,6 +213,12 @@ export function normalizeAddress(addr: string): string {
   return addr.startsWith('::ffff:') && addr.includes('.') ? addr.slice(7) : addr;
 }
 
+/** Where nginx began reading the upstream response, else its last upstream write's end: its response writes follow. */
+function responseFrom(table: EventTable, leg: MutableLeg): bigint {
+  const read = leg.upstreamReads[0];
+  return read !== undefined ? table.startNsOf(read) : table.tsNsOf(leg.upstreamWrites.at(-1)!);
+}
+
 /**
  * One request's client-side syscalls on its own connection. HTTP/1.1 without pipelining: the
  * client sends request k+1 only after the whole response k, so the request's bytes are the run
@@ -208,26 +228,27 @@ export function normalizeAddress(addr: string): string {
  *   client conn  ──read k── … ──write k──write k──  ──read k+1── … ──write k+1──
  *   upstream              └write k┘ └read k┘                    └write k+1┘ └read k+1┘
  */
-function clientSideOnConnection(connEvents: readonly SockIo[], leg: MutableLeg, conn: ClientConnection | undefined): Pick<NginxLeg, 'clientReads' | 'clientWrites'> {
-  const firstWriteStart = eventStartNs(leg.upstreamWrites[0] as SockIo);
-  const clientReads: SockIo[] = [];
-  for (let j = lowerBound(connEvents, (e) => e.tsNs > firstWriteStart) - 1; j >= 0; j--) {
-    const e = connEvents[j] as SockIo;
-    if (e.kind !== EventKind.SockRecv) break;
+function clientSideOnConnection(table: EventTable, connRows: readonly number[], leg: MutableLeg, conn: ClientConnection | undefined): ClientSide {
+  const firstWriteStart = table.startNsOf(leg.upstreamWrites[0]!);
+  const clientReads: number[] = [];
+  for (let j = lowerBound(connRows, (r) => table.tsNsOf(r) > firstWriteStart) - 1; j >= 0; j--) {
+    const r = connRows[j]!;
+    if (table.kind[r] !== EventKind.SockRecv) break;
     // A read the kernel let through for the previous request, whose later records it dropped.
-    if (conn?.afterNs !== undefined && e.tsNs <= conn.afterNs) break;
-    clientReads.push(e);
+    if (conn?.afterNs !== undefined && table.tsNsOf(r) <= conn.afterNs) break;
+    clientReads.push(r);
   }
   clientReads.reverse();
-  const clientWrites: SockIo[] = [];
+  const clientWrites: number[] = [];
   if (clientReads.length === 0) return { clientReads, clientWrites };
-  const after = leg.upstreamReads[0] ? eventStartNs(leg.upstreamReads[0]) : (leg.upstreamWrites.at(-1) as SockIo).tsNs;
-  for (let j = lowerBound(connEvents, (e) => e.tsNs > (clientReads.at(-1) as SockIo).tsNs); j < connEvents.length; j++) {
-    const e = connEvents[j] as SockIo;
-    if (e.kind === EventKind.SockRecv) break;
-    if (conn?.beforeNs !== undefined && eventStartNs(e) >= conn.beforeNs) break;
-    if (e.tsNs < after) continue;
-    clientWrites.push(e);
+  const after = responseFrom(table, leg);
+  const lastReadEnd = table.tsNsOf(clientReads.at(-1)!);
+  for (let j = lowerBound(connRows, (r) => table.tsNsOf(r) > lastReadEnd); j < connRows.length; j++) {
+    const r = connRows[j]!;
+    if (table.kind[r] === EventKind.SockRecv) break;
+    if (conn?.beforeNs !== undefined && table.startNsOf(r) >= conn.beforeNs) break;
+    if (table.tsNsOf(r) < after) continue;
+    clientWrites.push(r);
   }
   return { clientReads, clientWrites };
 }
@@ -238,54 +259,33 @@ function clientSideOnConnection(connEvents: readonly SockIo[], leg: MutableLeg, 
  * of the first upstream write so that two requests never share a read. With several busy
  * connections per worker this can pick a neighbour's read.
  */
-function clientSideByWorkerTime(
-  entries: readonly [string, MutableLeg][],
-  index: CaptureIndex,
-  eventsOf: (rows: readonly number[]) => SockIo[],
-): Map<string, Pick<NginxLeg, 'clientReads' | 'clientWrites'>> {
-  const ordered = [...entries].sort(([, a], [, b]) => {
-    const sa = eventStartNs(a.upstreamWrites[0] as SockIo);
-    const sb = eventStartNs(b.upstreamWrites[0] as SockIo);
-    return sa < sb ? -1 : sa > sb ? 1 : 0;
-  });
-  const claimed = new Set<SockIo>();
-  const out = new Map<string, Pick<NginxLeg, 'clientReads' | 'clientWrites'>>();
-  // Each list is built once, for this pass: a read claimed is the same object when looked at again.
-  const readsOf = memo(index.untaggedRecvByPidOnPort, eventsOf);
-  const connEventsOf = memo(index.untaggedSockByKey, eventsOf);
-  for (const [requestId, leg] of ordered) {
-    const reads = readsOf(leg.pid);
+function clientSideByWorkerTime(entries: readonly [string, MutableLeg][], index: CaptureIndex): Map<string, ClientSide> {
+  const table = index.table;
+  const ordered = entries
+    .map((entry) => ({ entry, firstWriteStart: table.startNsOf(entry[1].upstreamWrites[0]!) }))
+    .sort((a, b) => (a.firstWriteStart < b.firstWriteStart ? -1 : a.firstWriteStart > b.firstWriteStart ? 1 : 0));
+  const claimed = new Set<number>();
+  const out = new Map<string, ClientSide>();
+  for (const { entry, firstWriteStart } of ordered) {
+    const [requestId, leg] = entry;
+    const reads = index.untaggedRecvByPidOnPort.get(leg.pid);
     if (!reads) continue;
-    const firstWriteStart = eventStartNs(leg.upstreamWrites[0] as SockIo);
-    let i = lowerBound(reads, (r) => r.tsNs > firstWriteStart) - 1;
-    while (i >= 0 && claimed.has(reads[i] as SockIo)) i--;
+    let i = lowerBound(reads, (r) => table.tsNsOf(r) > firstWriteStart) - 1;
+    while (i >= 0 && claimed.has(reads[i]!)) i--;
     const clientRead = reads[i];
-    if (!clientRead) continue;
+    if (clientRead === undefined) continue;
     claimed.add(clientRead);
-    const connEvents = connEventsOf(tupleKey(clientRead.tuple)) ?? [];
-    const after = leg.upstreamReads[0] ? eventStartNs(leg.upstreamReads[0]) : (leg.upstreamWrites.at(-1) as SockIo).tsNs;
-    const clientWrites: SockIo[] = [];
-    for (let j = lowerBound(connEvents, (e) => e.tsNs > clientRead.tsNs); j < connEvents.length; j++) {
-      const e = connEvents[j] as SockIo;
-      if (eventStartNs(e) < after) continue;
-      if (e.kind === EventKind.SockRecv) break;
-      clientWrites.push(e);
+    const connRows = index.untaggedSockByKey.get(table.connKeys[table.conn[clientRead]!]!) ?? [];
+    const after = responseFrom(table, leg);
+    const readEnd = table.tsNsOf(clientRead);
+    const clientWrites: number[] = [];
+    for (let j = lowerBound(connRows, (r) => table.tsNsOf(r) > readEnd); j < connRows.length; j++) {
+      const r = connRows[j]!;
+      if (table.startNsOf(r) < after) continue;
+      if (table.kind[r] === EventKind.SockRecv) break;
+      clientWrites.push(r);
     }
     out.set(requestId, { clientReads: [clientRead], clientWrites });
   }
   return out;
-}
-
-/** `build` of each value of `source`, computed on the first lookup of its key and kept. */
-function memo<K, V, W>(source: ReadonlyMap<K, V>, build: (value: V) => W): (key: K) => W | undefined {
-  const built = new Map<K, W>();
-  return (key) => {
-    const seen = built.get(key);
-    if (seen !== undefined) return seen;
-    const value = source.get(key);
-    if (value === undefined) return undefined;
-    const out = build(value);
-    built.set(key, out);
-    return out;
-  };
 }

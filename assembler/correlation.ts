@@ -21,10 +21,15 @@ export function sharedThreadConfidence(others: number): number {
   return Math.round((1 / (1 + Math.max(0, others))) * 100) / 100;
 }
 
+/** The tag names of each signal marked so far: a signal's are built once, not on every span. */
+const markKeys = new Map<string, { readonly correlation: string; readonly confidence: string }>();
+
 /** Records on `span` how `signal` (a tag prefix, e.g. `kernel.runq_delay`) was correlated. */
 export function markCorrelation(span: SpanDraft, signal: string, method: CorrelationMethod, confidence: number): void {
-  span.tags[`${signal}.correlation`] = method;
-  span.tags[`${signal}.confidence`] = method === 'exact' ? 1 : confidence;
+  let keys = markKeys.get(signal);
+  if (keys === undefined) markKeys.set(signal, (keys = { correlation: `${signal}.correlation`, confidence: `${signal}.confidence` }));
+  span.tags[keys.correlation] = method;
+  span.tags[keys.confidence] = method === 'exact' ? 1 : confidence;
 }
 
 /**

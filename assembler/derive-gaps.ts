@@ -9,6 +9,8 @@
  * falls in without changing how the time around it is named.
  */
 
+import { sortStably } from './sort-stably.ts';
+
 export type OccupiedRole = 'read' | 'op' | 'wait' | 'send';
 
 export interface Occupied {
@@ -23,9 +25,11 @@ export interface Gap {
   readonly endNs: bigint;
 }
 
+const byStart = (a: Occupied, b: Occupied): number => (a.startNs < b.startNs ? -1 : a.startNs > b.startNs ? 1 : 0);
+
 /** Gaps of at least `minGapNs` in [startNs, endNs] not covered by `occupied` (which may overlap). */
 export function deriveGaps(startNs: bigint, endNs: bigint, occupied: readonly Occupied[], minGapNs = 1_000n): Gap[] {
-  const blocks = [...occupied].sort((a, b) => (a.startNs < b.startNs ? -1 : a.startNs > b.startNs ? 1 : 0));
+  const blocks = sortStably(occupied.slice(), byStart);
   const hasOp = blocks.some((b) => b.role === 'op');
   const gaps: Gap[] = [];
   let cursor = startNs;

@@ -23,6 +23,12 @@ export function compareTraceStarts(a: Trace, b: Trace): number {
   return sa < sb ? -1 : sa > sb ? 1 : a.traceId < b.traceId ? -1 : 1;
 }
 
+function swap(a: Trace[], i: number, j: number): void {
+  const t = a[i]!;
+  a[i] = a[j]!;
+  a[j] = t;
+}
+
 /** A binary min-heap of traces by `compareTraceStarts`. */
 class TraceHeap {
   readonly #items: Trace[] = [];
@@ -39,7 +45,7 @@ class TraceHeap {
     while (i > 0) {
       const parent = (i - 1) >> 1;
       if (compareTraceStarts(a[i]!, a[parent]!) >= 0) break;
-      [a[i], a[parent]] = [a[parent]!, a[i]!];
+      swap(a, i, parent);
       i = parent;
     }
   }
@@ -57,7 +63,7 @@ class TraceHeap {
         if (l < a.length && compareTraceStarts(a[l]!, a[m]!) < 0) m = l;
         if (r < a.length && compareTraceStarts(a[r]!, a[m]!) < 0) m = r;
         if (m === i) break;
-        [a[i], a[m]] = [a[m]!, a[i]!];
+        swap(a, i, m);
         i = m;
       }
     }

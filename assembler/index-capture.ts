@@ -79,7 +79,8 @@ export function indexCapture(events: CaptureEvents | readonly TraceEvent[], prox
   const waitsByPid = byNumber<KernelWaitEvent>(rows.waitsByPid);
   return {
     table: cols,
-    byRequest: new Map(rows.byRequest.map((g) => [cols.requestIds[g.key]!, g.rows])),
+    // Kept for every request until its trace is built: copied at their length, without push's spare room.
+    byRequest: new Map(rows.byRequest.map((g) => [cols.requestIds[g.key]!, g.rows.slice()])),
     untaggedSockByKey: new Map(rows.untaggedSockByConn.map((g) => [connKey(g.key), g.rows])),
     untaggedRecvByPidOnPort: new Map(rows.untaggedRecvByPidOnPort.map((g) => [g.key, g.rows])),
     proxyConnKeyByPeer: new Map([...rows.proxyConnByPeer].map(([peer, c]) => [peer, connKey(c)])),

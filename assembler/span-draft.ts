@@ -5,7 +5,8 @@
  * assigned from tree paths. Every repair leaves a warning on the span.
  */
 import type { Span, SpanLog, SpanTier, TagValue, Trace } from './span.ts';
-import { extendSpanIdState, SPAN_ID_SEED, spanIdOf, type SpanIdState } from './span-id.ts';
+import { sortStably } from './sort-stably.ts';
+import { extendLane, LANE1, LANE2, SPAN_ID_SEED, spanIdOfLanes } from './span-id.ts';
 
 export interface SpanDraft {
   readonly name: string;
@@ -31,16 +32,16 @@ export interface DraftExtras {
 }
 
 /** A new draft span (copies the extras it is given). */
-export function draftSpan(name: string, tier: SpanTier, startNs: bigint, endNs: bigint, extras: DraftExtras = {}): SpanDraft {
+export function draftSpan(name: string, tier: SpanTier, startNs: bigint, endNs: bigint, extras?: DraftExtras): SpanDraft {
   return {
     name,
     tier,
     startNs,
     endNs,
-    tags: { ...extras.tags },
-    logs: [...(extras.logs ?? [])],
-    warnings: [...(extras.warnings ?? [])],
-    children: [...(extras.children ?? [])],
+    tags: extras?.tags === undefined ? {} : { ...extras.tags },
+    logs: extras?.logs === undefined ? [] : extras.logs.slice(),
+    warnings: extras?.warnings === undefined ? [] : extras.warnings.slice(),
+    children: extras?.children === undefined ? [] : extras.children.slice(),
   };
 }
 
@@ -59,20 +60,22 @@ function repairNegative(d: SpanDraft): void {
   }
 }
 
-/** Smallest start and largest end over a draft and all its descendants (but those that may outlive it). */
-function extentOf(d: SpanDraft): { start: bigint; end: bigint } {
-  let start = d.startNs;
-  let end = d.endNs;
+/** Widens `ext` to the smallest start and largest end over `d` and its descendants (but those that may outlive it). */
+function widenToExtent(d: SpanDraft, ext: { start: bigint; end: bigint }): void {
+  if (d.startNs < ext.start) ext.start = d.startNs;
+  if (d.endNs > ext.end) ext.end = d.endNs;
   for (const c of d.children) {
     if (c.outlivesParent === true) {
-      if (c.startNs < start) start = c.startNs;
+      if (c.startNs < ext.start) ext.start = c.startNs;
       continue;
     }
-    const e = extentOf(c);
-    if (e.start < start) start = e.start;
-    if (e.end > end) end = e.end;
+    widenToExtent(c, ext);
   }
-  return { start, end };
+}
+
+function fixNegatives(d: SpanDraft): void {
+  repairNegative(d);
+  for (const c of d.children) fixNegatives(c);
 }
 
 function clampInto(child: SpanDraft, parent: SpanDraft): void {
@@ -98,6 +101,8 @@ export function finalizeTrace(traceId: string, rootDraft: SpanDraft): Trace {
 }
 
 const EMPTY_LOGS: readonly SpanLog[] = Object.freeze([]);
+/** Shared by the spans without warnings: a trace waits its turn with a few hundred others, kept small. */
+const NO_WARNINGS: readonly string[] = Object.freeze([]);
 
 const byLogTime = (a: SpanLog, b: SpanLog): number => (a.tsNs < b.tsNs ? -1 : a.tsNs > b.tsNs ? 1 : 0);
 
@@ -106,47 +111,71 @@ const byLogTime = (a: SpanLog, b: SpanLog): number => (a.tsNs < b.tsNs ? -1 : a.
  * instead of copying it first. Same output.
  */
 export function finalizeOwnedTrace(traceId: string, root: SpanDraft): Trace {
-  const fixNegatives = (d: SpanDraft): void => {
-    repairNegative(d);
-    d.children.forEach(fixNegatives);
-  };
   fixNegatives(root);
-  const ext = extentOf(root);
+  const ext = { start: root.startNs, end: root.endNs };
+  widenToExtent(root, ext);
   if (ext.start < root.startNs || ext.end > root.endNs) {
     root.warnings.push(`root widened by ${usText(root.startNs - ext.start + (ext.end - root.endNs))} to cover its descendants`);
     root.startNs = ext.start < root.startNs ? ext.start : root.startNs;
     root.endNs = ext.end > root.endNs ? ext.end : root.endNs;
   }
-
   const spans: Span[] = [];
-  // Ids hash `traceId \0 path`; each child's path extends its parent's, so the hash does too.
-  const visit = (d: SpanDraft, parentId: string | null, state: SpanIdState): void => {
-    const id = spanIdOf(state);
-    spans.push({
-      id,
-      parentId,
-      name: d.name,
-      tier: d.tier,
-      startNs: d.startNs,
-      endNs: d.endNs,
-      tags: d.tags,
-      logs: d.logs.length > 1 ? [...d.logs].sort(byLogTime) : d.logs.length === 1 ? [...d.logs] : EMPTY_LOGS,
-      warnings: d.warnings,
-    });
-    if (d.children.length === 0) return;
-    for (const c of d.children) clampInto(c, d);
-    if (d.children.length === 1) {
-      const only = d.children[0] as SpanDraft;
-      visit(only, id, extendSpanIdState(state, `/${only.name}`));
-      return;
-    }
-    const seen = new Map<string, number>();
-    for (const c of [...d.children].sort(byStart)) {
-      const n = seen.get(c.name) ?? 0;
-      seen.set(c.name, n + 1);
-      visit(c, id, extendSpanIdState(state, `/${c.name}${n > 0 ? `#${n}` : ''}`));
-    }
-  };
-  visit(root, null, extendSpanIdState(SPAN_ID_SEED, `${traceId}\0${root.name}`));
+  const seed = `${traceId}\0${root.name}`;
+  visit(spans, root, null, extendLane(SPAN_ID_SEED.h1, seed, LANE1), extendLane(SPAN_ID_SEED.h2, seed, LANE2));
   return { traceId, spans };
+}
+
+/** How many of `sorted[0..i)` are named like `sorted[i]`: its index among same-named siblings. */
+function sameNameBefore(sorted: readonly SpanDraft[], i: number, seen: Map<string, number> | undefined): number {
+  const name = sorted[i]!.name;
+  if (seen !== undefined) {
+    const n = seen.get(name) ?? 0;
+    seen.set(name, n + 1);
+    return n;
+  }
+  let n = 0;
+  for (let j = 0; j < i; j++) if (sorted[j]!.name === name) n++;
+  return n;
+}
+
+/**
+ * Appends `d` and its subtree to `spans`, depth-first, clamping children into their parents.
+ * Ids hash `traceId \0 path`; each child's path extends its parent's, so the hash does too.
+ */
+function visit(spans: Span[], d: SpanDraft, parentId: string | null, h1: number, h2: number): void {
+  const id = spanIdOfLanes(h1, h2);
+  spans.push({
+    id,
+    parentId,
+    name: d.name,
+    tier: d.tier,
+    startNs: d.startNs,
+    endNs: d.endNs,
+    tags: d.tags,
+    logs: d.logs.length > 1 ? sortStably(d.logs.slice(), byLogTime) : d.logs.length === 1 ? [d.logs[0]!] : EMPTY_LOGS,
+    warnings: d.warnings.length === 0 ? NO_WARNINGS : d.warnings,
+  });
+  const children = d.children;
+  if (children.length === 0) return;
+  for (const c of children) clampInto(c, d);
+  if (children.length === 1) {
+    const only = children[0]!;
+    visit(spans, only, id, extendLane(extendLane(h1, '/', LANE1), only.name, LANE1), extendLane(extendLane(h2, '/', LANE2), only.name, LANE2));
+    return;
+  }
+  const sorted = sortStably(children.slice(), byStart);
+  const seen = sorted.length > 16 ? new Map<string, number>() : undefined;
+  for (let i = 0; i < sorted.length; i++) {
+    const c = sorted[i]!;
+    const n = sameNameBefore(sorted, i, seen);
+    // The path piece is `/name`, and `#n` for the nth repeat of a name: hashed piece by piece.
+    let c1 = extendLane(extendLane(h1, '/', LANE1), c.name, LANE1);
+    let c2 = extendLane(extendLane(h2, '/', LANE2), c.name, LANE2);
+    if (n > 0) {
+      const repeat = `#${n}`;
+      c1 = extendLane(c1, repeat, LANE1);
+      c2 = extendLane(c2, repeat, LANE2);
+    }
+    visit(spans, c, id, c1, c2);
+  }
 }

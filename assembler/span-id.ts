@@ -17,37 +17,37 @@ export interface SpanIdState {
 
 export const SPAN_ID_SEED: SpanIdState = { h1: 0xdeadbeef, h2: 0x41c6ce57 };
 
-/** The state after also hashing `text`; extending by a then b equals extending by a + b. */
-export function extendSpanIdState(state: SpanIdState, text: string): SpanIdState {
-  let h1 = state.h1;
-  let h2 = state.h2;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    h1 = Math.imul(h1 ^ c, 2654435761);
-    h2 = Math.imul(h2 ^ c, 1597334677);
-  }
-  return { h1, h2 };
+export const LANE1 = 2654435761;
+export const LANE2 = 1597334677;
+
+/** One lane (multiplier `LANE1` or `LANE2`) after also hashing `text`: the lanes are independent. */
+export function extendLane(h: number, text: string, multiplier: number): number {
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), multiplier);
+  return h;
 }
 
-// Number#toString(16) takes V8's slow radix path for values above 2^31 (about 1 µs each).
-const HEX_BYTE = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+/** The state after also hashing `text`; extending by a then b equals extending by a + b. */
+export function extendSpanIdState(state: SpanIdState, text: string): SpanIdState {
+  return { h1: extendLane(state.h1, text, LANE1), h2: extendLane(state.h2, text, LANE2) };
+}
 
-function hex32(v: number): string {
-  return (
-    (HEX_BYTE[(v >>> 24) & 0xff] as string) +
-    (HEX_BYTE[(v >>> 16) & 0xff] as string) +
-    (HEX_BYTE[(v >>> 8) & 0xff] as string) +
-    (HEX_BYTE[v & 0xff] as string)
+const HEX_CODES = Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
+const hexCode = (v: number, shift: number): number => HEX_CODES[(v >>> shift) & 0xf]!;
+
+/** The span id of a fully hashed `requestId \0 path`, from its lanes. */
+export function spanIdOfLanes(h1: number, h2: number): string {
+  const a = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  const b = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(a ^ (a >>> 13), 3266489909);
+  // An all-zero span id is invalid in W3C trace context and OTLP.
+  if (a === 0 && b === 0) return '0000000000000001';
+  // One string of 16 char codes: concatenating pieces would leave a string per piece.
+  return String.fromCharCode(
+    hexCode(b, 28), hexCode(b, 24), hexCode(b, 20), hexCode(b, 16), hexCode(b, 12), hexCode(b, 8), hexCode(b, 4), hexCode(b, 0),
+    hexCode(a, 28), hexCode(a, 24), hexCode(a, 20), hexCode(a, 16), hexCode(a, 12), hexCode(a, 8), hexCode(a, 4), hexCode(a, 0),
   );
 }
 
 /** The span id of a fully hashed `requestId \0 path`. */
 export function spanIdOf(state: SpanIdState): string {
-  let h1 = state.h1;
-  let h2 = state.h2;
-  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
-  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  const hex = hex32(h2) + hex32(h1);
-  // An all-zero span id is invalid in W3C trace context and OTLP.
-  return hex === '0000000000000000' ? '0000000000000001' : hex;
+  return spanIdOfLanes(state.h1, state.h2);
 }

@@ -40,7 +40,8 @@ function holesOf(struct: StructName): Hole[] {
 }
 
 const HOLES: ReadonlyArray<readonly Hole[]> = (() => {
-  const out: Hole[][] = Array.from({ length: 0x10000 }, () => []);
+  const none: readonly Hole[] = [];
+  const out: (readonly Hole[])[] = new Array<readonly Hole[]>(0x10000).fill(none);
   for (const [kind, struct] of Object.entries(KIND_STRUCT)) out[Number(kind)] = holesOf(struct);
   return out;
 })();
@@ -51,6 +52,15 @@ const STRUCT_SIZE = (() => {
 })();
 
 const LARGEST_STRUCT = STRUCT_SIZE.reduce((m, size) => Math.max(m, size), 0);
+
+/**
+ * Copies `length` bytes of `src` from `from` to `dst` at `to`; returns where the copy ended in
+ * `src`. Records are short: a loop beats Buffer#copy, which makes a view per call.
+ */
+function copyBytes(src: Buffer, from: number, dst: Buffer, to: number, length: number): number {
+  for (let i = 0; i < length; i++) dst[to + i] = src[from + i]!;
+  return from + length;
+}
 
 /**
  * Kept records, appended a chunk at a time. A kept record is its size (u16, at most the struct's
@@ -100,18 +110,33 @@ export class CompactRecords {
     this.#arenas.push(exact);
   }
 
+  /** Lets go of the space `keep` works in: no more records come. */
+  done(): void {
+    this.#scratch = Buffer.allocUnsafe(0);
+  }
+
+  /** The buffer `rebuild` writes to, and a view of it: the same on every call. */
+  get rebuilt(): Buffer {
+    return this.#rebuilt;
+  }
+  get rebuiltView(): DataView {
+    return this.#rebuiltView;
+  }
+
   /**
-   * The record kept at `at` of arena `arena`, rebuilt at offset 0 of a buffer that the next call
-   * reuses (decode it before rebuilding another), with the header fields given.
+   * Rebuilds the record kept at `at` of arena `arena` at offset 0 of `rebuilt` (the next call
+   * overwrites it: decode it before rebuilding another), with the header fields given, its time
+   * as the u32 halves `tsHi` and `tsLo`.
    */
-  rebuild(arena: number, at: number, kind: EventKind, tsNs: bigint, pid: number, tid: number, fd: number): { buffer: Buffer; view: DataView } {
+  rebuild(arena: number, at: number, kind: EventKind, tsHi: number, tsLo: number, pid: number, tid: number, fd: number): void {
     const src = this.#arenas[arena]!;
     const dst = this.#rebuilt;
     const dv = this.#rebuiltView;
     const kept = src.readUInt16LE(at);
     let r = at + 2;
-    dst.fill(0, 0, kept);
-    dv.setBigUint64(H.ts_ns[0], tsNs, LE);
+    for (let i = 0; i < kept; i++) dst[i] = 0;
+    dv.setUint32(H.ts_ns[0], tsLo, LE);
+    dv.setUint32(H.ts_ns[0] + 4, tsHi, LE);
     dv.setUint32(H.pid[0], pid, LE);
     dv.setUint32(H.tid[0], tid, LE);
     dv.setUint16(H.kind[0], kind, LE);
@@ -120,14 +145,12 @@ export class CompactRecords {
     let pos: number = HEADER_SIZE;
     for (const hole of HOLES[kind]!) {
       if (hole.at >= kept) break;
-      r += src.copy(dst, pos, r, r + (hole.at - pos));
+      r = copyBytes(src, r, dst, pos, hole.at - pos);
       pos = Math.min(kept, hole.at + hole.length);
       if (!hole.text) continue;
       const length = src.readUInt16LE(r);
-      r += 2;
-      r += src.copy(dst, hole.at, r, r + length);
+      r = copyBytes(src, r + 2, dst, hole.at, length);
     }
-    if (pos < kept) src.copy(dst, pos, r, r + (kept - pos));
-    return { buffer: dst, view: dv };
+    if (pos < kept) copyBytes(src, r, dst, pos, kept - pos);
   }
 }

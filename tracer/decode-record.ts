@@ -174,6 +174,11 @@ const NX_RC = L.ev_net_xmit.fields.rc[0];
 
 type PgPhaseValue = Extract<TraceEvent, { kind: typeof EventKind.PgPhase }>['phase'];
 
+/** `arrivalNs` of the socket read or write record at `o`, without decoding the rest. */
+export function sockIoArrivalNs(dv: DataView, o: number): bigint {
+  return u64(dv, o + SIO_ARRIVAL);
+}
+
 /*
  * Each case builds its whole object literal (no spread of a shared header object): one hidden
  * class per kind keeps the loop fast (a spread made it ~50x slower).

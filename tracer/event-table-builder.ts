@@ -4,7 +4,7 @@
  * (kind-rules.ts). A row becomes a TraceEvent only when the table is asked for it.
  */
 import { CompactRecords } from './compact-records.ts';
-import { decodeRecord } from './decode-record.ts';
+import { decodeRecord, sockIoArrivalNs } from './decode-record.ts';
 import { EventKind, type Tuple } from '../shared/event-types.ts';
 import { EVENT_LAYOUT, HEADER_SIZE as HEADER_BYTES, minRecordSizes } from '../shared/event-layout.ts';
 import { EventTable } from './event-table.ts';
@@ -289,11 +289,12 @@ export class EventTableBuilder {
     const base = this.#base;
     const ids = this.#ids;
     const records = this.#records;
+    records.done();
     const kind = c.kind.subarray(0, n);
     const request = c.request.subarray(0, n);
     const conn = c.conn.subarray(0, n);
     const chunk = c.chunk.subarray(0, n);
-    const offset = c.offset.subarray(0, n);
+    const offsetOf = c.offset.subarray(0, n);
     const ts = c.ts.subarray(0, n);
     const pid = c.pid.subarray(0, n);
     const tid = c.tid.subarray(0, n);
@@ -315,13 +316,38 @@ export class EventTableBuilder {
       connKeys: ids.connKeys,
       bytes: c.bytes.subarray(0, n),
     };
-    return new EventTable(columns, (row) => {
+    const baseHi = base?.hi ?? 0;
+    const baseLo = base?.lo ?? 0;
+    const buffer = records.rebuilt;
+    const view = records.rebuiltView;
+    const rebuildRow = (row: number): EventKind => {
       const k = kind[row] as EventKind;
-      const r = request[row]!;
-      const t = conn[row]!;
-      const { buffer, view } = records.rebuild(chunk[row]!, offset[row]!, k, baseNs + BigInt(ts[row]!), pid[row]!, tid[row]!, fd[row]!);
-      return decodeRecord(buffer, view, 0, k, r < 0 ? '' : ids.requestIds[r]!, (t < 0 ? undefined : ids.tuples[t]) as Tuple);
-    });
+      // The row's time is the base plus its offset, added as u32 halves: no bigint.
+      const offset = ts[row]!;
+      const offsetLo = ((offset % TWO_32) + TWO_32) % TWO_32;
+      let lo = baseLo + offsetLo;
+      let hi = baseHi + (offset - offsetLo) / TWO_32;
+      if (lo >= TWO_32) {
+        lo -= TWO_32;
+        hi += 1;
+      }
+      records.rebuild(chunk[row]!, offsetOf[row]!, k, hi >>> 0, lo, pid[row]!, tid[row]!, fd[row]!);
+      return k;
+    };
+    return new EventTable(
+      columns,
+      (row) => {
+        const k = rebuildRow(row);
+        const r = request[row]!;
+        const t = conn[row]!;
+        return decodeRecord(buffer, view, 0, k, r < 0 ? '' : ids.requestIds[r]!, (t < 0 ? undefined : ids.tuples[t]) as Tuple);
+      },
+      undefined,
+      (row) => {
+        rebuildRow(row);
+        return sockIoArrivalNs(view, 0);
+      },
+    );
   }
 
   /** New columns of `capacity` rows, holding the first `rows` of the current ones. */

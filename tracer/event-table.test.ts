@@ -3,6 +3,8 @@ import { labLikeEvents } from './lab-like-events.ts';
 import { encodeEvent } from './encode-event.ts';
 import { decodeTable } from './event-table-builder.ts';
 import { EventKind, type TraceEvent } from '../shared/event-types.ts';
+import { eventStartNs } from './kind-rules.ts';
+import { tableOfEvents } from './table-of-events.ts';
 
 const generated = labLikeEvents(600, 3);
 const decode = () => decodeTable(Buffer.concat(generated.map((e) => encodeEvent(e)))).table;
@@ -10,6 +12,18 @@ const table = decode();
 const isEnd = (e: TraceEvent): e is Extract<TraceEvent, { kind: typeof EventKind.RequestEnd }> => e.kind === EventKind.RequestEnd;
 
 describe('EventTable', () => {
+  it("reads each row's end, start, 4-tuple and arrival as its event has them, decoded or not", () => {
+    for (const t of [table, tableOfEvents(generated)]) {
+      for (let row = 0; row < generated.length; row++) {
+        const e = generated[row]!;
+        expect(t.tsNsOf(row)).toBe(e.tsNs);
+        expect(t.startNsOf(row)).toBe(eventStartNs(e));
+        expect(t.tupleOf(row)).toEqual((e as { tuple?: unknown }).tuple);
+        expect(t.arrivalNsOf(row)).toBe((e as { arrivalNs?: bigint }).arrivalNs ?? 0n);
+      }
+    }
+  });
+
   it('gives each row as a new event object, equal to the one encoded, until read as a list', () => {
     const fresh = decode();
     expect(fresh.length).toBe(generated.length);

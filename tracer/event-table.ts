@@ -7,7 +7,8 @@
  * (table-of-events.ts) hands those back.
  */
 import type { CaptureEvents } from '../shared/capture-types.ts';
-import type { TraceEvent, Tuple } from '../shared/event-types.ts';
+import { EventKind, type TraceEvent, type Tuple } from '../shared/event-types.ts';
+import { eventStartNs, KIND_RULES } from './kind-rules.ts';
 
 /** What correlation needs of every event, row by row. */
 export interface EventColumns {
@@ -32,11 +33,20 @@ export interface EventColumns {
   readonly bytes: Float64Array;
 }
 
+/** 1 for the kinds whose start is an absolute time of their record (kind-rules.ts `since`). */
+const SINCE_KINDS = (() => {
+  const out = new Uint8Array(256);
+  for (const [kind, rule] of Object.entries(KIND_RULES)) if (rule.start !== undefined && 'since' in rule.start) out[Number(kind)] = 1;
+  return out;
+})();
+
 /** The columns of a capture's events, and each row as an object on demand. */
 // The class takes its column fields from EventColumns (declaration merging), set from `columns`.
 export interface EventTable extends EventColumns {}
 export class EventTable implements CaptureEvents {
   readonly #eventAt: (row: number) => TraceEvent;
+  readonly #tupleAt: ((row: number) => Tuple | undefined) | undefined;
+  readonly #arrivalAt: ((row: number) => bigint) | undefined;
   /**
    * Every row as an object, built the first time the table is read as a list (iterated, filtered,
    * …): such a reader gets the same object for a row each time, as from an array. Assembly asks
@@ -44,11 +54,22 @@ export class EventTable implements CaptureEvents {
    */
   #all: TraceEvent[] | undefined;
 
-  /** `eventAt(row)` gives row `row` as a TraceEvent. */
-  constructor(columns: EventColumns, eventAt: (row: number) => TraceEvent) {
+  /**
+   * `eventAt(row)` gives row `row` as a TraceEvent; `tupleAt(row)` its event's own 4-tuple, when
+   * that is not the interned one (`tuples`); `arrivalAt(row)` a socket row's `arrivalNs` without
+   * building its event.
+   */
+  constructor(
+    columns: EventColumns,
+    eventAt: (row: number) => TraceEvent,
+    tupleAt?: (row: number) => Tuple | undefined,
+    arrivalAt?: (row: number) => bigint,
+  ) {
     const { length, kind, ts, baseNs, lead, pid, tid, fd, request, requestIds, conn, tuples, connKeys, bytes } = columns;
     Object.assign(this, { length, kind, ts, baseNs, lead, pid, tid, fd, request, requestIds, conn, tuples, connKeys, bytes });
     this.#eventAt = eventAt;
+    this.#tupleAt = tupleAt;
+    this.#arrivalAt = arrivalAt;
   }
 
   /**
@@ -70,15 +91,40 @@ export class EventTable implements CaptureEvents {
     return this.#all;
   }
 
+  /** The 4-tuple of row `row`'s event, undefined for kinds without one. */
+  tupleOf(row: number): Tuple | undefined {
+    const c = this.conn[row]!;
+    if (c < 0) return undefined;
+    return this.#tupleAt === undefined ? this.tuples[c] : this.#tupleAt(row);
+  }
+
+  /** When the data of socket read or write `row` arrived (its event's `arrivalNs`); 0n for other kinds. */
+  arrivalNsOf(row: number): bigint {
+    const k = this.kind[row]!;
+    if (k !== EventKind.SockRecv && k !== EventKind.SockSend) return 0n;
+    if (this.#all !== undefined || this.#arrivalAt === undefined) return (this.event(row) as { readonly arrivalNs: bigint }).arrivalNs;
+    return this.#arrivalAt(row);
+  }
+
   /** The request id of row `row`, '' when untagged. */
   requestIdOf(row: number): string {
     const r = this.request[row]!;
     return r < 0 ? '' : this.requestIds[r]!;
   }
 
-  /** Row `row` in CLOCK_MONOTONIC ns: its end. */
+  /** Row `row` in CLOCK_MONOTONIC ns: its end, as its event's `tsNs`. */
   tsNsOf(row: number): bigint {
-    return this.baseNs + BigInt(this.ts[row]!);
+    const ts = this.ts[row]!;
+    // A time too far from the base for a double to hold exactly is read off the row's event.
+    return Number.isSafeInteger(ts) ? this.baseNs + BigInt(ts) : this.event(row).tsNs;
+  }
+
+  /** Row `row`'s start in CLOCK_MONOTONIC ns, as `eventStartNs` of its event. */
+  startNsOf(row: number): bigint {
+    const lead = this.lead[row]!;
+    // A duration is exact in the column; a start given as an absolute time ('since') may not be.
+    if (!Number.isSafeInteger(lead) || SINCE_KINDS[this.kind[row]!] === 1) return eventStartNs(this.event(row));
+    return lead === 0 ? this.tsNsOf(row) : this.tsNsOf(row) - BigInt(lead);
   }
 
   [Symbol.iterator](): Iterator<TraceEvent> {

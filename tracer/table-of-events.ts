@@ -40,7 +40,7 @@ export function tableOfEvents(events: CaptureEvents | readonly TraceEvent[]): Ev
     lead[i] = Number(e.tsNs - eventStartNs(e));
   }
   const { requestIds, tuples, connKeys } = ids;
-  return new EventTable({ length: n, kind, ts, baseNs, lead, pid, tid, fd, request, requestIds, conn, tuples, connKeys, bytes }, (row) => list[row]!);
+  return new EventTable({ length: n, kind, ts, baseNs, lead, pid, tid, fd, request, requestIds, conn, tuples, connKeys, bytes }, (row) => list[row]!, (row) => (list[row] as { readonly tuple?: Tuple }).tuple);
 }
 
 /**
