@@ -41,8 +41,8 @@ async function readSs(dir: string): Promise<SsSocket[] | undefined> {
   return [...parsed.sockets];
 }
 
-/** The cross-checks of a capture's traces, with its pg_stat_statements and ss snapshots when it has them. */
-export async function validateCapture(dir: string, capture: Capture, traces: readonly Trace[]): Promise<CheckResult[]> {
+/** The cross-checks of a capture's traces (read once), with its pg_stat_statements and ss snapshots when it has them. */
+export async function validateCapture(dir: string, capture: Capture, traces: Iterable<Trace>): Promise<CheckResult[]> {
   return validateTraces({
     traces,
     client: capture.client,

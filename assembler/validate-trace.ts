@@ -24,7 +24,8 @@ export interface CheckResult {
 }
 
 export interface ValidationInput {
-  readonly traces: readonly Trace[];
+  /** Read once, as they come: a stream of traces is never all held. */
+  readonly traces: Iterable<Trace>;
   readonly client: readonly ClientObservation[];
   readonly nginx: readonly NginxAccessEntry[];
   readonly pgStatStatements?: PgStatStatementsSnapshot;
@@ -45,11 +46,28 @@ export interface SamplingSummary {
 
 const isUnsampled = (t: Trace): boolean => rootOf(t).tags['sampling.sampled'] === false;
 
+/** A running count of sampled and unsampled traces, for traces read once. */
+export function samplingTally(): { readonly add: (t: Trace) => void; readonly count: () => number; readonly summary: () => SamplingSummary } {
+  let n = 0;
+  let unsampled = 0;
+  let rate: number | undefined;
+  return {
+    add(t) {
+      n++;
+      if (isUnsampled(t)) unsampled++;
+      const r = rootOf(t).tags['sampling.rate'];
+      if (rate === undefined && typeof r === 'number') rate = r;
+    },
+    count: () => n,
+    summary: () => ({ rate: rate ?? 1, sampled: n - unsampled, unsampled }),
+  };
+}
+
 /** Counts sampled and unsampled traces (every trace is sampled in a capture taken at rate 1). */
-export function summarizeSampling(traces: readonly Trace[]): SamplingSummary {
-  const unsampled = traces.filter(isUnsampled).length;
-  const rate = traces.map((t) => rootOf(t).tags['sampling.rate']).find((r): r is number => typeof r === 'number') ?? 1;
-  return { rate, sampled: traces.length - unsampled, unsampled };
+export function summarizeSampling(traces: Iterable<Trace>): SamplingSummary {
+  const tally = samplingTally();
+  for (const t of traces) tally.add(t);
+  return tally.summary();
 }
 
 /** One line for `lab validate`: what the checks below could compare. */
@@ -72,7 +90,9 @@ function check(name: string, tolerance: string, pairs: { key: string; tracedMs: 
   return { name, tolerance, compared: pairs.length, within, share: pairs.length ? within / pairs.length : 0, worst };
 }
 
-/** Runs every check the input has data for. */
+type Pair = { key: string; tracedMs: number; observedMs: number };
+
+/** Runs every check the input has data for, reading its traces once. */
 export function validateTraces(input: ValidationInput): CheckResult[] {
   const results: CheckResult[] = [];
   const client = new Map(input.client.map((c) => [c.requestId, c]));
@@ -85,14 +105,41 @@ export function validateTraces(input: ValidationInput): CheckResult[] {
   // Under head sampling an unsampled trace is the app's own span with nginx's share estimated
   // from request_time: it can still be checked for not outlasting its client, but comparing it
   // with nginx's or the client's figures would compare the estimate with its own source.
-  const pairsOf = (traces: readonly Trace[]) =>
-    traces.flatMap((t) => {
-      const c = client.get(t.traceId);
-      return c ? [{ key: t.traceId, tracedMs: ms(rootOf(t)), observedMs: c.latencyMs }] : [];
-    });
-  const sampled = input.traces.filter((t) => !isUnsampled(t));
-  const clientPairs = pairsOf(input.traces);
-  const sampledPairs = sampled.length < input.traces.length ? pairsOf(sampled) : clientPairs;
+  const clientPairs: Pair[] = [];
+  const sampledClientPairs: Pair[] = [];
+  // nginx's clock starts when it reads the request, so the wait in its socket buffer before
+  // that read (part of the root span) is left out. Roots whose nginx spans were estimated from
+  // this same request_time are not compared.
+  const nginxPairs: Pair[] = [];
+  const upstreamPairs: Pair[] = [];
+  const statements = input.pgStatStatements ? statementTimes() : null;
+  let anyUnsampled = false;
+  for (const t of input.traces) {
+    const root = rootOf(t);
+    const unsampled = isUnsampled(t);
+    anyUnsampled ||= unsampled;
+    const a = access.get(t.traceId);
+    const c = client.get(t.traceId);
+    if (c) {
+      const pair = { key: t.traceId, tracedMs: ms(root), observedMs: c.latencyMs };
+      clientPairs.push(pair);
+      if (!unsampled) sampledClientPairs.push(pair);
+    }
+    if (!unsampled && a?.requestTime != null && root.tier === 'nginx' && root.tags.estimated !== true) {
+      const proc = t.spans.find((s) => s.name === 'nginx processing' && s.parentId === root.id);
+      if (proc?.tags.estimated !== true) {
+        const waitMs = Number(proc?.tags['kernel.socket_buffer_wait_ns'] ?? 0) / 1e6;
+        nginxPairs.push({ key: t.traceId, tracedMs: ms(root) - waitMs, observedMs: a.requestTime * 1000 });
+      }
+    }
+    const first = t.spans.find((s) => s.name === 'network: nginx → app');
+    const last = t.spans.find((s) => s.name === 'network: app → nginx');
+    if (a?.upstreamResponseTime != null && first && last) {
+      upstreamPairs.push({ key: t.traceId, tracedMs: Number(last.endNs - first.startNs) / 1e6, observedMs: a.upstreamResponseTime * 1000 });
+    }
+    statements?.add(t);
+  }
+  const sampledPairs = anyUnsampled ? sampledClientPairs : clientPairs;
   const notLonger = (p: { tracedMs: number; observedMs: number }): boolean => p.tracedMs <= p.observedMs + 0.05;
   const notLongerTolerance = 'traced ≤ observed + 0.05 ms (else it is another request\'s time)';
   results.push(check('root span not longer than the client saw', notLongerTolerance, clientPairs, notLonger));
@@ -105,33 +152,12 @@ export function validateTraces(input: ValidationInput): CheckResult[] {
       (p) => Math.abs(p.observedMs - p.tracedMs) <= Math.max(1, 0.1 * p.observedMs),
     ),
   );
-
-  // nginx's clock starts when it reads the request, so the wait in its socket buffer before
-  // that read (part of the root span) is left out. Roots whose nginx spans were estimated from
-  // this same request_time are not compared.
-  const nginxPairs = sampled.flatMap((t) => {
-    const a = access.get(t.traceId);
-    const root = rootOf(t);
-    if (a?.requestTime == null || root.tier !== 'nginx' || root.tags.estimated === true) return [];
-    const proc = t.spans.find((s) => s.name === 'nginx processing' && s.parentId === root.id);
-    if (proc?.tags.estimated === true) return [];
-    const waitMs = Number(proc?.tags['kernel.socket_buffer_wait_ns'] ?? 0) / 1e6;
-    return [{ key: t.traceId, tracedMs: ms(root) - waitMs, observedMs: a.requestTime * 1000 }];
-  });
   results.push(
     check('root span vs nginx request_time', '|diff| ≤ 1.5 ms (nginx: ms clock cached per event-loop pass; from its first read)', nginxPairs, (p) => Math.abs(p.observedMs - p.tracedMs) <= 1.5),
   );
-
-  const upstreamPairs = input.traces.flatMap((t) => {
-    const a = access.get(t.traceId);
-    const first = t.spans.find((s) => s.name === 'network: nginx → app');
-    const last = t.spans.find((s) => s.name === 'network: app → nginx');
-    if (a?.upstreamResponseTime == null || !first || !last) return [];
-    return [{ key: t.traceId, tracedMs: Number(last.endNs - first.startNs) / 1e6, observedMs: a.upstreamResponseTime * 1000 }];
-  });
   results.push(check('upstream spans vs nginx upstream_response_time', '|diff| ≤ 1.5 ms (ms resolution)', upstreamPairs, (p) => Math.abs(p.observedMs - p.tracedMs) <= 1.5));
 
-  if (input.pgStatStatements) results.push(...pgStatementChecks(input.traces, input.pgStatStatements));
+  if (input.pgStatStatements && statements) results.push(...pgStatementChecks(statements, input.pgStatStatements));
   if (input.events && input.ss) results.push(rttCheck(input.events, input.ss, input.rttPorts ?? []));
   return results;
 }
@@ -156,16 +182,21 @@ function phaseMs(byParent: ReadonlyMap<string, readonly Span[]>, span: Span, pha
   return found ? total : null;
 }
 
-/**
- * pg_stat_statements' mean_exec_time is executor time only, so it is compared with the traced
- * execute phases of each statement; planning only when the snapshot counted plans
- * (track_planning on).
- */
-function pgStatementChecks(traces: readonly Trace[], snapshot: PgStatStatementsSnapshot): CheckResult[] {
+interface StatementTimes {
+  /** Adds one trace's statements. */
+  readonly add: (t: Trace) => void;
+  /** Per normalized statement text: the traced execute phases, plan phases, and DB spans, ms. */
+  readonly exec: ReadonlyMap<string, number[]>;
+  readonly plan: ReadonlyMap<string, number[]>;
+  readonly whole: ReadonlyMap<string, number[]>;
+}
+
+/** The traced times of each statement, gathered trace by trace. */
+function statementTimes(): StatementTimes {
   const exec = new Map<string, number[]>();
   const plan = new Map<string, number[]>();
   const whole = new Map<string, number[]>();
-  for (const t of traces) {
+  const add = (t: Trace): void => {
     const byParent = new Map<string, Span[]>();
     for (const s of t.spans) {
       if (s.parentId === null) continue;
@@ -190,7 +221,16 @@ function pgStatementChecks(traces: readonly Trace[], snapshot: PgStatStatementsS
         else into.set(norm(text), [v]);
       }
     }
-  }
+  };
+  return { add, exec, plan, whole };
+}
+
+/**
+ * pg_stat_statements' mean_exec_time is executor time only, so it is compared with the traced
+ * execute phases of each statement; planning only when the snapshot counted plans
+ * (track_planning on).
+ */
+function pgStatementChecks({ exec, plan, whole }: StatementTimes, snapshot: PgStatStatementsSnapshot): CheckResult[] {
   const pairsOf = (into: ReadonlyMap<string, number[]>, observed: (st: PgStatStatementsSnapshot['statements'][number]) => number | null) =>
     snapshot.statements.flatMap((st) => {
       const list = into.get(norm(st.query));

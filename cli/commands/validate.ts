@@ -1,21 +1,34 @@
-/** `lab validate DIR [--json]`: how well the traces agree with client, nginx and pg_stat_statements. */
-import { loadTraces, stderrLine } from '../../assembler/load-traces.ts';
+/**
+ * `lab validate DIR [--json]`: how well the traces agree with client, nginx and
+ * pg_stat_statements. The traces are checked as they are assembled, never all held.
+ */
+import { stderrLine, streamTraces } from '../../assembler/load-traces.ts';
+import type { Trace } from '../../assembler/span.ts';
 import { validateCapture } from '../../assembler/validate-capture.ts';
-import { formatSampling, formatValidation, summarizeSampling } from '../../assembler/validate-trace.ts';
+import { formatSampling, formatValidation, samplingTally } from '../../assembler/validate-trace.ts';
 import type { Invocation } from '../parse-args.ts';
 
 export async function run(inv: Invocation): Promise<number> {
   const dir = inv.positionals.dir as string;
-  const { capture, assembled } = await loadTraces(dir, stderrLine);
-  if (assembled.traces.length === 0) {
+  const { capture, traces } = await streamTraces(dir, stderrLine);
+  const tally = samplingTally();
+  const counted: Iterable<Trace> = {
+    *[Symbol.iterator]() {
+      for (const t of traces) {
+        tally.add(t);
+        yield t;
+      }
+    },
+  };
+  const results = await validateCapture(dir, capture, counted);
+  if (tally.count() === 0) {
     stderrLine(`lab validate: ${dir} holds no traced requests`);
     return 1;
   }
-  const results = await validateCapture(dir, capture, assembled.traces);
-  const sampling = summarizeSampling(assembled.traces);
+  const sampling = tally.summary();
   process.stdout.write(
     inv.options.json === true
-      ? JSON.stringify({ dir, traces: assembled.traces.length, sampling, checks: results }, null, 2) + '\n'
+      ? JSON.stringify({ dir, traces: tally.count(), sampling, checks: results }, null, 2) + '\n'
       : formatSampling(sampling) + formatValidation(results),
   );
   return 0;
