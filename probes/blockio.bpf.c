@@ -36,13 +36,7 @@ static __always_inline __s64 *remembered_count(void)
 
 static __always_inline int io_gate_closed(void)
 {
-	__u32 zero = 0;
-	struct active_gate *g;
-
-	if (!sampling() || targ_io_always)
-		return 0;
-	g = bpf_map_lookup_elem(&sampled_active, &zero);
-	return g && g->count <= 0;
+	return !targ_io_always && no_sampled_request();
 }
 
 #define REQ_OP_MASK 0xff

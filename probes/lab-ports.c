@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-/* The ports traced processes listen on, read from /proc once at start into `lab_ports`, with the
- * role of the process listening on each into `lab_port_roles`. */
+/* The ports traced processes listen on, read from /proc once at start into `lab_port_roles`, with
+ * the role of the process listening on each. */
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -96,7 +96,7 @@ static int set_bits(int map_fd, __u32 word, __u64 bits)
 	return err ? -errno : 0;
 }
 
-int lab_ports_fill(int traced_fd, int ports_fd, int roles_fd)
+int lab_ports_fill(int traced_fd, int roles_fd)
 {
 	__u32 key, next, role;
 	__u32 *prev = NULL;
@@ -109,12 +109,10 @@ int lab_ports_fill(int traced_fd, int ports_fd, int roles_fd)
 		prev = &key;
 	}
 	for (int i = 0; i < port_count; i++) {
-		int err = set_bits(ports_fd, ports[i] >> 6, 1ull << (ports[i] & 63));
+		int err = set_bits(roles_fd, ports[i] >> 3, (__u64)roles[i] << ((ports[i] & 7) * 8));
 
-		if (!err)
-			err = set_bits(roles_fd, ports[i] >> 3, (__u64)roles[i] << ((ports[i] & 7) * 8));
 		if (err) {
-			fprintf(stderr, "reqtrace: adding port %u to lab_ports failed: %s\n", ports[i],
+			fprintf(stderr, "reqtrace: adding port %u to lab_port_roles failed: %s\n", ports[i],
 				strerror(-err));
 			return err;
 		}

@@ -117,26 +117,10 @@ struct {
 	__type(value, __u64);
 } sk_arrival SEC(".maps");
 
-/* The ports traced processes listen on, as a bitmap (bit port % 64 of word port / 64), filled by
- * the loader at start: an array, so a test is one inlined load on the hottest paths. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, LAB_PORT_WORDS);
-	__type(key, __u32);
-	__type(value, __u64);
-} lab_ports SEC(".maps");
-
-static __always_inline int is_lab_port(__u16 port)
-{
-	__u32 word = port >> 6;
-	__u64 *bits = bpf_map_lookup_elem(&lab_ports, &word);
-
-	return bits && ((*bits >> (port & 63)) & 1);
-}
-
 /* The role (enum proc_role) of the traced process listening on each port, a byte a port (byte
- * port % 8 of word port / 8), filled with lab_ports: what a socket is can be read off its ports,
- * which sit in its first, hot cache line, before its storage is looked at. */
+ * port % 8 of word port / 8; 0: no lab process listens there), filled by the loader at start: an
+ * array, so a test is one inlined load on the hottest paths, and what a socket is can be read off
+ * its ports, which sit in its first, hot cache line, before its storage is looked at. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, LAB_PORT_ROLE_WORDS);
@@ -150,6 +134,11 @@ static __always_inline __u32 port_role(__u16 port)
 	__u64 *roles = bpf_map_lookup_elem(&lab_port_roles, &word);
 
 	return roles ? (*roles >> ((port & 7) * 8)) & 0xff : 0;
+}
+
+static __always_inline int is_lab_port(__u16 port)
+{
+	return port_role(port) != 0;
 }
 
 /* The role of each thread of a traced process (enum proc_role), in its task storage: one
@@ -207,7 +196,8 @@ struct {
 } pg_current SEC(".maps");
 
 /* How many sampled requests the app is serving (app_usdt: request_start/end), and since when
- * that has been above zero. While sampling, the sched family looks at nothing while it is zero. */
+ * that has been above zero. While sampling, the hooks that keep only what sampled requests need
+ * (sched, blockio, nginx's upstream arrivals) look at nothing while it is zero. */
 struct active_gate {
 	__s64 count;
 	__u64 opened_ns;
@@ -233,6 +223,18 @@ const volatile __u32 targ_keep = 0;
 static __always_inline int sampling(void)
 {
 	return targ_sample_threshold < (1ull << 32);
+}
+
+/* Sampling, and the app serves no sampled request now (sampled_active is zero). */
+static __always_inline int no_sampled_request(void)
+{
+	__u32 zero = 0;
+	struct active_gate *g;
+
+	if (!sampling())
+		return 0;
+	g = bpf_map_lookup_elem(&sampled_active, &zero);
+	return g && g->count <= 0;
 }
 
 static __always_inline int keeping(void)

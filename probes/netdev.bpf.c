@@ -4,7 +4,7 @@
  * from the device layer (net:net_dev_queue, the packet handed to the device and its qdisc) to
  * the driver taking it (net:net_dev_xmit). Both fire for every packet the machine sends, hence
  * opt-in. Only packets with payload are timed (pure ACKs carry no one's bytes). A connection is
- * the lab's when one of its ports is a lab listening port (`lab_ports`):
+ * the lab's when one of its ports is a lab listening port (`lab_port_roles`):
  * nginx's clients, nginx → app, the app → PostgreSQL. The queue time shows where a qdisc holds
  * packets (a shaped veth link); on loopback, which has none, it is ~0.
  */

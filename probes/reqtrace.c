@@ -820,8 +820,7 @@ int main(int argc, char **argv)
 	err = fill_traced();
 	if (err)
 		goto cleanup;
-	err = lab_ports_fill(traced_fd, bpf_map__fd(bpf_object__find_map_by_name(core_obj(), "lab_ports")),
-			     bpf_map__fd(bpf_object__find_map_by_name(core_obj(), "lab_port_roles")));
+	err = lab_ports_fill(traced_fd, bpf_map__fd(bpf_object__find_map_by_name(core_obj(), "lab_port_roles")));
 	if (err)
 		goto cleanup;
 

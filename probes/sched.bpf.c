@@ -51,9 +51,7 @@ static __always_inline struct active_gate *runq_gate(void)
 
 static __always_inline int runq_active(void)
 {
-	struct active_gate *g = runq_gate();
-
-	return !g || g->count > 0;
+	return targ_runq_always || !no_sampled_request();
 }
 
 /* A runnable time from before the gate last opened is stale: the wakeup that ended it was not seen. */

@@ -30,7 +30,6 @@
 #define MAX_PG_BACKENDS 512     /* PostgreSQL processes with the USDT probes attached at once */
 #define MAX_PG_PROBE_SITES 128  /* PostgreSQL USDT sites attached per backend (~25 used) */
 #define MAX_LAB_PORTS 64        /* listening ports of traced processes (arrivals, retransmits) */
-#define LAB_PORT_WORDS 1024     /* the lab_ports bitmap: 65536 ports, 64 a word */
 #define LAB_PORT_ROLE_WORDS 8192 /* lab_port_roles: 65536 ports, a role byte each, 8 a word */
 #define MAX_NGINX_BINDINGS 8192 /* nginx (tgid, fd) → request, while sampling (LRU) */
 #define MAX_SOCKS 32768         /* TCP sockets of traced processes (syscall hooks' caches) */

@@ -414,13 +414,7 @@ static __always_inline int pg_idle(void)
 /* The app serves no sampled request while sampling (the usdt family counts them). */
 static __always_inline int app_idle(void)
 {
-	__u32 zero = 0;
-	struct active_gate *g;
-
-	if (!sampling() || !targ_app_decides)
-		return 0;
-	g = bpf_map_lookup_elem(&sampled_active, &zero);
-	return g && g->count <= 0;
+	return targ_app_decides && no_sampled_request();
 }
 
 enum hook_kind {

@@ -6,7 +6,7 @@
  * is whoever happened to be on the CPU, so a record names no process (pid 0, fd -1, no request
  * id): tracer/ joins it to the request by 4-tuple. A socket is the lab's when the sockets family
  * knows it (its socket storage, or `sk_arrival` with the syscall hooks) or one of its ports is a
- * port a traced process listens on (`lab_ports`, filled by the loader).
+ * port a traced process listens on (`lab_port_roles`, filled by the loader).
  */
 #include "sock_state.bpf.h"
 

@@ -29,7 +29,7 @@ static int tcp_load(const struct env *env)
 	return tcp_bpf__load(skel);
 }
 
-/* The loader filled the shared `lab_ports` before attach (lab-ports.c). */
+/* The loader filled the shared `lab_port_roles` before attach (lab-ports.c). */
 static int tcp_attach(const struct env *env, char hook[HOOK_LEN])
 {
 	const __u16 *ports;
