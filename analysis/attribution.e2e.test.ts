@@ -142,16 +142,16 @@ describeBuilt('waits named for what they are, on real captures (BPF)', () => {
       writeFileSync(join(dir, 'cpu.cfs_quota_us'), '1000');
     }
     for (const pid of childPids(lab.pids.postgres)) {
-      const line = readFileSync(`/proc/${pid}/cgroup`, 'utf8')
-        .split('\n')
-        .find((l) => (v2 ? l.startsWith('0::') : /^\d+:[^:]*\bcpu\b[^:]*:/.test(l)));
-      const home = line?.slice(line.lastIndexOf(':') + 1);
-      if (home === undefined) continue;
       try {
+        const line = readFileSync(`/proc/${pid}/cgroup`, 'utf8')
+          .split('\n')
+          .find((l) => (v2 ? l.startsWith('0::') : /^\d+:[^:]*\bcpu\b[^:]*:/.test(l)));
+        const home = line?.slice(line.lastIndexOf(':') + 1);
+        if (home === undefined) continue;
         writeFileSync(capped.tasks, String(pid));
         capped.home.set(pid, join(root, home, v2 ? 'cgroup.procs' : 'tasks'));
       } catch {
-        // a short-lived child already gone
+        // a short-lived child gone between listing and moving it
       }
     }
   }
