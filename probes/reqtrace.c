@@ -851,10 +851,8 @@ int main(int argc, char **argv)
 			goto cleanup;
 		next_guard = now_s() + 1;
 	}
-	int poll_ms = RINGBUF_POLL_MS;
-
 	while (!exiting) {
-		int n = ring_buffer__poll(rb, poll_ms);
+		int n = ring_buffer__poll(rb, RINGBUF_POLL_MS);
 
 		/* Records submitted without a wakeup are only collected by consuming. */
 		if (n >= 0) {
@@ -862,8 +860,6 @@ int main(int argc, char **argv)
 
 			n = more < 0 ? more : n + more;
 		}
-		poll_ms = n >= RINGBUF_QUIET_RECORDS ? RINGBUF_POLL_MS
-						     : (poll_ms * 2 < RINGBUF_IDLE_POLL_MS ? poll_ms * 2 : RINGBUF_IDLE_POLL_MS);
 		if (n < 0 && n != -EINTR) {
 			err = n;
 			fprintf(stderr, "reqtrace: reading the ring buffer failed: %s\n",

@@ -8,14 +8,10 @@
 #define RINGBUF_BYTES (16u << 20)
 /* Wake the reader only once this much is pending; otherwise the poll timeout collects it. */
 #define RINGBUF_WAKEUP_BYTES (1u << 20)
-/* Reader poll timeout, milliseconds: the worst-case delivery delay with batched wakeups. Each
- * wakeup costs the loader a hundred microseconds or so on a VM, so while few records come (a
- * sampled trace) the timeout doubles up to RINGBUF_IDLE_POLL_MS, and drops back once a poll finds
- * a batch; a second is still live enough for the metrics. */
-#define RINGBUF_POLL_MS 200
-#define RINGBUF_IDLE_POLL_MS 1000
-/* Fewer records than this in a poll: the reader slows down. */
-#define RINGBUF_QUIET_RECORDS 256
+/* Reader poll timeout, milliseconds: the worst-case delivery delay with batched wakeups, a second
+ * (live enough for the metrics). A wakeup costs the loader 100-300 µs of CPU on a VM whatever it
+ * then reads, so the reader wakes once a timeout, or when RINGBUF_WAKEUP_BYTES are pending. */
+#define RINGBUF_POLL_MS 1000
 
 #define MAX_TRACED_PROCS 4096   /* tgids: app, nginx master + workers, postmaster + backends */
 #define MAX_BINDINGS 16384      /* (tgid, fd) → request: inbound sockets, pg sockets, files */
