@@ -141,6 +141,12 @@ export function renderWaterfallSvg(trace: Trace): string {
   return out.join('\n') + '\n';
 }
 
+/** What the overview draws of `trace`: its root and the root's children, so that a streamed export need not hold the rest. */
+export function overviewRowOf(trace: Trace): Trace {
+  const root = rootOf(trace);
+  return { traceId: trace.traceId, spans: [root, ...trace.spans.filter((s) => s.parentId === root.id)] };
+}
+
 /** Many traces (e.g. the slowest N) on one axis, each row its top-level spans coloured by tier. */
 export function renderOverviewSvg(traces: readonly Trace[], title = 'Slowest requests'): string {
   const roots = traces.map((t) => ({ trace: t, root: rootOf(t) }));

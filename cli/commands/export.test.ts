@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { assembleCapture } from '../../assembler/build-span-tree.ts';
 import { SCENARIOS } from '../../assembler/fixtures/scenarios.ts';
+import { overviewRowOf, renderOverviewSvg } from '../../assembler/render-waterfall-svg.ts';
+import { bySlowest } from '../../assembler/select-traces.ts';
 import { chromeOrigin } from '../../assembler/to-chrome-trace.ts';
 import { formatTraces, formatTracesStreamed } from './export.ts';
 
@@ -15,6 +17,16 @@ describe('formatTracesStreamed', () => {
         expect([...formatTracesStreamed(format, list, wallOffsetNs)].join('')).toBe(formatTraces(format, list, { wallOffsetNs }));
       }
     }
+  });
+
+  it('draws the SVG overview from the root of each trace and its children alone', () => {
+    const rows = traces.map(overviewRowOf);
+    for (const [row, t] of rows.map((r, i) => [r, traces[i]!] as const)) {
+      expect(row.spans[0]).toBe(t.spans[0]);
+      expect(row.spans.slice(1).every((s) => s.parentId === t.spans[0]!.id)).toBe(true);
+    }
+    expect(rows.reduce((n, r) => n + r.spans.length, 0)).toBeLessThan(traces.reduce((n, t) => n + t.spans.length, 0) / 2);
+    expect(renderOverviewSvg(bySlowest(rows))).toBe(renderOverviewSvg(bySlowest(traces)));
   });
 
   it('holds one trace at a time for text and Jaeger JSON: a piece per trace', () => {

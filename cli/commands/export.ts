@@ -2,12 +2,13 @@
  * `lab export DIR --format text|svg|jaeger|otlp|chrome [--out F] [--id ID | --slowest N]
  * [--endpoint URL]`: traces in another format, to stdout or a file (OTLP: to a collector).
  * Text, Jaeger and Chrome JSON are written trace by trace as they are assembled (Chrome after a
- * first pass for its time origin), OTLP sent in batches; an SVG overview holds them all.
+ * first pass for its time origin), OTLP sent in batches; an SVG overview holds what it draws of
+ * each (the root and its children).
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { stderrLine, streamTraces } from '../../assembler/load-traces.ts';
 import { renderTextTree } from '../../assembler/render-text-tree.ts';
-import { renderOverviewSvg, renderWaterfallSvg } from '../../assembler/render-waterfall-svg.ts';
+import { overviewRowOf, renderOverviewSvg, renderWaterfallSvg } from '../../assembler/render-waterfall-svg.ts';
 import { selectStreamed } from '../../assembler/select-streamed.ts';
 import { bySlowest } from '../../assembler/select-traces.ts';
 import type { AssembledCapture, Trace } from '../../assembler/span.ts';
@@ -35,7 +36,8 @@ export function formatTraces(format: string, traces: readonly Trace[], assembled
  * `formatTraces` of a text, Jaeger or Chrome export, piece by piece as `traces` are read, so that no
  * more than one trace's text is held; the pieces joined are `formatTraces`' string. Chrome's time
  * axis starts at the earliest trace: `chromeOriginNs` from an earlier pass, else `traces` are held
- * to find it. SVG draws every trace at once: one piece.
+ * to find it. SVG draws every trace at once, one piece: a lone trace's waterfall, or the overview
+ * of what it draws of each (overviewRowOf).
  */
 export function* formatTracesStreamed(format: string, traces: Iterable<Trace>, wallOffsetNs: bigint, chromeOriginNs?: bigint): Generator<string> {
   if (format === 'chrome') {
@@ -60,7 +62,17 @@ export function* formatTracesStreamed(format: string, traces: Iterable<Trace>, w
     if (json) yield ']}\n';
     return;
   }
-  yield formatTraces(format, [...traces], { wallOffsetNs });
+  if (format !== 'svg') {
+    yield formatTraces(format, [...traces], { wallOffsetNs });
+    return;
+  }
+  let first: Trace | undefined;
+  const rows: Trace[] = [];
+  for (const t of traces) {
+    first ??= t;
+    rows.push(overviewRowOf(t));
+  }
+  yield rows.length === 1 ? renderWaterfallSvg(first as Trace) : renderOverviewSvg(bySlowest(rows));
 }
 
 /** Pieces are gathered up to this many characters before each write. */
