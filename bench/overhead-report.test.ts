@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { FamilyCost } from './bpf-prog-stats.ts';
-import { accountedCost, cpuPerRequest, median, overheadTargets, renderOverheadMarkdown, renderOverheadSvg, summarizeOverheadRuns, type OverheadRun } from './overhead-report.ts';
+import { accountedCost, cpuPerRequest, statsAddedNs, median, overheadTargets, renderOverheadMarkdown, renderOverheadSvg, summarizeOverheadRuns, type OverheadRun } from './overhead-report.ts';
 import type { ProbeCost } from './probe-cost.ts';
 
 const MIX = 'default mix at 200 req/s';
@@ -51,6 +51,14 @@ describe('accountedCost', () => {
     // postgres 15 × 6000 + (6000 − 15 × 120); loader 20 µs.
     const ns = 30 * 100 + (20_000 - 30 * 60) + 8 * 2000 + (10_000 - 8 * 120) + 8 * 150 + 15 * 6000 + (6000 - 15 * 120);
     expect(accountedCost(r, cal) / 1000).toBeCloseTo(ns / 1000 + 20, 6);
+  });
+  it('takes what bpf_stats adds to a run off each hook price when the calibration measured it', () => {
+    const withStats: ProbeCost = { ...cal, usdtStatsAddedNs: 90, tracepointStatsAddedNs: 40 };
+    const r = run('full, sample 1', 1, 3000, [fam('sockets', 20, 30), fam('usdt', 10, 8), fam('postgres', 6, 15)]);
+    const ns = 30 * (100 - 40) + (20_000 - 30 * 60) + 8 * (2000 - 90) + (10_000 - 8 * 120) + 8 * 150 + 15 * (6000 - 90) + (6000 - 15 * 120);
+    expect(accountedCost(r, withStats) / 1000).toBeCloseTo(ns / 1000 + 20, 6);
+    expect(statsAddedNs(r, withStats)).toBeCloseTo((30 * 40 + 8 * 90 + 15 * 90) * 1000, 6);
+    expect(statsAddedNs(r, cal)).toBeCloseTo((30 + 8 + 15) * 40 * 1000, 6);
   });
   it('falls back to bpf_stats time and the trap estimates without a calibration', () => {
     const r = run('full, sample 1', 1, 3000, [fam('usdt', 10, 8)]);

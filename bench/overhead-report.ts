@@ -138,11 +138,22 @@ export const cpuPerRequest = (r: OverheadRun): number => {
 /** Families whose hooks are USDT sites: the app's (5-byte nops) and PostgreSQL's (1-byte nops). */
 const SITE_KIND: Readonly<Record<string, 'nop5' | 'nop1'>> = { usdt: 'nop5', postgres: 'nop1' };
 
+/** What bpf_stats itself added to a run's program runs, ns: measured per hook kind by the calibration, else the estimate. */
+export function statsAddedNs(r: OverheadRun, cal: ProbeCost | null): number {
+  let ns = 0;
+  for (const f of r.bpf) {
+    const added = SITE_KIND[f.family] ? cal?.usdtStatsAddedNs : cal?.tracepointStatsAddedNs;
+    ns += f.runCnt * (added ?? STATS_OVERHEAD_NS_PER_RUN);
+  }
+  return ns;
+}
+
 /**
  * Tracing's cost in one run from its parts, µs (not per request). With a calibration, a family's
- * runs each cost what a hook of its kind costs here with an empty program, plus the bpf_stats time
- * its programs took beyond an empty one's; the app's probe runs add the addon's call; without
- * one, bpf_stats time and the TRAP_NS estimates. The loader's CPU on top.
+ * runs each cost what a hook of its kind costs here with an empty program, less what bpf_stats
+ * adds to a run (the bench's instrument, not tracing's cost; when the calibration measured it),
+ * plus the bpf_stats time its programs took beyond an empty one's; the app's probe runs add the
+ * addon's call; without one, bpf_stats time and the TRAP_NS estimates. The loader's CPU on top.
  */
 export function accountedCost(r: OverheadRun, cal: ProbeCost | null): number {
   let ns = 0;
@@ -155,8 +166,9 @@ export function accountedCost(r: OverheadRun, cal: ProbeCost | null): number {
     // A run costs at least what bpf_stats timed of an empty program: a noisier calibration below
     // that is not believed.
     const hook = site === 'nop5' ? cal.nop5Ns : site === 'nop1' ? cal.nop1Ns : Math.max(cal.tracepointNs, cal.tracepointStatsNs);
+    const added = (site ? cal.usdtStatsAddedNs : cal.tracepointStatsAddedNs) ?? 0;
     const empty = site ? cal.usdtStatsNs : cal.tracepointStatsNs;
-    ns += f.runCnt * hook + Math.max(0, f.runTimeNs - f.runCnt * empty) + (f.family === 'usdt' ? f.runCnt * cal.appFireNs : 0);
+    ns += f.runCnt * Math.max(0, hook - added) + Math.max(0, f.runTimeNs - f.runCnt * empty) + (f.family === 'usdt' ? f.runCnt * cal.appFireNs : 0);
   }
   return ns / 1000 + r.loaderCpuUs;
 }
@@ -227,7 +239,7 @@ export function summarizeOverheadRuns(runs: readonly OverheadRun[], baseline: st
       accountedUs,
       accountedPct: condition === baseline || !Number.isFinite(untracedCpu) || untracedCpu <= 0 ? null : (accountedUs / untracedCpu) * 100,
       bpfPerRequestUs: bpfUs,
-      statsOverheadPerRequestUs: ((Number.isFinite(totalRuns) ? totalRuns : 0) * STATS_OVERHEAD_NS_PER_RUN) / 1000,
+      statsOverheadPerRequestUs: Number.isFinite(totalRuns) ? median(mine.map((r) => perRequest(r, statsAddedNs(r, cal) / 1000))) : 0,
       bpfByFamily: [...families.entries()]
         .map(([family, e]) => ({ family, usPerRequest: median(e.us), runsPerRequest: median(e.runs), nsPerRun: e.cnt > 0 ? e.ns / e.cnt : 0 }))
         .sort((a, b) => b.usPerRequest - a.usPerRequest),
@@ -315,7 +327,9 @@ export function renderOverheadMarkdown(r: OverheadReportInput): string {
       (cal
         ? `"Accounted" adds up tracing's parts instead: every program run at what a hook of its kind costs here with an empty program (calibrated: a 1-byte-nop USDT hit ${f1(cal.nop1Ns)} ns, a 5-byte-nop one ${f1(cal.nop5Ns)} ns, a tracepoint run ${f1(cal.tracepointNs)} ns), plus its bpf_stats time beyond an empty program's (${f1(cal.usdtStatsNs)} ns a USDT run, ${f1(cal.tracepointStatsNs)} ns a tracepoint run), the app's probe calls (${f1(cal.appFireNs)} ns each) and the loader's CPU, against the untraced CPU per request; it does not move with the host's noise. `
         : `"Accounted" adds up tracing's parts instead: BPF time, the breakpoint traps (${TRAP_NS.usdt} ns per app probe hit, ${TRAP_NS.postgres} ns per PostgreSQL one, estimates) and the loader's CPU, against the untraced CPU per request. `) +
-      `BPF time comes from the kernel's bpf_stats, which itself adds ~${STATS_OVERHEAD_NS_PER_RUN} ns per program run to the traced runs (included in their CPU). ` +
+      (cal?.tracepointStatsAddedNs !== undefined && cal.usdtStatsAddedNs !== undefined
+        ? `BPF time comes from the kernel's bpf_stats, which itself adds ${f1(cal.tracepointStatsAddedNs)} ns to a tracepoint run and ${f1(cal.usdtStatsAddedNs)} ns to a USDT run here (calibrated, stats switched on and off around the same attached loops): included in the traced runs' measured CPU; the accounted cost takes it off the hook costs above (measured with stats on), for tracing costs nobody that much without the bench. `
+        : `BPF time comes from the kernel's bpf_stats, which itself adds ~${STATS_OVERHEAD_NS_PER_RUN} ns per program run to the traced runs (included in their CPU). `) +
       'Not counted anywhere: the files family\'s syscall tracepoints send every syscall of every task through the slow path.',
     '',
   );

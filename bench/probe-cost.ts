@@ -28,9 +28,9 @@ function appFireNs(addonPath: string): number {
   return best;
 }
 
-/** Runs the calibration (bpf_stats must be on for the stats figures); throws with the tool's reason. */
+/** Runs the calibration (bpf_stats must be on for the stats figures), with what bpf_stats adds to a run; throws with the tool's reason. */
 export async function measureProbeCost(addonPath: string, rounds = 15): Promise<ProbeCost> {
-  const costs = await measureHookCosts(rounds);
+  const costs = await measureHookCosts(rounds, true);
   if ('error' in costs) throw new Error(`probe-cost failed: ${costs.error}`);
   return { ...costs, appFireNs: appFireNs(addonPath) };
 }

@@ -11,7 +11,9 @@
  *
  * Attached and untraced batches alternate many times in one process and the medians are kept,
  * so a busy host's drift falls on both. The empty programs' bpf_stats time per run is reported
- * beside each, to tell what a real program's stats figure leaves out.
+ * beside each, to tell what a real program's stats figure leaves out. With --stats-cost, also what
+ * bpf_stats itself adds to a run: the sysctl is switched on and off around the same attached
+ * loops, and put back as it was.
  */
 #define _GNU_SOURCE
 #include <argp.h>
@@ -30,13 +32,14 @@
 static struct {
 	int rounds;
 	int verbose;
+	int stats_cost;
 } env = { .rounds = 15 };
 
 const char *argp_program_version = "probe-cost 1.0";
 const char argp_program_doc[] =
 	"Measure what a USDT hit and a tracepoint run cost here beyond bpf_stats.\n"
 	"\n"
-	"USAGE: probe-cost [-r ROUNDS] [-v]\n"
+	"USAGE: probe-cost [-r ROUNDS] [--stats-cost] [-v]\n"
 	"\n"
 	"Prints one JSON object: ns per hit or run (median of ROUNDS alternations), and the empty\n"
 	"programs' bpf_stats ns per run (kernel.bpf_stats_enabled must be 1 for those; 0 otherwise).\n"
@@ -44,10 +47,12 @@ const char argp_program_doc[] =
 	"\n"
 	"EXAMPLES:\n"
 	"    probe-cost         # {\"nop1_ns\":..., \"nop5_ns\":..., \"tracepoint_ns\":..., ...}\n"
-	"    probe-cost -r 40   # more alternations on a noisy machine\n";
+	"    probe-cost -r 40   # more alternations on a noisy machine\n"
+	"    probe-cost --stats-cost   # also what kernel.bpf_stats_enabled adds to a run\n";
 
 static const struct argp_option opts[] = {
 	{ "rounds", 'r', "N", 0, "Attached/untraced alternations per hook, 3..1000 (default 15)", 0 },
+	{ "stats-cost", 's', NULL, 0, "Also time what bpf_stats adds to a run (switches kernel.bpf_stats_enabled, then puts it back)", 0 },
 	{ "verbose", 'v', NULL, 0, "libbpf debug output on stderr", 0 },
 	{},
 };
@@ -66,6 +71,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			argp_usage(state);
 		}
 		env.rounds = n;
+		break;
+	case 's':
+		env.stats_cost = 1;
 		break;
 	case 'v':
 		env.verbose = 1;
@@ -207,12 +215,78 @@ static int added_ns(struct probe_cost_bpf *skel, attach_fn attach, loop_fn loop,
 	return err;
 }
 
+#define STATS_SYSCTL "/proc/sys/kernel/bpf_stats_enabled"
+
+/* kernel.bpf_stats_enabled: 0 or 1, or a negative errno. */
+static int stats_enabled(void)
+{
+	FILE *f = fopen(STATS_SYSCTL, "r");
+	int v = -1;
+
+	if (!f)
+		return -errno;
+	if (fscanf(f, "%d", &v) != 1)
+		v = -EIO;
+	fclose(f);
+	return v;
+}
+
+static int set_stats(int on)
+{
+	FILE *f = fopen(STATS_SYSCTL, "w");
+	int err = 0;
+
+	if (!f)
+		return -errno;
+	if (fprintf(f, "%d", on) < 0)
+		err = -EIO;
+	if (fclose(f) && !err)
+		err = -errno;
+	return err;
+}
+
+/* Median ns bpf_stats adds per iteration of an attached hook: stats on and off alternate. */
+static int stats_added_ns(struct probe_cost_bpf *skel, attach_fn attach, loop_fn loop, double *out)
+{
+	double *diff = calloc(env.rounds, sizeof(double));
+	struct bpf_link *link = attach(skel);
+	int err = 0;
+
+	if (!diff || !link) {
+		err = !diff ? -ENOMEM : -errno;
+		goto out;
+	}
+	loop();
+	for (int r = 0; r < env.rounds; r++) {
+		double with, without;
+
+		if ((err = set_stats(1)))
+			break;
+		loop();
+		with = loop();
+		if ((err = set_stats(0)))
+			break;
+		without = loop();
+		if (with < 0 || without < 0) {
+			err = -EIO;
+			break;
+		}
+		diff[r] = with - without;
+	}
+	if (!err)
+		*out = median(diff, env.rounds);
+out:
+	bpf_link__destroy(link);
+	free(diff);
+	return err;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct argp argp = { .options = opts, .parser = parse_arg, .doc = argp_program_doc };
 	struct probe_cost_bpf *skel = NULL;
-	double nop1 = 0, nop5 = 0, tp = 0, usdt_stats, tp_stats;
-	int err;
+	double nop1 = 0, nop5 = 0, tp = 0, usdt_stats, tp_stats, usdt_added = 0, tp_added = 0;
+	int err, stats_was = -1;
 
 	err = argp_parse(&argp, argc, argv, 0, NULL, NULL);
 	if (err)
@@ -242,10 +316,28 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 	tp_stats = stats_ns(skel->progs.empty_tp);
-	printf("{\"nop1_ns\":%.1f,\"nop5_ns\":%.1f,\"tracepoint_ns\":%.1f,\"usdt_stats_ns\":%.1f,\"tracepoint_stats_ns\":%.1f,\"rounds\":%d}\n",
-	       nop1, nop5, tp, usdt_stats, tp_stats, env.rounds);
+	if (env.stats_cost) {
+		stats_was = stats_enabled();
+		if (stats_was < 0) {
+			err = stats_was;
+			fprintf(stderr, "probe-cost: reading %s: %s\n", STATS_SYSCTL, strerror(-err));
+			goto cleanup;
+		}
+		if ((err = stats_added_ns(skel, attach_nop5, nop5_loop, &usdt_added)) ||
+		    (err = stats_added_ns(skel, attach_tp, recv_loop, &tp_added))) {
+			fprintf(stderr, "probe-cost: timing bpf_stats (%s): %s\n", STATS_SYSCTL, strerror(-err));
+			goto cleanup;
+		}
+	}
+	printf("{\"nop1_ns\":%.1f,\"nop5_ns\":%.1f,\"tracepoint_ns\":%.1f,\"usdt_stats_ns\":%.1f,\"tracepoint_stats_ns\":%.1f,",
+	       nop1, nop5, tp, usdt_stats, tp_stats);
+	if (env.stats_cost)
+		printf("\"usdt_stats_added_ns\":%.1f,\"tracepoint_stats_added_ns\":%.1f,", usdt_added, tp_added);
+	printf("\"rounds\":%d}\n", env.rounds);
 
 cleanup:
+	if (stats_was >= 0 && set_stats(stats_was))
+		fprintf(stderr, "probe-cost: putting %s back to %d failed: %s\n", STATS_SYSCTL, stats_was, strerror(errno));
 	probe_cost_bpf__destroy(skel);
 	close(sv[0]);
 	close(sv[1]);

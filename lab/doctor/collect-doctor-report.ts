@@ -129,9 +129,9 @@ async function probeHooks(): Promise<DoctorReport['hooks']> {
  * What a hook costs here, by probes/build/probe-cost with `rounds` alternations (needs root and
  * bpf_stats on for the stats figures), or why it could not be measured.
  */
-export async function measureHookCosts(rounds = 5): Promise<HookCosts | { readonly error: string }> {
+export async function measureHookCosts(rounds = 5, statsCost = false): Promise<HookCosts | { readonly error: string }> {
   if (!existsSync(PROBE_COST)) return { error: `${PROBE_COST} is not built (scripts/build.sh)` };
-  const r = await run(PROBE_COST, ['-r', String(rounds)], 180_000);
+  const r = await run(PROBE_COST, ['-r', String(rounds), ...(statsCost ? ['--stats-cost'] : [])], 180_000);
   const parsed = parseProbeCostJson(r.stdout);
   return typeof parsed === 'string' ? { error: r.stderr.trim().split('\n').at(-1) || r.error || parsed } : parsed;
 }

@@ -96,4 +96,17 @@ describe('parseProbeCostJson', () => {
     expect(parseProbeCostJson('')).toBe('probe-cost printed no JSON');
     expect(parseProbeCostJson('{"nop1_ns":1}')).toBe('probe-cost printed no costs');
   });
+
+  it('reads what bpf_stats adds to a run when probe-cost timed it', () => {
+    expect(parseProbeCostJson('{"nop1_ns":5994.5,"nop5_ns":1436.4,"tracepoint_ns":179.2,"usdt_stats_ns":110.0,"tracepoint_stats_ns":58.0,"usdt_stats_added_ns":95.5,"tracepoint_stats_added_ns":72.4,"rounds":5}\n')).toEqual({
+      nop1Ns: 5994.5,
+      nop5Ns: 1436.4,
+      tracepointNs: 179.2,
+      usdtStatsNs: 110,
+      tracepointStatsNs: 58,
+      usdtStatsAddedNs: 95.5,
+      tracepointStatsAddedNs: 72.4,
+    });
+  });
+
 });

@@ -109,6 +109,9 @@ export interface HookCosts {
   /** bpf_stats' ns per run of those empty programs (0 when bpf_stats was off). */
   readonly usdtStatsNs: number;
   readonly tracepointStatsNs: number;
+  /** What bpf_stats itself adds to a run (probe-cost --stats-cost; absent without): the clock reads around each. */
+  readonly usdtStatsAddedNs?: number;
+  readonly tracepointStatsAddedNs?: number;
 }
 
 /** probe-cost's JSON line, or why it is not one. Pure. */
@@ -125,5 +128,14 @@ export function parseProbeCostJson(text: string): HookCosts | string {
   const nop5 = n('nop5_ns');
   const tp = n('tracepoint_ns');
   if (nop1 === null || nop5 === null || tp === null) return 'probe-cost printed no costs';
-  return { nop1Ns: nop1, nop5Ns: nop5, tracepointNs: tp, usdtStatsNs: n('usdt_stats_ns') ?? 0, tracepointStatsNs: n('tracepoint_stats_ns') ?? 0 };
+  const usdtAdded = n('usdt_stats_added_ns');
+  const tpAdded = n('tracepoint_stats_added_ns');
+  return {
+    nop1Ns: nop1,
+    nop5Ns: nop5,
+    tracepointNs: tp,
+    usdtStatsNs: n('usdt_stats_ns') ?? 0,
+    tracepointStatsNs: n('tracepoint_stats_ns') ?? 0,
+    ...(usdtAdded !== null && tpAdded !== null ? { usdtStatsAddedNs: usdtAdded, tracepointStatsAddedNs: tpAdded } : {}),
+  };
 }
