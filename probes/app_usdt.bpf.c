@@ -113,7 +113,7 @@ static __always_inline struct sock_bind *bind_sock(__u64 sk, __s32 fd, const __u
 	if (!b)
 		return NULL;
 	if (b->sk != sk || b->fd != fd) {
-		__s64 *pending = pending_new_binds();
+		__s64 *pending = counter_slot(new_binds_pending);
 
 		/* A socket the probes have not named on this fd before. */
 		if (!id)

@@ -27,13 +27,6 @@ struct {
 	__type(value, __s64);
 } blk_remembered SEC(".maps");
 
-static __always_inline __s64 *remembered_count(void)
-{
-	__u32 zero = 0;
-
-	return bpf_map_lookup_elem(&blk_remembered, &zero);
-}
-
 static __always_inline int io_gate_closed(void)
 {
 	return !targ_io_always && no_sampled_request();
@@ -66,14 +59,14 @@ static __always_inline void remember(__u64 rq, __u64 insert_ns, __u64 issue_ns)
 	if (bpf_map_update_elem(&blk_reqs, &rq, &s, BPF_NOEXIST)) {
 		if (bpf_map_update_elem(&blk_reqs, &rq, &s, BPF_EXIST))
 			count_drop(DROP_BLOCKIO_FULL);
-	} else if ((n = remembered_count())) {
+	} else if ((n = counter_slot(blk_remembered))) {
 		__sync_fetch_and_add(n, 1);
 	}
 }
 
 static __always_inline int none_remembered(void)
 {
-	__s64 *n = remembered_count();
+	__s64 *n = counter_slot(blk_remembered);
 
 	return n && *n <= 0;
 }
@@ -122,7 +115,7 @@ static __always_inline int on_complete(struct request *rq, __u8 error, __u32 nr_
 		e->error = error;
 		submit_event(e);
 	}
-	if (!bpf_map_delete_elem(&blk_reqs, &key) && (n = remembered_count()))
+	if (!bpf_map_delete_elem(&blk_reqs, &key) && (n = counter_slot(blk_remembered)))
 		__sync_fetch_and_add(n, -1);
 	return 0;
 }

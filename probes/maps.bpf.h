@@ -219,6 +219,13 @@ const volatile __u64 targ_sample_threshold = 1ull << 32;
  * drop at their end. */
 const volatile __u32 targ_keep = 0;
 
+/* The one slot of a one-slot counter map (an array of one __s64); NULL never in practice. */
+#define counter_slot(map)                                                   \
+	({                                                                  \
+		__u32 __zero = 0;                                           \
+		(__s64 *)bpf_map_lookup_elem(&(map), &__zero);              \
+	})
+
 /* Below 1, records of requests known to be unsampled are not emitted at all. */
 static __always_inline int sampling(void)
 {

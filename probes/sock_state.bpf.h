@@ -65,13 +65,6 @@ struct {
 	__type(value, __s64);
 } new_binds_pending SEC(".maps");
 
-static __always_inline __s64 *pending_new_binds(void)
-{
-	__u32 zero = 0;
-
-	return bpf_map_lookup_elem(&new_binds_pending, &zero);
-}
-
 static __always_inline struct sock_bind *fd_bind(__s32 fd)
 {
 	__u32 slot = (__u32)fd & (BIND_SLOTS - 1);
@@ -83,7 +76,7 @@ static __always_inline struct sock_bind *fd_bind(__s32 fd)
  * once (the entry goes). */
 static __always_inline __s32 take_new_bind(__u64 sk)
 {
-	__s64 *pending = pending_new_binds();
+	__s64 *pending = counter_slot(new_binds_pending);
 	__s32 *fd, out;
 
 	if (!pending || *pending <= 0)
@@ -109,19 +102,12 @@ struct {
 	__type(value, __s64);
 } pg_held SEC(".maps");
 
-static __always_inline __s64 *pg_held_count(void)
-{
-	__u32 zero = 0;
-
-	return bpf_map_lookup_elem(&pg_held, &zero);
-}
-
 /* A pg connection's binding changes hands: counted once while held. */
 static __always_inline void hold_pg_bind(struct sock_bind *b, __u64 hold)
 {
 	__s64 *n;
 
-	if (b->accepted || b->held == hold || !(n = pg_held_count()))
+	if (b->accepted || b->held == hold || !(n = counter_slot(pg_held)))
 		return;
 	if (__sync_lock_test_and_set(&b->held, hold) != hold)
 		__sync_fetch_and_add(n, hold ? 1 : -1);

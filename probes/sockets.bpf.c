@@ -408,7 +408,7 @@ static __always_inline int pg_idle(void)
 {
 	__s64 *n;
 
-	return sampling() && (n = pg_held_count()) && *n <= 0;
+	return sampling() && (n = counter_slot(pg_held)) && *n <= 0;
 }
 
 /* The app serves no sampled request while sampling (the usdt family counts them). */
