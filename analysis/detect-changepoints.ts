@@ -59,14 +59,13 @@ interface Point {
 }
 
 /** Change points per route and series, by route, then series, then time. Pure. */
-export function detectChangepoints(traces: readonly Trace[], options: ChangepointOptions = {}): Changepoint[] {
+export function detectChangepoints(traces: Iterable<Trace>, options: ChangepointOptions = {}): Changepoint[] {
   const minSegment = options.minSegment ?? 30;
   const alpha = options.alpha ?? 0.001;
   const minShiftMs = options.minShiftMs ?? 1;
   const minShiftRatio = options.minShiftRatio ?? 0.1;
   const minShareShift = options.minShareShift ?? 0.05;
   const maxPerSeries = options.maxPerSeries ?? 3;
-  if (traces.length === 0) return [];
   const byRoute = new Map<string, Point[]>();
   let firstNs: bigint | null = null;
   for (const t of traces) {
@@ -80,7 +79,8 @@ export function detectChangepoints(traces: readonly Trace[], options: Changepoin
     list.push({ startNs: root.startNs, latencyMs: lt.totalMs, shares });
     byRoute.set(route, list);
   }
-  const origin = firstNs as bigint;
+  if (firstNs === null) return [];
+  const origin = firstNs;
   const out: Changepoint[] = [];
   for (const route of [...byRoute.keys()].sort()) {
     const points = [...(byRoute.get(route) as Point[])].sort((a, b) => (a.startNs < b.startNs ? -1 : a.startNs > b.startNs ? 1 : 0));

@@ -1,18 +1,18 @@
 /** `lab baseline DIR [--out F]`: the capture's per-route baseline as JSON (to F, else stdout). */
 import { writeFileSync } from 'node:fs';
-import { loadTraces, stderrLine } from '../../assembler/load-traces.ts';
+import { stderrLine, streamTraces } from '../../assembler/load-traces.ts';
 import { buildBaseline } from '../../analysis/build-baseline.ts';
 import type { Invocation } from '../parse-args.ts';
 
 export async function run(inv: Invocation): Promise<number> {
   const dir = inv.positionals.dir as string;
   const out = typeof inv.options.out === 'string' ? inv.options.out : undefined;
-  const { assembled } = await loadTraces(dir, stderrLine);
-  if (assembled.traces.length === 0) {
+  const { traces } = await streamTraces(dir, stderrLine);
+  const baseline = buildBaseline(traces, dir);
+  if (baseline.requests === 0) {
     stderrLine(`lab baseline: ${dir} holds no traced requests`);
     return 1;
   }
-  const baseline = buildBaseline(assembled.traces, dir);
   const json = JSON.stringify(baseline, null, 2) + '\n';
   if (out === undefined) process.stdout.write(json);
   else writeFileSync(out, json);
