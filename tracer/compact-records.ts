@@ -69,26 +69,26 @@ function copyBytes(src: Buffer, from: number, dst: Buffer, to: number, length: n
  */
 export class CompactRecords {
   readonly #arenas: Buffer[] = [];
+  /** The first row of each arena: rows are kept in order, an arena's are those up to the next's first. */
+  readonly #firstRows: number[] = [];
   #scratch = Buffer.allocUnsafe(0);
   readonly #rebuilt = Buffer.alloc(LARGEST_STRUCT);
   readonly #rebuiltView = new DataView(this.#rebuilt.buffer, this.#rebuilt.byteOffset, this.#rebuilt.byteLength);
 
   /**
    * Keeps the records of rows `from` to `to` (their kinds in `kinds`, their offsets in `input` in
-   * `offsets`), and overwrites `arenaOf` and `offsets` of those rows with where each kept record lies.
+   * `offsets`), and overwrites `offsets` of those rows with where each kept record lies in its arena.
    */
-  keep(input: Buffer, kinds: Uint8Array, offsets: Uint32Array, arenaOf: Uint32Array, from: number, to: number): void {
+  keep(input: Buffer, kinds: Uint8Array, offsets: Uint32Array, from: number, to: number): void {
     if (to <= from) return;
     if (this.#scratch.length < input.length) this.#scratch = Buffer.allocUnsafe(input.length);
     const out = this.#scratch;
-    const arena = this.#arenas.length;
     let w = 0;
     for (let row = from; row < to; row++) {
       const o = offsets[row]!;
       const kind = kinds[row]!;
       const kept = Math.min(input.readUInt16LE(o + H.size[0]), STRUCT_SIZE[kind]!);
       offsets[row] = w;
-      arenaOf[row] = arena;
       out.writeUInt16LE(kept, w);
       w += 2;
       let pos: number = HEADER_SIZE;
@@ -108,6 +108,20 @@ export class CompactRecords {
     const exact = Buffer.allocUnsafeSlow(w);
     out.copy(exact, 0, 0, w);
     this.#arenas.push(exact);
+    this.#firstRows.push(from);
+  }
+
+  /** The arena that holds row `row`'s record. */
+  #arenaOf(row: number): Buffer {
+    const first = this.#firstRows;
+    let lo = 0;
+    let hi = first.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (first[mid]! <= row) lo = mid;
+      else hi = mid - 1;
+    }
+    return this.#arenas[lo]!;
   }
 
   /** Lets go of the space `keep` works in: no more records come. */
@@ -124,12 +138,12 @@ export class CompactRecords {
   }
 
   /**
-   * Rebuilds the record kept at `at` of arena `arena` at offset 0 of `rebuilt` (the next call
+   * Rebuilds row `row`'s record, kept at `at` of its arena, at offset 0 of `rebuilt` (the next call
    * overwrites it: decode it before rebuilding another), with the header fields given, its time
    * as the u32 halves `tsHi` and `tsLo`.
    */
-  rebuild(arena: number, at: number, kind: EventKind, tsHi: number, tsLo: number, pid: number, tid: number, fd: number): void {
-    const src = this.#arenas[arena]!;
+  rebuild(row: number, at: number, kind: EventKind, tsHi: number, tsLo: number, pid: number, tid: number, fd: number): void {
+    const src = this.#arenaOf(row);
     const dst = this.#rebuilt;
     const dv = this.#rebuiltView;
     const kept = src.readUInt16LE(at);

@@ -167,12 +167,10 @@ async function readEventsBin(path: string): Promise<{ table: EventTable; warning
     throw err;
   }
   const warnings: string[] = [];
-  const builder = new EventTableBuilder();
-  let fileBytes = 0;
   let tailBytes = 0;
   try {
     const { size } = await fh.stat();
-    fileBytes = size;
+    const builder = new EventTableBuilder(size);
     let carry = Buffer.alloc(0);
     let offset = 0;
     while (offset < size) {
@@ -194,15 +192,15 @@ async function readEventsBin(path: string): Promise<{ table: EventTable; warning
       const tail = truncatedTailWarning(carry, offset - carry.length);
       if (tail) warnings.push(`${tail} (${builder.length} complete records read)`);
     }
+    const d = builder.damage;
+    return {
+      table: builder.finish(),
+      warnings,
+      damage: { regions: d.regions + (tailBytes > 0 ? 1 : 0), bytes: d.bytes + tailBytes, recordsRead: builder.length, recordsSkipped: d.skippedRecords, fileBytes: size },
+    };
   } finally {
     await fh.close();
   }
-  const d = builder.damage;
-  return {
-    table: builder.finish(),
-    warnings,
-    damage: { regions: d.regions + (tailBytes > 0 ? 1 : 0), bytes: d.bytes + tailBytes, recordsRead: builder.length, recordsSkipped: d.skippedRecords, fileBytes },
-  };
 }
 
 /**
