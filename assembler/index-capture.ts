@@ -13,6 +13,9 @@ import { tableOfEvents } from '../tracer/table-of-events.ts';
 import { correlateRows, type RowGroup, type RowPairGroup } from './correlate-rows.ts';
 import { runqFromSchedstat } from './runq-from-schedstat.ts';
 import { eventStartNs, type SockConn } from './event-time.ts';
+import { PackedLists } from './packed-lists.ts';
+import { positionsOf } from './position-map.ts';
+import { RequestRows } from './request-rows.ts';
 
 export type RunqDelayEvent = EventOf<typeof EventKind.RunqDelay>;
 export type RetransmitEvent = EventOf<typeof EventKind.TcpRetransmit>;
@@ -26,7 +29,7 @@ export interface CaptureIndex {
   /** The capture's events, whose rows the index names. */
   readonly table: EventTable;
   /** Rows tagged with each request id, in time order; ids in order of first appearance. */
-  readonly byRequest: ReadonlyMap<string, readonly number[]>;
+  readonly byRequest: RequestRows;
   /** Rows of untagged socket I/O with a positive byte count, by `tupleKey` (the socket's own view), in time order. */
   readonly untaggedSockByKey: ReadonlyMap<string, readonly number[]>;
   /** The proxy's client connections: `proxyPeerKey(proxyPort, client address, client port)` → `tupleKey`. */
@@ -77,10 +80,11 @@ export function indexCapture(events: CaptureEvents | readonly TraceEvent[], prox
   // The sched family's timed waits where it ran, else the schedstat sums the records carry.
   const stat = maxRunq === undefined ? runqFromSchedstat(cols.eventsOfKinds(SCHEDSTAT_KINDS)) : null;
   const waitsByPid = byNumber<KernelWaitEvent>(rows.waitsByPid);
+  const requestRows = new PackedLists();
+  for (const g of rows.byRequest) requestRows.add(g.rows);
   return {
     table: cols,
-    // Kept for every request until its trace is built: copied at their length, without push's spare room.
-    byRequest: new Map(rows.byRequest.map((g) => [cols.requestIds[g.key]!, g.rows.slice()])),
+    byRequest: new RequestRows(positionsOf(rows.byRequest.map((g) => cols.requestIds[g.key]!)), requestRows.trim()),
     untaggedSockByKey: new Map(rows.untaggedSockByConn.map((g) => [connKey(g.key), g.rows])),
     untaggedRecvByPidOnPort: new Map(rows.untaggedRecvByPidOnPort.map((g) => [g.key, g.rows])),
     proxyConnKeyByPeer: new Map([...rows.proxyConnByPeer].map(([peer, c]) => [peer, connKey(c)])),
