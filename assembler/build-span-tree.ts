@@ -21,7 +21,7 @@
  */
 import type { Capture, ClientObservation, NginxAccessEntry } from '../shared/capture-types.ts';
 import type { EventTable } from '../tracer/event-table.ts';
-import { EventKind } from '../shared/event-types.ts';
+import { EventKind, type Tuple } from '../shared/event-types.ts';
 import { isSampled } from '../shared/sampling.ts';
 import { overlapCounts } from './correlation.ts';
 import { indexConnections, type ConnectionIndex } from './connection-setup.ts';
@@ -178,14 +178,18 @@ export function assembleTraces(capture: Capture, options: AssembleOptions = {}):
   const followed = (f: AppFacts): boolean => headSampled(f.requestId) || f.kept !== undefined;
 
   const uses: AppConnectionUse[] = [];
+  // Requests on one connection share its tuple: its two keys are made once.
+  const keysOf = new Map<Tuple, { inboundKey: string; peerKey: string }>();
   for (let i = 0; i < facts.length; i++) {
     const requestId = facts.requestId(i);
     const inboundTuple = facts.inboundTuple(i);
     if (!headSampled(requestId) || !inboundTuple) continue;
+    let keys = keysOf.get(inboundTuple);
+    if (keys === undefined) keysOf.set(inboundTuple, (keys = { inboundKey: tupleKey(inboundTuple), peerKey: peerTupleKey(inboundTuple) }));
     uses.push({
       requestId,
-      inboundKey: tupleKey(inboundTuple),
-      peerKey: peerTupleKey(inboundTuple),
+      inboundKey: keys.inboundKey,
+      peerKey: keys.peerKey,
       appStartNs: facts.startNs(i),
       appSendStartNs: facts.sendStartNs(i),
     });
@@ -215,6 +219,7 @@ export function assembleTraces(capture: Capture, options: AssembleOptions = {}):
       `${corr.clientSideByTime} request(s) have no client connection (remote_addr, remote_port) in the access log: nginx's client side matched by time on the worker, which can pick a neighbouring connection`,
     );
   }
+  const legs = corr.legs;
   const client = new Map<string, ClientObservation>();
   for (const c of capture.client) if (!client.has(c.requestId)) client.set(c.requestId, c);
 
@@ -222,14 +227,14 @@ export function assembleTraces(capture: Capture, options: AssembleOptions = {}):
   const inFlight = Int32Array.from(overlapCounts(Array.from({ length: facts.length }, (_, i) => ({ startNs: facts.startNs(i), endNs: facts.endNs(i) }))));
   const ctx: BuildContext = {
     index,
-    legs: corr.legs,
+    legs,
     access,
     client,
     proxy: capture.meta.proxy,
     sampleRate,
     sheds: shedFamilies(index.table.eventsOfKinds(SHED_KINDS)),
     connections,
-    firstOnConnection: firstRequestsOnConnections(corr.legs, index.table, connections),
+    firstOnConnection: firstRequestsOnConnections(legs, index.table, connections),
     othersInFlight: new PositionMap(facts.requests.positions, (i) => inFlight[i]!),
     offcpuTraced: capture.meta.hooks.offcpu !== undefined,
   };
@@ -241,7 +246,7 @@ export function assembleTraces(capture: Capture, options: AssembleOptions = {}):
   for (let i = 0; i < facts.length; i++) {
     const requestId = facts.requestId(i);
     if (wanted && !wanted.has(requestId)) continue;
-    items.push({ item: i, notAfterNs: startBound(facts, i, index.table, corr.legs.get(requestId), access.get(requestId)) });
+    items.push({ item: i, notAfterNs: startBound(facts, i, index.table, legs.get(requestId), access.get(requestId)) });
   }
   if (sampleRate !== undefined) {
     // Outside the sample the app fires no probe: such a request is only in nginx's log.

@@ -25,6 +25,7 @@ import { EventKind } from '../shared/event-types.ts';
 import type { EventTable } from '../tracer/event-table.ts';
 import { lowerBound, type SockIo } from './event-time.ts';
 import { proxyPeerKey, type CaptureIndex } from './index-capture.ts';
+import { LegsBuilder } from './packed-legs.ts';
 
 /** One request's use of the app's inbound connection. */
 export interface AppConnectionUse {
@@ -154,10 +155,7 @@ export function correlateNginx(uses: readonly AppConnectionUse[], index: Capture
     }
   }
 
-  const legs = new Map<string, NginxLegRows>();
-  for (const [requestId, leg] of upstream) {
-    legs.set(requestId, { pid: leg.pid, upstreamWrites: leg.upstreamWrites, upstreamReads: leg.upstreamReads, clientReads: [], clientWrites: [] });
-  }
+  const legs = new LegsBuilder(index.byRequest.positions);
   const withWrites = [...upstream.entries()].filter(([, leg]) => leg.upstreamWrites.length > 0);
   let clientSideByTime = 0;
   const byTime: [string, MutableLeg][] = [];
@@ -175,31 +173,14 @@ export function correlateNginx(uses: readonly AppConnectionUse[], index: Capture
   for (const [key, list] of byConnection) {
     const connRows = index.untaggedSockByKey.get(key) ?? [];
     for (const [requestId, leg] of list) {
-      const side = clientSideOnConnection(table, connRows, leg, clients?.get(requestId));
-      legs.set(requestId, { ...(legs.get(requestId) as NginxLegRows), ...side });
+      legs.setClientSide(requestId, clientSideOnConnection(table, connRows, leg, clients?.get(requestId)));
     }
   }
   if (byTime.length > 0) {
     clientSideByTime = byTime.length;
-    for (const [requestId, side] of clientSideByWorkerTime(byTime, index)) legs.set(requestId, { ...(legs.get(requestId) as NginxLegRows), ...side });
+    for (const [requestId, side] of clientSideByWorkerTime(byTime, index)) legs.setClientSide(requestId, side);
   }
-  for (const [requestId, leg] of legs) legs.set(requestId, keptLeg(leg));
-  return { legs, unmatchedEvents, clientSideByTime, unsampledEvents };
-}
-
-const NO_ROWS: readonly number[] = Object.freeze([]);
-
-/** `rows` at its length: a list filled by push keeps room for more, and legs are kept for every request. */
-const exactRows = (rows: readonly number[]): readonly number[] => (rows.length === 0 ? NO_ROWS : rows.slice());
-
-function keptLeg(leg: NginxLegRows): NginxLegRows {
-  return {
-    pid: leg.pid,
-    upstreamWrites: exactRows(leg.upstreamWrites),
-    upstreamReads: exactRows(leg.upstreamReads),
-    clientReads: exactRows(leg.clientReads),
-    clientWrites: exactRows(leg.clientWrites),
-  };
+  return { legs: legs.finish(upstream), unmatchedEvents, clientSideByTime, unsampledEvents };
 }
 
 /** The proxy's side of a client connection: `tupleKey` with local = the proxy port. */

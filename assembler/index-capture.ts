@@ -13,7 +13,6 @@ import { tableOfEvents } from '../tracer/table-of-events.ts';
 import { correlateRows, type RowGroup, type RowPairGroup } from './correlate-rows.ts';
 import { runqFromSchedstat } from './runq-from-schedstat.ts';
 import { eventStartNs, type SockConn } from './event-time.ts';
-import { PackedLists } from './packed-lists.ts';
 import { positionsOf } from './position-map.ts';
 import { RequestRows } from './request-rows.ts';
 
@@ -80,11 +79,9 @@ export function indexCapture(events: CaptureEvents | readonly TraceEvent[], prox
   // The sched family's timed waits where it ran, else the schedstat sums the records carry.
   const stat = maxRunq === undefined ? runqFromSchedstat(cols.eventsOfKinds(SCHEDSTAT_KINDS)) : null;
   const waitsByPid = byNumber<KernelWaitEvent>(rows.waitsByPid);
-  const requestRows = new PackedLists();
-  for (const g of rows.byRequest) requestRows.add(g.rows);
   return {
     table: cols,
-    byRequest: new RequestRows(positionsOf(rows.byRequest.map((g) => cols.requestIds[g.key]!)), requestRows.trim()),
+    byRequest: new RequestRows(positionsOf(Array.from(rows.byRequest.keys, (r) => cols.requestIds[r]!)), rows.byRequest.rows),
     untaggedSockByKey: new Map(rows.untaggedSockByConn.map((g) => [connKey(g.key), g.rows])),
     untaggedRecvByPidOnPort: new Map(rows.untaggedRecvByPidOnPort.map((g) => [g.key, g.rows])),
     proxyConnKeyByPeer: new Map([...rows.proxyConnByPeer].map(([peer, c]) => [peer, connKey(c)])),

@@ -10,6 +10,16 @@ export class PackedLists {
   #starts: Int32Array = new Int32Array(257);
   #count = 0;
 
+  /** Lists already packed: list `i` is `values` from `starts[i]` to `starts[i + 1]`. */
+  static of(values: Int32Array, starts: Int32Array): PackedLists {
+    const lists = new PackedLists();
+    lists.#values = values;
+    lists.#starts = starts;
+    lists.#count = starts.length - 1;
+    lists.#used = starts[starts.length - 1]!;
+    return lists;
+  }
+
   get length(): number {
     return this.#count;
   }
