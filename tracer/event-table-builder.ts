@@ -301,6 +301,8 @@ export class EventTableBuilder {
     const c = this.#cols;
     const { kind, request, conn, ts, pid, tid, fd } = c;
     const offsetOf = c.offset;
+    const lead = c.lead;
+    const bytesOf = c.bytes;
     const requestIds = ids.requestIds;
     const tuples = ids.tuples;
     const baseNs = base === null ? 0n : (BigInt(base.hi) << 32n) | BigInt(base.lo);
@@ -309,7 +311,7 @@ export class EventTableBuilder {
       kind,
       ts,
       baseNs,
-      lead: c.lead,
+      lead,
       pid,
       tid,
       fd,
@@ -318,7 +320,7 @@ export class EventTableBuilder {
       conn,
       tuples,
       connKeys: ids.connKeys,
-      bytes: c.bytes,
+      bytes: bytesOf,
     };
     const baseHi = base?.hi ?? 0;
     const baseLo = base?.lo ?? 0;
@@ -335,7 +337,7 @@ export class EventTableBuilder {
         lo -= TWO_32;
         hi += 1;
       }
-      records.rebuild(row, offsetOf[row]!, k, hi >>> 0, lo, pid[row]!, tid[row]!, fd[row]!);
+      records.rebuild(row, offsetOf[row]!, k, hi >>> 0, lo, pid[row]!, tid[row]!, fd[row]!, lead[row]!, bytesOf[row]!);
       return k;
     };
     return new EventTable(
