@@ -122,7 +122,7 @@ class DenseGroups {
  * Groups keyed by a small dense index, with many rows in all (requests): what is pushed is kept
  * as two columns, then packed by key.
  */
-class PackedGroups {
+export class PackedGroups {
   readonly #size: number;
   #keys: Int32Array = new Int32Array(4096);
   #rows: Int32Array = new Int32Array(4096);

@@ -3,13 +3,53 @@
  * its rows and pid, not objects and arrays, until its trace is built.
  */
 import type { NginxLegRows } from './correlate-nginx.ts';
+import type { PackedRowGroups } from './correlate-rows.ts';
 import { PackedLists } from './packed-lists.ts';
 import { PositionMap, type Positions } from './position-map.ts';
 
-type Upstream = Pick<NginxLegRows, 'pid' | 'upstreamWrites' | 'upstreamReads'>;
+export type UpstreamLeg = Pick<NginxLegRows, 'pid' | 'upstreamWrites' | 'upstreamReads'>;
 type ClientSide = Pick<NginxLegRows, 'clientReads' | 'clientWrites'>;
 
 const NO_ROWS: readonly number[] = Object.freeze([]);
+
+/**
+ * nginx's upstream rows of each request, the requests numbered in order of their first row
+ * (`ids`): its writes filed under twice its number, its reads under that plus one.
+ */
+export class UpstreamLegs {
+  readonly ids: readonly string[];
+  readonly #pids: readonly number[];
+  readonly #groupOf: Int32Array;
+  readonly #rows: PackedLists;
+
+  constructor(ids: readonly string[], pids: readonly number[], filed: PackedRowGroups) {
+    this.ids = ids;
+    this.#pids = pids;
+    this.#groupOf = new Int32Array(2 * ids.length).fill(-1);
+    for (let g = 0; g < filed.keys.length; g++) this.#groupOf[filed.keys[g]!] = g;
+    this.#rows = filed.rows;
+  }
+
+  get length(): number {
+    return this.ids.length;
+  }
+
+  /** How many upstream writes leg `k` has. */
+  writes(k: number): number {
+    const g = this.#groupOf[2 * k]!;
+    return g < 0 ? 0 : this.#rows.sizeOf(g);
+  }
+
+  /** Leg `k`, its lists made now. */
+  leg(k: number): UpstreamLeg {
+    return { pid: this.#pids[k]!, upstreamWrites: this.#list(2 * k), upstreamReads: this.#list(2 * k + 1) };
+  }
+
+  #list(key: number): readonly number[] {
+    const g = this.#groupOf[key]!;
+    return g < 0 ? NO_ROWS : this.#rows.at(g);
+  }
+}
 
 /** Legs of the requests `positions` numbers: client sides as they are found, then the upstream sides, in the legs' order. */
 export class LegsBuilder {
@@ -38,7 +78,7 @@ export class LegsBuilder {
   }
 
   /** The legs of the requests of `upstream`, in its order, with the client sides set. */
-  finish(upstream: ReadonlyMap<string, Upstream>): ReadonlyMap<string, NginxLegRows> {
+  finish(upstream: UpstreamLegs): ReadonlyMap<string, NginxLegRows> {
     const sides = this.#sides.trim();
     const sideOf = (requestId: string, at: number | undefined): ClientSide => {
       const k = at === undefined ? -1 : this.#sideAt[at]!;
@@ -46,21 +86,20 @@ export class LegsBuilder {
       return this.#otherSides.get(requestId) ?? { clientReads: NO_ROWS, clientWrites: NO_ROWS };
     };
     const positions = this.#positions;
-    const numbered = [...upstream.keys()].every((id) => positions.of.has(id));
+    const numbered = upstream.ids.every((id) => positions.of.has(id));
     if (!numbered) {
       const legs = new Map<string, NginxLegRows>();
-      for (const [requestId, leg] of upstream) {
-        legs.set(requestId, { pid: leg.pid, upstreamWrites: exact(leg.upstreamWrites), upstreamReads: exact(leg.upstreamReads), ...sideOf(requestId, undefined) });
-      }
+      for (let k = 0; k < upstream.length; k++) legs.set(upstream.ids[k]!, { ...upstream.leg(k), ...sideOf(upstream.ids[k]!, undefined) });
       return legs;
     }
     const legAt = new Int32Array(positions.ids.length).fill(-1);
-    const order = new Int32Array(upstream.size);
-    const pid = new Uint32Array(upstream.size);
+    const order = new Int32Array(upstream.length);
+    const pid = new Uint32Array(upstream.length);
     const rows = new PackedLists();
     let n = 0;
-    for (const [requestId, leg] of upstream) {
-      const at = positions.of.get(requestId)!;
+    for (let k = 0; k < upstream.length; k++) {
+      const leg = upstream.leg(k);
+      const at = positions.of.get(upstream.ids[k]!)!;
       legAt[at] = n;
       order[n] = at;
       pid[n] = leg.pid;
@@ -80,6 +119,3 @@ export class LegsBuilder {
     );
   }
 }
-
-/** `rows` at its length: a list filled by push keeps room for more. */
-const exact = (rows: readonly number[]): readonly number[] => (rows.length === 0 ? NO_ROWS : rows.slice());
