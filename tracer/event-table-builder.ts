@@ -215,7 +215,7 @@ export class EventTableBuilder {
    * damaged region: the bytes are skipped up to the next plausible record start
    * (find-record-start.ts), where decoding reads on; a region still open at the end of the input
    * continues into the next chunk. `streamOffset` is the input's position, for warnings. The
-   * table keeps a view of `input`'s records, not a copy: the caller must not reuse its bytes.
+   * table copies what it keeps of `input`: the caller may reuse its bytes.
    */
   append(input: Buffer, streamOffset = 0): AppendResult {
     const dv = new DataView(input.buffer, input.byteOffset, input.byteLength);
