@@ -21,7 +21,7 @@
  */
 import type { Capture, ClientObservation, NginxAccessEntry } from '../shared/capture-types.ts';
 import type { EventTable } from '../tracer/event-table.ts';
-import { EventKind } from '../shared/event-types.ts';
+import { EventKind, type Tuple } from '../shared/event-types.ts';
 import { isSampled } from '../shared/sampling.ts';
 import { overlapCounts } from './correlation.ts';
 import { indexConnections, type ConnectionIndex } from './connection-setup.ts';
@@ -34,7 +34,9 @@ import { shedFamilies } from './shed-families.ts';
 import { buildAccessTrace } from './build-access-trace.ts';
 import { rootOf, type AssembledCapture, type Trace } from './span.ts';
 import { inStartOrder, type OrderItem } from './in-start-order.ts';
-import { appFacts, requestFacts, type AppFacts } from './app-facts.ts';
+import { requestFacts, type AppFacts } from './app-facts.ts';
+import { FactsTable } from './facts-table.ts';
+import { PositionMap } from './position-map.ts';
 import type { BuildContext } from './build-context.ts';
 import { buildTrace } from './build-followed-trace.ts';
 import { buildUnsampledTrace } from './build-unsampled-trace.ts';
@@ -135,9 +137,12 @@ const ORDER_SLACK_NS = 50_000_000n;
  * read, its nginx leg's, and the earliest an estimate from the access log can put nginx before
  * the app. (A query result's arrival, not read here, follows the query's send.)
  */
-function startBound(f: AppFacts, table: EventTable, leg: NginxLegRows | undefined, access: NginxAccessEntry | undefined): bigint {
-  let min = f.startNs;
-  for (const row of f.rows) {
+function startBound(facts: FactsTable, i: number, table: EventTable, leg: NginxLegRows | undefined, access: NginxAccessEntry | undefined): bigint {
+  const startNs = facts.startNs(i);
+  let min = startNs;
+  const rows = facts.requests.rows;
+  for (let k = 0, n = rows.sizeOf(i); k < n; k++) {
+    const row = rows.get(i, k);
     const ns = table.tsNsOf(row) - BigInt(table.lead[row]!);
     if (ns > 0n && ns < min) min = ns;
   }
@@ -152,7 +157,7 @@ function startBound(f: AppFacts, table: EventTable, leg: NginxLegRows | undefine
     }
   }
   if (access?.requestTime != null) {
-    const ns = f.startNs - BigInt(Math.ceil(access.requestTime * 1e9)) - 1_000_000n;
+    const ns = startNs - BigInt(Math.ceil(access.requestTime * 1e9)) - 1_000_000n;
     if (ns > 0n && ns < min) min = ns;
   }
   return min;
@@ -166,28 +171,39 @@ function startBound(f: AppFacts, table: EventTable, leg: NginxLegRows | undefine
 export function assembleTraces(capture: Capture, options: AssembleOptions = {}): TraceStream {
   const warnings = [...capture.warnings];
   const index = indexCapture(capture.events, capture.meta.ports.proxy);
-  const facts: AppFacts[] = [];
-  for (const [id, events] of index.byRequest) facts.push(appFacts(id, events, index));
+  const facts = new FactsTable(index);
   const sampleRate = samplingRate(capture, warnings);
   // nginx's records exist for head-sampled requests; the app's also for those the tail rule kept.
-  const headSampled = (f: AppFacts): boolean => sampleRate === undefined || isSampled(f.requestId, sampleRate);
-  const followed = (f: AppFacts): boolean => headSampled(f) || f.kept !== undefined;
+  const headSampled = (requestId: string): boolean => sampleRate === undefined || isSampled(requestId, sampleRate);
+  const followed = (f: AppFacts): boolean => headSampled(f.requestId) || f.kept !== undefined;
 
   const uses: AppConnectionUse[] = [];
-  for (const f of facts) {
-    if (!headSampled(f) || !f.inboundTuple) continue;
+  // Requests on one connection share its tuple: its two keys are made once.
+  const keysOf = new Map<Tuple, { inboundKey: string; peerKey: string }>();
+  for (let i = 0; i < facts.length; i++) {
+    const requestId = facts.requestId(i);
+    const inboundTuple = facts.inboundTuple(i);
+    if (!headSampled(requestId) || !inboundTuple) continue;
+    let keys = keysOf.get(inboundTuple);
+    if (keys === undefined) keysOf.set(inboundTuple, (keys = { inboundKey: tupleKey(inboundTuple), peerKey: peerTupleKey(inboundTuple) }));
     uses.push({
-      requestId: f.requestId,
-      inboundKey: tupleKey(f.inboundTuple),
-      peerKey: peerTupleKey(f.inboundTuple),
-      appStartNs: f.startNs,
-      appSendStartNs: f.sendStartNs,
+      requestId,
+      inboundKey: keys.inboundKey,
+      peerKey: keys.peerKey,
+      appStartNs: facts.startNs(i),
+      appSendStartNs: facts.sendStartNs(i),
     });
   }
-  if (sampleRate !== undefined) uses.push(...unsampledAnchors(facts.filter(headSampled), facts.filter((f) => !headSampled(f)), index));
+  if (sampleRate !== undefined) {
+    const all = Array.from({ length: facts.length }, (_, i) => facts.at(i));
+    uses.push(...unsampledAnchors(all.filter((f) => headSampled(f.requestId)), all.filter((f) => !headSampled(f.requestId)), index));
+  }
   const access = new Map<string, NginxAccessEntry>();
   const clients = new Map<string, ClientConnection>();
-  const bounds = sampleRate !== undefined ? clientNeighbourBounds(capture.nginx, new Map(facts.map((f) => [f.requestId, f.startNs]))) : undefined;
+  const bounds =
+    sampleRate !== undefined
+      ? clientNeighbourBounds(capture.nginx, new Map(Array.from({ length: facts.length }, (_, i) => [facts.requestId(i), facts.startNs(i)])))
+      : undefined;
   for (const a of capture.nginx) {
     if (access.has(a.requestId)) continue;
     access.set(a.requestId, a);
@@ -203,31 +219,34 @@ export function assembleTraces(capture: Capture, options: AssembleOptions = {}):
       `${corr.clientSideByTime} request(s) have no client connection (remote_addr, remote_port) in the access log: nginx's client side matched by time on the worker, which can pick a neighbouring connection`,
     );
   }
+  const legs = corr.legs;
   const client = new Map<string, ClientObservation>();
   for (const c of capture.client) if (!client.has(c.requestId)) client.set(c.requestId, c);
 
   const connections = indexConnections(index.table.eventsOfKinds(CONNECTION_KINDS));
-  const inFlight = overlapCounts(facts.map((f) => ({ startNs: f.startNs, endNs: f.endNs })));
+  const inFlight = Int32Array.from(overlapCounts(Array.from({ length: facts.length }, (_, i) => ({ startNs: facts.startNs(i), endNs: facts.endNs(i) }))));
   const ctx: BuildContext = {
     index,
-    legs: corr.legs,
+    legs,
     access,
     client,
     proxy: capture.meta.proxy,
     sampleRate,
     sheds: shedFamilies(index.table.eventsOfKinds(SHED_KINDS)),
     connections,
-    firstOnConnection: firstRequestsOnConnections(corr.legs, index.table, connections),
-    othersInFlight: new Map(facts.map((f, i) => [f.requestId, inFlight[i] ?? 0])),
+    firstOnConnection: firstRequestsOnConnections(legs, index.table, connections),
+    othersInFlight: new PositionMap(facts.requests.positions, (i) => inFlight[i]!),
     offcpuTraced: capture.meta.hooks.offcpu !== undefined,
   };
   const wanted = options.requestIds;
   const wallOffsetNs = parseWallOffset(capture, warnings);
-  type Item = { readonly facts: AppFacts } | { readonly trace: Trace };
+  /** A request's position in `facts`, or its trace from the access log alone. */
+  type Item = number | { readonly trace: Trace };
   const items: OrderItem<Item>[] = [];
-  for (const f of facts) {
-    if (wanted && !wanted.has(f.requestId)) continue;
-    items.push({ item: { facts: f }, notAfterNs: startBound(f, index.table, corr.legs.get(f.requestId), access.get(f.requestId)) });
+  for (let i = 0; i < facts.length; i++) {
+    const requestId = facts.requestId(i);
+    if (wanted && !wanted.has(requestId)) continue;
+    items.push({ item: i, notAfterNs: startBound(facts, i, index.table, legs.get(requestId), access.get(requestId)) });
   }
   if (sampleRate !== undefined) {
     // Outside the sample the app fires no probe: such a request is only in nginx's log.
@@ -238,8 +257,8 @@ export function assembleTraces(capture: Capture, options: AssembleOptions = {}):
     }
   }
   const build = (item: Item): Trace => {
-    if ('trace' in item) return item.trace;
-    const f = requestFacts(item.facts, index.table);
+    if (typeof item !== 'number') return item.trace;
+    const f = requestFacts(facts.at(item), index.table);
     return sampleRate === undefined || followed(f) ? buildTrace(f, ctx) : buildUnsampledTrace(f, ctx, sampleRate);
   };
   return { wallOffsetNs, warnings, traces: { [Symbol.iterator]: () => inStartOrder(items, build, ORDER_SLACK_NS) } };

@@ -25,6 +25,8 @@ import { EventKind } from '../shared/event-types.ts';
 import type { EventTable } from '../tracer/event-table.ts';
 import { lowerBound, type SockIo } from './event-time.ts';
 import { proxyPeerKey, type CaptureIndex } from './index-capture.ts';
+import { LegsBuilder, UpstreamLegs, type UpstreamLeg } from './packed-legs.ts';
+import { PackedGroups } from './correlate-rows.ts';
 
 /** One request's use of the app's inbound connection. */
 export interface AppConnectionUse {
@@ -95,12 +97,6 @@ export interface ClientConnection {
   readonly beforeNs?: bigint;
 }
 
-interface MutableLeg {
-  pid: number;
-  upstreamWrites: number[];
-  upstreamReads: number[];
-}
-
 type ClientSide = Pick<NginxLegRows, 'clientReads' | 'clientWrites'>;
 
 /**
@@ -118,7 +114,11 @@ export function correlateNginx(uses: readonly AppConnectionUse[], index: Capture
     else byConn.set(u.peerKey, [u]);
   }
 
-  const upstream = new Map<string, MutableLeg>();
+  // Requests numbered in order of their first nginx row; rows filed under 2 × that number for writes, + 1 for reads.
+  const legOf = new Map<string, number>();
+  const legIds: string[] = [];
+  const legPids: number[] = [];
+  const claimed = new PackedGroups(2 * uses.length);
   const anchors = new Set(uses.filter((u) => u.sampled === false).map((u) => u.requestId));
   let unmatchedEvents = 0;
   let unsampledEvents = 0;
@@ -145,61 +145,45 @@ export function correlateNginx(uses: readonly AppConnectionUse[], index: Capture
         unsampledEvents++;
         continue;
       }
-      let leg = upstream.get(use.requestId);
-      if (!leg) {
-        leg = { pid: table.pid[row]!, upstreamWrites: [], upstreamReads: [] };
-        upstream.set(use.requestId, leg);
+      let leg = legOf.get(use.requestId);
+      if (leg === undefined) {
+        leg = legIds.length;
+        legOf.set(use.requestId, leg);
+        legIds.push(use.requestId);
+        legPids.push(table.pid[row]!);
       }
-      (isSend ? leg.upstreamWrites : leg.upstreamReads).push(row);
+      claimed.push(2 * leg + (isSend ? 0 : 1), row);
     }
   }
+  const upstream = new UpstreamLegs(legIds, legPids, claimed.groups());
 
-  const legs = new Map<string, NginxLegRows>();
-  for (const [requestId, leg] of upstream) {
-    legs.set(requestId, { pid: leg.pid, upstreamWrites: leg.upstreamWrites, upstreamReads: leg.upstreamReads, clientReads: [], clientWrites: [] });
-  }
-  const withWrites = [...upstream.entries()].filter(([, leg]) => leg.upstreamWrites.length > 0);
+  const legs = new LegsBuilder(index.byRequest.positions);
   let clientSideByTime = 0;
-  const byTime: [string, MutableLeg][] = [];
-  const byConnection = new Map<string, [string, MutableLeg][]>();
-  for (const entry of withWrites) {
-    const key = clientConnKey(clients?.get(entry[0]), index);
+  const byTime: number[] = [];
+  const byConnection = new Map<string, number[]>();
+  for (let k = 0; k < upstream.length; k++) {
+    if (upstream.writes(k) === 0) continue;
+    const key = clientConnKey(clients?.get(upstream.ids[k]!), index);
     if (key === undefined) {
-      byTime.push(entry);
+      byTime.push(k);
       continue;
     }
     const list = byConnection.get(key);
-    if (list) list.push(entry);
-    else byConnection.set(key, [entry]);
+    if (list) list.push(k);
+    else byConnection.set(key, [k]);
   }
   for (const [key, list] of byConnection) {
     const connRows = index.untaggedSockByKey.get(key) ?? [];
-    for (const [requestId, leg] of list) {
-      const side = clientSideOnConnection(table, connRows, leg, clients?.get(requestId));
-      legs.set(requestId, { ...(legs.get(requestId) as NginxLegRows), ...side });
+    for (const k of list) {
+      const requestId = upstream.ids[k]!;
+      legs.setClientSide(requestId, clientSideOnConnection(table, connRows, upstream.leg(k), clients?.get(requestId)));
     }
   }
   if (byTime.length > 0) {
     clientSideByTime = byTime.length;
-    for (const [requestId, side] of clientSideByWorkerTime(byTime, index)) legs.set(requestId, { ...(legs.get(requestId) as NginxLegRows), ...side });
+    clientSideByWorkerTime(byTime, upstream, index, (requestId, side) => legs.setClientSide(requestId, side));
   }
-  for (const [requestId, leg] of legs) legs.set(requestId, keptLeg(leg));
-  return { legs, unmatchedEvents, clientSideByTime, unsampledEvents };
-}
-
-const NO_ROWS: readonly number[] = Object.freeze([]);
-
-/** `rows` at its length: a list filled by push keeps room for more, and legs are kept for every request. */
-const exactRows = (rows: readonly number[]): readonly number[] => (rows.length === 0 ? NO_ROWS : rows.slice());
-
-function keptLeg(leg: NginxLegRows): NginxLegRows {
-  return {
-    pid: leg.pid,
-    upstreamWrites: exactRows(leg.upstreamWrites),
-    upstreamReads: exactRows(leg.upstreamReads),
-    clientReads: exactRows(leg.clientReads),
-    clientWrites: exactRows(leg.clientWrites),
-  };
+  return { legs: legs.finish(upstream), unmatchedEvents, clientSideByTime, unsampledEvents };
 }
 
 /** The proxy's side of a client connection: `tupleKey` with local = the proxy port. */
@@ -214,7 +198,7 @@ export function normalizeAddress(addr: string): string {
 }
 
 /** Where nginx began reading the upstream response, else its last upstream write's end: its response writes follow. */
-function responseFrom(table: EventTable, leg: MutableLeg): bigint {
+function responseFrom(table: EventTable, leg: UpstreamLeg): bigint {
   const read = leg.upstreamReads[0];
   return read !== undefined ? table.startNsOf(read) : table.tsNsOf(leg.upstreamWrites.at(-1)!);
 }
@@ -228,7 +212,7 @@ function responseFrom(table: EventTable, leg: MutableLeg): bigint {
  *   client conn  ──read k── … ──write k──write k──  ──read k+1── … ──write k+1──
  *   upstream              └write k┘ └read k┘                    └write k+1┘ └read k+1┘
  */
-function clientSideOnConnection(table: EventTable, connRows: readonly number[], leg: MutableLeg, conn: ClientConnection | undefined): ClientSide {
+function clientSideOnConnection(table: EventTable, connRows: readonly number[], leg: UpstreamLeg, conn: ClientConnection | undefined): ClientSide {
   const firstWriteStart = table.startNsOf(leg.upstreamWrites[0]!);
   const clientReads: number[] = [];
   for (let j = lowerBound(connRows, (r) => table.tsNsOf(r) > firstWriteStart) - 1; j >= 0; j--) {
@@ -257,17 +241,23 @@ function clientSideOnConnection(table: EventTable, connRows: readonly number[], 
  * The fallback when the access log does not name the client connection: on the same worker,
  * the latest unclaimed client read that ended before the first upstream write, claimed in order
  * of the first upstream write so that two requests never share a read. With several busy
- * connections per worker this can pick a neighbour's read.
+ * connections per worker this can pick a neighbour's read. Each side found goes to `found`, in
+ * that order.
  */
-function clientSideByWorkerTime(entries: readonly [string, MutableLeg][], index: CaptureIndex): Map<string, ClientSide> {
+function clientSideByWorkerTime(
+  legNumbers: readonly number[],
+  upstream: UpstreamLegs,
+  index: CaptureIndex,
+  found: (requestId: string, side: ClientSide) => void,
+): void {
   const table = index.table;
-  const ordered = entries
-    .map((entry) => ({ entry, firstWriteStart: table.startNsOf(entry[1].upstreamWrites[0]!) }))
+  const ordered = legNumbers
+    .map((k) => ({ k, firstWriteStart: table.startNsOf(upstream.leg(k).upstreamWrites[0]!) }))
     .sort((a, b) => (a.firstWriteStart < b.firstWriteStart ? -1 : a.firstWriteStart > b.firstWriteStart ? 1 : 0));
   const claimed = new Set<number>();
-  const out = new Map<string, ClientSide>();
-  for (const { entry, firstWriteStart } of ordered) {
-    const [requestId, leg] = entry;
+  for (const { k, firstWriteStart } of ordered) {
+    const requestId = upstream.ids[k]!;
+    const leg = upstream.leg(k);
     const reads = index.untaggedRecvByPidOnPort.get(leg.pid);
     if (!reads) continue;
     let i = lowerBound(reads, (r) => table.tsNsOf(r) > firstWriteStart) - 1;
@@ -285,7 +275,6 @@ function clientSideByWorkerTime(entries: readonly [string, MutableLeg][], index:
       if (table.kind[r] === EventKind.SockRecv) break;
       clientWrites.push(r);
     }
-    out.set(requestId, { clientReads: [clientRead], clientWrites });
+    found(requestId, { clientReads: [clientRead], clientWrites });
   }
-  return out;
 }

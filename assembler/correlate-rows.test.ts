@@ -60,7 +60,7 @@ describe('correlateRows', () => {
     ];
     const cols = tableOfEvents(events);
     const rows = correlateRows(cols, PROXY_PORT);
-    expect(rows.byRequest.map((g) => [cols.requestIds[g.key], g.rows])).toEqual([
+    expect(Array.from(rows.byRequest.keys, (key, i) => [cols.requestIds[key], rows.byRequest.rows.at(i)])).toEqual([
       ['f'.repeat(32), [1]],
       ['e'.repeat(32), [6]],
     ]);

@@ -7,6 +7,7 @@
  */
 import type { EventColumns } from '../tracer/event-table.ts';
 import { EventKind } from '../shared/event-types.ts';
+import { PackedLists } from './packed-lists.ts';
 
 export interface RowGroup {
   readonly key: number;
@@ -19,9 +20,15 @@ export interface RowPairGroup {
   readonly rows: number[];
 }
 
+/** Groups packed: group `i` has key `keys[i]` and rows `rows.at(i)`. */
+export interface PackedRowGroups {
+  readonly keys: Int32Array;
+  readonly rows: PackedLists;
+}
+
 export interface RowIndex {
   /** By request index (`requestIds`). */
-  readonly byRequest: readonly RowGroup[];
+  readonly byRequest: PackedRowGroups;
   /** Untagged socket I/O with a positive byte count, by connection index. */
   readonly untaggedSockByConn: readonly RowGroup[];
   /** `proxyPeerKey` → connection index, for the proxy port's client connections. */
@@ -111,6 +118,58 @@ class DenseGroups {
   }
 }
 
+/**
+ * Groups keyed by a small dense index, with many rows in all (requests): what is pushed is kept
+ * as two columns, then packed by key.
+ */
+export class PackedGroups {
+  readonly #size: number;
+  #keys: Int32Array = new Int32Array(4096);
+  #rows: Int32Array = new Int32Array(4096);
+  #n = 0;
+  constructor(size: number) {
+    this.#size = size;
+  }
+  push(key: number, row: number): void {
+    if (this.#n === this.#keys.length) {
+      this.#keys = doubled(this.#keys);
+      this.#rows = doubled(this.#rows);
+    }
+    this.#keys[this.#n] = key;
+    this.#rows[this.#n] = row;
+    this.#n++;
+  }
+  groups(): PackedRowGroups {
+    const n = this.#n;
+    const keys = this.#keys;
+    const groupOf = new Int32Array(this.#size).fill(-1);
+    const order: number[] = [];
+    const counts: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const key = keys[i]!;
+      let g = groupOf[key]!;
+      if (g < 0) {
+        g = groupOf[key] = order.length;
+        order.push(key);
+        counts.push(0);
+      }
+      counts[g]!++;
+    }
+    const starts = new Int32Array(order.length + 1);
+    for (let g = 0; g < order.length; g++) starts[g + 1] = starts[g]! + counts[g]!;
+    const next = starts.slice(0, order.length);
+    const values = new Int32Array(n);
+    for (let i = 0; i < n; i++) values[next[groupOf[keys[i]!]!]!++] = this.#rows[i]!;
+    return { keys: Int32Array.from(order), rows: PackedLists.of(values, starts) };
+  }
+}
+
+function doubled(a: Int32Array): Int32Array {
+  const out = new Int32Array(a.length * 2);
+  out.set(a);
+  return out;
+}
+
 /** Groups keyed by any integer (pid). */
 class SparseGroups {
   readonly #lists = new Map<number, number[]>();
@@ -160,7 +219,7 @@ const DIRECT_RECLAIM = EventKind.DirectReclaim;
 const NET_XMIT = EventKind.NetXmit;
 
 interface Groups {
-  readonly byRequest: DenseGroups;
+  readonly byRequest: PackedGroups;
   readonly untaggedSock: DenseGroups;
   readonly retransmits: DenseGroups;
   readonly untaggedRecvByPid: SparseGroups;
@@ -234,7 +293,7 @@ function fileRows(c: EventColumns, order: readonly number[] | null, g: Groups, o
 /** Correlates every row of `c`; `proxyPort` picks nginx's client-side sockets. */
 export function correlateRows(c: EventColumns, proxyPort: number): RowIndex {
   const g: Groups = {
-    byRequest: new DenseGroups(c.requestIds.length),
+    byRequest: new PackedGroups(c.requestIds.length),
     untaggedSock: new DenseGroups(c.tuples.length),
     retransmits: new DenseGroups(c.tuples.length),
     untaggedRecvByPid: new SparseGroups(),

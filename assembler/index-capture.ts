@@ -13,6 +13,8 @@ import { tableOfEvents } from '../tracer/table-of-events.ts';
 import { correlateRows, type RowGroup, type RowPairGroup } from './correlate-rows.ts';
 import { runqFromSchedstat } from './runq-from-schedstat.ts';
 import { eventStartNs, type SockConn } from './event-time.ts';
+import { positionsOf } from './position-map.ts';
+import { RequestRows } from './request-rows.ts';
 
 export type RunqDelayEvent = EventOf<typeof EventKind.RunqDelay>;
 export type RetransmitEvent = EventOf<typeof EventKind.TcpRetransmit>;
@@ -26,7 +28,7 @@ export interface CaptureIndex {
   /** The capture's events, whose rows the index names. */
   readonly table: EventTable;
   /** Rows tagged with each request id, in time order; ids in order of first appearance. */
-  readonly byRequest: ReadonlyMap<string, readonly number[]>;
+  readonly byRequest: RequestRows;
   /** Rows of untagged socket I/O with a positive byte count, by `tupleKey` (the socket's own view), in time order. */
   readonly untaggedSockByKey: ReadonlyMap<string, readonly number[]>;
   /** The proxy's client connections: `proxyPeerKey(proxyPort, client address, client port)` → `tupleKey`. */
@@ -79,8 +81,7 @@ export function indexCapture(events: CaptureEvents | readonly TraceEvent[], prox
   const waitsByPid = byNumber<KernelWaitEvent>(rows.waitsByPid);
   return {
     table: cols,
-    // Kept for every request until its trace is built: copied at their length, without push's spare room.
-    byRequest: new Map(rows.byRequest.map((g) => [cols.requestIds[g.key]!, g.rows.slice()])),
+    byRequest: new RequestRows(positionsOf(Array.from(rows.byRequest.keys, (r) => cols.requestIds[r]!)), rows.byRequest.rows),
     untaggedSockByKey: new Map(rows.untaggedSockByConn.map((g) => [connKey(g.key), g.rows])),
     untaggedRecvByPidOnPort: new Map(rows.untaggedRecvByPidOnPort.map((g) => [g.key, g.rows])),
     proxyConnKeyByPeer: new Map([...rows.proxyConnByPeer].map(([peer, c]) => [peer, connKey(c)])),

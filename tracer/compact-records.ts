@@ -8,6 +8,7 @@
  */
 import { EVENT_LAYOUT, HEADER_SIZE, KIND_STRUCT, type StructName } from '../shared/event-layout.ts';
 import type { EventKind } from '../shared/event-types.ts';
+import { KIND_RULES } from './kind-rules.ts';
 
 const LE = true;
 const H = EVENT_LAYOUT.event_header.fields;
@@ -53,6 +54,26 @@ const STRUCT_SIZE = (() => {
 
 const LARGEST_STRUCT = STRUCT_SIZE.reduce((m, size) => Math.max(m, size), 0);
 
+/*
+ * Socket and file I/O records begin with their duration and byte count, which the table's `lead`
+ * and `bytes` columns hold exactly while below 2^53: such a record is kept without them, marked
+ * by DERIVED in its kept size, and `rebuild` writes them back from the columns.
+ */
+const DERIVED = 0x8000;
+const DERIVED_BYTES = 16;
+const TWO_32 = 4294967296;
+/** A high word below this (signed: above its negative) keeps a 64-bit value under 2^53. */
+const EXACT_HI = 0x200000;
+const DERIVES = (() => {
+  const out = new Uint8Array(0x10000);
+  for (const [kind, rule] of Object.entries(KIND_RULES)) {
+    const start = rule.start;
+    const lasted = start !== undefined && 'lasted' in start ? start : undefined;
+    if (lasted?.scale === 1 && lasted.lasted.length === 1 && lasted.lasted[0]!.at === HEADER_SIZE && rule.bytes?.at === HEADER_SIZE + 8) out[Number(kind)] = 1;
+  }
+  return out;
+})();
+
 /**
  * Copies `length` bytes of `src` from `from` to `dst` at `to`; returns where the copy ended in
  * `src`. Records are short: a loop beats Buffer#copy, which makes a view per call.
@@ -69,29 +90,38 @@ function copyBytes(src: Buffer, from: number, dst: Buffer, to: number, length: n
  */
 export class CompactRecords {
   readonly #arenas: Buffer[] = [];
+  /** The first row of each arena: rows are kept in order, an arena's are those up to the next's first. */
+  readonly #firstRows: number[] = [];
   #scratch = Buffer.allocUnsafe(0);
   readonly #rebuilt = Buffer.alloc(LARGEST_STRUCT);
   readonly #rebuiltView = new DataView(this.#rebuilt.buffer, this.#rebuilt.byteOffset, this.#rebuilt.byteLength);
 
   /**
    * Keeps the records of rows `from` to `to` (their kinds in `kinds`, their offsets in `input` in
-   * `offsets`), and overwrites `arenaOf` and `offsets` of those rows with where each kept record lies.
+   * `offsets`), and overwrites `offsets` of those rows with where each kept record lies in its arena.
    */
-  keep(input: Buffer, kinds: Uint8Array, offsets: Uint32Array, arenaOf: Uint32Array, from: number, to: number): void {
+  keep(input: Buffer, kinds: Uint8Array, offsets: Uint32Array, from: number, to: number): void {
     if (to <= from) return;
     if (this.#scratch.length < input.length) this.#scratch = Buffer.allocUnsafe(input.length);
     const out = this.#scratch;
-    const arena = this.#arenas.length;
     let w = 0;
     for (let row = from; row < to; row++) {
       const o = offsets[row]!;
       const kind = kinds[row]!;
       const kept = Math.min(input.readUInt16LE(o + H.size[0]), STRUCT_SIZE[kind]!);
       offsets[row] = w;
-      arenaOf[row] = arena;
-      out.writeUInt16LE(kept, w);
-      w += 2;
       let pos: number = HEADER_SIZE;
+      let derived = 0;
+      if (DERIVES[kind] === 1 && kept >= HEADER_SIZE + DERIVED_BYTES) {
+        const durationHi = input.readUInt32LE(o + HEADER_SIZE + 4);
+        const bytesHi = input.readInt32LE(o + HEADER_SIZE + 12);
+        if (durationHi < EXACT_HI && bytesHi < EXACT_HI && bytesHi >= -EXACT_HI) {
+          derived = DERIVED;
+          pos += DERIVED_BYTES;
+        }
+      }
+      out.writeUInt16LE(kept | derived, w);
+      w += 2;
       for (const hole of HOLES[kind]!) {
         if (hole.at >= kept) break;
         w += input.copy(out, w, o + pos, o + hole.at);
@@ -108,6 +138,20 @@ export class CompactRecords {
     const exact = Buffer.allocUnsafeSlow(w);
     out.copy(exact, 0, 0, w);
     this.#arenas.push(exact);
+    this.#firstRows.push(from);
+  }
+
+  /** The arena that holds row `row`'s record. */
+  #arenaOf(row: number): Buffer {
+    const first = this.#firstRows;
+    let lo = 0;
+    let hi = first.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (first[mid]! <= row) lo = mid;
+      else hi = mid - 1;
+    }
+    return this.#arenas[lo]!;
   }
 
   /** Lets go of the space `keep` works in: no more records come. */
@@ -124,15 +168,16 @@ export class CompactRecords {
   }
 
   /**
-   * Rebuilds the record kept at `at` of arena `arena` at offset 0 of `rebuilt` (the next call
+   * Rebuilds row `row`'s record, kept at `at` of its arena, at offset 0 of `rebuilt` (the next call
    * overwrites it: decode it before rebuilding another), with the header fields given, its time
-   * as the u32 halves `tsHi` and `tsLo`.
+   * as the u32 halves `tsHi` and `tsLo`, and its row's `lead` and `bytes`.
    */
-  rebuild(arena: number, at: number, kind: EventKind, tsHi: number, tsLo: number, pid: number, tid: number, fd: number): void {
-    const src = this.#arenas[arena]!;
+  rebuild(row: number, at: number, kind: EventKind, tsHi: number, tsLo: number, pid: number, tid: number, fd: number, lead: number, bytes: number): void {
+    const src = this.#arenaOf(row);
     const dst = this.#rebuilt;
     const dv = this.#rebuiltView;
-    const kept = src.readUInt16LE(at);
+    const sizeField = src.readUInt16LE(at);
+    const kept = sizeField & ~DERIVED;
     let r = at + 2;
     for (let i = 0; i < kept; i++) dst[i] = 0;
     dv.setUint32(H.ts_ns[0], tsLo, LE);
@@ -143,6 +188,15 @@ export class CompactRecords {
     dv.setUint16(H.size[0], kept, LE);
     dv.setInt32(H.fd[0], fd, LE);
     let pos: number = HEADER_SIZE;
+    if ((sizeField & DERIVED) !== 0) {
+      const leadLo = lead % TWO_32;
+      dv.setUint32(HEADER_SIZE, leadLo, LE);
+      dv.setUint32(HEADER_SIZE + 4, (lead - leadLo) / TWO_32, LE);
+      const bytesHi = Math.floor(bytes / TWO_32);
+      dv.setUint32(HEADER_SIZE + 8, bytes - bytesHi * TWO_32, LE);
+      dv.setInt32(HEADER_SIZE + 12, bytesHi, LE);
+      pos += DERIVED_BYTES;
+    }
     for (const hole of HOLES[kind]!) {
       if (hole.at >= kept) break;
       r = copyBytes(src, r, dst, pos, hole.at - pos);

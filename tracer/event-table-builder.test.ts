@@ -76,6 +76,23 @@ describe('decodeTable', () => {
     expect(table.tuples).toEqual([t]);
   });
 
+  it('gives back socket and file I/O durations and byte counts of any size, failed calls too', () => {
+    const t: Tuple = { localAddress: '127.0.0.1', localPort: 1, remoteAddress: '127.0.0.1', remotePort: 2, family: 'ipv4' };
+    const sizes: [bigint, bigint][] = [
+      [0n, 0n],
+      [7n, -104n],
+      [2n ** 53n - 1n, -(2n ** 53n)],
+      [2n ** 53n, 2n ** 53n],
+      [2n ** 64n - 1n, -1n],
+      [2n ** 63n, -(2n ** 63n)],
+    ];
+    const events: TraceEvent[] = sizes.flatMap(([durationNs, bytes], i): TraceEvent[] => [
+      { tsNs: BigInt(2 * i + 1), requestId: '', pid: 1, tid: 1, fd: 5, kind: EventKind.SockRecv, durationNs, bytes, arrivalNs: 3n, syscallNr: 45, syscalls: 2, tuple: t },
+      { tsNs: BigInt(2 * i + 2), requestId: '', pid: 1, tid: 1, fd: 6, kind: EventKind.FileRead, durationNs, bytes, inode: 9n, syscallNr: 0 },
+    ]);
+    expect([...decodeTable(encode(events)).table]).toEqual(events);
+  });
+
   it('keeps more distinct request ids and 4-tuples than its caches hold, each one right', () => {
     const rand = seededRandom(42);
     const hex = (): string => Array.from({ length: 4 }, () => Math.floor(rand() * 2 ** 32).toString(16).padStart(8, '0')).join('');

@@ -76,7 +76,7 @@ for (const [k, rule] of Object.entries(KIND_RULES)) {
 const u64 = (dv: DataView, o: number): number => dv.getUint32(o + 4, LE) * TWO_32 + dv.getUint32(o, LE);
 const s64 = (dv: DataView, o: number): number => dv.getInt32(o + 4, LE) * TWO_32 + dv.getUint32(o, LE);
 
-/** The builder's columns: EventColumns' own, and where each row's record lies (`offset` in its input, then `chunk` and `offset` among the kept records). */
+/** The builder's columns: EventColumns' own, and where each row's record lies (`offset` in its input, then among the kept records). */
 const COLUMN_TYPES = {
   kind: Uint8Array,
   ts: Float64Array,
@@ -87,7 +87,6 @@ const COLUMN_TYPES = {
   request: Int32Array,
   conn: Int32Array,
   bytes: Float64Array,
-  chunk: Uint32Array,
   offset: Uint32Array,
 } as const;
 type ColumnName = keyof typeof COLUMN_TYPES;
@@ -185,14 +184,25 @@ function fillRows(
 
 /** Decodes records chunk by chunk into one table. */
 export class EventTableBuilder {
-  #cols: Columns = allocColumns(256);
-  #capacity = 256;
+  #cols: Columns;
+  #capacity: number;
+  readonly #expectedBytes: number;
   #length = 0;
   #base: { hi: number; lo: number } | null = null;
   readonly #records = new CompactRecords();
   readonly #ids = new Interner();
   #damage: { regions: number; bytes: number; openSince: number | null; openSize: number } = { regions: 0, bytes: 0, openSince: null, openSize: 0 };
   #skipped = 0;
+
+  /**
+   * `expectedBytes`: how many bytes all appended input will hold (a file's size), when known; the
+   * columns then grow to the rows that many bytes hold at the mean record size seen so far.
+   */
+  constructor(expectedBytes = 0) {
+    this.#expectedBytes = expectedBytes;
+    this.#capacity = 256;
+    this.#cols = allocColumns(this.#capacity);
+  }
 
   get length(): number {
     return this.#length;
@@ -205,7 +215,7 @@ export class EventTableBuilder {
    * damaged region: the bytes are skipped up to the next plausible record start
    * (find-record-start.ts), where decoding reads on; a region still open at the end of the input
    * continues into the next chunk. `streamOffset` is the input's position, for warnings. The
-   * table keeps a view of `input`'s records, not a copy: the caller must not reuse its bytes.
+   * table copies what it keeps of `input`: the caller may reuse its bytes.
    */
   append(input: Buffer, streamOffset = 0): AppendResult {
     const dv = new DataView(input.buffer, input.byteOffset, input.byteLength);
@@ -237,9 +247,7 @@ export class EventTableBuilder {
       const { hi, lo } = this.#base;
       let r = fillRows(this.#cols, this.#ids, input, dv, o, n, hi, lo, skipped);
       while (r.full) {
-        // Room for the rest at the loader's smallest records' size would over-allocate; this grows
-        // at most a few times per chunk.
-        this.#grow(r.n, Math.max(this.#capacity * 2, r.n + Math.ceil((input.length - r.end) / 96)));
+        this.#grow(r.n, this.#capacityFor(r.n, streamOffset + r.end, input.length - r.end));
         r = fillRows(this.#cols, this.#ids, input, dv, r.end, r.n, hi, lo, skipped);
       }
       n = r.n;
@@ -252,7 +260,7 @@ export class EventTableBuilder {
     // A base read from bytes that turned out to be damage would put every time far off.
     if (tentativeBase && n === this.#length) this.#base = null;
     const c = this.#cols;
-    this.#records.keep(input, c.kind, c.offset, c.chunk, this.#length, n);
+    this.#records.keep(input, c.kind, c.offset, this.#length, n);
     this.#length = n;
 
     this.#skipped += skipped.length;
@@ -285,36 +293,34 @@ export class EventTableBuilder {
   /** The table so far. The builder must not be appended to afterwards. */
   finish(): EventTable {
     const n = this.#length;
-    const c = this.#cols;
     const base = this.#base;
     const ids = this.#ids;
     const records = this.#records;
     records.done();
-    const kind = c.kind.subarray(0, n);
-    const request = c.request.subarray(0, n);
-    const conn = c.conn.subarray(0, n);
-    const chunk = c.chunk.subarray(0, n);
-    const offsetOf = c.offset.subarray(0, n);
-    const ts = c.ts.subarray(0, n);
-    const pid = c.pid.subarray(0, n);
-    const tid = c.tid.subarray(0, n);
-    const fd = c.fd.subarray(0, n);
+    if (this.#capacity !== n) this.#grow(n, n);
+    const c = this.#cols;
+    const { kind, request, conn, ts, pid, tid, fd } = c;
+    const offsetOf = c.offset;
+    const lead = c.lead;
+    const bytesOf = c.bytes;
+    const requestIds = ids.requestIds;
+    const tuples = ids.tuples;
     const baseNs = base === null ? 0n : (BigInt(base.hi) << 32n) | BigInt(base.lo);
     const columns = {
       length: n,
       kind,
       ts,
       baseNs,
-      lead: c.lead.subarray(0, n),
+      lead,
       pid,
       tid,
       fd,
       request,
-      requestIds: ids.requestIds,
+      requestIds,
       conn,
-      tuples: ids.tuples,
+      tuples,
       connKeys: ids.connKeys,
-      bytes: c.bytes.subarray(0, n),
+      bytes: bytesOf,
     };
     const baseHi = base?.hi ?? 0;
     const baseLo = base?.lo ?? 0;
@@ -331,7 +337,7 @@ export class EventTableBuilder {
         lo -= TWO_32;
         hi += 1;
       }
-      records.rebuild(chunk[row]!, offsetOf[row]!, k, hi >>> 0, lo, pid[row]!, tid[row]!, fd[row]!);
+      records.rebuild(row, offsetOf[row]!, k, hi >>> 0, lo, pid[row]!, tid[row]!, fd[row]!, lead[row]!, bytesOf[row]!);
       return k;
     };
     return new EventTable(
@@ -340,7 +346,7 @@ export class EventTableBuilder {
         const k = rebuildRow(row);
         const r = request[row]!;
         const t = conn[row]!;
-        return decodeRecord(buffer, view, 0, k, r < 0 ? '' : ids.requestIds[r]!, (t < 0 ? undefined : ids.tuples[t]) as Tuple);
+        return decodeRecord(buffer, view, 0, k, r < 0 ? '' : requestIds[r]!, (t < 0 ? undefined : tuples[t]) as Tuple);
       },
       undefined,
       (row) => {
@@ -348,6 +354,18 @@ export class EventTableBuilder {
         return sockIoArrivalNs(view, 0);
       },
     );
+  }
+
+  /**
+   * Room for when the columns are full at `rows` rows, `framed` bytes into the input, `left` bytes
+   * before this input's end: the expected bytes' rows at the mean record size so far, else twice
+   * as many. (Room for the rest of the input at the loader's smallest records' size would
+   * over-allocate.) `finish` trims what is not filled.
+   */
+  #capacityFor(rows: number, framed: number, left: number): number {
+    if (this.#expectedBytes <= framed || rows === 0) return Math.max(this.#capacity * 2, rows + Math.ceil(left / 96));
+    const estimate = Math.ceil((rows / framed) * this.#expectedBytes * 1.02) + 4096;
+    return Math.max(estimate, rows + (rows >>> 4));
   }
 
   /** New columns of `capacity` rows, holding the first `rows` of the current ones. */

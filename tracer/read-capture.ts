@@ -154,9 +154,9 @@ export interface EventsDamage {
 }
 
 /**
- * Decodes events.bin chunk by chunk into one table; null when the file does not exist. Each chunk
- * is read into a buffer of its own, which the table keeps; a record cut at a chunk's end, or a
- * damaged region still being scanned, is copied to the front of the next one.
+ * Decodes events.bin chunk by chunk into one table; null when the file does not exist. Every
+ * chunk is read into the same buffer (the table copies what it keeps); a record cut at a chunk's
+ * end, or a damaged region still being scanned, is moved to its front, before the next chunk.
  */
 async function readEventsBin(path: string): Promise<{ table: EventTable; warnings: string[]; damage: EventsDamage } | null> {
   let fh;
@@ -167,42 +167,47 @@ async function readEventsBin(path: string): Promise<{ table: EventTable; warning
     throw err;
   }
   const warnings: string[] = [];
-  const builder = new EventTableBuilder();
-  let fileBytes = 0;
   let tailBytes = 0;
   try {
     const { size } = await fh.stat();
-    fileBytes = size;
-    let carry = Buffer.alloc(0);
+    const builder = new EventTableBuilder(size);
+    let buf = Buffer.allocUnsafe(0);
+    /** Bytes at the front of `buf` carried over from the chunk before. */
+    let carry = 0;
     let offset = 0;
     while (offset < size) {
       const want = Math.min(CHUNK_BYTES, size - offset);
-      const buf = Buffer.allocUnsafe(carry.length + want);
-      carry.copy(buf);
-      const { bytesRead } = await fh.read(buf, carry.length, want, null);
+      if (buf.length < carry + want) {
+        const grown = Buffer.allocUnsafe(carry + want);
+        buf.copy(grown, 0, 0, carry);
+        buf = grown;
+      }
+      const { bytesRead } = await fh.read(buf, carry, want, null);
       if (bytesRead === 0) break;
-      const r = builder.append(buf.subarray(0, carry.length + bytesRead), offset - carry.length);
+      const r = builder.append(buf.subarray(0, carry + bytesRead), offset - carry);
       for (const w of r.warnings) warnings.push(w);
       offset += bytesRead;
-      carry = Buffer.from(r.remainder);
+      const from = r.remainder.byteOffset - buf.byteOffset;
+      buf.copyWithin(0, from, from + r.remainder.length);
+      carry = r.remainder.length;
     }
     const open = builder.damage.openSince;
     if (open !== null) {
       tailBytes = offset - open;
       warnings.push(`damaged region at bytes ${open}..${offset} (${tailBytes} bytes) runs to the end of the file: no valid record after it`);
     } else {
-      const tail = truncatedTailWarning(carry, offset - carry.length);
+      const tail = truncatedTailWarning(buf.subarray(0, carry), offset - carry);
       if (tail) warnings.push(`${tail} (${builder.length} complete records read)`);
     }
+    const d = builder.damage;
+    return {
+      table: builder.finish(),
+      warnings,
+      damage: { regions: d.regions + (tailBytes > 0 ? 1 : 0), bytes: d.bytes + tailBytes, recordsRead: builder.length, recordsSkipped: d.skippedRecords, fileBytes: size },
+    };
   } finally {
     await fh.close();
   }
-  const d = builder.damage;
-  return {
-    table: builder.finish(),
-    warnings,
-    damage: { regions: d.regions + (tailBytes > 0 ? 1 : 0), bytes: d.bytes + tailBytes, recordsRead: builder.length, recordsSkipped: d.skippedRecords, fileBytes },
-  };
 }
 
 /**
