@@ -140,7 +140,7 @@ function sameNameBefore(sorted: readonly SpanDraft[], i: number, seen: Map<strin
 
 /**
  * Appends `d` and its subtree to `spans`, depth-first, clamping children into their parents.
- * Ids hash `traceId \0 path`; each child's path extends its parent's, so the hash does too.
+ * The draft's own lists become the span's, sorted in place. Ids hash `traceId \0 path`; each child's path extends its parent's, so the hash does too.
  */
 function visit(spans: Span[], d: SpanDraft, parentId: string | null, h1: number, h2: number): void {
   const id = spanIdOfLanes(h1, h2);
@@ -152,7 +152,7 @@ function visit(spans: Span[], d: SpanDraft, parentId: string | null, h1: number,
     startNs: d.startNs,
     endNs: d.endNs,
     tags: d.tags,
-    logs: d.logs.length > 1 ? sortStably(d.logs.slice(), byLogTime) : d.logs.length === 1 ? [d.logs[0]!] : EMPTY_LOGS,
+    logs: d.logs.length > 1 ? sortStably(d.logs, byLogTime) : d.logs.length === 1 ? d.logs : EMPTY_LOGS,
     warnings: d.warnings.length === 0 ? NO_WARNINGS : d.warnings,
   });
   const children = d.children;
@@ -163,7 +163,7 @@ function visit(spans: Span[], d: SpanDraft, parentId: string | null, h1: number,
     visit(spans, only, id, extendLane(extendLane(h1, '/', LANE1), only.name, LANE1), extendLane(extendLane(h2, '/', LANE2), only.name, LANE2));
     return;
   }
-  const sorted = sortStably(children.slice(), byStart);
+  const sorted = sortStably(children, byStart);
   const seen = sorted.length > 16 ? new Map<string, number>() : undefined;
   for (let i = 0; i < sorted.length; i++) {
     const c = sorted[i]!;
