@@ -130,17 +130,47 @@ export interface TraceStream {
  */
 const ORDER_SLACK_NS = 50_000_000n;
 
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/**
+ * The smallest of `min` and the positive `ts - lead` of `rows` (CLOCK_MONOTONIC ns), in doubles
+ * where the columns are exact, else in bigints.
+ */
+function minPositiveRowStart(table: EventTable, rows: readonly number[], min: bigint): bigint {
+  const { ts, lead, baseNs } = table;
+  if (baseNs <= MAX_SAFE && baseNs >= -MAX_SAFE) {
+    const floor = -Number(baseNs);
+    let best = Infinity;
+    let exact = true;
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i]!;
+      const v = ts[row]! - lead[row]!;
+      if (!Number.isSafeInteger(ts[row]) || !Number.isSafeInteger(lead[row]) || !Number.isSafeInteger(v)) {
+        exact = false;
+        break;
+      }
+      if (v > floor && v < best) best = v;
+    }
+    if (exact) {
+      if (best === Infinity) return min;
+      const ns = baseNs + BigInt(best);
+      return ns < min ? ns : min;
+    }
+  }
+  for (const row of rows) {
+    const ns = table.tsNsOf(row) - BigInt(table.lead[row]!);
+    if (ns > 0n && ns < min) min = ns;
+  }
+  return min;
+}
+
 /**
  * A time at or before the start of `f`'s trace: its events' starts and the arrivals its facts
  * read, its nginx leg's, and the earliest an estimate from the access log can put nginx before
  * the app. (A query result's arrival, not read here, follows the query's send.)
  */
 function startBound(f: AppFacts, table: EventTable, leg: NginxLegRows | undefined, access: NginxAccessEntry | undefined): bigint {
-  let min = f.startNs;
-  for (const row of f.rows) {
-    const ns = table.tsNsOf(row) - BigInt(table.lead[row]!);
-    if (ns > 0n && ns < min) min = ns;
-  }
+  let min = minPositiveRowStart(table, f.rows, f.startNs);
   if (leg !== undefined) {
     for (const rows of [leg.clientReads, leg.clientWrites, leg.upstreamWrites, leg.upstreamReads]) {
       for (const row of rows) {
