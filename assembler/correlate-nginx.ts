@@ -95,13 +95,14 @@ export interface ClientConnection {
   readonly beforeNs?: bigint;
 }
 
+type ClientSide = Pick<NginxLegRows, 'clientReads' | 'clientWrites'>;
+
 interface MutableLeg {
   pid: number;
   upstreamWrites: number[];
   upstreamReads: number[];
+  client?: ClientSide;
 }
-
-type ClientSide = Pick<NginxLegRows, 'clientReads' | 'clientWrites'>;
 
 /**
  * Assigns nginx's socket I/O to requests. `clients` (request id → client connection, from the
@@ -154,10 +155,6 @@ export function correlateNginx(uses: readonly AppConnectionUse[], index: Capture
     }
   }
 
-  const legs = new Map<string, NginxLegRows>();
-  for (const [requestId, leg] of upstream) {
-    legs.set(requestId, { pid: leg.pid, upstreamWrites: leg.upstreamWrites, upstreamReads: leg.upstreamReads, clientReads: [], clientWrites: [] });
-  }
   const withWrites = [...upstream.entries()].filter(([, leg]) => leg.upstreamWrites.length > 0);
   let clientSideByTime = 0;
   const byTime: [string, MutableLeg][] = [];
@@ -174,16 +171,23 @@ export function correlateNginx(uses: readonly AppConnectionUse[], index: Capture
   }
   for (const [key, list] of byConnection) {
     const connRows = index.untaggedSockByKey.get(key) ?? [];
-    for (const [requestId, leg] of list) {
-      const side = clientSideOnConnection(table, connRows, leg, clients?.get(requestId));
-      legs.set(requestId, { ...(legs.get(requestId) as NginxLegRows), ...side });
-    }
+    for (const [requestId, leg] of list) leg.client = clientSideOnConnection(table, connRows, leg, clients?.get(requestId));
   }
   if (byTime.length > 0) {
     clientSideByTime = byTime.length;
-    for (const [requestId, side] of clientSideByWorkerTime(byTime, index)) legs.set(requestId, { ...(legs.get(requestId) as NginxLegRows), ...side });
+    clientSidesByWorkerTime(byTime, index);
   }
-  for (const [requestId, leg] of legs) legs.set(requestId, keptLeg(leg));
+  const legs = new Map<string, NginxLegRows>();
+  for (const [requestId, leg] of upstream) {
+    const side = leg.client;
+    legs.set(requestId, {
+      pid: leg.pid,
+      upstreamWrites: exactRows(leg.upstreamWrites),
+      upstreamReads: exactRows(leg.upstreamReads),
+      clientReads: side === undefined ? NO_ROWS : exactRows(side.clientReads),
+      clientWrites: side === undefined ? NO_ROWS : exactRows(side.clientWrites),
+    });
+  }
   return { legs, unmatchedEvents, clientSideByTime, unsampledEvents };
 }
 
@@ -191,16 +195,6 @@ const NO_ROWS: readonly number[] = Object.freeze([]);
 
 /** `rows` at its length: a list filled by push keeps room for more, and legs are kept for every request. */
 const exactRows = (rows: readonly number[]): readonly number[] => (rows.length === 0 ? NO_ROWS : rows.slice());
-
-function keptLeg(leg: NginxLegRows): NginxLegRows {
-  return {
-    pid: leg.pid,
-    upstreamWrites: exactRows(leg.upstreamWrites),
-    upstreamReads: exactRows(leg.upstreamReads),
-    clientReads: exactRows(leg.clientReads),
-    clientWrites: exactRows(leg.clientWrites),
-  };
-}
 
 /** The proxy's side of a client connection: `tupleKey` with local = the proxy port. */
 function clientConnKey(c: ClientConnection | undefined, index: CaptureIndex): string | undefined {
@@ -257,17 +251,16 @@ function clientSideOnConnection(table: EventTable, connRows: readonly number[], 
  * The fallback when the access log does not name the client connection: on the same worker,
  * the latest unclaimed client read that ended before the first upstream write, claimed in order
  * of the first upstream write so that two requests never share a read. With several busy
- * connections per worker this can pick a neighbour's read.
+ * connections per worker this can pick a neighbour's read. Sets `client` of the legs it finds one for.
  */
-function clientSideByWorkerTime(entries: readonly [string, MutableLeg][], index: CaptureIndex): Map<string, ClientSide> {
+function clientSidesByWorkerTime(entries: readonly [string, MutableLeg][], index: CaptureIndex): void {
   const table = index.table;
   const ordered = entries
     .map((entry) => ({ entry, firstWriteStart: table.startNsOf(entry[1].upstreamWrites[0]!) }))
     .sort((a, b) => (a.firstWriteStart < b.firstWriteStart ? -1 : a.firstWriteStart > b.firstWriteStart ? 1 : 0));
   const claimed = new Set<number>();
-  const out = new Map<string, ClientSide>();
   for (const { entry, firstWriteStart } of ordered) {
-    const [requestId, leg] = entry;
+    const leg = entry[1];
     const reads = index.untaggedRecvByPidOnPort.get(leg.pid);
     if (!reads) continue;
     let i = lowerBound(reads, (r) => table.tsNsOf(r) > firstWriteStart) - 1;
@@ -285,7 +278,6 @@ function clientSideByWorkerTime(entries: readonly [string, MutableLeg][], index:
       if (table.kind[r] === EventKind.SockRecv) break;
       clientWrites.push(r);
     }
-    out.set(requestId, { clientReads: [clientRead], clientWrites });
+    leg.client = { clientReads: [clientRead], clientWrites };
   }
-  return out;
 }
