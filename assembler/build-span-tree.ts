@@ -27,7 +27,7 @@ import { overlapCounts } from './correlation.ts';
 import { indexConnections, type ConnectionIndex } from './connection-setup.ts';
 import { clientNeighbourBounds } from './client-connection-order.ts';
 import { correlateNginx, type AppConnectionUse, type ClientConnection, type NginxLegRows } from './correlate-nginx.ts';
-import { eventStartNs, peerTupleKey, tupleKey, type SockIo } from './event-time.ts';
+import { peerTupleKey, tupleKey } from './event-time.ts';
 import { indexCapture, type CaptureIndex } from './index-capture.ts';
 import { inboundConnectionLookup, type InboundUse } from './infer-inbound-connection.ts';
 import { shedFamilies } from './shed-families.ts';
@@ -91,9 +91,8 @@ function firstRequestsOnConnections(legs: ReadonlyMap<string, NginxLegRows>, tab
   for (const [id, leg] of legs) {
     const readRow = leg.clientReads[0];
     if (readRow === undefined) continue;
-    const read = table.event(readRow) as SockIo;
-    const key = tupleKey(read.tuple);
-    const at = eventStartNs(read);
+    const key = tupleKey(table.tupleOf(readRow)!);
+    const at = table.startNsOf(readRow);
     const setup = (connections.setups.get(key) ?? []).filter((s) => s.tsNs <= at).at(-1);
     if (!setup) continue;
     const conn = `${key}@${setup.tsNs}`;
