@@ -18,6 +18,8 @@ export interface RunqAttribution {
   readonly logs: readonly SpanLog[];
 }
 
+const NONE: RunqAttribution = Object.freeze({ totalNs: 0n, count: 0, logs: Object.freeze([]) });
+
 /**
  * The run-queue delay of `delays` (one thread's or one process's, sorted by end time; no delay
  * longer than `maxDelayNs`) that overlaps [startNs, endNs].
@@ -30,13 +32,15 @@ export function attributeRunqDelay(
   logThresholdNs = 50_000n,
   maxLogs = 16,
 ): RunqAttribution {
-  if (!delays || delays.length === 0 || endNs <= startNs) return { totalNs: 0n, count: 0, logs: [] };
+  if (!delays || delays.length === 0 || endNs <= startNs) return NONE;
   let totalNs = 0n;
   let count = 0;
   const logs: SpanLog[] = [];
+  // No delay ending this late began before the end.
+  const pastEnd = endNs + maxDelayNs;
   for (let i = lowerBound(delays, (d) => d.tsNs > startNs); i < delays.length; i++) {
     const d = delays[i] as RunqDelayEvent;
-    if (d.tsNs - maxDelayNs >= endNs) break;
+    if (d.tsNs >= pastEnd) break;
     const overlap = minBig(d.tsNs, endNs) - maxBig(d.tsNs - d.delayNs, startNs);
     if (overlap <= 0n) continue;
     totalNs += overlap;
@@ -45,5 +49,5 @@ export function attributeRunqDelay(
       logs.push({ tsNs: d.tsNs, fields: { event: 'runqueue delay', 'kernel.runq_delay_ns': Number(d.delayNs), 'thread.id': d.tid } });
     }
   }
-  return { totalNs, count, logs };
+  return count === 0 ? NONE : { totalNs, count, logs };
 }

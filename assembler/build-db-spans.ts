@@ -104,7 +104,9 @@ const PHASE_NAMES: Readonly<Record<number, string>> = {
 const MAX_PHASE_SPANS = 16;
 
 function phaseDraft(p: PgPhaseEvent): SpanDraft {
-  const tags: Record<string, string | number> = { 'process.pid': p.pid };
+  const d = draftSpan(PHASE_NAMES[p.phase] ?? `phase ${p.phase}`, 'postgres', eventStartNs(p), p.tsNs);
+  const tags = d.tags;
+  tags['process.pid'] = p.pid;
   if (p.phase === PgPhase.LockWait) {
     tags['db.postgresql.lock.tag'] = Number(p.detail0);
     tags['db.postgresql.lock.mode'] = Number(p.detail1);
@@ -114,7 +116,7 @@ function phaseDraft(p: PgPhaseEvent): SpanDraft {
   } else if (p.phase === PgPhase.SmgrRead || p.phase === PgPhase.SmgrWrite) {
     tags['db.postgresql.bytes'] = Number(p.detail0);
   }
-  return draftSpan(PHASE_NAMES[p.phase] ?? `phase ${p.phase}`, 'postgres', eventStartNs(p), p.tsNs, { tags });
+  return d;
 }
 
 /** By start, the longer of two that start together first (so it can hold the other). */
@@ -193,9 +195,9 @@ export function receiveSpan(name: string, recvs: readonly SockIo[], notBeforeNs:
   const firstStart = eventStartNs(first);
   const arrival = first.arrivalNs > 0n && first.arrivalNs <= firstStart && first.arrivalNs >= notBeforeNs ? first.arrivalNs : 0n;
   const bytes = recvs.reduce((s, r) => s + r.bytes, 0n);
-  const d = draftSpan(name, 'kernel', arrival > 0n ? arrival : firstStart, (recvs.at(-1) as SockIo).tsNs, {
-    tags: { 'network.io.bytes': Number(bytes), 'kernel.syscalls': syscallCount(recvs) },
-  });
+  const d = draftSpan(name, 'kernel', arrival > 0n ? arrival : firstStart, (recvs.at(-1) as SockIo).tsNs);
+  d.tags['network.io.bytes'] = Number(bytes);
+  d.tags['kernel.syscalls'] = syscallCount(recvs);
   if (arrival > 0n) {
     const wait = firstStart - arrival;
     d.tags['kernel.socket_buffer_wait_ns'] = Number(wait);
@@ -208,9 +210,10 @@ export function receiveSpan(name: string, recvs: readonly SockIo[], notBeforeNs:
 /** A kernel span over a run of syscalls on one socket: first start to last end. */
 export function syscallRunSpan(name: string, sends: readonly SockIo[]): SpanDraft {
   const bytes = sends.reduce((s, r) => s + r.bytes, 0n);
-  return draftSpan(name, 'kernel', eventStartNs(sends[0] as SockIo), (sends.at(-1) as SockIo).tsNs, {
-    tags: { 'network.io.bytes': Number(bytes), 'kernel.syscalls': syscallCount(sends) },
-  });
+  const d = draftSpan(name, 'kernel', eventStartNs(sends[0] as SockIo), (sends.at(-1) as SockIo).tsNs);
+  d.tags['network.io.bytes'] = Number(bytes);
+  d.tags['kernel.syscalls'] = syscallCount(sends);
+  return d;
 }
 
 /**

@@ -96,7 +96,7 @@ export function buildTrace(f: RequestFacts, ctx: BuildContext): Trace {
     app.children.push(body);
     occupied.push({ role: 'op', startNs: body.startNs, endNs: body.endNs });
   }
-  for (const s of [...dbSpans, ...fileSpans]) {
+  for (const s of dbSpans.concat(fileSpans)) {
     app.children.push(s);
     occupied.push({ role: 'op', startNs: s.startNs, endNs: s.endNs });
   }
@@ -199,7 +199,7 @@ export function buildTrace(f: RequestFacts, ctx: BuildContext): Trace {
 
   attachRetransmits(ctx.index, rootStart, rootEnd, [
     ...(f.inboundTuple ? [{ keys: [tupleKey(f.inboundTuple), peerTupleKey(f.inboundTuple)], targets: main.filter((s) => s !== main[0] || proxy.before.length === 0) }] : []),
-    ...[...pgKeys].map(([key, span]) => ({ keys: [key], targets: [span, app] })),
+    ...Array.from(pgKeys, ([key, span]) => ({ keys: [key], targets: [span, app] })),
     { keys: proxy.clientKeys, targets: [...proxy.before, ...proxy.after, root] },
   ], sockIo);
   markShed(root, ctx.sheds);

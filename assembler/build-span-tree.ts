@@ -27,7 +27,7 @@ import { overlapCounts } from './correlation.ts';
 import { indexConnections, type ConnectionIndex } from './connection-setup.ts';
 import { clientNeighbourBounds } from './client-connection-order.ts';
 import { correlateNginx, type AppConnectionUse, type ClientConnection, type NginxLegRows } from './correlate-nginx.ts';
-import { eventStartNs, peerTupleKey, tupleKey, type SockIo } from './event-time.ts';
+import { peerTupleKey, tupleKey } from './event-time.ts';
 import { indexCapture, type CaptureIndex } from './index-capture.ts';
 import { inboundConnectionLookup, type InboundUse } from './infer-inbound-connection.ts';
 import { shedFamilies } from './shed-families.ts';
@@ -35,6 +35,7 @@ import { buildAccessTrace } from './build-access-trace.ts';
 import { rootOf, type AssembledCapture, type Trace } from './span.ts';
 import { inStartOrder, type OrderItem } from './in-start-order.ts';
 import { requestFacts, type AppFacts } from './app-facts.ts';
+import type { PackedLists } from './packed-lists.ts';
 import { FactsTable } from './facts-table.ts';
 import { PositionMap } from './position-map.ts';
 import type { BuildContext } from './build-context.ts';
@@ -93,9 +94,8 @@ function firstRequestsOnConnections(legs: ReadonlyMap<string, NginxLegRows>, tab
   for (const [id, leg] of legs) {
     const readRow = leg.clientReads[0];
     if (readRow === undefined) continue;
-    const read = table.event(readRow) as SockIo;
-    const key = tupleKey(read.tuple);
-    const at = eventStartNs(read);
+    const key = tupleKey(table.tupleOf(readRow)!);
+    const at = table.startNsOf(readRow);
     const setup = (connections.setups.get(key) ?? []).filter((s) => s.tsNs <= at).at(-1);
     if (!setup) continue;
     const conn = `${key}@${setup.tsNs}`;
@@ -132,6 +132,42 @@ export interface TraceStream {
  */
 const ORDER_SLACK_NS = 50_000_000n;
 
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/**
+ * The smallest of `min` and the positive `ts - lead` of the rows of list `i` (CLOCK_MONOTONIC ns), in doubles
+ * where the columns are exact, else in bigints.
+ */
+function minPositiveRowStart(table: EventTable, lists: PackedLists, i: number, min: bigint): bigint {
+  const { ts, lead, baseNs } = table;
+  const n = lists.sizeOf(i);
+  if (baseNs <= MAX_SAFE && baseNs >= -MAX_SAFE) {
+    const floor = -Number(baseNs);
+    let best = Infinity;
+    let exact = true;
+    for (let k = 0; k < n; k++) {
+      const row = lists.get(i, k);
+      const v = ts[row]! - lead[row]!;
+      if (!Number.isSafeInteger(ts[row]) || !Number.isSafeInteger(lead[row]) || !Number.isSafeInteger(v)) {
+        exact = false;
+        break;
+      }
+      if (v > floor && v < best) best = v;
+    }
+    if (exact) {
+      if (best === Infinity) return min;
+      const ns = baseNs + BigInt(best);
+      return ns < min ? ns : min;
+    }
+  }
+  for (let k = 0; k < n; k++) {
+    const row = lists.get(i, k);
+    const ns = table.tsNsOf(row) - BigInt(table.lead[row]!);
+    if (ns > 0n && ns < min) min = ns;
+  }
+  return min;
+}
+
 /**
  * A time at or before the start of `f`'s trace: its events' starts and the arrivals its facts
  * read, its nginx leg's, and the earliest an estimate from the access log can put nginx before
@@ -139,13 +175,7 @@ const ORDER_SLACK_NS = 50_000_000n;
  */
 function startBound(facts: FactsTable, i: number, table: EventTable, leg: NginxLegRows | undefined, access: NginxAccessEntry | undefined): bigint {
   const startNs = facts.startNs(i);
-  let min = startNs;
-  const rows = facts.requests.rows;
-  for (let k = 0, n = rows.sizeOf(i); k < n; k++) {
-    const row = rows.get(i, k);
-    const ns = table.tsNsOf(row) - BigInt(table.lead[row]!);
-    if (ns > 0n && ns < min) min = ns;
-  }
+  let min = minPositiveRowStart(table, facts.requests.rows, i, startNs);
   if (leg !== undefined) {
     for (const rows of [leg.clientReads, leg.clientWrites, leg.upstreamWrites, leg.upstreamReads]) {
       for (const row of rows) {

@@ -25,6 +25,7 @@ import { EventKind } from '../shared/event-types.ts';
 import type { EventTable } from '../tracer/event-table.ts';
 import { lowerBound, type SockIo } from './event-time.ts';
 import { proxyPeerKey, type CaptureIndex } from './index-capture.ts';
+import { endsAfter } from './row-time.ts';
 import { LegsBuilder, UpstreamLegs, type UpstreamLeg } from './packed-legs.ts';
 import { PackedGroups } from './correlate-rows.ts';
 
@@ -215,7 +216,7 @@ function responseFrom(table: EventTable, leg: UpstreamLeg): bigint {
 function clientSideOnConnection(table: EventTable, connRows: readonly number[], leg: UpstreamLeg, conn: ClientConnection | undefined): ClientSide {
   const firstWriteStart = table.startNsOf(leg.upstreamWrites[0]!);
   const clientReads: number[] = [];
-  for (let j = lowerBound(connRows, (r) => table.tsNsOf(r) > firstWriteStart) - 1; j >= 0; j--) {
+  for (let j = lowerBound(connRows, endsAfter(table, firstWriteStart)) - 1; j >= 0; j--) {
     const r = connRows[j]!;
     if (table.kind[r] !== EventKind.SockRecv) break;
     // A read the kernel let through for the previous request, whose later records it dropped.
@@ -227,7 +228,7 @@ function clientSideOnConnection(table: EventTable, connRows: readonly number[], 
   if (clientReads.length === 0) return { clientReads, clientWrites };
   const after = responseFrom(table, leg);
   const lastReadEnd = table.tsNsOf(clientReads.at(-1)!);
-  for (let j = lowerBound(connRows, (r) => table.tsNsOf(r) > lastReadEnd); j < connRows.length; j++) {
+  for (let j = lowerBound(connRows, endsAfter(table, lastReadEnd)); j < connRows.length; j++) {
     const r = connRows[j]!;
     if (table.kind[r] === EventKind.SockRecv) break;
     if (conn?.beforeNs !== undefined && table.startNsOf(r) >= conn.beforeNs) break;
@@ -260,7 +261,7 @@ function clientSideByWorkerTime(
     const leg = upstream.leg(k);
     const reads = index.untaggedRecvByPidOnPort.get(leg.pid);
     if (!reads) continue;
-    let i = lowerBound(reads, (r) => table.tsNsOf(r) > firstWriteStart) - 1;
+    let i = lowerBound(reads, endsAfter(table, firstWriteStart)) - 1;
     while (i >= 0 && claimed.has(reads[i]!)) i--;
     const clientRead = reads[i];
     if (clientRead === undefined) continue;
@@ -269,7 +270,7 @@ function clientSideByWorkerTime(
     const after = responseFrom(table, leg);
     const readEnd = table.tsNsOf(clientRead);
     const clientWrites: number[] = [];
-    for (let j = lowerBound(connRows, (r) => table.tsNsOf(r) > readEnd); j < connRows.length; j++) {
+    for (let j = lowerBound(connRows, endsAfter(table, readEnd)); j < connRows.length; j++) {
       const r = connRows[j]!;
       if (table.startNsOf(r) < after) continue;
       if (table.kind[r] === EventKind.SockRecv) break;

@@ -100,6 +100,34 @@ export function finalizeTrace(traceId: string, rootDraft: SpanDraft): Trace {
   return finalizeOwnedTrace(traceId, cloneDraft(rootDraft));
 }
 
+/*
+ * A finished trace waits in the start-order buffer (in-start-order.ts) while later ones are
+ * built, so nearly every one outlives a young-generation collection. Made by object or array
+ * literals, V8 would then pretenure those literals (allocate them in the old generation), where
+ * they die and hold the young objects they point to until a full collection. Instances of a
+ * class and a sliced array are not pretenured.
+ */
+class FinishedSpan implements Span {
+  constructor(
+    readonly id: string,
+    readonly parentId: string | null,
+    readonly name: string,
+    readonly tier: SpanTier,
+    readonly startNs: bigint,
+    readonly endNs: bigint,
+    readonly tags: Record<string, TagValue>,
+    readonly logs: readonly SpanLog[],
+    readonly warnings: readonly string[],
+  ) {}
+}
+
+class FinishedTrace implements Trace {
+  constructor(
+    readonly traceId: string,
+    readonly spans: readonly Span[],
+  ) {}
+}
+
 const EMPTY_LOGS: readonly SpanLog[] = Object.freeze([]);
 /** Shared by the spans without warnings: a trace waits its turn with a few hundred others, kept small. */
 const NO_WARNINGS: readonly string[] = Object.freeze([]);
@@ -122,7 +150,7 @@ export function finalizeOwnedTrace(traceId: string, root: SpanDraft): Trace {
   const spans: Span[] = [];
   const seed = `${traceId}\0${root.name}`;
   visit(spans, root, null, extendLane(SPAN_ID_SEED.h1, seed, LANE1), extendLane(SPAN_ID_SEED.h2, seed, LANE2));
-  return { traceId, spans };
+  return new FinishedTrace(traceId, spans.slice());
 }
 
 /** How many of `sorted[0..i)` are named like `sorted[i]`: its index among same-named siblings. */
@@ -140,21 +168,12 @@ function sameNameBefore(sorted: readonly SpanDraft[], i: number, seen: Map<strin
 
 /**
  * Appends `d` and its subtree to `spans`, depth-first, clamping children into their parents.
- * Ids hash `traceId \0 path`; each child's path extends its parent's, so the hash does too.
+ * The draft's own lists become the span's, sorted in place. Ids hash `traceId \0 path`; each child's path extends its parent's, so the hash does too.
  */
 function visit(spans: Span[], d: SpanDraft, parentId: string | null, h1: number, h2: number): void {
   const id = spanIdOfLanes(h1, h2);
-  spans.push({
-    id,
-    parentId,
-    name: d.name,
-    tier: d.tier,
-    startNs: d.startNs,
-    endNs: d.endNs,
-    tags: d.tags,
-    logs: d.logs.length > 1 ? sortStably(d.logs.slice(), byLogTime) : d.logs.length === 1 ? [d.logs[0]!] : EMPTY_LOGS,
-    warnings: d.warnings.length === 0 ? NO_WARNINGS : d.warnings,
-  });
+  const logs = d.logs.length > 1 ? sortStably(d.logs, byLogTime) : d.logs.length === 1 ? d.logs : EMPTY_LOGS;
+  spans.push(new FinishedSpan(id, parentId, d.name, d.tier, d.startNs, d.endNs, d.tags, logs, d.warnings.length === 0 ? NO_WARNINGS : d.warnings));
   const children = d.children;
   if (children.length === 0) return;
   for (const c of children) clampInto(c, d);
@@ -163,7 +182,7 @@ function visit(spans: Span[], d: SpanDraft, parentId: string | null, h1: number,
     visit(spans, only, id, extendLane(extendLane(h1, '/', LANE1), only.name, LANE1), extendLane(extendLane(h2, '/', LANE2), only.name, LANE2));
     return;
   }
-  const sorted = sortStably(children.slice(), byStart);
+  const sorted = sortStably(children, byStart);
   const seen = sorted.length > 16 ? new Map<string, number>() : undefined;
   for (let i = 0; i < sorted.length; i++) {
     const c = sorted[i]!;
