@@ -18,7 +18,7 @@ import { eventStartNs, isSockIo, maxBig, minBig, peerTupleKey, tupleKey, type So
 import type { SpanLog, TagValue, Trace } from './span.ts';
 import { draftSpan, finalizeOwnedTrace, type SpanDraft } from './span-draft.ts';
 import type { RequestFacts, RequestStart } from './app-facts.ts';
-import type { BuildContext } from './build-context.ts';
+import type { BuildContext, RequestContext } from './build-context.ts';
 import { applyOnCpu, applyRunq, applyWaits, attributeReaderRunq } from './apply-kernel-attribution.ts';
 import { proxySpans, type TierSpans } from './proxy-spans.ts';
 import { nginxLegOf } from './correlate-nginx.ts';
@@ -26,7 +26,7 @@ import { orphanSpans } from './orphan-spans.ts';
 import { attachRetransmits } from './attach-retransmits.ts';
 import { markShed, rootNameAndTags } from './trace-root.ts';
 
-export function buildTrace(f: RequestFacts, ctx: BuildContext): Trace {
+export function buildTrace(f: RequestFacts, ctx: BuildContext, req: RequestContext): Trace {
   const { events, pid } = f;
   const queries = pairDbQueries(events, f.endNs);
   const sockIo = events.filter((e): e is SockIo => isSockIo(e) && e.bytes > 0n);
@@ -40,8 +40,7 @@ export function buildTrace(f: RequestFacts, ctx: BuildContext): Trace {
 
   const app = appDraft(f);
   const occupied = appOperations(f, app, dbSpans.concat(fileSpans), sockIo, ctx.connections);
-  const legRows = ctx.legs.get(f.requestId);
-  const leg = legRows === undefined ? undefined : nginxLegOf(legRows, ctx.index.table);
+  const leg = req.leg === undefined ? undefined : nginxLegOf(req.leg, ctx.index.table);
   if (f.inboundSends.length > 0) {
     const send = syscallRunSpan('response send', f.inboundSends);
     if (f.inboundTuple && ctx.index.xmitsByKey.size > 0) {
@@ -50,15 +49,14 @@ export function buildTrace(f: RequestFacts, ctx: BuildContext): Trace {
     app.children.push(send);
     occupied.push({ role: 'send', startNs: send.startNs, endNs: send.endNs });
   }
-  const access = ctx.access.get(f.requestId);
-  const client = ctx.client.get(f.requestId);
-  const proxy = proxySpans(f, leg, access, ctx);
+  const { access, client } = req;
+  const proxy = proxySpans(f, leg, req, ctx);
   const { appEnd, abortNs } = endApp(f, app, occupied, proxy, access, client);
   for (const g of deriveGaps(f.startNs, appEnd, occupied)) app.children.push(draftSpan(g.name, 'app', g.startNs, g.endNs));
   logAppEvents(app, events);
 
   const appRunq = ctx.index.runqByThread.get(`${pid}:${f.tid}`);
-  const appShared = sharedThreadConfidence(ctx.othersInFlight.get(f.requestId) ?? 0);
+  const appShared = sharedThreadConfidence(req.othersInFlight);
   applyRunq(app, attributeRunqDelay(appRunq, ctx.index.maxRunqDelayNs, app.startNs, app.endNs), appShared);
   applyWaits(app, attributeKernelWaits(ctx.index.waitsByPid.get(pid), ctx.index.maxWaitNs, f.tid, app.startNs, app.endNs, appRunq), appShared);
   if (ctx.offcpuTraced) applyOnCpu(app, appShared);
