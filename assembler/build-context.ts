@@ -7,20 +7,25 @@ import type { ShedFamily } from './shed-families.ts';
 
 export interface BuildContext {
   readonly index: CaptureIndex;
-  /** nginx's syscalls per request, as rows (`nginxLegOf` builds their events). */
-  readonly legs: ReadonlyMap<string, NginxLegRows>;
-  readonly access: ReadonlyMap<string, NginxAccessEntry>;
-  readonly client: ReadonlyMap<string, ClientObservation>;
   readonly proxy: 'nginx' | 'node';
   /** The head-sampling rate when below 1 (BPF captures): traces are tagged with it. */
   readonly sampleRate: number | undefined;
   /** Families the overhead guard detached, in time order. */
   readonly sheds: readonly ShedFamily[];
-  /** Connection setups and accepts (the conn family), and the requests that opened their connection. */
+  /** Connection setups and accepts (the conn family). */
   readonly connections: ConnectionIndex;
-  readonly firstOnConnection: ReadonlySet<string>;
-  /** Per request, how many other requests the app served while it was in flight. */
-  readonly othersInFlight: ReadonlyMap<string, number>;
   /** The offcpu family ran: a thread's time off CPU is known, so its time on CPU is too. */
   readonly offcpuTraced: boolean;
+}
+
+/** What the capture's other sources and correlations say about one request. */
+export interface RequestContext {
+  /** nginx's syscalls for it, as rows (`nginxLegOf` builds their events). */
+  readonly leg: NginxLegRows | undefined;
+  readonly access: NginxAccessEntry | undefined;
+  readonly client: ClientObservation | undefined;
+  /** How many other requests the app served while it was in flight. */
+  readonly othersInFlight: number;
+  /** It was the first request on its client connection. */
+  readonly openedConnection: boolean;
 }

@@ -2,12 +2,13 @@
  * The trace of a request the kernel followed: the app span with its reads, queries, file I/O,
  * pool waits, gaps and send, the proxy spans around it, orphans, retransmits and kernel waits.
  */
-import { EventKind, KeepReason } from '../shared/event-types.ts';
+import type { ClientObservation, NginxAccessEntry } from '../shared/capture-types.ts';
+import { EventKind, KeepReason, type TraceEvent } from '../shared/event-types.ts';
 import { attributeKernelWaits } from './attribute-kernel-waits.ts';
 import { attributeRunqDelay } from './attribute-runq-delay.ts';
 import { tagXmits, xmitsIn } from './attribute-xmits.ts';
 import { BACKEND_CONFIDENCE, markCorrelation, sharedThreadConfidence, TUPLE_CONFIDENCE } from './correlation.ts';
-import { assignPhases, buildDbQuerySpan, pairDbQueries, syscallRunSpan, type PgPhaseEvent } from './build-db-spans.ts';
+import { assignPhases, buildDbQuerySpan, pairDbQueries, syscallRunSpan, type DbQuery, type PgPhaseEvent } from './build-db-spans.ts';
 import { buildFileSpans } from './build-file-spans.ts';
 import { connectionWaits, type ConnectionIndex, type ConnectionTiming, type ConnSetupEvent } from './connection-setup.ts';
 import { poolWaits, poolWaitSpan, type PoolWaitEvent } from './build-pool-spans.ts';
@@ -17,15 +18,15 @@ import { eventStartNs, isSockIo, maxBig, minBig, peerTupleKey, tupleKey, type So
 import type { SpanLog, TagValue, Trace } from './span.ts';
 import { draftSpan, finalizeOwnedTrace, type SpanDraft } from './span-draft.ts';
 import type { RequestFacts, RequestStart } from './app-facts.ts';
-import type { BuildContext } from './build-context.ts';
+import type { BuildContext, RequestContext } from './build-context.ts';
 import { applyOnCpu, applyRunq, applyWaits, attributeReaderRunq } from './apply-kernel-attribution.ts';
-import { proxySpans } from './proxy-spans.ts';
+import { proxySpans, type TierSpans } from './proxy-spans.ts';
 import { nginxLegOf } from './correlate-nginx.ts';
 import { orphanSpans } from './orphan-spans.ts';
 import { attachRetransmits } from './attach-retransmits.ts';
 import { markShed, rootNameAndTags } from './trace-root.ts';
 
-export function buildTrace(f: RequestFacts, ctx: BuildContext): Trace {
+export function buildTrace(f: RequestFacts, ctx: BuildContext, req: RequestContext): Trace {
   const { events, pid } = f;
   const queries = pairDbQueries(events, f.endNs);
   const sockIo = events.filter((e): e is SockIo => isSockIo(e) && e.bytes > 0n);
@@ -34,42 +35,98 @@ export function buildTrace(f: RequestFacts, ctx: BuildContext): Trace {
   const phases = events.filter((e): e is PgPhaseEvent => e.kind === EventKind.PgPhase);
   const phaseOwner = assignPhases(queries, phases);
   const pgKeys = new Map<string, SpanDraft>();
-
-  const dbSpans = queries.map((q, k) => {
-    const sock = sockIo.filter((e) => !used.has(e) && e.pid === q.pid && e.fd === q.fd && eventStartNs(e) >= q.startNs && e.tsNs <= q.endNs);
-    sock.forEach((e) => used.add(e));
-    const own = phases.filter((_, i) => phaseOwner[i] === k);
-    const span = buildDbQuerySpan(k + 1, q, sock, own);
-    const db = span.children.find((c) => c.name === 'DB processing');
-    const pgTuple = sock[0]?.tuple;
-    if (pgTuple && ctx.index.xmitsByKey.size > 0) {
-      // The query's packets leave from the app's socket, the result's from the backend's.
-      const write = span.children.find((c) => c.name === 'query send')?.startNs ?? q.startNs;
-      tagXmits(span, 'net.xmit.query', xmitsIn(ctx.index.xmitsByKey.get(tupleKey(pgTuple)), q.startNs, q.endNs), write);
-      tagXmits(span, 'net.xmit.result', xmitsIn(ctx.index.xmitsByKey.get(peerTupleKey(pgTuple)), q.startNs, q.endNs), lastPhaseEnd(own) ?? db?.startNs ?? q.startNs);
-    }
-    // The backend: the one whose phases these are, else the process the sockets family saw
-    // owning the other end of the app's pg connection.
-    const backend = own[0]?.pid ?? (pgTuple ? ctx.index.socketOwnerByKey.get(peerTupleKey(pgTuple)) : undefined);
-    if (db && backend !== undefined) {
-      db.tags['process.pid'] ??= String(backend);
-      const runq = ctx.index.runqByPid.get(backend);
-      applyRunq(db, attributeRunqDelay(runq, ctx.index.maxRunqDelayNs, db.startNs, db.endNs), BACKEND_CONFIDENCE);
-      applyWaits(db, attributeKernelWaits(ctx.index.waitsByPid.get(backend), ctx.index.maxWaitNs, undefined, db.startNs, db.endNs, runq), BACKEND_CONFIDENCE);
-      if (ctx.offcpuTraced) applyOnCpu(db, BACKEND_CONFIDENCE);
-    }
-    const t = sock[0]?.tuple;
-    if (t) {
-      pgKeys.set(tupleKey(t), span);
-      pgKeys.set(peerTupleKey(t), span);
-    }
-    return span;
-  });
+  const dbSpans = queries.map((q, k) => querySpan(q, k, { ctx, sockIo, used, phases, phaseOwner, pgKeys }));
   const fileSpans = buildFileSpans(events, ctx.index.fileOpensByFd);
 
+  const app = appDraft(f);
+  const occupied = appOperations(f, app, dbSpans.concat(fileSpans), sockIo, ctx.connections);
+  const leg = req.leg === undefined ? undefined : nginxLegOf(req.leg, ctx.index.table);
+  if (f.inboundSends.length > 0) {
+    const send = syscallRunSpan('response send', f.inboundSends);
+    if (f.inboundTuple && ctx.index.xmitsByKey.size > 0) {
+      tagXmits(send, 'net.xmit', xmitsIn(ctx.index.xmitsByKey.get(tupleKey(f.inboundTuple)), send.startNs, leg?.upstreamReads.at(-1)?.tsNs ?? f.endNs), send.startNs);
+    }
+    app.children.push(send);
+    occupied.push({ role: 'send', startNs: send.startNs, endNs: send.endNs });
+  }
+  const { access, client } = req;
+  const proxy = proxySpans(f, leg, req, ctx);
+  const { appEnd, abortNs } = endApp(f, app, occupied, proxy, access, client);
+  for (const g of deriveGaps(f.startNs, appEnd, occupied)) app.children.push(draftSpan(g.name, 'app', g.startNs, g.endNs));
+  logAppEvents(app, events);
+
+  const appRunq = ctx.index.runqByThread.get(`${pid}:${f.tid}`);
+  const appShared = sharedThreadConfidence(req.othersInFlight);
+  applyRunq(app, attributeRunqDelay(appRunq, ctx.index.maxRunqDelayNs, app.startNs, app.endNs), appShared);
+  applyWaits(app, attributeKernelWaits(ctx.index.waitsByPid.get(pid), ctx.index.maxWaitNs, f.tid, app.startNs, app.endNs, appRunq), appShared);
+  if (ctx.offcpuTraced) applyOnCpu(app, appShared);
+
+  // The wait before the app's first read is shown once: on the network span when there is one.
+  if (proxy.before.some((s) => s.name === 'network: nginx → app')) {
+    const read = app.children.find((c) => c.name === 'request read');
+    if (read) delete read.tags['kernel.socket_buffer_wait_ns'];
+  }
+  attributeReaderRunq([...proxy.before, app, ...proxy.after], {
+    app: { runq: appRunq, confidence: appShared },
+    ...(leg ? { nginx: { runq: ctx.index.runqByPid.get(leg.pid), confidence: appShared } } : {}),
+    maxRunqDelayNs: ctx.index.maxRunqDelayNs,
+  });
+  const orphans = orphanSpans(
+    f.requestId,
+    phases.filter((_, i) => phaseOwner[i] === -1),
+    sockIo.filter((e) => !used.has(e)),
+  );
+  return finishTrace(f, ctx, { app, proxy, access, client, orphans, abortNs, pgKeys, sockIo });
+}
+
+/** What the query spans of one request share while they are built; `used` and `pgKeys` fill as they are. */
+interface QueryInputs {
+  readonly ctx: BuildContext;
+  readonly sockIo: readonly SockIo[];
+  /** Socket I/O some span already holds. */
+  readonly used: Set<SockIo>;
+  readonly phases: readonly PgPhaseEvent[];
+  readonly phaseOwner: readonly number[];
+  /** The query span behind each pg connection key (both directions). */
+  readonly pgKeys: Map<string, SpanDraft>;
+}
+
+/** Query `k` (0-based) with its socket I/O, PostgreSQL phases, retransmits and the backend's kernel waits. */
+function querySpan(q: DbQuery, k: number, { ctx, sockIo, used, phases, phaseOwner, pgKeys }: QueryInputs): SpanDraft {
+  const sock = sockIo.filter((e) => !used.has(e) && e.pid === q.pid && e.fd === q.fd && eventStartNs(e) >= q.startNs && e.tsNs <= q.endNs);
+  sock.forEach((e) => used.add(e));
+  const own = phases.filter((_, i) => phaseOwner[i] === k);
+  const span = buildDbQuerySpan(k + 1, q, sock, own);
+  const db = span.children.find((c) => c.name === 'DB processing');
+  const pgTuple = sock[0]?.tuple;
+  if (pgTuple && ctx.index.xmitsByKey.size > 0) {
+    // The query's packets leave from the app's socket, the result's from the backend's.
+    const write = span.children.find((c) => c.name === 'query send')?.startNs ?? q.startNs;
+    tagXmits(span, 'net.xmit.query', xmitsIn(ctx.index.xmitsByKey.get(tupleKey(pgTuple)), q.startNs, q.endNs), write);
+    tagXmits(span, 'net.xmit.result', xmitsIn(ctx.index.xmitsByKey.get(peerTupleKey(pgTuple)), q.startNs, q.endNs), lastPhaseEnd(own) ?? db?.startNs ?? q.startNs);
+  }
+  // The backend: the one whose phases these are, else the process the sockets family saw
+  // owning the other end of the app's pg connection.
+  const backend = own[0]?.pid ?? (pgTuple ? ctx.index.socketOwnerByKey.get(peerTupleKey(pgTuple)) : undefined);
+  if (db && backend !== undefined) {
+    db.tags['process.pid'] ??= String(backend);
+    const runq = ctx.index.runqByPid.get(backend);
+    applyRunq(db, attributeRunqDelay(runq, ctx.index.maxRunqDelayNs, db.startNs, db.endNs), BACKEND_CONFIDENCE);
+    applyWaits(db, attributeKernelWaits(ctx.index.waitsByPid.get(backend), ctx.index.maxWaitNs, undefined, db.startNs, db.endNs, runq), BACKEND_CONFIDENCE);
+    if (ctx.offcpuTraced) applyOnCpu(db, BACKEND_CONFIDENCE);
+  }
+  if (pgTuple) {
+    pgKeys.set(tupleKey(pgTuple), span);
+    pgKeys.set(peerTupleKey(pgTuple), span);
+  }
+  return span;
+}
+
+/** The app span without children: the request's bounds, its process and inbound connection. */
+function appDraft(f: RequestFacts): SpanDraft {
   const app = draftSpan('app processing', 'app', f.startNs, f.endNs, {
-    tags: { 'process.pid': pid, 'thread.id': f.tid },
-    warnings: [...f.warnings],
+    tags: { 'process.pid': f.pid, 'thread.id': f.tid },
+    warnings: f.warnings,
   });
   if (f.inboundTuple) {
     app.tags['network.peer.address'] = f.inboundTuple.remoteAddress;
@@ -77,7 +134,14 @@ export function buildTrace(f: RequestFacts, ctx: BuildContext): Trace {
     app.tags['server.port'] = f.inboundTuple.localPort;
   }
   if (f.reqEnd) app.tags['app.reported_duration_us'] = Number(f.reqEnd.durationUs);
+  return app;
+}
 
+/**
+ * Adds the request's reads, its query and file spans (`ops`) and its pool waits to `app`, in
+ * that order; returns the time they occupy.
+ */
+function appOperations(f: RequestFacts, app: SpanDraft, ops: readonly SpanDraft[], sockIo: readonly SockIo[], connections: ConnectionIndex): Occupied[] {
   const occupied: Occupied[] = [];
   const headerReads = f.reqStart ? f.inboundRecvs.filter((e) => e.tsNs <= (f.reqStart as RequestStart).tsNs) : f.inboundRecvs;
   const bodyReads = f.inboundRecvs.filter((e) => !headerReads.includes(e));
@@ -96,28 +160,30 @@ export function buildTrace(f: RequestFacts, ctx: BuildContext): Trace {
     app.children.push(body);
     occupied.push({ role: 'op', startNs: body.startNs, endNs: body.endNs });
   }
-  for (const s of dbSpans.concat(fileSpans)) {
+  for (const s of ops) {
     app.children.push(s);
     occupied.push({ role: 'op', startNs: s.startNs, endNs: s.endNs });
   }
-  for (const w of poolWaits(events)) {
-    const s = poolWaitSpan(w, w.newConnection ? poolConnect(w, sockIo, ctx.connections) : undefined);
+  for (const w of poolWaits(f.events)) {
+    const s = poolWaitSpan(w, w.newConnection ? poolConnect(w, sockIo, connections) : undefined);
     app.children.push(s);
     occupied.push({ role: 'wait', startNs: s.startNs, endNs: s.endNs });
   }
-  const legRows = ctx.legs.get(f.requestId);
-  const leg = legRows === undefined ? undefined : nginxLegOf(legRows, ctx.index.table);
-  if (f.inboundSends.length > 0) {
-    const send = syscallRunSpan('response send', f.inboundSends);
-    if (f.inboundTuple && ctx.index.xmitsByKey.size > 0) {
-      tagXmits(send, 'net.xmit', xmitsIn(ctx.index.xmitsByKey.get(tupleKey(f.inboundTuple)), send.startNs, leg?.upstreamReads.at(-1)?.tsNs ?? f.endNs), send.startNs);
-    }
-    app.children.push(send);
-    occupied.push({ role: 'send', startNs: send.startNs, endNs: send.endNs });
-  }
-  const access = ctx.access.get(f.requestId);
-  const client = ctx.client.get(f.requestId);
-  const proxy = proxySpans(f, leg, access, ctx);
+  return occupied;
+}
+
+/**
+ * Where the app span ends (set on `app`): cut at the response's delivery when the app's
+ * RequestEnd came later, out to its work's end when its client left first (`abortNs`).
+ */
+function endApp(
+  f: RequestFacts,
+  app: SpanDraft,
+  occupied: readonly Occupied[],
+  proxy: TierSpans,
+  access: NginxAccessEntry | undefined,
+  client: ClientObservation | undefined,
+): { appEnd: bigint; abortNs: bigint | undefined } {
   // The request is over for its client once nginx wrote the last byte. The app's RequestEnd can
   // fire later (Node runs 'finish' callbacks when its event loop gets to them): that tail is the
   // app's, not the request's, so it is a tag rather than time inside the trace.
@@ -140,8 +206,11 @@ export function buildTrace(f: RequestFacts, ctx: BuildContext): Trace {
     appEnd = appWorkEnd(app);
     app.endNs = appEnd;
   }
-  for (const g of deriveGaps(f.startNs, appEnd, occupied)) app.children.push(draftSpan(g.name, 'app', g.startNs, g.endNs));
+  return { appEnd, abortNs };
+}
 
+/** The app's cache lookups, socket opens and closes, forks and exits as logs on `app`. */
+function logAppEvents(app: SpanDraft, events: readonly TraceEvent[]): void {
   for (const e of events) {
     if (e.kind === EventKind.CacheHit || e.kind === EventKind.CacheMiss) {
       app.logs.push({ tsNs: e.tsNs, fields: { event: e.kind === EventKind.CacheHit ? 'cache hit' : 'cache miss', 'cache.key': e.key } });
@@ -152,28 +221,22 @@ export function buildTrace(f: RequestFacts, ctx: BuildContext): Trace {
       app.logs.push({ tsNs: e.tsNs, fields: { event: e.kind === EventKind.ProcFork ? 'fork' : 'exit', 'process.pid': e.childPid, 'process.command': e.comm } });
     }
   }
-  const appRunq = ctx.index.runqByThread.get(`${pid}:${f.tid}`);
-  const appShared = sharedThreadConfidence(ctx.othersInFlight.get(f.requestId) ?? 0);
-  applyRunq(app, attributeRunqDelay(appRunq, ctx.index.maxRunqDelayNs, app.startNs, app.endNs), appShared);
-  applyWaits(app, attributeKernelWaits(ctx.index.waitsByPid.get(pid), ctx.index.maxWaitNs, f.tid, app.startNs, app.endNs, appRunq), appShared);
-  if (ctx.offcpuTraced) applyOnCpu(app, appShared);
+}
 
-  // The wait before the app's first read is shown once: on the network span when there is one.
-  if (proxy.before.some((s) => s.name === 'network: nginx → app')) {
-    const read = app.children.find((c) => c.name === 'request read');
-    if (read) delete read.tags['kernel.socket_buffer_wait_ns'];
-  }
-  attributeReaderRunq([...proxy.before, app, ...proxy.after], {
-    app: { runq: appRunq, confidence: appShared },
-    ...(leg ? { nginx: { runq: ctx.index.runqByPid.get(leg.pid), confidence: appShared } } : {}),
-    maxRunqDelayNs: ctx.index.maxRunqDelayNs,
-  });
-  const orphans = orphanSpans(
-    f.requestId,
-    phases.filter((_, i) => phaseOwner[i] === -1),
-    sockIo.filter((e) => !used.has(e)),
-  );
+/** The spans a request's root is made over. */
+interface TraceParts {
+  readonly app: SpanDraft;
+  readonly proxy: TierSpans;
+  readonly access: NginxAccessEntry | undefined;
+  readonly client: ClientObservation | undefined;
+  readonly orphans: { readonly count: number; readonly spans: readonly SpanDraft[] };
+  readonly abortNs: bigint | undefined;
+  readonly pgKeys: ReadonlyMap<string, SpanDraft>;
+  readonly sockIo: readonly SockIo[];
+}
 
+/** The root over the proxy spans, the app span and orphans, with its tags and retransmits, finalized. */
+function finishTrace(f: RequestFacts, ctx: BuildContext, { app, proxy, access, client, orphans, abortNs, pgKeys, sockIo }: TraceParts): Trace {
   const main = [...proxy.before, app, ...proxy.after];
   const rootStart = main.reduce((m, s) => minBig(m, s.startNs), app.startNs);
   const rootEnd = main.reduce((m, s) => maxBig(m, s.endNs), app.endNs);

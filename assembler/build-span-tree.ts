@@ -37,8 +37,8 @@ import { inStartOrder, type OrderItem } from './in-start-order.ts';
 import { requestFacts, type AppFacts } from './app-facts.ts';
 import type { PackedLists } from './packed-lists.ts';
 import { FactsTable } from './facts-table.ts';
-import { PositionMap } from './position-map.ts';
-import type { BuildContext } from './build-context.ts';
+import { PositionMap, type Positions } from './position-map.ts';
+import type { BuildContext, RequestContext } from './build-context.ts';
 import { buildTrace } from './build-followed-trace.ts';
 import { buildUnsampledTrace } from './build-unsampled-trace.ts';
 
@@ -103,6 +103,16 @@ function firstRequestsOnConnections(legs: ReadonlyMap<string, NginxLegRows>, tab
     if (!seen || at < seen.at) first.set(conn, { id, at });
   }
   return new Set([...first.values()].map((v) => v.id));
+}
+
+/** The values of `map` by the position of their id in `positions` (undefined where it has none). */
+function byPosition<V>(map: ReadonlyMap<string, V>, positions: Positions): (V | undefined)[] {
+  const out = new Array<V | undefined>(positions.ids.length).fill(undefined);
+  for (const [id, value] of map) {
+    const i = positions.of.get(id);
+    if (i !== undefined) out[i] = value;
+  }
+  return out;
 }
 
 function parseWallOffset(capture: Capture, warnings: string[]): bigint {
@@ -257,17 +267,29 @@ export function assembleTraces(capture: Capture, options: AssembleOptions = {}):
   const inFlight = Int32Array.from(overlapCounts(Array.from({ length: facts.length }, (_, i) => ({ startNs: facts.startNs(i), endNs: facts.endNs(i) }))));
   const ctx: BuildContext = {
     index,
-    legs,
-    access,
-    client,
     proxy: capture.meta.proxy,
     sampleRate,
     sheds: shedFamilies(index.table.eventsOfKinds(SHED_KINDS)),
     connections,
-    firstOnConnection: firstRequestsOnConnections(legs, index.table, connections),
-    othersInFlight: new PositionMap(facts.requests.positions, (i) => inFlight[i]!),
     offcpuTraced: capture.meta.hooks.offcpu !== undefined,
   };
+  const positions = facts.requests.positions;
+  const legAt =
+    legs instanceof PositionMap && legs.positions === positions ? (i: number) => legs.at(i) : (i: number) => legs.get(positions.ids[i]!);
+  const accessAt = byPosition(access, positions);
+  const clientAt = byPosition(client, positions);
+  const opened = new Uint8Array(facts.length);
+  for (const id of firstRequestsOnConnections(legs, index.table, connections)) {
+    const i = positions.of.get(id);
+    if (i !== undefined) opened[i] = 1;
+  }
+  const requestContext = (i: number): RequestContext => ({
+    leg: legAt(i),
+    access: accessAt[i],
+    client: clientAt[i],
+    othersInFlight: inFlight[i]!,
+    openedConnection: opened[i] === 1,
+  });
   const wanted = options.requestIds;
   const wallOffsetNs = parseWallOffset(capture, warnings);
   /** A request's position in `facts`, or its trace from the access log alone. */
@@ -276,7 +298,7 @@ export function assembleTraces(capture: Capture, options: AssembleOptions = {}):
   for (let i = 0; i < facts.length; i++) {
     const requestId = facts.requestId(i);
     if (wanted && !wanted.has(requestId)) continue;
-    items.push({ item: i, notAfterNs: startBound(facts, i, index.table, legs.get(requestId), access.get(requestId)) });
+    items.push({ item: i, notAfterNs: startBound(facts, i, index.table, legAt(i), accessAt[i]) });
   }
   if (sampleRate !== undefined) {
     // Outside the sample the app fires no probe: such a request is only in nginx's log.
@@ -289,7 +311,8 @@ export function assembleTraces(capture: Capture, options: AssembleOptions = {}):
   const build = (item: Item): Trace => {
     if (typeof item !== 'number') return item.trace;
     const f = requestFacts(facts.at(item), index.table);
-    return sampleRate === undefined || followed(f) ? buildTrace(f, ctx) : buildUnsampledTrace(f, ctx, sampleRate);
+    const req = requestContext(item);
+    return sampleRate === undefined || followed(f) ? buildTrace(f, ctx, req) : buildUnsampledTrace(f, ctx, req, sampleRate);
   };
   return { wallOffsetNs, warnings, traces: { [Symbol.iterator]: () => inStartOrder(items, build, ORDER_SLACK_NS) } };
 }

@@ -4,7 +4,7 @@ import { maxBig } from './event-time.ts';
 import type { Trace } from './span.ts';
 import { draftSpan, finalizeOwnedTrace } from './span-draft.ts';
 import type { RequestFacts } from './app-facts.ts';
-import type { BuildContext } from './build-context.ts';
+import type { BuildContext, RequestContext } from './build-context.ts';
 import { estimatedNginxSpans } from './proxy-spans.ts';
 import { markShed, rootNameAndTags } from './trace-root.ts';
 
@@ -14,7 +14,7 @@ import { markShed, rootNameAndTags } from './trace-root.ts';
  * handed to the socket, RequestEnd's duration) and nginx's share is estimated from the access log.
  * Missing kernel detail is expected here, so it is not warned about.
  */
-export function buildUnsampledTrace(f: RequestFacts, ctx: BuildContext, rate: number): Trace {
+export function buildUnsampledTrace(f: RequestFacts, ctx: BuildContext, req: RequestContext, rate: number): Trace {
   const handedOff = f.reqStart && f.reqEnd ? f.reqStart.tsNs + f.reqEnd.durationUs * 1000n : undefined;
   const appEnd = handedOff !== undefined && handedOff < f.endNs ? maxBig(handedOff, f.startNs) : f.endNs;
   const app = draftSpan('app processing', 'app', f.startNs, appEnd, {
@@ -24,8 +24,7 @@ export function buildUnsampledTrace(f: RequestFacts, ctx: BuildContext, rate: nu
   if (f.reqEnd) app.tags['app.reported_duration_us'] = Number(f.reqEnd.durationUs);
   if (f.endNs > appEnd) app.tags['app.end_after_response_ns'] = Number(f.endNs - appEnd);
 
-  const access = ctx.access.get(f.requestId);
-  const client = ctx.client.get(f.requestId);
+  const { access, client } = req;
   const estimate = access?.requestTime != null ? estimatedNginxSpans(f.startNs, appEnd, access.requestTime, client) : undefined;
   const { name, tags } = rootNameAndTags(f, access, client);
   Object.assign(tags, { 'sampling.sampled': false, 'sampling.rate': rate });

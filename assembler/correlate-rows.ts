@@ -8,6 +8,8 @@
 import type { EventColumns } from '../tracer/event-table.ts';
 import { EventKind } from '../shared/event-types.ts';
 import { PackedLists } from './packed-lists.ts';
+import { rowsByTime } from './rows-by-time.ts';
+import { sortStably } from './sort-stably.ts';
 
 export interface RowGroup {
   readonly key: number;
@@ -81,7 +83,7 @@ export function compareRows(c: EventColumns, x: number, y: number): number {
 }
 
 /** Row numbers in event order, or null when the rows already are in it. */
-export function eventOrder(c: EventColumns): number[] | null {
+export function eventOrder(c: EventColumns): Int32Array | null {
   const ts = c.ts;
   let sorted = true;
   for (let i = 1; i < c.length; i++) {
@@ -93,9 +95,39 @@ export function eventOrder(c: EventColumns): number[] | null {
     }
   }
   if (sorted) return null;
-  const order = Array.from({ length: c.length }, (_, i) => i);
-  // Array sort is stable: rows that compare equal keep their input order.
-  return order.sort((x, y) => compareRows(c, x, y));
+  const byTime = rowsByTime(ts, c.length);
+  if (byTime === null) {
+    // Array sort is stable: rows that compare equal keep their input order.
+    return Int32Array.from(Array.from({ length: c.length }, (_, i) => i).sort((x, y) => compareRows(c, x, y)));
+  }
+  // Rows of one time are in row order: sorting each such run stably by the rest of the comparison
+  // gives the order of the whole comparison, ties still in row order.
+  const n = byTime.length;
+  for (let from = 0; from < n; ) {
+    const t = ts[byTime[from]!]!;
+    let to = from + 1;
+    while (to < n && ts[byTime[to]!] === t) to++;
+    if (to - from > 1) sortRun(c, byTime, from, to);
+    from = to;
+  }
+  return byTime;
+}
+
+/** Sorts `rows[from..to)` stably by `compareRows`, in place. */
+function sortRun(c: EventColumns, rows: Int32Array, from: number, to: number): void {
+  if (to - from > 32) {
+    rows.set(sortStably(Array.from(rows.subarray(from, to)), (x, y) => compareRows(c, x, y)), from);
+    return;
+  }
+  for (let i = from + 1; i < to; i++) {
+    const x = rows[i]!;
+    let j = i - 1;
+    while (j >= from && compareRows(c, rows[j]!, x) > 0) {
+      rows[j + 1] = rows[j]!;
+      j--;
+    }
+    rows[j + 1] = x;
+  }
 }
 
 /** Groups keyed by a small dense index (request, connection): one array slot per key. */
@@ -239,7 +271,7 @@ interface Groups {
  * compiled on-stack; the bookkeeping around it stays out, where running it the first time does
  * not throw the loop's compiled code away. Returns the row of the longest run-queue delay.
  */
-function fileRows(c: EventColumns, order: readonly number[] | null, g: Groups, onProxyPort: readonly boolean[], peerKeys: readonly string[]): number {
+function fileRows(c: EventColumns, order: Int32Array | null, g: Groups, onProxyPort: readonly boolean[], peerKeys: readonly string[]): number {
   const { kind, pid, tid, fd, request, conn, bytes, lead } = c;
   let maxRunqDelayRow = -1;
   let maxRunqDelay = 0;

@@ -39,6 +39,11 @@ export class PositionMap<V> implements ReadonlyMap<string, V> {
     return i === undefined ? undefined : this.#valueAt(i);
   }
 
+  /** The value of the id at `position` of `positions`. */
+  at(position: number): V | undefined {
+    return this.#valueAt(position);
+  }
+
   has(id: string): boolean {
     const i = this.positions.of.get(id);
     return i !== undefined && (this.#order === undefined || this.#valueAt(i) !== undefined);

@@ -2,7 +2,7 @@
  * The spans around the app: nginx's processing and response, the network between the tiers,
  * from nginx's socket records, or else estimated from its access log.
  */
-import type { ClientObservation, NginxAccessEntry } from '../shared/capture-types.ts';
+import type { ClientObservation } from '../shared/capture-types.ts';
 import { attributeRunqDelay } from './attribute-runq-delay.ts';
 import { markCorrelation, sharedThreadConfidence, TUPLE_CONFIDENCE, type CorrelationMethod } from './correlation.ts';
 import { BUFFER_WAIT_SPAN_NS } from './build-db-spans.ts';
@@ -11,7 +11,7 @@ import type { NginxLeg } from './correlate-nginx.ts';
 import { eventStartNs, maxBig, minBig, peerTupleKey, tupleKey, type SockIo } from './event-time.ts';
 import { draftSpan, type SpanDraft } from './span-draft.ts';
 import type { RequestFacts } from './app-facts.ts';
-import type { BuildContext } from './build-context.ts';
+import type { BuildContext, RequestContext } from './build-context.ts';
 import { applyRunq } from './apply-kernel-attribution.ts';
 
 /** A network span between two tiers, with the wait in the receiver's socket buffer inside it. */
@@ -40,14 +40,15 @@ export interface TierSpans {
 }
 
 /** nginx and network spans around the app, from nginx's syscalls or else from its access log. */
-export function proxySpans(f: RequestFacts, leg: NginxLeg | undefined, access: NginxAccessEntry | undefined, ctx: BuildContext): TierSpans {
+export function proxySpans(f: RequestFacts, leg: NginxLeg | undefined, req: RequestContext, ctx: BuildContext): TierSpans {
+  const access = req.access;
   const before: SpanDraft[] = [];
   const after: SpanDraft[] = [];
   const rootWarnings: string[] = [];
   const clientKeys: string[] = [];
   const firstRecv = f.inboundRecvs[0];
   const runq = leg ? ctx.index.runqByPid.get(leg.pid) : undefined;
-  const shared = sharedThreadConfidence(ctx.othersInFlight.get(f.requestId) ?? 0);
+  const shared = sharedThreadConfidence(req.othersInFlight);
   let connection: ConnectionTiming | undefined;
 
   const lastWrite = leg?.upstreamWrites.at(-1);
@@ -65,7 +66,7 @@ export function proxySpans(f: RequestFacts, leg: NginxLeg | undefined, access: N
       proc.tags['network.peer.address'] = clientRead.tuple.remoteAddress;
       proc.tags['network.peer.port'] = clientRead.tuple.remotePort;
       clientKeys.push(tupleKey(clientRead.tuple), peerTupleKey(clientRead.tuple));
-      const timing = connectionTiming(ctx.connections, clientRead, ctx.firstOnConnection.has(f.requestId));
+      const timing = connectionTiming(ctx.connections, clientRead, req.openedConnection);
       if (timing) connection = timing;
       if (clientRead.arrivalNs > 0n && readStart >= clientRead.arrivalNs) {
         // Bytes that came before the accept waited in the accept queue until it, then in the socket.
@@ -107,7 +108,7 @@ export function proxySpans(f: RequestFacts, leg: NginxLeg | undefined, access: N
 
   const missing = before.length === 0 && after.length === 0 ? 'nginx socket events missing' : before.length === 0 ? "nginx's request-side events missing" : "nginx's response-side events missing";
   if (access?.requestTime != null && before.length === 0 && after.length === 0) {
-    const estimate = estimatedNginxSpans(f.startNs, f.endNs, access.requestTime, ctx.sampleRate !== undefined ? ctx.client.get(f.requestId) : undefined);
+    const estimate = estimatedNginxSpans(f.startNs, f.endNs, access.requestTime, ctx.sampleRate !== undefined ? req.client : undefined);
     if (estimate) {
       before.push(estimate.before);
       after.push(estimate.after);

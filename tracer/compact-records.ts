@@ -179,7 +179,7 @@ export class CompactRecords {
     const sizeField = src.readUInt16LE(at);
     const kept = sizeField & ~DERIVED;
     let r = at + 2;
-    for (let i = 0; i < kept; i++) dst[i] = 0;
+    dst.fill(0, 0, kept);
     dv.setUint32(H.ts_ns[0], tsLo, LE);
     dv.setUint32(H.ts_ns[0] + 4, tsHi, LE);
     dv.setUint32(H.pid[0], pid, LE);
