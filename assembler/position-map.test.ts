@@ -10,6 +10,7 @@ describe('PositionMap', () => {
     expect(m.size).toBe(4);
     expect(m.get('c')).toBe(30);
     expect(m.get('z')).toBeUndefined();
+    expect(m.at(2)).toBe(m.get('c'));
     expect(m.has('a')).toBe(true);
     expect(m.has('z')).toBe(false);
     expect([...m]).toEqual([...new Map([['a', 10], ['b', 20], ['c', 30], ['d', 40]])]);
@@ -24,6 +25,8 @@ describe('PositionMap', () => {
     expect(m.has('b')).toBe(true);
     expect(m.has('a')).toBe(false);
     expect(m.get('a')).toBeUndefined();
+    expect(m.at(0)).toBeUndefined();
+    expect(m.at(3)).toBe(40);
     const seen: string[] = [];
     m.forEach((v, id, map) => {
       expect(map).toBe(m);
