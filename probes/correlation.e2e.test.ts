@@ -463,10 +463,14 @@ describe(`correlation with a pool of ${SMALL_POOL} pg connections`, () => {
   });
 });
 
+const DELAY_STEP_MS = 100;
+const DELAY_SLACK_MS = 90;
+
 describe(`50 concurrent requests with a pool of ${WIDE_POOL}`, () => {
   let exit: LoaderExit;
   let backends = new Map<number, number>();
-  const delays = Array.from({ length: 50 }, (_, i) => 20 + 50 * i);
+  /** Delays DELAY_STEP_MS apart, more than a trace's DB time may exceed its own (DELAY_SLACK_MS). */
+  const delays = Array.from({ length: 50 }, (_, i) => 20 + DELAY_STEP_MS * i);
   const sent: Array<Sent & { delay: number }> = [];
 
   beforeAll(async () => {
@@ -507,11 +511,13 @@ describe(`50 concurrent requests with a pool of ${WIDE_POOL}`, () => {
       const db = t.spans.find((s) => s.parentId === q1.id && s.name === 'DB processing')!;
       expect(ms(q1.endNs - q1.startNs), r.target).toBeGreaterThanOrEqual(ms(db.endNs - db.startNs));
       // The backend's time net of its waits for a CPU (the sched family's runqueue delays: tens
-      // of ms at a time on a loaded 2-core host). Delays are 50 ms apart, so a result counted
-      // for another request falls outside this window.
+      // of ms at a time on a loaded 2-core host); what is left past the delay is the statement's
+      // own work and the sleep's late wakeup, which a shared VM can stretch to ~70 ms when the host
+      // does not run it. Delays are further apart than that, so a result counted for another
+      // request falls outside this window.
       const netDb = ms(db.endNs - db.startNs) - Number(db.tags['kernel.runq_delay_ns'] ?? 0) / 1e6;
       expect(netDb, `${r.target} DB processing`).toBeGreaterThanOrEqual(r.delay);
-      expect(netDb, `${r.target} DB processing`).toBeLessThan(r.delay + 45);
+      expect(netDb, `${r.target} DB processing`).toBeLessThan(r.delay + DELAY_SLACK_MS);
       expect(t.spans.filter((s) => s.tags.orphan === true).map((s) => s.name), r.target).toEqual([]);
     }
     expect(pgFds.size).toBeGreaterThan(10);

@@ -78,10 +78,26 @@ beforeAll(async () => {
   echo.stdin!.write('go\n');
   const done = await nextLine();
   clientPort = Number(/^done (\d+)$/.exec(done)?.[1]);
-  exit = await loader.stop();
+  // The namespace's count is read while the loader is still attached, once no socket there can
+  // send again (a FIN or an echo still unacknowledged after the process exits is resent by the
+  // kernel): both then count the same retransmissions.
+  await socketsQuiet(10_000);
   const nstat = execFileSync('ip', ['netns', 'exec', NETNS, 'nstat', '-az', 'TcpRetransSegs'], { encoding: 'utf8' });
   retransSegs = Number(/TcpRetransSegs\s+(\d+)/.exec(nstat)?.[1]);
+  exit = await loader.stop();
 }, 90_000);
+
+/** Waits until no TCP socket in the namespace has anything left to send or acknowledge. */
+async function socketsQuiet(ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  const busy = ['established', 'syn-sent', 'syn-recv', 'fin-wait-1', 'closing', 'last-ack', 'close-wait'].flatMap((st) => ['state', st]);
+  for (;;) {
+    const out = execFileSync('ip', ['netns', 'exec', NETNS, 'ss', '-Htan', ...busy], { encoding: 'utf8' });
+    if (out.trim() === '') return;
+    if (Date.now() > deadline) throw new Error(`sockets still busy in ${NETNS} after ${ms} ms:\n${out}`);
+    await new Promise((res) => setTimeout(res, 50));
+  }
+}
 
 afterAll(() => {
   if (echo && echo.exitCode === null) echo.kill('SIGKILL');
