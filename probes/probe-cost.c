@@ -182,8 +182,12 @@ static struct bpf_link *attach_tp(struct probe_cost_bpf *skel)
 	return bpf_program__attach(skel->progs.empty_tp);
 }
 
-/* Median ns added per iteration by the attached hook: attached and untraced batches alternate. */
-static int added_ns(struct probe_cost_bpf *skel, attach_fn attach, loop_fn loop, double *out)
+/* Turns what is timed on (1) or off (0); 0 or a negative errno. */
+typedef int (*switch_fn)(void *ctx, int on);
+
+/* Median ns added per iteration of `loop` while `set` has it on: on and off batches alternate.
+ * Left off when it returns. */
+static int median_added_ns(loop_fn loop, switch_fn set, void *ctx, double *out)
 {
 	double *diff = calloc(env.rounds, sizeof(double));
 	int err = 0;
@@ -192,16 +196,14 @@ static int added_ns(struct probe_cost_bpf *skel, attach_fn attach, loop_fn loop,
 		return -ENOMEM;
 	loop();
 	for (int r = 0; r < env.rounds; r++) {
-		struct bpf_link *link = attach(skel);
 		double with, without;
 
-		if (!link) {
-			err = -errno;
+		if ((err = set(ctx, 1)))
 			break;
-		}
 		loop();
 		with = loop();
-		bpf_link__destroy(link);
+		if ((err = set(ctx, 0)))
+			break;
 		without = loop();
 		if (with < 0 || without < 0) {
 			err = -EIO;
@@ -209,10 +211,34 @@ static int added_ns(struct probe_cost_bpf *skel, attach_fn attach, loop_fn loop,
 		}
 		diff[r] = with - without;
 	}
+	set(ctx, 0);
 	if (!err)
 		*out = median(diff, env.rounds);
 	free(diff);
 	return err;
+}
+
+struct hook_switch {
+	struct probe_cost_bpf *skel;
+	attach_fn attach;
+	struct bpf_link *link;
+};
+
+static int switch_hook(void *ctx, int on)
+{
+	struct hook_switch *h = ctx;
+
+	bpf_link__destroy(h->link);
+	h->link = on ? h->attach(h->skel) : NULL;
+	return on && !h->link ? -errno : 0;
+}
+
+/* Median ns added per iteration by the attached hook: attached and untraced batches alternate. */
+static int added_ns(struct probe_cost_bpf *skel, attach_fn attach, loop_fn loop, double *out)
+{
+	struct hook_switch h = { .skel = skel, .attach = attach };
+
+	return median_added_ns(loop, switch_hook, &h, out);
 }
 
 #define STATS_SYSCTL "/proc/sys/kernel/bpf_stats_enabled"
@@ -245,39 +271,20 @@ static int set_stats(int on)
 	return err;
 }
 
+static int switch_stats(void *ctx, int on)
+{
+	return set_stats(on);
+}
+
 /* Median ns bpf_stats adds per iteration of an attached hook: stats on and off alternate. */
 static int stats_added_ns(struct probe_cost_bpf *skel, attach_fn attach, loop_fn loop, double *out)
 {
-	double *diff = calloc(env.rounds, sizeof(double));
-	struct bpf_link *link = attach(skel);
-	int err = 0;
+	struct hook_switch h = { .skel = skel, .attach = attach };
+	int err = switch_hook(&h, 1);
 
-	if (!diff || !link) {
-		err = !diff ? -ENOMEM : -errno;
-		goto out;
-	}
-	loop();
-	for (int r = 0; r < env.rounds; r++) {
-		double with, without;
-
-		if ((err = set_stats(1)))
-			break;
-		loop();
-		with = loop();
-		if ((err = set_stats(0)))
-			break;
-		without = loop();
-		if (with < 0 || without < 0) {
-			err = -EIO;
-			break;
-		}
-		diff[r] = with - without;
-	}
 	if (!err)
-		*out = median(diff, env.rounds);
-out:
-	bpf_link__destroy(link);
-	free(diff);
+		err = median_added_ns(loop, switch_stats, NULL, out);
+	switch_hook(&h, 0);
 	return err;
 }
 
