@@ -68,6 +68,18 @@ export async function streamTraces(dir: string, log: (line: string) => void, opt
   return { capture, wallOffsetNs: stream.wallOffsetNs, traces };
 }
 
+/** `items`, each handed to `each` as it is read (a count, a tally), read once. */
+export function tapped<T>(items: Iterable<T>, each: (item: T) => void): Iterable<T> {
+  return {
+    *[Symbol.iterator]() {
+      for (const item of items) {
+        each(item);
+        yield item;
+      }
+    },
+  };
+}
+
 /** Writes one line to stderr (progress and warnings; data goes to stdout), made safe for a terminal. */
 export const stderrLine = (line: string): void => {
   process.stderr.write(`${terminalSafe(line)}\n`);

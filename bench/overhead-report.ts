@@ -138,13 +138,14 @@ export const cpuPerRequest = (r: OverheadRun): number => {
 /** Families whose hooks are USDT sites: the app's (5-byte nops) and PostgreSQL's (1-byte nops). */
 const SITE_KIND: Readonly<Record<string, 'nop5' | 'nop1'>> = { usdt: 'nop5', postgres: 'nop1' };
 
+/** What bpf_stats adds to one run of a program of `family`, as the calibration measured it for its hook kind; undefined where it did not. */
+const measuredStatsAddedNs = (family: string, cal: ProbeCost | null): number | undefined =>
+  SITE_KIND[family] ? cal?.usdtStatsAddedNs : cal?.tracepointStatsAddedNs;
+
 /** What bpf_stats itself added to a run's program runs, ns: measured per hook kind by the calibration, else the estimate. */
 export function statsAddedNs(r: OverheadRun, cal: ProbeCost | null): number {
   let ns = 0;
-  for (const f of r.bpf) {
-    const added = SITE_KIND[f.family] ? cal?.usdtStatsAddedNs : cal?.tracepointStatsAddedNs;
-    ns += f.runCnt * (added ?? STATS_OVERHEAD_NS_PER_RUN);
-  }
+  for (const f of r.bpf) ns += f.runCnt * (measuredStatsAddedNs(f.family, cal) ?? STATS_OVERHEAD_NS_PER_RUN);
   return ns;
 }
 
@@ -166,7 +167,7 @@ export function accountedCost(r: OverheadRun, cal: ProbeCost | null): number {
     // A run costs at least what bpf_stats timed of an empty program: a noisier calibration below
     // that is not believed.
     const hook = site === 'nop5' ? cal.nop5Ns : site === 'nop1' ? cal.nop1Ns : Math.max(cal.tracepointNs, cal.tracepointStatsNs);
-    const added = (site ? cal.usdtStatsAddedNs : cal.tracepointStatsAddedNs) ?? 0;
+    const added = measuredStatsAddedNs(f.family, cal) ?? 0;
     const empty = site ? cal.usdtStatsNs : cal.tracepointStatsNs;
     ns += f.runCnt * Math.max(0, hook - added) + Math.max(0, f.runTimeNs - f.runCnt * empty) + (f.family === 'usdt' ? f.runCnt * cal.appFireNs : 0);
   }

@@ -1,7 +1,6 @@
 /** `lab changepoints DIR [--json]`: when, within one capture, a route's latency or a layer's share of it changed level. */
-import { stderrLine, streamTraces } from '../../assembler/load-traces.ts';
+import { stderrLine, streamTraces, tapped } from '../../assembler/load-traces.ts';
 import { detectChangepoints, renderChangepoints } from '../../analysis/detect-changepoints.ts';
-import type { Trace } from '../../assembler/span.ts';
 import type { Invocation } from '../parse-args.ts';
 
 export async function run(inv: Invocation): Promise<number> {
@@ -9,15 +8,7 @@ export async function run(inv: Invocation): Promise<number> {
   const { traces, wallOffsetNs } = await streamTraces(dir, stderrLine);
   const minSegment = typeof inv.options['min-segment'] === 'number' ? inv.options['min-segment'] : 30;
   let count = 0;
-  const counted: Iterable<Trace> = {
-    *[Symbol.iterator]() {
-      for (const t of traces) {
-        count++;
-        yield t;
-      }
-    },
-  };
-  const changes = detectChangepoints(counted, { minSegment, wallOffsetNs });
+  const changes = detectChangepoints(tapped(traces, () => count++), { minSegment, wallOffsetNs });
   if (count === 0) {
     stderrLine(`lab changepoints: ${dir} holds no traced requests`);
     return 1;

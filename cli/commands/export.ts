@@ -6,7 +6,7 @@
  * each (the root and its children).
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { stderrLine, streamTraces } from '../../assembler/load-traces.ts';
+import { stderrLine, streamTraces, tapped } from '../../assembler/load-traces.ts';
 import { renderTextTree } from '../../assembler/render-text-tree.ts';
 import { overviewRowOf, renderOverviewSvg, renderWaterfallSvg } from '../../assembler/render-waterfall-svg.ts';
 import { selectStreamed } from '../../assembler/select-streamed.ts';
@@ -121,14 +121,7 @@ export async function run(inv: Invocation): Promise<number> {
     return 1;
   }
   let count = 0;
-  const counted: Iterable<Trace> = {
-    *[Symbol.iterator]() {
-      for (const t of sel.traces) {
-        count++;
-        yield t;
-      }
-    },
-  };
+  const counted = tapped(sel.traces, () => count++);
   if (format === 'otlp') {
     const { sendOtlp } = await import('../../assembler/send-otlp.ts');
     const sent = await sendOtlp(counted, wallOffsetNs, endpoint as string);

@@ -2,8 +2,7 @@
  * `lab validate DIR [--json]`: how well the traces agree with client, nginx and
  * pg_stat_statements. The traces are checked as they are assembled, never all held.
  */
-import { stderrLine, streamTraces } from '../../assembler/load-traces.ts';
-import type { Trace } from '../../assembler/span.ts';
+import { stderrLine, streamTraces, tapped } from '../../assembler/load-traces.ts';
 import { validateCapture } from '../../assembler/validate-capture.ts';
 import { formatSampling, formatValidation, samplingTally } from '../../assembler/validate-trace.ts';
 import type { Invocation } from '../parse-args.ts';
@@ -12,15 +11,7 @@ export async function run(inv: Invocation): Promise<number> {
   const dir = inv.positionals.dir as string;
   const { capture, traces } = await streamTraces(dir, stderrLine);
   const tally = samplingTally();
-  const counted: Iterable<Trace> = {
-    *[Symbol.iterator]() {
-      for (const t of traces) {
-        tally.add(t);
-        yield t;
-      }
-    },
-  };
-  const results = await validateCapture(dir, capture, counted);
+  const results = await validateCapture(dir, capture, tapped(traces, (t) => tally.add(t)));
   if (tally.count() === 0) {
     stderrLine(`lab validate: ${dir} holds no traced requests`);
     return 1;
