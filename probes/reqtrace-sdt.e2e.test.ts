@@ -18,7 +18,7 @@ const FIXTURE = join(PROBES_DIR, 'build/sdt-fixture');
 const MS = 1_000_000n;
 // Concurrent requests' database delays differ by this much: a result counted for the wrong
 // request lands a whole step away, while a busy machine's timer lateness stays well inside it.
-const SPACING_MS = 50;
+const SPACING_MS = 100;
 
 let fixture: ChildProcess;
 let dir: string;
