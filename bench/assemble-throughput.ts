@@ -19,6 +19,7 @@ import type { Trace } from '../assembler/span.ts';
 import { encodeEvent } from '../tracer/encode-event.ts';
 import { EventKind, type TraceEvent } from '../shared/event-types.ts';
 import { CAPTURE_FILES, readCapture } from '../tracer/read-capture.ts';
+import { CLI_NODE_OPTIONS } from '../shared/node-options.mjs';
 
 const args = process.argv.slice(2);
 const hold = args.includes('--hold');
@@ -27,6 +28,12 @@ const requests = Number(args.find((a, i) => !a.startsWith('--') && args[i - 1] !
 if (!Number.isInteger(requests) || requests < 1 || requests > 2_000_000) {
   process.stderr.write(`assemble-throughput: requests must be 1..2000000, got '${process.argv[2]}'\n`);
   process.exit(2);
+}
+// Measured as `lab show` runs: with the CLI's node options (its young generation's size).
+const missing = CLI_NODE_OPTIONS.filter((o) => !process.execArgv.includes(o) && !(process.env.NODE_OPTIONS ?? '').split(/\s+/).includes(o));
+if (missing.length > 0 && writeTo === undefined) {
+  const r = spawnSync(process.execPath, [...missing, ...process.execArgv, import.meta.filename, ...args], { stdio: 'inherit' });
+  process.exit(r.status ?? 1);
 }
 const gc = (globalThis as { gc?: () => void }).gc;
 const mb = (n: number): string => `${(n / 1048576).toFixed(0)} MiB`;
@@ -114,6 +121,7 @@ const retained = process.memoryUsage();
 
 const lines = [
   `requests            ${requests}`,
+  `node options        ${CLI_NODE_OPTIONS.join(' ')} (as lab runs)`,
   `events              ${capture.events.length}, read in ${readSeconds.toFixed(2)} s`,
   `traces assembled    ${traces} (${spans} spans), ${hold ? 'all held' : 'streamed'}`,
   `assembly time       ${seconds.toFixed(2)} s`,

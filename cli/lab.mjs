@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cliNodeOptions } from '../shared/node-options.mjs';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 let tsx;
@@ -15,12 +16,9 @@ try {
   process.stderr.write(`lab: cannot find tsx (${err.message}); run 'npm ci' first\n`);
   process.exit(1);
 }
-// Decoding and assembling captures allocate millions of short-lived objects (bigint times);
-// a larger young generation halves the time the collector takes over them.
-const nodeOptions = [process.env.NODE_OPTIONS, '--max-semi-space-size=64'].filter(Boolean).join(' ');
 const child = spawn(process.execPath, ['--import', tsx, join(root, 'cli', 'main.ts'), ...process.argv.slice(2)], {
   stdio: 'inherit',
-  env: { ...process.env, NODE_OPTIONS: nodeOptions },
+  env: { ...process.env, NODE_OPTIONS: cliNodeOptions(process.env.NODE_OPTIONS) },
 });
 // A terminal's Ctrl-C reaches the whole foreground process group, the child included, so SIGINT
 // is not passed on (twice would mean "hurry"); SIGTERM and SIGHUP are usually sent to this pid
