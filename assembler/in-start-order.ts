@@ -23,51 +23,59 @@ export function compareTraceStarts(a: Trace, b: Trace): number {
   return sa < sb ? -1 : sa > sb ? 1 : a.traceId < b.traceId ? -1 : 1;
 }
 
-function swap(a: Trace[], i: number, j: number): void {
-  const t = a[i]!;
-  a[i] = a[j]!;
-  a[j] = t;
+/** A trace in the heap with its root's start, read once. */
+interface Entry {
+  readonly startNs: bigint;
+  readonly trace: Trace;
+}
+
+function before(a: Entry, b: Entry): boolean {
+  return a.startNs < b.startNs || (a.startNs === b.startNs && a.trace.traceId < b.trace.traceId);
 }
 
 /** A binary min-heap of traces by `compareTraceStarts`. */
 class TraceHeap {
-  readonly #items: Trace[] = [];
+  readonly #items: Entry[] = [];
   get size(): number {
     return this.#items.length;
   }
-  peek(): Trace | undefined {
-    return this.#items[0];
+  /** The first trace's start. */
+  peekStartNs(): bigint | undefined {
+    return this.#items[0]?.startNs;
   }
   push(t: Trace): void {
     const a = this.#items;
-    a.push(t);
-    let i = a.length - 1;
+    const e: Entry = { startNs: rootOf(t).startNs, trace: t };
+    let i = a.length;
+    a.push(e);
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (compareTraceStarts(a[i]!, a[parent]!) >= 0) break;
-      swap(a, i, parent);
+      const p = a[parent]!;
+      if (!before(e, p)) break;
+      a[i] = p;
       i = parent;
     }
+    a[i] = e;
   }
   pop(): Trace | undefined {
     const a = this.#items;
     const top = a[0];
     const last = a.pop();
     if (a.length > 0 && last !== undefined) {
-      a[0] = last;
+      const n = a.length;
       let i = 0;
       for (;;) {
         const l = 2 * i + 1;
+        if (l >= n) break;
         const r = l + 1;
-        let m = i;
-        if (l < a.length && compareTraceStarts(a[l]!, a[m]!) < 0) m = l;
-        if (r < a.length && compareTraceStarts(a[r]!, a[m]!) < 0) m = r;
-        if (m === i) break;
-        swap(a, i, m);
-        i = m;
+        const c = r < n && before(a[r]!, a[l]!) ? r : l;
+        if (!before(a[c]!, last)) break;
+        a[i] = a[c]!;
+        i = c;
       }
+      a[i] = last;
     }
-    return top;
+    return top?.trace;
   }
 }
 
@@ -88,7 +96,7 @@ export function* inStartOrder<T>(items: readonly OrderItem<T>[], build: (item: T
     }
     heap.push(t);
     const next = order[i + 1]?.notAfterNs;
-    while (heap.size > 0 && (next === undefined || rootOf(heap.peek()!).startNs + slackNs < next)) {
+    while (heap.size > 0 && (next === undefined || heap.peekStartNs()! + slackNs < next)) {
       last = heap.pop()!;
       yield last;
     }
