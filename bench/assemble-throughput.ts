@@ -30,7 +30,7 @@ if (!Number.isInteger(requests) || requests < 1 || requests > 2_000_000) {
   process.exit(2);
 }
 // Measured as `lab show` runs: with the CLI's node options (its young generation's size).
-const missing = CLI_NODE_OPTIONS.filter((o) => !process.execArgv.includes(o) && !(process.env.NODE_OPTIONS ?? '').split(/\s+/).includes(o));
+const missing = CLI_NODE_OPTIONS.filter((o) => !process.execArgv.includes(o));
 if (missing.length > 0 && writeTo === undefined) {
   const r = spawnSync(process.execPath, [...missing, ...process.execArgv, import.meta.filename, ...args], { stdio: 'inherit' });
   process.exit(r.status ?? 1);

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cliNodeOptions } from '../shared/node-options.mjs';
+import { CLI_NODE_OPTIONS } from '../shared/node-options.mjs';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 let tsx;
@@ -16,9 +16,8 @@ try {
   process.stderr.write(`lab: cannot find tsx (${err.message}); run 'npm ci' first\n`);
   process.exit(1);
 }
-const child = spawn(process.execPath, ['--import', tsx, join(root, 'cli', 'main.ts'), ...process.argv.slice(2)], {
+const child = spawn(process.execPath, [...CLI_NODE_OPTIONS, '--import', tsx, join(root, 'cli', 'main.ts'), ...process.argv.slice(2)], {
   stdio: 'inherit',
-  env: { ...process.env, NODE_OPTIONS: cliNodeOptions(process.env.NODE_OPTIONS) },
 });
 // A terminal's Ctrl-C reaches the whole foreground process group, the child included, so SIGINT
 // is not passed on (twice would mean "hurry"); SIGTERM and SIGHUP are usually sent to this pid
