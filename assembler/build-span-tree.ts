@@ -35,7 +35,7 @@ import { buildAccessTrace } from './build-access-trace.ts';
 import { rootOf, type AssembledCapture, type Trace } from './span.ts';
 import { inStartOrder, type OrderItem } from './in-start-order.ts';
 import { requestFacts, type AppFacts } from './app-facts.ts';
-import type { PackedLists } from './packed-lists.ts';
+import { minPositiveRowStart } from './row-time.ts';
 import { FactsTable } from './facts-table.ts';
 import { PositionMap, type Positions } from './position-map.ts';
 import type { BuildContext, RequestContext } from './build-context.ts';
@@ -141,42 +141,6 @@ export interface TraceStream {
  * result's arrival, which follows the query's send) and sets how many built traces wait.
  */
 const ORDER_SLACK_NS = 50_000_000n;
-
-const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
-
-/**
- * The smallest of `min` and the positive `ts - lead` of the rows of list `i` (CLOCK_MONOTONIC ns), in doubles
- * where the columns are exact, else in bigints.
- */
-function minPositiveRowStart(table: EventTable, lists: PackedLists, i: number, min: bigint): bigint {
-  const { ts, lead, baseNs } = table;
-  const n = lists.sizeOf(i);
-  if (baseNs <= MAX_SAFE && baseNs >= -MAX_SAFE) {
-    const floor = -Number(baseNs);
-    let best = Infinity;
-    let exact = true;
-    for (let k = 0; k < n; k++) {
-      const row = lists.get(i, k);
-      const v = ts[row]! - lead[row]!;
-      if (!Number.isSafeInteger(ts[row]) || !Number.isSafeInteger(lead[row]) || !Number.isSafeInteger(v)) {
-        exact = false;
-        break;
-      }
-      if (v > floor && v < best) best = v;
-    }
-    if (exact) {
-      if (best === Infinity) return min;
-      const ns = baseNs + BigInt(best);
-      return ns < min ? ns : min;
-    }
-  }
-  for (let k = 0; k < n; k++) {
-    const row = lists.get(i, k);
-    const ns = table.tsNsOf(row) - BigInt(table.lead[row]!);
-    if (ns > 0n && ns < min) min = ns;
-  }
-  return min;
-}
 
 /**
  * A time at or before the start of `f`'s trace: its events' starts and the arrivals its facts

@@ -253,7 +253,7 @@ function clientSideByWorkerTime(
 ): void {
   const table = index.table;
   const ordered = legNumbers
-    .map((k) => ({ k, firstWriteStart: table.startNsOf(upstream.leg(k).upstreamWrites[0]!) }))
+    .map((k) => ({ k, firstWriteStart: table.startNsOf(upstream.firstWrite(k)) }))
     .sort((a, b) => (a.firstWriteStart < b.firstWriteStart ? -1 : a.firstWriteStart > b.firstWriteStart ? 1 : 0));
   const claimed = new Set<number>();
   for (const { k, firstWriteStart } of ordered) {

@@ -7,7 +7,7 @@
  */
 import type { EventColumns } from '../tracer/event-table.ts';
 import { EventKind } from '../shared/event-types.ts';
-import { PackedLists } from './packed-lists.ts';
+import { grown, PackedLists } from './packed-lists.ts';
 import { rowsByTime } from './rows-by-time.ts';
 import { sortStably } from './sort-stably.ts';
 
@@ -164,8 +164,8 @@ export class PackedGroups {
   }
   push(key: number, row: number): void {
     if (this.#n === this.#keys.length) {
-      this.#keys = doubled(this.#keys);
-      this.#rows = doubled(this.#rows);
+      this.#keys = grown(this.#keys, 0);
+      this.#rows = grown(this.#rows, 0);
     }
     this.#keys[this.#n] = key;
     this.#rows[this.#n] = row;
@@ -194,12 +194,6 @@ export class PackedGroups {
     for (let i = 0; i < n; i++) values[next[groupOf[keys[i]!]!]!++] = this.#rows[i]!;
     return { keys: Int32Array.from(order), rows: PackedLists.of(values, starts) };
   }
-}
-
-function doubled(a: Int32Array): Int32Array {
-  const out = new Int32Array(a.length * 2);
-  out.set(a);
-  return out;
 }
 
 /** Groups keyed by any integer (pid). */

@@ -40,6 +40,11 @@ export class UpstreamLegs {
     return g < 0 ? 0 : this.#rows.sizeOf(g);
   }
 
+  /** The first upstream write of leg `k` (it has one: `writes(k) > 0`). */
+  firstWrite(k: number): number {
+    return this.#rows.get(this.#groupOf[2 * k]!, 0);
+  }
+
   /** Leg `k`, its lists made now. */
   leg(k: number): UpstreamLeg {
     return { pid: this.#pids[k]!, upstreamWrites: this.#list(2 * k), upstreamReads: this.#list(2 * k + 1) };
@@ -92,6 +97,8 @@ export class LegsBuilder {
       for (let k = 0; k < upstream.length; k++) legs.set(upstream.ids[k]!, { ...upstream.leg(k), ...sideOf(upstream.ids[k]!, undefined) });
       return legs;
     }
+    // Copied in leg order so that `upstream` can go: answering from it instead raised the peak
+    // memory of assembling 100k requests by ~60 MiB.
     const legAt = new Int32Array(positions.ids.length).fill(-1);
     const order = new Int32Array(upstream.length);
     const pid = new Uint32Array(upstream.length);

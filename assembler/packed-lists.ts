@@ -64,7 +64,8 @@ export class PackedLists {
   }
 }
 
-function grown(a: Int32Array, atLeast: number): Int32Array {
+/** `a` copied into an array of at least `atLeast` numbers, and at least twice its length. */
+export function grown(a: Int32Array, atLeast: number): Int32Array {
   const out = new Int32Array(Math.max(atLeast, a.length * 2));
   out.set(a);
   return out;
