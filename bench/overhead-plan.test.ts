@@ -7,7 +7,7 @@ describe('selectConditions', () => {
     expect(typeof got === 'string' ? got : got.map((c) => c.key)).toEqual(['untraced', '0.01', 'full']);
   });
   it('names the known keys for an unknown one', () => {
-    expect(selectConditions(OVERHEAD_CONDITIONS, ['fast'])).toBe("unknown condition 'fast' (known: untraced, usdt, full, pg, 0.1, 0.01, keep)");
+    expect(selectConditions(OVERHEAD_CONDITIONS, ['fast'])).toBe("unknown condition 'fast' (known: untraced, usdt, full, pg, 0.1, 0.01, 0.01+arrivals, keep)");
   });
   it('gives every default condition when none is asked for', () => {
     expect(selectConditions(OVERHEAD_CONDITIONS, undefined)).toEqual([...OVERHEAD_CONDITIONS]);

@@ -13,6 +13,8 @@ export interface TraceSetup {
   readonly sample: number;
   /** Tail keeping: unsampled requests slower than this (or 5xx) keep an app-level trace. */
   readonly keepSlowerThanMs?: number;
+  /** While sampling, arrival times too (`--arrivals`). */
+  readonly arrivals?: boolean;
 }
 
 export interface OverheadCondition {
@@ -32,6 +34,7 @@ export const OVERHEAD_CONDITIONS: readonly OverheadCondition[] = [
   { key: 'pg', name: 'full + postgres, sample 1', trace: { sample: 1, extraFamilies: ['postgres'] } },
   { key: '0.1', name: 'full, sample 0.1', trace: { sample: 0.1 } },
   { key: '0.01', name: 'full, sample 0.01', trace: { sample: 0.01 } },
+  { key: '0.01+arrivals', name: 'sample 0.01 + arrivals', trace: { sample: 0.01, arrivals: true } },
   { key: 'keep', name: 'sample 0.01, keep > 50 ms', trace: { sample: 0.01, keepSlowerThanMs: 50 } },
 ];
 

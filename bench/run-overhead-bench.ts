@@ -49,7 +49,8 @@ const WARMUP_S = 4;
 /** After attaching: uprobe registration and the first faults on new breakpoints settle, and the
  * app reads the sampling rate (once a second). */
 const SETTLE_MS = 1500;
-/** After the load: the loader's poll (200 ms) writes what the window produced. */
+/** At the window's edges the loader is asked (SIGUSR1) to write what its ring holds, which it
+ * otherwise does once a second, or once in 5 s while sampling; this long for it to have. */
 const DRAIN_MS = 300;
 const PAUSE_MS = 500;
 /** Offset of `size` in struct event_header (probes/events.h). */
@@ -137,6 +138,16 @@ function labPids(lab: BenchLab): number[] {
   return [...lab.nginxPids, lab.appPid, lab.pgPid, ...childPids(lab.pgPid)];
 }
 
+/** Has the loader write out what its ring buffer holds now. */
+async function flushLoader(loader: LoaderHandle): Promise<void> {
+  try {
+    process.kill(loader.pid, 'SIGUSR1');
+  } catch {
+    // Gone: its end is reported by stop().
+  }
+  await sleep(DRAIN_MS);
+}
+
 /** The loader for `condition` attached and settled, and the app told its sample; null untraced. */
 async function startTracer(lab: BenchLab, condition: OverheadCondition, maxSeconds: number, eventsPath: string, scratch: string, groups: BenchGroups | null): Promise<{ loader: LoaderHandle; programs: LoaderPrograms } | null> {
   if (!condition.trace) return null;
@@ -151,6 +162,7 @@ async function startTracer(lab: BenchLab, condition: OverheadCondition, maxSecon
       ...(condition.trace.families ? { families: condition.trace.families } : {}),
       ...(condition.trace.extraFamilies ? { extraFamilies: condition.trace.extraFamilies } : {}),
       ...(condition.trace.keepSlowerThanMs !== undefined ? { keepSlowerThanMs: condition.trace.keepSlowerThanMs } : {}),
+      ...(condition.trace.arrivals ? { arrivals: true } : {}),
     }),
     eventsPath,
     logPath: join(scratch, 'loader.log'),
@@ -196,6 +208,7 @@ async function measure(lab: BenchLab, workload: Workload, condition: OverheadCon
   const programs: LoaderPrograms = tracer?.programs ?? {};
   try {
     const pids = labPids(lab);
+    if (loader) await flushLoader(loader);
     const progsBefore: Map<number, ProgStat> = loader ? readProgStats() : new Map();
     const sizeBefore = fileSize(eventsPath);
     const procsBefore = sampleProcesses(pids);
@@ -221,7 +234,7 @@ async function measure(lab: BenchLab, workload: Workload, condition: OverheadCon
     const endedAtMs = Date.now();
     const loaderAfter = loader ? (processRunUs(loader.pid) ?? loaderBefore) : 0;
     const procsAfter = sampleProcesses(pids);
-    await sleep(loader ? DRAIN_MS : 0);
+    if (loader) await flushLoader(loader);
     const sizeAfter = fileSize(eventsPath);
     const progsAfter: Map<number, ProgStat> = loader ? readProgStats() : new Map();
     const result = loader ? await loader.stop() : null;

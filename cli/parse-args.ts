@@ -82,6 +82,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       { name: 'socket-hooks', type: str(['auto', 'tp_btf', 'syscalls']), help: 'socket hooks: the socket tracepoints (detected), or the syscall tracepoints they replace', default: 'auto' },
       { name: 'cpu-budget', type: num(0.01, 100), help: "keep tracing's cost under this % of the lab's CPU: the costliest family is shed when it stays above" },
       { name: 'keep-slower-than', type: int(1, 3_600_000), help: 'with --sample below 1: also keep requests that took at least this many ms in the app, or answered 5xx (the app side, DB round trips, kernel waits)' },
+      { name: 'arrivals', type: flag, help: 'with --sample below 1: also record when bytes reached each socket (socket-buffer and accept-queue waits), for a program run per delivery to any socket' },
       { name: 'no-load', type: flag, help: 'trace whatever traffic arrives, for --duration seconds' },
       { name: 'metrics-port', type: int(1, 65535), help: 'serve Prometheus metrics on 127.0.0.1:PORT/metrics while tracing' },
       ...loadOptions,

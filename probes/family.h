@@ -7,9 +7,9 @@
  *   open → (loader: reuse the shared maps) → load → (loader: fill `traced`) → attach
  *        → on_event for every record → detach → drain → destroy
  *
- * Shared maps (maps.bpf.h, sock_state.bpf.h: events, drops, traced, lab_tasks, lab_port_roles, req_by_fd,
- * recv_stash, fd_cache, sk_arrival, pg_current, sampled_active, sk_states, fd_binds, new_binds,
- * new_binds_pending, pg_held, conn_decisions) are created by the core family, which is always first; the loader calls bpf_map__reuse_fd on
+ * Shared maps (maps.bpf.h, sock_state.bpf.h: events, drops, traced, lab_tasks, lab_port_roles,
+ * lab_port_span, req_by_fd, recv_stash, fd_cache, sk_arrival, pg_current, sampled_active,
+ * sk_states, fd_binds, new_binds, new_binds_pending, pg_held, conn_decisions) are created by the core family, which is always first; the loader calls bpf_map__reuse_fd on
  * every later object's map of the same name, so a family only includes maps.bpf.h and uses
  * them. Family-private maps need names that no other family uses.
  *
@@ -41,6 +41,7 @@ struct env {
 	bool pg_buffers;          /* attach PostgreSQL's per-buffer-access probes (costly) */
 	bool pg_detail;           /* also the rewrite phase and commits (two more traps a statement) */
 	__u64 keep_slower_us;     /* tail keeping: 0 off, else unsampled requests this slow are kept */
+	bool arrivals;            /* while sampling, the data-ready hook too (always at sample 1) */
 	bool usdt_selected;       /* the usdt family will load (it counts sampled requests in flight) */
 	bool sockets_selected;    /* the sockets family will load (the app's probes bind sockets for it) */
 	bool files_selected;      /* the files family will load (the app's probes bind files for it) */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* The ports traced processes listen on, read from /proc once at start into `lab_port_roles`, with
- * the role of the process listening on each. */
+ * the role of the process listening on each, and their span into `lab_port_span`. */
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -96,18 +96,18 @@ static int set_bits(int map_fd, __u32 word, __u64 bits)
 	return err ? -errno : 0;
 }
 
-int lab_ports_fill(int traced_fd, int roles_fd)
+void lab_ports_find(const __u32 *tgids, const __u32 *proc_roles, int count)
 {
-	__u32 key, next, role;
-	__u32 *prev = NULL;
+	port_count = 0;
+	for (int i = 0; i < count; i++)
+		listening_ports(tgids[i], proc_roles[i]);
+}
 
-	while (bpf_map_get_next_key(traced_fd, prev, &next) == 0) {
-		if (bpf_map_lookup_elem(traced_fd, &next, &role))
-			role = 0;
-		listening_ports(next, role);
-		key = next;
-		prev = &key;
-	}
+int lab_ports_fill(int roles_fd, int span_fd)
+{
+	struct { __u16 lo, hi; } span = { 0, 0 };
+	__u32 zero = 0;
+
 	for (int i = 0; i < port_count; i++) {
 		int err = set_bits(roles_fd, ports[i] >> 3, (__u64)roles[i] << ((ports[i] & 7) * 8));
 
@@ -116,12 +116,24 @@ int lab_ports_fill(int traced_fd, int roles_fd)
 				strerror(-err));
 			return err;
 		}
+		if (!i || ports[i] < span.lo)
+			span.lo = ports[i];
+		if (!i || ports[i] > span.hi)
+			span.hi = ports[i];
+	}
+	if (bpf_map_update_elem(span_fd, &zero, &span, BPF_ANY)) {
+		int err = -errno;
+
+		fprintf(stderr, "reqtrace: setting lab_port_span failed: %s\n", strerror(-err));
+		return err;
 	}
 	return 0;
 }
 
-int lab_ports_list(const __u16 **out)
+int lab_ports_list(const __u16 **out, const __u8 **out_roles)
 {
 	*out = ports;
+	if (out_roles)
+		*out_roles = roles;
 	return port_count;
 }

@@ -5,11 +5,14 @@
 
 #include <linux/types.h>
 
-/* Reads the listening TCP ports of every tgid in the `traced` map, with the role of the process
- * listening on each, into `lab_port_roles`. 0 or a negative errno (explained on stderr). */
-int lab_ports_fill(int traced_fd, int roles_fd);
+/* Reads the listening TCP ports of each of `count` processes, with that process's role. */
+void lab_ports_find(const __u32 *tgids, const __u32 *roles, int count);
 
-/* The ports found by lab_ports_fill; returns how many. */
-int lab_ports_list(const __u16 **ports);
+/* Writes the ports lab_ports_find found, with their roles, into `lab_port_roles`, and the lowest
+ * and highest into `lab_port_span`. 0 or a negative errno (explained on stderr). */
+int lab_ports_fill(int roles_fd, int span_fd);
+
+/* The ports lab_ports_find found, and their roles (roles may be NULL); returns how many. */
+int lab_ports_list(const __u16 **ports, const __u8 **roles);
 
 #endif /* REQTRACE_LAB_PORTS_H */

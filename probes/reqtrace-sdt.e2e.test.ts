@@ -4,7 +4,7 @@
  * file I/O. Real BPF: fails, never skips, where BPF cannot load.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventKind, KeepReason, type TraceEvent } from '../shared/event-types.ts';
 import { bpfObjectIds, buildProbes, PROBES_DIR, REQTRACE, startLoader, usdtSemaphores, type LoaderExit } from '../test/run-loader.ts';
 import { testPortBase } from '../test/lab-fixture.ts';
+import { decodeEvents } from '../tracer/decode-events.ts';
 
 const PORT = testPortBase(23110);
 const FIXTURE = join(PROBES_DIR, 'build/sdt-fixture');
@@ -239,6 +240,23 @@ describe('head sampling', () => {
     for (const r of skipped) {
       expect(byRequest(events, r).map((e) => e.kind), r).toEqual([EventKind.RequestStart, EventKind.RequestEnd]);
     }
+  });
+
+  it('while sampling writes records once in 5 s, and at once on SIGUSR1', async () => {
+    const loader = await startLoader(['-p', String(fixture.pid), '-a', FIXTURE, '--sample', '0.5']);
+    const r = id(0x311, '10');
+    const c = await LineClient.open();
+    await c.ask(`GET /s ${r} 5`);
+    c.close();
+    await new Promise((res) => setTimeout(res, 500));
+    const before = decodeEvents(readFileSync(loader.eventsPath)).events;
+    process.kill(loader.pid, 'SIGUSR1');
+    await new Promise((res) => setTimeout(res, 500));
+    const after = decodeEvents(readFileSync(loader.eventsPath)).events;
+    const { code } = await loader.stop();
+    expect(code).toBe(0);
+    expect(byRequest(before, r), 'written before the flush').toEqual([]);
+    expect(byRequest(after, r).map((e) => e.kind)).toContain(EventKind.RequestEnd);
   });
 
   it('tail keeping: an unsampled request that ends slow or with a 5xx is kept whole, a fast one only starts and ends', async () => {

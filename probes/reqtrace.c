@@ -16,8 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -58,10 +60,13 @@ const char argp_program_doc[] =
 	"Follow the lab's requests in the kernel: the app's USDT probes, its socket\n"
 	"and file I/O, nginx's socket I/O, PostgreSQL's phases. Binary records\n"
 	"(probes/events.h) go to stdout; diagnostics and the summary to stderr.\n"
+	"Records are written once a second (once in 5 s while sampling), or at once\n"
+	"on SIGUSR1; SIGINT or SIGTERM ends tracing.\n"
 	"\n"
 	"USAGE: reqtrace --app-pid PID [--addon PATH] [--nginx-pid PID]...\n"
 	"         [--pg-pid PID] [--families LIST|+LIST] [--sample RATE]\n"
-	"         [--pg-buffers] [--pg-detail] [--keep-slower-than MS] [-d SECONDS]\n"
+	"         [--pg-buffers] [--pg-detail] [--keep-slower-than MS] [--arrivals]\n"
+	"         [-d SECONDS]\n"
 	"         [--cpu-budget PCT] [--slow-syscall-ms MS] [--status-fd FD]\n"
 	"         [--socket-hooks auto|tp_btf|syscalls] [-v]\n"
 	"\n"
@@ -92,6 +97,7 @@ enum {
 	OPT_CPU_BUDGET,
 	OPT_HOOK_NS,
 	OPT_SLOW_SYSCALL,
+	OPT_ARRIVALS,
 };
 
 static const struct argp_option argp_opts[] = {
@@ -106,6 +112,7 @@ static const struct argp_option argp_opts[] = {
 	{ "hook-ns", OPT_HOOK_NS, "NOP1,NOP5", 0, "What a USDT hit costs here beyond its program, ns, at a 1-byte nop (PostgreSQL's sites) and a 5-byte nop (the app's), as probe-cost measures it; the overhead guard prices traps with it (default 550,300)", 0 },
 	{ "cpu-budget", OPT_CPU_BUDGET, "PCT", 0, "Keep tracing's cost under PCT % of the traced processes' CPU: once it stays above for 2 s, detach the family that cost the most (never core or usdt), one at a time, saying so on stderr and in the records", 0 },
 	{ "keep-slower-than", OPT_KEEP_SLOWER, "MS", 0, "While sampling, also keep requests outside the sample that took at least MS ms in the app, or answered 5xx: followed provisionally on the app's side, written only if they end so", 0 },
+	{ "arrivals", OPT_ARRIVALS, NULL, 0, "While sampling, also record when each receive's bytes reached its socket (socket-buffer and accept-queue waits; always at --sample 1): a program run for every delivery to a socket on the machine", 0 },
 	{ "pg-detail", OPT_PG_DETAIL, NULL, 0, "Also time PostgreSQL's rewrite phase and log its commits: two more breakpoint traps per statement, sampled or not", 0 },
 	{ "socket-hooks", OPT_SOCKET_HOOKS, "KIND", 0, "Socket hooks: auto (default: the socket tracepoints as tp_btf, else the syscall tracepoints), tp_btf, syscalls", 0 },
 	{ "slow-syscall-ms", OPT_SLOW_SYSCALL, "MS", 0, "The slowsys family's threshold: a syscall of a traced thread at least this slow is recorded (default 10)", 0 },
@@ -226,6 +233,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case OPT_PG_DETAIL:
 		env.pg_detail = true;
 		break;
+	case OPT_ARRIVALS:
+		env.arrivals = true;
+		break;
 	case OPT_SOCKET_HOOKS:
 		if (strcmp(arg, "auto") && strcmp(arg, "tp_btf") && strcmp(arg, "syscalls")) {
 			fprintf(stderr, "reqtrace: --socket-hooks must be auto, tp_btf or syscalls, got '%s'\n", arg);
@@ -255,6 +265,12 @@ static pid_t parent;
 static void on_signal(int sig)
 {
 	exiting = sig;
+}
+
+/* Only interrupts the reader's wait, which then collects and writes what the ring holds. */
+static void on_flush_signal(int sig)
+{
+	(void)sig;
 }
 
 static int libbpf_print_fn(enum libbpf_print_level level, const char *format, va_list args)
@@ -376,6 +392,25 @@ int trace_process(__u32 tgid, __u32 role)
 	return 0;
 }
 
+/* The processes to trace, found before any family opens (their listening ports are set in the
+ * socket hooks' constants); written into the `traced` map once core has loaded. */
+static __u32 traced_tgids[MAX_PROCS], traced_roles[MAX_PROCS];
+static int traced_count;
+
+static int add_traced(__u32 tgid, __u32 role)
+{
+	for (int i = 0; i < traced_count; i++)
+		if (traced_tgids[i] == tgid) {
+			traced_roles[i] = role;
+			return 0;
+		}
+	if (traced_count == MAX_PROCS)
+		return -E2BIG;
+	traced_tgids[traced_count] = tgid;
+	traced_roles[traced_count++] = role;
+	return 0;
+}
+
 static struct proc {
 	pid_t pid, ppid;
 } procs[MAX_PROCS];
@@ -423,9 +458,9 @@ static int trace_tree(pid_t root, __u32 role, const char *what)
 	while (head < tail) {
 		pid_t pid = queue[head++];
 
-		err = trace_process(pid, role);
+		err = add_traced(pid, role);
 		if (err) {
-			fprintf(stderr, "reqtrace: adding %s %d to the traced map failed: %s\n",
+			fprintf(stderr, "reqtrace: adding %s %d to the traced processes failed: %s\n",
 				what, pid, strerror(-err));
 			return err;
 		}
@@ -438,7 +473,8 @@ static int trace_tree(pid_t root, __u32 role, const char *what)
 	return 0;
 }
 
-static int fill_traced(void)
+/* The processes to trace and the ports they listen on, before any family opens. */
+static int find_traced(void)
 {
 	int err;
 
@@ -448,9 +484,9 @@ static int fill_traced(void)
 			fprintf(stderr, "reqtrace: --app-pid %d: no such process\n", env.app_pid);
 			return -ESRCH;
 		}
-		err = trace_process(env.app_pid, ROLE_APP);
+		err = add_traced(env.app_pid, ROLE_APP);
 		if (err) {
-			fprintf(stderr, "reqtrace: adding the app to the traced map failed: %s\n", strerror(-err));
+			fprintf(stderr, "reqtrace: adding the app to the traced processes failed: %s\n", strerror(-err));
 			return err;
 		}
 	}
@@ -463,6 +499,21 @@ static int fill_traced(void)
 		err = trace_tree(env.pg_pid, ROLE_POSTGRES, "--pg-pid");
 		if (err)
 			return err;
+	}
+	lab_ports_find(traced_tgids, traced_roles, traced_count);
+	return 0;
+}
+
+static int fill_traced(void)
+{
+	for (int i = 0; i < traced_count; i++) {
+		int err = trace_process(traced_tgids[i], traced_roles[i]);
+
+		if (err) {
+			fprintf(stderr, "reqtrace: adding pid %u to the traced map failed: %s\n", traced_tgids[i],
+				strerror(-err));
+			return err;
+		}
 	}
 	return 0;
 }
@@ -710,6 +761,44 @@ static void print_attached(void)
 	}
 }
 
+/* The reader's wait: the ring buffer's wakeups, and the app's exit (a pidfd), in one epoll. */
+static int reader_epfd = -1, app_pidfd = -1;
+
+static int reader_poll_init(struct ring_buffer *rb)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = -1 };
+
+	reader_epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (reader_epfd < 0 || epoll_ctl(reader_epfd, EPOLL_CTL_ADD, ring_buffer__epoll_fd(rb), &ev)) {
+		int err = -errno;
+
+		fprintf(stderr, "reqtrace: setting up the ring-buffer reader failed: %s\n", strerror(-err));
+		return err;
+	}
+	/* Without a pidfd (an old kernel), the app's exit is noticed at the next timeout. */
+	if (env.app_pid)
+		app_pidfd = syscall(SYS_pidfd_open, env.app_pid, 0);
+	ev.data.fd = app_pidfd;
+	if (app_pidfd >= 0)
+		epoll_ctl(reader_epfd, EPOLL_CTL_ADD, app_pidfd, &ev);
+	return 0;
+}
+
+/* Waits up to timeout_ms for a wakeup or the app's exit: 0, 1 when the app has exited (a zombie
+ * too, which kill(pid, 0) still finds), or a negative errno (-EINTR on a signal). */
+static int reader_wait(int timeout_ms)
+{
+	struct epoll_event evs[2];
+	int n = epoll_wait(reader_epfd, evs, 2, timeout_ms);
+
+	if (n < 0)
+		return -errno;
+	for (int i = 0; i < n; i++)
+		if (app_pidfd >= 0 && evs[i].data.fd == app_pidfd)
+			return 1;
+	return 0;
+}
+
 static double now_s(void)
 {
 	struct timespec ts;
@@ -717,6 +806,20 @@ static double now_s(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
+
+/* Until the next wake: the poll timeout (longer while sampling, when few records come), cut short
+ * by the end of --duration or the overhead guard's next check (0: none). */
+static int poll_timeout_ms(double deadline, double next_guard)
+{
+	double ms = env.sample < 1.0 ? RINGBUF_POLL_SAMPLING_MS : RINGBUF_POLL_MS, now = now_s();
+
+	if (deadline && (deadline - now) * 1e3 < ms)
+		ms = (deadline - now) * 1e3;
+	if (next_guard && (next_guard - now) * 1e3 < ms)
+		ms = (next_guard - now) * 1e3;
+	return ms < 0 ? 0 : (int)ceil(ms);
+}
+
 
 int main(int argc, char **argv)
 {
@@ -749,6 +852,8 @@ int main(int argc, char **argv)
 	libbpf_set_print(libbpf_print_fn);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	/* SIGUSR1: write out what the ring holds now (a bench marking a window's edges). */
+	sigaction(SIGUSR1, &(struct sigaction){ .sa_handler = on_flush_signal }, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	/* Whatever ends the parent (lab trace), even SIGKILL, ends the trace: nothing keeps writing
 	 * into its capture, or tracing a later one. The check covers a parent gone before prctl. */
@@ -763,6 +868,9 @@ int main(int argc, char **argv)
 	if (err)
 		goto cleanup;
 	err = choose_socket_hooks();
+	if (err)
+		goto cleanup;
+	err = find_traced();
 	if (err)
 		goto cleanup;
 	if (env.keep_slower_us && env.sample >= 1.0) {
@@ -820,7 +928,8 @@ int main(int argc, char **argv)
 	err = fill_traced();
 	if (err)
 		goto cleanup;
-	err = lab_ports_fill(traced_fd, bpf_map__fd(bpf_object__find_map_by_name(core_obj(), "lab_port_roles")));
+	err = lab_ports_fill(bpf_map__fd(bpf_object__find_map_by_name(core_obj(), "lab_port_roles")),
+			     bpf_map__fd(bpf_object__find_map_by_name(core_obj(), "lab_port_span")));
 	if (err)
 		goto cleanup;
 
@@ -851,15 +960,17 @@ int main(int argc, char **argv)
 			goto cleanup;
 		next_guard = now_s() + 1;
 	}
+	err = reader_poll_init(rb);
+	if (err)
+		goto cleanup;
 	while (!exiting) {
-		int n = ring_buffer__poll(rb, RINGBUF_POLL_MS);
+		int n = reader_wait(poll_timeout_ms(deadline, opts.cpu_budget > 0 ? next_guard : 0));
+		bool app_exited = n == 1;
 
-		/* Records submitted without a wakeup are only collected by consuming. */
-		if (n >= 0) {
-			int more = ring_buffer__consume(rb);
-
-			n = more < 0 ? more : n + more;
-		}
+		/* Records submitted without a wakeup are only collected by consuming; a signal (a
+		 * flush asked for, or the end) collects them too. */
+		if (n >= 0 || n == -EINTR)
+			n = ring_buffer__consume(rb);
 		if (n < 0 && n != -EINTR) {
 			err = n;
 			fprintf(stderr, "reqtrace: reading the ring buffer failed: %s\n",
@@ -877,7 +988,7 @@ int main(int argc, char **argv)
 			stop = "duration";
 			break;
 		}
-		if (env.app_pid && kill(env.app_pid, 0) && errno == ESRCH) {
+		if (app_exited || (env.app_pid && kill(env.app_pid, 0) && errno == ESRCH)) {
 			fprintf(stderr, "reqtrace: app %d exited\n", env.app_pid);
 			stop = "app-exit";
 			break;
@@ -914,6 +1025,10 @@ int main(int argc, char **argv)
 	print_summary(stop, drained);
 
 cleanup:
+	if (reader_epfd >= 0)
+		close(reader_epfd);
+	if (app_pidfd >= 0)
+		close(app_pidfd);
 	ring_buffer__free(rb);
 	for (int i = fam_count - 1; i >= 0; i--)
 		if (fams[i].opened && fams[i].f->destroy)

@@ -158,7 +158,7 @@ describeBuilt('head sampling in the kernel (real lab, real loader)', () => {
     expect(wanted).toEqual([ids[0], ids[2], ids[5]]);
     const dir = join(out, 'keepalive');
     let sent: Promise<number> | null = null;
-    const r = await runLabCli(lab, ['trace', '--out', dir, '--no-load', '--duration', '3', '--sample', String(RATE)], {
+    const r = await runLabCli(lab, ['trace', '--out', dir, '--no-load', '--duration', '3', '--sample', String(RATE), '--arrivals'], {
       timeoutMs: 30_000,
       onStderr: (text) => {
         if (sent === null && text.includes('tracing whatever arrives')) sent = getOnOneConnection(lab.url('/api/users'), ids);
@@ -188,12 +188,23 @@ describeBuilt('head sampling in the kernel (real lab, real loader)', () => {
       }
       expect(measured.map((s) => s.name).sort(), id).toEqual(['nginx processing', 'nginx response']);
       expect(measured.flatMap((s) => s.warnings), id).toEqual([]);
-      // Each socket buffer wait lies inside its own request, not back to the unsampled one before.
+      // Each socket buffer wait lies inside its own request, not back to the unsampled one before
+      // (--arrivals: the arrival times are recorded while sampling).
       const t = traces.get(id) as NonNullable<ReturnType<typeof traces.get>>;
       const root = rootOf(t);
       const waits = t.spans.map((s) => Number(s.tags['kernel.socket_buffer_wait_ns'] ?? 0));
       expect(Math.max(...waits) / 1e6, id).toBeLessThan(Math.min(GAP_MS, Number(root.endNs - root.startNs) / 1e6 + 1));
     }
+    const arrived = new Set(c.events.filter((e) => isSockIo(e) && e.kind === EventKind.SockRecv && e.arrivalNs > 0n && wanted.includes(e.requestId)).map((e) => e.requestId));
+    expect([...arrived].sort(), 'sampled requests with an arrival time on their app-side read').toEqual([...wanted].sort());
+  });
+
+  it('records no arrival times while sampling unless asked (--arrivals), and says so in the capture', () => {
+    const arrivals = (c: Capture): number => c.events.filter((e) => isSockIo(e) && e.arrivalNs > 0n).length;
+    expect(arrivals(sampled)).toBe(0);
+    expect(sampled.meta.coverage).toContainEqual(expect.stringContaining('no arrival times'));
+    expect(arrivals(full)).toBeGreaterThan(0);
+    expect(full.meta.coverage?.some((l) => l.includes('no arrival times'))).toBe(false);
   });
 
   it('emits well under half the records of the same load at rate 1', () => {

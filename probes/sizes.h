@@ -10,8 +10,11 @@
 #define RINGBUF_WAKEUP_BYTES (1u << 20)
 /* Reader poll timeout, milliseconds: the worst-case delivery delay with batched wakeups, a second
  * (live enough for the metrics). A wakeup costs the loader 100-300 µs of CPU on a VM whatever it
- * then reads, so the reader wakes once a timeout, or when RINGBUF_WAKEUP_BYTES are pending. */
+ * then reads, so the reader wakes once a timeout, or when RINGBUF_WAKEUP_BYTES are pending; while
+ * sampling, when few records come, once in RINGBUF_POLL_SAMPLING_MS. The end of a --duration, the
+ * app's exit and the parent's wake it at once whatever the timeout. */
 #define RINGBUF_POLL_MS 1000
+#define RINGBUF_POLL_SAMPLING_MS 5000
 
 #define MAX_TRACED_PROCS 4096   /* tgids: app, nginx master + workers, postmaster + backends */
 #define MAX_BINDINGS 16384      /* (tgid, fd) → request: inbound sockets, pg sockets, files */
@@ -27,6 +30,7 @@
 #define MAX_PG_PROBE_SITES 128  /* PostgreSQL USDT sites attached per backend (~25 used) */
 #define MAX_LAB_PORTS 64        /* listening ports of traced processes (arrivals, retransmits) */
 #define LAB_PORT_ROLE_WORDS 8192 /* lab_port_roles: 65536 ports, a role byte each, 8 a word */
+#define LAB_FAST_PORTS 8        /* lab ports the socket hooks compare in registers (sockets.bpf.c) */
 #define MAX_NGINX_BINDINGS 8192 /* nginx (tgid, fd) → request, while sampling (LRU) */
 #define MAX_SOCKS 32768         /* TCP sockets of traced processes (syscall hooks' caches) */
 #define BIND_SLOTS 1024         /* the app's socket bindings, by fd (a power of two) */

@@ -25,7 +25,8 @@ enum run_dir {
 #define SOCK_IGNORED 0xff /* a traced process's socket that is not TCP/IP: nothing to follow */
 
 /* What every hook reads or writes comes first: socket storage data starts 8 bytes into a cache
- * line, so the first 56 bytes are the line a sampled-out request's hooks touch. */
+ * line, so the first 56 bytes are the line a sampled-out request's hooks touch. The second holds
+ * what only the data-ready and start hooks feed (arrivals; at --sample 1, starts). */
 struct sock_state {
 	__u32 tgid;     /* the traced process using it; 0 until one does */
 	__u8 role;      /* enum proc_role of that process, or SOCK_IGNORED */
@@ -42,8 +43,8 @@ struct sock_state {
 	__u32 _pad1;
 	__u64 run_start_ns;
 	__u64 run_end_ns;
-	__u64 pending_arrival_ns; /* first data-ready since the last receive */
 	__s64 run_bytes;
+	__u64 pending_arrival_ns; /* first data-ready since the last receive */
 	__u64 run_arrival_ns;
 	__u64 send_start_ns;      /* tcp_sendmsg_locked of the send in progress */
 	__u64 recv_start_ns;      /* the first copy of the receive in progress */

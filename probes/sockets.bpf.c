@@ -375,6 +375,30 @@ static __always_inline void nginx_send(struct sock_state *st, __u64 start, __u64
 /* --- the hooks ---------------------------------------------------------------------------- */
 
 /*
+ * The lab's listening ports and their roles (lab_port_roles holds them too), set at open and
+ * compared as constants: a lookup of a connection's ephemeral end in lab_port_roles reads a word
+ * nothing else reads, a cache miss on nearly every hook (~100 ns a run here). With more ports than
+ * fit, the roles are looked up.
+ */
+const volatile __u16 targ_lab_ports[LAB_FAST_PORTS] = {};
+const volatile __u8 targ_lab_roles[LAB_FAST_PORTS] = {};
+const volatile __u32 targ_lab_port_count = LAB_FAST_PORTS + 1;
+
+static __always_inline __u32 sock_port_role(__u16 port)
+{
+	if (targ_lab_port_count > LAB_FAST_PORTS)
+		return port_role(port);
+#pragma unroll
+	for (int i = 0; i < LAB_FAST_PORTS; i++) {
+		if (i >= targ_lab_port_count)
+			break;
+		if (port == targ_lab_ports[i])
+			return targ_lab_roles[i];
+	}
+	return 0;
+}
+
+/*
  * What a socket's ports say before its storage is read (they sit in its first cache line, which
  * the hook's caller has just used): the lab process listening on its local port (the socket is
  * that process's server end) or on its remote one (a client of that process).
@@ -389,13 +413,13 @@ enum port_class {
 
 static __always_inline int port_class(const struct sock *sk)
 {
-	__u32 local = port_role(sk->__sk_common.skc_num), remote;
+	__u32 local = sock_port_role(sk->__sk_common.skc_num), remote;
 
 	if (local == ROLE_POSTGRES)
 		return PC_PG_SERVER;
 	if (local)
 		return PC_OTHER;
-	remote = port_role(__builtin_bswap16(sk->__sk_common.skc_dport));
+	remote = sock_port_role(__builtin_bswap16(sk->__sk_common.skc_dport));
 	if (remote == ROLE_NGINX)
 		return PC_PROXY_CLIENT;
 	if (remote == ROLE_APP)
@@ -467,8 +491,12 @@ static __always_inline int on_recv(struct sock *sk, int ret)
 	if (!st || st->role == ROLE_POSTGRES)
 		return 0;
 	pid_tgid = bpf_get_current_pid_tgid();
-	start = st->recv_start_ns;
-	st->recv_start_ns = 0;
+	/* While sampling no receive's start is taken (the copy hook is not attached). */
+	start = 0;
+	if (!sampling()) {
+		start = st->recv_start_ns;
+		st->recv_start_ns = 0;
+	}
 	now = bpf_ktime_get_ns();
 	if (!start || start > now)
 		start = now;
@@ -477,7 +505,8 @@ static __always_inline int on_recv(struct sock *sk, int ret)
 	else if (st->role == ROLE_NGINX)
 		nginx_recv(st, start, now, ret, (__u32)pid_tgid);
 	/* Taken by the run, or not wanted: a later run must not start from it. */
-	st->pending_arrival_ns = 0;
+	if (targ_arrivals)
+		st->pending_arrival_ns = 0;
 	return 0;
 }
 
@@ -502,8 +531,12 @@ static __always_inline int on_send(struct sock *sk, int ret)
 
 	if (idle_socket(sk, HK_SEND) || !(st = traced_sock(sk)))
 		return 0;
-	start = st->send_start_ns;
-	st->send_start_ns = 0;
+	/* While sampling the send-start hook takes no start (it reads nginx's heads, if attached). */
+	start = 0;
+	if (!sampling()) {
+		start = st->send_start_ns;
+		st->send_start_ns = 0;
+	}
 	if (ret <= 0 || st->role == ROLE_POSTGRES)
 		return 0;
 	if (targ_heads_at_end && head_undecided(st)) {
@@ -573,7 +606,7 @@ static __always_inline int on_data_ready(struct sock *sk)
 			st->pending_arrival_ns = bpf_ktime_get_ns();
 		return 0;
 	}
-	if (!is_lab_port(BPF_CORE_READ(sk, __sk_common.skc_num)) ||
+	if (!sock_port_role(BPF_CORE_READ(sk, __sk_common.skc_num)) ||
 	    BPF_CORE_READ(sk, __sk_common.skc_state) == TCP_LISTEN || !is_inet_tcp(sk))
 		return 0;
 	st = new_sock_state(sk);

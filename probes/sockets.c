@@ -14,6 +14,7 @@
 #include <bpf/bpf.h>
 #include "family.h"
 #include "iter-read.h"
+#include "lab-ports.h"
 #include "maps.h"
 #include "sock_state.h"
 #include "sockets.skel.h"
@@ -39,6 +40,28 @@ static bool heads_at_end(const struct env *env)
 #endif
 }
 
+/* The lab's ports as the hooks' constants, when they fit (found before any family opens). */
+static void set_lab_ports(struct sockets_bpf *skel)
+{
+	const __u16 *ports;
+	const __u8 *roles;
+	int n = lab_ports_list(&ports, &roles);
+
+	if (n > LAB_FAST_PORTS)
+		return;
+	for (int i = 0; i < n; i++) {
+		skel->rodata->targ_lab_ports[i] = ports[i];
+		skel->rodata->targ_lab_roles[i] = roles[i];
+	}
+	skel->rodata->targ_lab_port_count = n;
+}
+
+/* Arrival times cost a program run per delivery to any socket: while sampling, on request. */
+static bool arrivals(const struct env *env)
+{
+	return env->sample >= 1.0 || env->arrivals;
+}
+
 static int sockets_open(const struct env *env, struct bpf_object **obj)
 {
 	if (syscall_hooks(env)) {
@@ -55,6 +78,8 @@ static int sockets_open(const struct env *env, struct bpf_object **obj)
 	tp_skel->rodata->targ_sample_threshold = env->sample_threshold;
 	tp_skel->rodata->targ_app_decides = env->usdt_selected;
 	tp_skel->rodata->targ_heads_at_end = heads_at_end(env);
+	tp_skel->rodata->targ_arrivals = arrivals(env);
+	set_lab_ports(tp_skel);
 	*obj = tp_skel->obj;
 	return 0;
 }
@@ -67,6 +92,7 @@ static int sockets_load(const struct env *env)
 	 * request is followed; while sampling, a receive's span starts at its end. */
 	bpf_program__set_autoload(tp_skel->progs.btf_recv_copy, env->sample >= 1.0);
 	bpf_program__set_autoload(tp_skel->progs.btf_send_start, !heads_at_end(env));
+	bpf_program__set_autoload(tp_skel->progs.btf_data_ready, arrivals(env));
 	/* The drain is run by hand when tracing stops. */
 	bpf_program__set_autoattach(tp_skel->progs.drain_runs, false);
 	return sockets_bpf__load(tp_skel);

@@ -33,7 +33,7 @@ static int tcp_load(const struct env *env)
 static int tcp_attach(const struct env *env, char hook[HOOK_LEN])
 {
 	const __u16 *ports;
-	int port_count = lab_ports_list(&ports);
+	int port_count = lab_ports_list(&ports, NULL);
 	int err;
 
 	if (!port_count)
@@ -48,7 +48,7 @@ static int tcp_attach(const struct env *env, char hook[HOOK_LEN])
 static void tcp_summary(FILE *out)
 {
 	const __u16 *ports;
-	int port_count = lab_ports_list(&ports);
+	int port_count = lab_ports_list(&ports, NULL);
 
 	fprintf(out, "tcp: lab_ports=");
 	for (int i = 0; i < port_count; i++)

@@ -35,6 +35,8 @@ export interface RunningLoader {
   /** BPF program ids held by the loader while attached. */
   readonly progIds: number[];
   readonly linkIds: number[];
+  /** Where its records go while it runs. */
+  readonly eventsPath: string;
   /** SIGINT, then wait for exit and decode everything it wrote. */
   stop(): Promise<LoaderExit>;
 }
@@ -92,6 +94,7 @@ export async function startLoader(args: readonly string[], timeoutMs = 30_000): 
     hooks,
     progIds: bpfObjectsHeldBy('prog', pid),
     linkIds: bpfObjectsHeldBy('link', pid),
+    eventsPath,
     async stop() {
       const r = await loader.stop(60_000);
       try {

@@ -8,6 +8,7 @@ describe('captureCoverage', () => {
     expect(captureCoverage({ hooks: ALL, sample: 0.1, pgDetail: false }).map((s) => s.split(':')[0])).toEqual([
       'files',
       'sockets',
+      'sockets',
       'requests outside the sample fire none of the app\'s probes; their traces come from nginx\'s access log alone',
       'not traced (opt-in, their hooks run for every fault, context switch, syscall or packet of the machine)',
       'postgres',
@@ -46,6 +47,12 @@ describe('captureCoverage', () => {
     const { postgres: _, ...noPg } = ALL;
     expect(captureCoverage({ hooks: noPg, sample: 1, pgDetail: false, pgProbes: true }).filter((l) => l.startsWith('postgres'))).toEqual([expect.stringContaining('--families +postgres')]);
     expect(captureCoverage({ hooks: noPg, sample: 1, pgDetail: false, pgProbes: false }).filter((l) => l.startsWith('postgres'))).toEqual([]);
+  });
+  it('says that while sampling arrival times need --arrivals, and nothing of them at sample 1 or with it', () => {
+    const arrivals = (c: string[]): string[] => c.filter((l) => l.includes('no arrival times'));
+    expect(arrivals(captureCoverage({ hooks: ALL, sample: 0.01, pgDetail: true }))).toEqual([expect.stringContaining('`--arrivals` records them')]);
+    expect(arrivals(captureCoverage({ hooks: ALL, sample: 0.01, pgDetail: true, arrivals: true }))).toEqual([]);
+    expect(arrivals(captureCoverage({ hooks: ALL, sample: 1, pgDetail: true }))).toEqual([]);
   });
   it('has nothing to say about socket receives with the syscall hooks, which time each call', () => {
     expect(captureCoverage({ hooks: { usdt: 'usdt', sockets: 'syscall-tracepoints', files: 'tracepoint' }, sample: 0.5, pgDetail: false }).filter((l) => l.startsWith('sockets'))).toEqual([]);

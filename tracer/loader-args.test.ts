@@ -24,5 +24,6 @@ describe('parseFamilies', () => {
   it('puts a list added to the defaults after a plus on the loader command line', () => {
     const args = loaderArgs({ appPid: 1, addonPath: '/a', nginxPids: [], pgPid: null, sample: 1, maxSeconds: 5, extraFamilies: ['files'], pgDetail: true });
     expect(args).toEqual(['--app-pid', '1', '--addon', '/a', '--families', '+files', '--sample', '1', '-d', '5', '--pg-detail']);
+    expect(loaderArgs({ appPid: 1, addonPath: '/a', nginxPids: [], pgPid: null, sample: 0.01, maxSeconds: 5, arrivals: true })).toContain('--arrivals');
   });
 });

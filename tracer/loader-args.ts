@@ -15,6 +15,8 @@ export interface LoaderTargets {
   readonly extraFamilies?: readonly string[];
   /** Keep an app-level trace of unsampled requests slower than this, ms (and of 5xx ones). */
   readonly keepSlowerThanMs?: number;
+  /** While sampling, arrival times too (the data-ready hook; always at sample 1). */
+  readonly arrivals?: boolean;
   /** PostgreSQL's rewrite phase and commits too (two more traps per statement). */
   readonly pgDetail?: boolean;
   /** The overhead guard's budget, % of the traced processes' CPU (--cpu-budget). */
@@ -37,6 +39,7 @@ export function loaderArgs(t: LoaderTargets): string[] {
   else if (t.extraFamilies && t.extraFamilies.length) args.push('--families', `+${t.extraFamilies.join(',')}`);
   args.push('--sample', String(t.sample), '-d', String(Math.ceil(t.maxSeconds)));
   if (t.keepSlowerThanMs !== undefined) args.push('--keep-slower-than', String(t.keepSlowerThanMs));
+  if (t.arrivals) args.push('--arrivals');
   if (t.pgDetail) args.push('--pg-detail');
   if (t.cpuBudgetPct !== undefined) args.push('--cpu-budget', String(t.cpuBudgetPct));
   if (t.hookNs) args.push('--hook-ns', `${Math.max(1, Math.round(t.hookNs.nop1))},${Math.max(1, Math.round(t.hookNs.nop5))}`);

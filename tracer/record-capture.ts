@@ -229,6 +229,7 @@ async function traceWhileSignalled(
           ...(opts.families ? { families: opts.families } : {}),
           ...(opts.extraFamilies ? { extraFamilies: opts.extraFamilies } : {}),
           pgDetail: opts.pgDetail,
+          arrivals: opts.arrivals,
           ...(opts.keepSlowerThanMs !== undefined ? { keepSlowerThanMs: opts.keepSlowerThanMs } : {}),
           ...(opts.cpuBudgetPct !== undefined ? { cpuBudgetPct: opts.cpuBudgetPct } : {}),
           ...(hookNs ? { hookNs } : {}),
@@ -386,7 +387,7 @@ async function traceWhileSignalled(
     ...(loaderReport ? { loader: loaderReport } : {}),
     warnings,
     completeness,
-    ...(source === 'bpf' ? { coverage: captureCoverage({ hooks, sample: opts.sample, pgDetail: opts.pgDetail, pgProbes: status.postgres.usdt !== false, ...(opts.keepSlowerThanMs !== undefined ? { keepSlowerThanMs: opts.keepSlowerThanMs } : {}) }) } : {}),
+    ...(source === 'bpf' ? { coverage: captureCoverage({ hooks, sample: opts.sample, pgDetail: opts.pgDetail, arrivals: opts.arrivals, pgProbes: status.postgres.usdt !== false, ...(opts.keepSlowerThanMs !== undefined ? { keepSlowerThanMs: opts.keepSlowerThanMs } : {}) }) } : {}),
     privacy: { clientRequestId: 'hmac-sha256, key made for this capture and not stored', queryParametersKept: KEPT_QUERY_PARAMETERS, queryParametersDropped },
   });
   for (const w of warnings) say(`warning: ${w}`);

@@ -18,6 +18,8 @@ describe('recordOptions', () => {
   });
   it('takes --keep-slower-than only with a sample below 1', () => {
     expect(recordOptions({ sample: 0.01, 'keep-slower-than': 50 })).toMatchObject({ sample: 0.01, keepSlowerThanMs: 50 });
+    expect(recordOptions({ sample: 0.01 })).toMatchObject({ arrivals: false });
+    expect(recordOptions({ sample: 0.01, arrivals: true })).toMatchObject({ arrivals: true });
     expect(recordOptions({ sample: 1, 'keep-slower-than': 50 })).toBe('--keep-slower-than needs --sample below 1: every request is traced in full already');
   });
   it('--metrics-port and --knob pass through; a bad knob is refused in one line', () => {

@@ -18,6 +18,8 @@ export interface RecordOptions {
   readonly families?: readonly string[];
   readonly extraFamilies?: readonly string[];
   readonly pgDetail: boolean;
+  /** While sampling, arrival times too (socket-buffer and accept-queue waits). */
+  readonly arrivals: boolean;
   /** Tail keeping: unsampled requests at least this slow (ms), or 5xx, are kept. */
   readonly keepSlowerThanMs: number | undefined;
   /** The overhead guard's budget, % of the lab's CPU. */
@@ -54,6 +56,7 @@ export function recordOptions(o: Readonly<Record<string, string | number | boole
   if (typeof knobs === 'string') return knobs;
   return {
     keepSlowerThanMs,
+    arrivals: o.arrivals === true,
     cpuBudgetPct: typeof o['cpu-budget'] === 'number' ? o['cpu-budget'] : undefined,
     socketHooks: o['socket-hooks'] === 'tp_btf' || o['socket-hooks'] === 'syscalls' ? o['socket-hooks'] : 'auto',
     ...families,
