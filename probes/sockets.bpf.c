@@ -3,7 +3,8 @@
  * Socket family: TCP I/O of traced processes from the socket tracepoints, which fire only for
  * socket sends and receives (sock_send_length, sock_recv_length: ends, with the sock;
  * tcp_sendmsg_locked: a TCP send's start; skb_copy_datagram_iovec: a receive's first copy), data
- * arrival (sk_data_ready) and the end of a connection (inet_sock_set_state). No syscall tracepoint, so no task is sent through the
+ * arrival (sk_data_ready: at --sample 1, or with --arrivals) and the end of a connection
+ * (inet_sock_set_state). No syscall tracepoint, so no task is sent through the
  * syscall slow path. Per-socket state and the decisions: sock_state.bpf.h.
  *
  * Who is what:
