@@ -820,7 +820,6 @@ static int poll_timeout_ms(double deadline, double next_guard)
 	return ms < 0 ? 0 : (int)ceil(ms);
 }
 
-
 int main(int argc, char **argv)
 {
 	static const struct argp argp = {
@@ -971,7 +970,7 @@ int main(int argc, char **argv)
 		 * flush asked for, or the end) collects them too. */
 		if (n >= 0 || n == -EINTR)
 			n = ring_buffer__consume(rb);
-		if (n < 0 && n != -EINTR) {
+		if (n < 0) {
 			err = n;
 			fprintf(stderr, "reqtrace: reading the ring buffer failed: %s\n",
 				stats.write_failed ? "writing stdout failed" : strerror(-n));
