@@ -109,6 +109,7 @@ static __always_inline struct sock_bind *bind_sock(__u64 sk, __s32 fd, const __u
 						   int tentative, __u64 pid_tgid, __u64 now)
 {
 	struct sock_bind *b = fd_bind(fd);
+	struct sock_gates *g;
 
 	if (!b)
 		return NULL;
@@ -143,6 +144,8 @@ static __always_inline struct sock_bind *bind_sock(__u64 sk, __s32 fd, const __u
 	}
 	/* Never 0, which a fresh socket state holds: its first binding always differs. */
 	b->ver = b->ver + 1 ?: 1;
+	if ((g = gates()))
+		__sync_fetch_and_add(&g->binds, 1);
 	return b;
 }
 
@@ -159,8 +162,7 @@ static __always_inline void bind_inbound(__s32 fd, const __u8 id[16], int tentat
 		return;
 	copy_id(d.request_id, id);
 	conn_key_of(&b->tuple, 1, &k);
-	if (bpf_map_update_elem(&conn_decisions, &k, &d, BPF_ANY))
-		count_drop(DROP_DECISIONS_FULL);
+	put_decision(&k, &d);
 }
 
 /*

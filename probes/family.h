@@ -9,7 +9,7 @@
  *
  * Shared maps (maps.bpf.h, sock_state.bpf.h: events, drops, traced, lab_tasks, lab_port_roles,
  * lab_port_span, req_by_fd, recv_stash, fd_cache, sk_arrival, pg_current, sampled_active,
- * sk_states, fd_binds, new_binds, new_binds_pending, pg_held, conn_decisions) are created by the core family, which is always first; the loader calls bpf_map__reuse_fd on
+ * sk_states, fd_binds, new_binds, new_binds_pending, pg_held, conn_decisions, sock_gates) are created by the core family, which is always first; the loader calls bpf_map__reuse_fd on
  * every later object's map of the same name, so a family only includes maps.bpf.h and uses
  * them. Family-private maps need names that no other family uses.
  *

@@ -15,7 +15,9 @@
  * inbound connection at request_start, a pg connection at db_query_start, nginx's upstream
  * connection by the app's decision for the other end of it (conn_decisions), nginx's client
  * connection by the X-Request-ID of the response head it writes. A sampled-out request's later
- * hooks exit after reading the socket's storage.
+ * hooks exit after reading the socket's storage; the maps that carry decisions between the app's
+ * probes and the hooks (fd_binds, conn_decisions, and the heads nginx's client side waits for)
+ * are looked at only while sock_gates counts something in them.
  *
  * The app's probes are uprobes, which cannot reach socket storage: they write each binding into
  * fd_binds by fd, with a version; the socket's next hook applies it (sync_binding). A binding's
@@ -31,6 +33,12 @@
 #define TCP_LISTEN 10
 #define TCP_CLOSE_STATE 7
 #define IPPROTO_TCP_NUM 6
+#ifndef ENOENT
+#define ENOENT 2
+#endif
+#ifndef EEXIST
+#define EEXIST 17
+#endif
 
 struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
@@ -64,6 +72,32 @@ struct {
 	__type(key, __u32);
 	__type(value, __s64);
 } new_binds_pending SEC(".maps");
+
+/*
+ * Counts the socket hooks read before the maps they stand for, so that while sampling a request
+ * outside the sample costs them no lookup there: one cache line, written only for sampled
+ * requests.
+ */
+struct sock_gates {
+	__u32 binds;        /* bindings the app's probes have written (bind_sock), ever */
+	__s32 decisions;    /* entries in conn_decisions */
+	__s64 heads;        /* responses nginx's upstream side found wanted whose head its client
+			       side has not written yet (wanted_heads) */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sock_gates);
+} sock_gates SEC(".maps");
+
+static __always_inline struct sock_gates *gates(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&sock_gates, &zero);
+}
 
 /* The data-ready hook runs (set by the sockets family at load): without it no arrival is ever
  * pending, and the hooks leave the arrival fields, on the state's second cache line, alone. */
@@ -139,6 +173,46 @@ struct {
 	__type(key, struct conn_key);
 	__type(value, struct conn_decision);
 } conn_decisions SEC(".maps");
+
+/* A decision for nginx's side of a connection, replacing one it has not consumed; counted in
+ * sock_gates.decisions once per entry. */
+static __always_inline void put_decision(const struct conn_key *k, const struct conn_decision *d)
+{
+	struct sock_gates *g = gates();
+	long err;
+
+	if (!g)
+		return;
+	err = bpf_map_update_elem(&conn_decisions, k, d, BPF_EXIST);
+	if (err != -ENOENT) {
+		if (err)
+			count_drop(DROP_DECISIONS_FULL);
+		return;
+	}
+	err = bpf_map_update_elem(&conn_decisions, k, d, BPF_NOEXIST);
+	if (!err)
+		__sync_fetch_and_add(&g->decisions, 1);
+	else if (err != -EEXIST)
+		count_drop(DROP_DECISIONS_FULL);
+}
+
+/* nginx's side consumes a decision (or its connection ends): 1 when there was one. */
+static __always_inline int take_decision(const struct conn_key *k, struct conn_decision *out)
+{
+	struct sock_gates *g = gates();
+	struct conn_decision *d;
+
+	if (!g || *(volatile __s32 *)&g->decisions <= 0)
+		return 0;
+	d = bpf_map_lookup_elem(&conn_decisions, k);
+	if (!d)
+		return 0;
+	if (out)
+		__builtin_memcpy(out, d, sizeof(*out));
+	if (!bpf_map_delete_elem(&conn_decisions, k))
+		__sync_fetch_and_add(&g->decisions, -1);
+	return 1;
+}
 
 static __always_inline void conn_key_of(const struct tuple *t, int server_is_local, struct conn_key *k)
 {
@@ -356,12 +430,24 @@ static __always_inline void apply_binding(struct sock_state *st, struct sock_bin
 	}
 }
 
-/* The app socket's binding, when it changed since the socket's last hook; NULL otherwise. */
+/*
+ * The app socket's binding, when it changed since the socket's last hook; NULL otherwise. No
+ * binding written since the socket last looked (sock_gates.binds, read before the binding: the
+ * probes count after they write) means none of its own changed.
+ */
 static __always_inline struct sock_bind *changed_binding(struct sock_state *st, struct sock *sk)
 {
+	struct sock_gates *g = gates();
 	struct sock_bind *b;
 	__s32 fd = st->fd;
+	__u32 binds;
 
+	if (!g)
+		return NULL;
+	binds = *(volatile __u32 *)&g->binds;
+	if (binds == st->gate_binds)
+		return NULL;
+	st->gate_binds = binds;
 	if (fd < 0)
 		fd = take_new_bind((__u64)sk);
 	if (fd < 0)

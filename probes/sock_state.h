@@ -40,7 +40,7 @@ struct sock_state {
 	__u32 run_calls;
 	__u32 bind_ver; /* the app's: version of its binding applied */
 	__u32 run_tid;  /* thread of the run's last call */
-	__u32 _pad1;
+	__u32 gate_binds; /* the app's: sock_gates.binds when it last looked at its binding */
 	__u64 run_start_ns;
 	__u64 run_end_ns;
 	__s64 run_bytes;

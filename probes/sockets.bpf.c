@@ -12,7 +12,8 @@
  *    request_start decides; the response; tagged with the request (app_usdt.bpf.c binds);
  *  - the app's pg connections: I/O only while a sampled query holds them, tagged;
  *  - nginx's client connection (accepted on its port): the request bytes held until the
- *    response head names the request; nginx's upstream connection: its request head held until
+ *    response head names the request (read only while a response its upstream side found
+ *    wanted waits for its head); nginx's upstream connection: its request head held until
  *    the response starts, by when the app has decided that connection (conn_decisions);
  *    untagged, joined by 4-tuple in user space;
  *  - PostgreSQL's sockets: nothing (the app's side of each round trip is what the trees use)
@@ -231,6 +232,64 @@ static __always_inline int response_head_id(__u64 buf, __u64 len, __u32 *head)
 	return nginx_response_head(buf, len > NGX_HEAD_LEN ? NGX_HEAD_LEN : len, head);
 }
 
+/* The app's probes decide (the usdt family is loaded): no decision for a connection means its
+ * request was not sampled. Without them every request is kept, as without sampling. */
+const volatile __u32 targ_app_decides = 0;
+
+/*
+ * The responses nginx's upstream side found wanted (by the app's decision), by their id's first
+ * 32 bits, until nginx's client side writes their head. While there is none (sock_gates.heads),
+ * a head nginx writes is a response to a request outside the sample and is not read.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_DECISIONS);
+	__type(key, __u32);
+	__type(value, __u64);
+} wanted_heads SEC(".maps");
+
+static __always_inline __u32 id_head(const __u8 id[16])
+{
+	return ((__u32)id[0] << 24) | ((__u32)id[1] << 16) | ((__u32)id[2] << 8) | id[3];
+}
+
+static __always_inline void expect_head(const __u8 id[16])
+{
+	struct sock_gates *g = gates();
+	__u32 head = id_head(id);
+	__u64 one = 1, *n;
+
+	if (!g)
+		return;
+	n = bpf_map_lookup_elem(&wanted_heads, &head);
+	if (n)
+		__sync_fetch_and_add(n, 1);
+	else if (bpf_map_update_elem(&wanted_heads, &head, &one, BPF_NOEXIST))
+		return; /* full: no gate holds the head back, so it is read as before */
+	__sync_fetch_and_add(&g->heads, 1);
+}
+
+/* A head nginx wrote was one its upstream side expected: the gate closes behind it. */
+static __always_inline void head_written(__u32 head)
+{
+	struct sock_gates *g = gates();
+	__u64 *n;
+
+	if (!g || !(n = bpf_map_lookup_elem(&wanted_heads, &head)))
+		return;
+	if (__sync_fetch_and_add(n, -1) == 1)
+		bpf_map_delete_elem(&wanted_heads, &head);
+	__sync_fetch_and_add(&g->heads, -1);
+}
+
+/* No response nginx's upstream side found wanted waits for its head: the next head is unwanted. */
+static __always_inline int no_head_expected(void)
+{
+	struct sock_gates *g;
+
+	return targ_app_decides && (g = gates()) && *(volatile __s64 *)&g->heads <= 0;
+}
+
 /* nginx's client side decides by the id in the response head it writes (once per response). */
 static __always_inline void decide_by_head(struct sock_state *st, __u64 buf, __u64 len)
 {
@@ -244,16 +303,22 @@ static __always_inline void decide_by_head(struct sock_state *st, __u64 buf, __u
 	st->decided = sampled_head(head) ? SD_WANTED : SD_UNWANTED;
 	if (st->decided == SD_UNWANTED)
 		run_drop(st);
+	else
+		head_written(head);
+}
+
+/* The head of a response no wanted one waits for: unwanted, unread. */
+static __always_inline void head_unwanted(struct sock_state *st)
+{
+	st->parsed = 1;
+	st->decided = SD_UNWANTED;
+	run_drop(st);
 }
 
 static __always_inline int head_undecided(const struct sock_state *st)
 {
 	return st->role == ROLE_NGINX && st->accepted && st->decided == SD_NONE && !st->parsed;
 }
-
-/* The app's probes decide (the usdt family is loaded): no decision for a connection means its
- * request was not sampled. Without them every request is kept, as without sampling. */
-const volatile __u32 targ_app_decides = 0;
 
 /* Set by the loader while sampling on x86: nginx's response head is read at the send's end,
  * from the syscall's arguments, and the send-start hook is not attached. */
@@ -262,16 +327,15 @@ const volatile __u32 targ_heads_at_end = 0;
 /* nginx's upstream side: the app's decision for the other end of this connection, taken once. */
 static __always_inline __u8 upstream_decision(const struct sock_state *st)
 {
+	struct conn_decision d;
 	struct conn_key k;
-	struct conn_decision *d;
 
 	if (!targ_app_decides)
 		return SD_WANTED;
 	conn_key_of(&st->tuple, 0, &k);
-	d = bpf_map_lookup_elem(&conn_decisions, &k);
-	if (!d)
+	if (!take_decision(&k, &d))
 		return SD_UNWANTED;
-	bpf_map_delete_elem(&conn_decisions, &k);
+	expect_head(d.request_id);
 	return SD_WANTED;
 }
 
@@ -543,7 +607,9 @@ static __always_inline int on_send(struct sock *sk, int ret)
 	if (targ_heads_at_end && head_undecided(st)) {
 		__u64 buf, len;
 
-		if (syscall_send_buffer(&buf, &len))
+		if (no_head_expected())
+			head_unwanted(st);
+		else if (syscall_send_buffer(&buf, &len))
 			st->decided = SD_WANTED;
 		else
 			decide_by_head(st, buf, len);
@@ -581,6 +647,10 @@ static __always_inline int on_send_start(struct sock *sk, const struct msghdr *m
 	st = bpf_sk_storage_get(&sk_states, sk, 0, 0);
 	if (!st || !head_undecided(st))
 		return 0;
+	if (no_head_expected()) {
+		head_unwanted(st);
+		return 0;
+	}
 	if (send_buffer(msg, &buf, &len)) {
 		st->parsed = 1;
 		st->decided = SD_WANTED;
@@ -651,7 +721,7 @@ static __always_inline int on_state(struct sock *sk, int newstate)
 		struct conn_key k;
 
 		conn_key_of(&st->tuple, 1, &k);
-		bpf_map_delete_elem(&conn_decisions, &k);
+		take_decision(&k, NULL);
 	} else if (st->role == ROLE_APP && st->fd >= 0) {
 		struct sock_bind *b = fd_bind(st->fd);
 
