@@ -29,7 +29,7 @@ export function captureCoverage(f: CoverageFacts): string[] {
     out.push("sockets: while sampling, a send's or receive's span starts at its end (the start hooks run for every packet on the machine and are attached only at --sample 1)");
     if (!f.arrivals) {
       out.push(
-        'sockets: while sampling, no arrival times, so no socket-buffer or accept-queue waits (the data-ready hook runs for every delivery to a socket on the machine, ~4 µs of CPU a request on the default mix, ~0.15%); `--arrivals` records them',
+        'sockets: while sampling, no arrival times, so no socket-buffer or accept-queue waits (the data-ready hook runs for every delivery to a socket on the machine, ~1–4 µs of CPU a request on the default mix, up to ~0.15%); `--arrivals` records them',
       );
     }
   }
