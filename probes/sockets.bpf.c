@@ -239,7 +239,8 @@ const volatile __u32 targ_app_decides = 0;
 /*
  * The responses nginx's upstream side found wanted (by the app's decision), by their id's first
  * 32 bits, until nginx's client side writes their head. While there is none (sock_gates.heads),
- * a head nginx writes is a response to a request outside the sample and is not read.
+ * a head nginx writes is a response to a request outside the sample and is not read. One whose
+ * head is never written (its client gone in between) keeps heads read, as before the gate.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
