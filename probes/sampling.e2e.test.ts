@@ -7,7 +7,7 @@
  * follow each request, not its neighbour. Run as root; under CI=true a missing build fails
  * instead of skipping.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -205,6 +205,19 @@ describeBuilt('head sampling in the kernel (real lab, real loader)', () => {
     expect(sampled.meta.coverage).toContainEqual(expect.stringContaining('no arrival times'));
     expect(arrivals(full)).toBeGreaterThan(0);
     expect(full.meta.coverage?.some((l) => l.includes('no arrival times'))).toBe(false);
+  });
+
+  it('leaves no gate open: every decision consumed by nginx, every wanted response head written', () => {
+    const gates = (dir: string) => {
+      const m = /^sockets: gate_binds=(\d+) gate_decisions=(-?\d+) gate_heads=(-?\d+)$/m.exec(readFileSync(join(dir, 'loader.log'), 'utf8'));
+      expect(m, dir).not.toBeNull();
+      return { binds: Number(m?.[1]), decisions: Number(m?.[2]), heads: Number(m?.[3]) };
+    };
+    const s = gates(dirs.sampled);
+    expect(s.binds).toBeGreaterThan(0);
+    expect({ decisions: s.decisions, heads: s.heads }).toEqual({ decisions: 0, heads: 0 });
+    // Without sampling nothing waits for a decision at all.
+    expect(gates(dirs.full)).toMatchObject({ decisions: 0, heads: 0 });
   });
 
   it('emits well under half the records of the same load at rate 1', () => {

@@ -73,18 +73,6 @@ struct {
 	__type(value, __s64);
 } new_binds_pending SEC(".maps");
 
-/*
- * Counts the socket hooks read before the maps they stand for, so that while sampling a request
- * outside the sample costs them no lookup there: one cache line, written only for sampled
- * requests.
- */
-struct sock_gates {
-	__u32 binds;        /* bindings the app's probes have written (bind_sock), ever */
-	__s32 decisions;    /* entries in conn_decisions */
-	__s64 heads;        /* responses nginx's upstream side found wanted whose head its client
-			       side has not written yet (wanted_heads) */
-};
-
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);

@@ -72,4 +72,16 @@ struct sock_bind {
 	struct tuple tuple;  /* read once, when the app first named the socket */
 };
 
+/*
+ * Counts the socket hooks read before the maps they stand for, so that while sampling a request
+ * outside the sample costs them no lookup there: one cache line, written only for sampled
+ * requests. The loader prints them at the end (a count left above zero is a gate left open).
+ */
+struct sock_gates {
+	__u32 binds;        /* bindings the app's probes have written (bind_sock), ever */
+	__s32 decisions;    /* entries in conn_decisions */
+	__s64 heads;        /* responses nginx's upstream side found wanted whose head its client
+			       side has not written yet (wanted_heads) */
+};
+
 #endif /* REQTRACE_SOCK_STATE_H */

@@ -150,12 +150,26 @@ static void sockets_destroy(void)
 	tp_skel = NULL;
 }
 
+/* The gates' counts when tracing stopped: with every response written, no decision and no head
+ * waits any more. */
+static void sockets_summary(FILE *out)
+{
+	struct sock_gates g;
+	__u32 zero = 0;
+
+	if (!tp_skel || bpf_map__lookup_elem(tp_skel->maps.sock_gates, &zero, sizeof(zero), &g, sizeof(g), 0))
+		return;
+	fprintf(out, "sockets: gate_binds=%u gate_decisions=%d gate_heads=%lld\n", g.binds, g.decisions,
+		(long long)g.heads);
+}
+
 const struct family sockets_family = {
 	.name = "sockets",
 	.doc = "TCP I/O of traced processes, merged per request and direction in the kernel; the app's tagged by request; nginx's and the app's skipped for unsampled requests",
 	.open = sockets_open,
 	.load = sockets_load,
 	.attach = sockets_attach,
+	.summary = sockets_summary,
 	.detach = sockets_detach,
 	.drain = sockets_drain,
 	.destroy = sockets_destroy,
