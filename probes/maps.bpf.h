@@ -361,9 +361,15 @@ static __always_inline int sampled_head(__u32 head)
 	return head < targ_sample_threshold;
 }
 
+/* The id's first 32 bits, big-endian: what sampling decides by. */
+static __always_inline __u32 id_head(const __u8 id[16])
+{
+	return ((__u32)id[0] << 24) | ((__u32)id[1] << 16) | ((__u32)id[2] << 8) | id[3];
+}
+
 static __always_inline int request_sampled(const __u8 id[16])
 {
-	return sampled_head(((__u32)id[0] << 24) | ((__u32)id[1] << 16) | ((__u32)id[2] << 8) | id[3]);
+	return sampled_head(id_head(id));
 }
 
 /* The request id from a probe's two id words (its first and last 16 hex digits as numbers),

@@ -249,11 +249,6 @@ struct {
 	__type(value, __u64);
 } wanted_heads SEC(".maps");
 
-static __always_inline __u32 id_head(const __u8 id[16])
-{
-	return ((__u32)id[0] << 24) | ((__u32)id[1] << 16) | ((__u32)id[2] << 8) | id[3];
-}
-
 static __always_inline void expect_head(const __u8 id[16])
 {
 	struct sock_gates *g = gates();
