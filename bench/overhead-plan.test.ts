@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { breakdownConditions, defaultWorkloads, OVERHEAD_CONDITIONS, overheadSchedule, selectConditions, UNTRACED } from './overhead-plan.ts';
+import { breakdownConditions, defaultWorkloads, floorConditions, OVERHEAD_CONDITIONS, overheadSchedule, selectConditions, UNTRACED } from './overhead-plan.ts';
 
 describe('selectConditions', () => {
   it('keeps the order asked for and always measures the untraced baseline first', () => {
@@ -23,6 +23,17 @@ describe('breakdownConditions', () => {
       ['usdt', 'postgres'],
       ['usdt', 'tcp'],
     ]);
+  });
+});
+
+describe('floorConditions', () => {
+  it('samples 0.01 with the socket programs stopping at entry, then after their port check', () => {
+    expect(floorConditions().map((c) => [c.key, c.trace])).toEqual([
+      ['floor', { sample: 0.01, socketsFloor: 'dispatch' }],
+      ['floor+ports', { sample: 0.01, socketsFloor: 'ports' }],
+    ]);
+    const got = selectConditions([...OVERHEAD_CONDITIONS, ...floorConditions()], ['floor+ports']);
+    expect(typeof got === 'string' ? got : got.map((c) => c.key)).toEqual(['untraced', 'floor+ports']);
   });
 });
 

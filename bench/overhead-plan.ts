@@ -4,6 +4,7 @@
  * request rate below saturation, interleaved round by round. Pure.
  */
 import type { MixName } from '../lab/load/mixes.ts';
+import type { SocketsFloor } from '../tracer/loader-args.ts';
 
 export interface TraceSetup {
   /** Families to load; absent: the loader's default set (plus extraFamilies). */
@@ -15,6 +16,8 @@ export interface TraceSetup {
   readonly keepSlowerThanMs?: number;
   /** While sampling, arrival times too (`--arrivals`). */
   readonly arrivals?: boolean;
+  /** The socket programs stop early and record nothing: what their hooks cost before any work. */
+  readonly socketsFloor?: SocketsFloor;
 }
 
 export interface OverheadCondition {
@@ -43,6 +46,18 @@ export const BREAKDOWN_FAMILIES = ['sockets', 'files', 'sched', 'postgres', 'tcp
 
 export function breakdownConditions(): OverheadCondition[] {
   return BREAKDOWN_FAMILIES.map((f) => ({ key: `usdt+${f}`, name: `USDT + ${f}`, trace: { families: ['usdt', f], sample: 1 } }));
+}
+
+/**
+ * `--floor`: sample 0.01 with the socket programs stopping at entry (the hooks' dispatch alone), or
+ * once a socket's ports have said whether it is the lab's. Beside `0.01`, they show how much of a
+ * sampled-out request's BPF time the hooks cost before the programs do anything.
+ */
+export function floorConditions(): OverheadCondition[] {
+  return [
+    { key: 'floor', name: 'sample 0.01, socket programs empty', trace: { sample: 0.01, socketsFloor: 'dispatch' } },
+    { key: 'floor+ports', name: 'sample 0.01, socket programs stop at the port check', trace: { sample: 0.01, socketsFloor: 'ports' } },
+  ];
 }
 
 export interface Workload {

@@ -293,6 +293,33 @@ export function overheadTargets(rows: readonly ConditionSummary[], workload: str
   ];
 }
 
+export interface FloorShare {
+  readonly condition: string;
+  readonly bpfPerRequestUs: number;
+  readonly socketsPerRequestUs: number;
+  /** Its BPF time per request as % of sample 1's. */
+  readonly shareOfFullPct: number;
+}
+
+const FLOOR_LADDER = ['sample 0.01, socket programs empty', 'sample 0.01, socket programs stop at the port check', 'full, sample 0.01'];
+
+/**
+ * With `--floor`: sample 0.01's BPF time per request with the socket programs stopping at entry,
+ * after their port check, and doing their work, each as a share of sample 1's; empty when the
+ * floor conditions or sample 1 did not run on `workload`. Pure.
+ */
+export function floorShares(rows: readonly ConditionSummary[], workload: string): FloorShare[] {
+  const row = (c: string): ConditionSummary | undefined => rows.find((r) => r.workload === workload && r.condition === c);
+  const full = row('full, sample 1');
+  if (!full || full.bpfPerRequestUs <= 0 || !row(FLOOR_LADDER[0]!)) return [];
+  return FLOOR_LADDER.flatMap((c) => {
+    const r = row(c);
+    if (!r) return [];
+    const sockets = r.bpfByFamily.find((f) => f.family === 'sockets')?.usPerRequest ?? 0;
+    return [{ condition: c, bpfPerRequestUs: r.bpfPerRequestUs, socketsPerRequestUs: sockets, shareOfFullPct: (r.bpfPerRequestUs / full.bpfPerRequestUs) * 100 }];
+  });
+}
+
 const f1 = (n: number): string => (Number.isFinite(n) ? n.toFixed(1) : '–');
 const f2 = (n: number): string => (Number.isFinite(n) ? n.toFixed(2) : '–');
 const signed = (n: number, f: (x: number) => string): string => `${n >= 0 ? '+' : ''}${f(n)}`;
@@ -400,6 +427,18 @@ export function renderOverheadMarkdown(r: OverheadReportInput): string {
     ),
     '',
   );
+  const floors = [...new Set(r.rows.map((x) => x.workload))].map((w) => ({ w, shares: floorShares(r.rows, w) })).filter((x) => x.shares.length > 0);
+  if (floors.length > 0) {
+    out.push(
+      '## The socket hooks\' floor',
+      '',
+      'The socket family\'s hooks fire for every socket send and receive on the machine. With their programs returning at entry, what is left is the hooks\' dispatch; stopping after the port check adds reading which sockets are the lab\'s. Both record nothing. BPF time per request, as a share of sample 1\'s:',
+      '',
+    );
+    for (const { w, shares } of floors) {
+      out.push(`${w}:`, '', ...table(['condition', 'BPF µs/req', 'sockets µs/req', 'share of sample 1'], shares.map((s) => [s.condition, f2(s.bpfPerRequestUs), f2(s.socketsPerRequestUs), `${f1(s.shareOfFullPct)}%`])), '');
+    }
+  }
   if (r.warnings.length > 0) out.push('## Warnings', '', ...r.warnings.map((w) => `- ${w}`), '');
   return out.join('\n');
 }

@@ -163,6 +163,7 @@ async function startTracer(lab: BenchLab, condition: OverheadCondition, maxSecon
       ...(condition.trace.extraFamilies ? { extraFamilies: condition.trace.extraFamilies } : {}),
       ...(condition.trace.keepSlowerThanMs !== undefined ? { keepSlowerThanMs: condition.trace.keepSlowerThanMs } : {}),
       ...(condition.trace.arrivals ? { arrivals: true } : {}),
+      ...(condition.trace.socketsFloor ? { socketsFloor: condition.trace.socketsFloor } : {}),
     }),
     eventsPath,
     logPath: join(scratch, 'loader.log'),

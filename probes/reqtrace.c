@@ -98,6 +98,7 @@ enum {
 	OPT_HOOK_NS,
 	OPT_SLOW_SYSCALL,
 	OPT_ARRIVALS,
+	OPT_SOCKETS_FLOOR,
 };
 
 static const struct argp_option argp_opts[] = {
@@ -115,6 +116,7 @@ static const struct argp_option argp_opts[] = {
 	{ "arrivals", OPT_ARRIVALS, NULL, 0, "While sampling, also record when each receive's bytes reached its socket (socket-buffer and accept-queue waits; always at --sample 1): a program run for every delivery to a socket on the machine", 0 },
 	{ "pg-detail", OPT_PG_DETAIL, NULL, 0, "Also time PostgreSQL's rewrite phase and log its commits: two more breakpoint traps per statement, sampled or not", 0 },
 	{ "socket-hooks", OPT_SOCKET_HOOKS, "KIND", 0, "Socket hooks: auto (default: the socket tracepoints as tp_btf, else the syscall tracepoints), tp_btf, syscalls", 0 },
+	{ "sockets-floor", OPT_SOCKETS_FLOOR, "LEVEL", 0, "Benchmarks only: the socket programs stop at entry (dispatch) or after deciding from a socket's ports whether it is the lab's (ports), and record nothing; what the hooks cost before any work", 0 },
 	{ "slow-syscall-ms", OPT_SLOW_SYSCALL, "MS", 0, "The slowsys family's threshold: a syscall of a traced thread at least this slow is recorded (default 10)", 0 },
 	{ "status-fd", OPT_STATUS_FD, "FD", 0, "Write JSON status lines (attached, exit) to this fd", 0 },
 	{ "verbose", 'v', NULL, 0, "libbpf debug output on stderr", 0 },
@@ -235,6 +237,16 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_ARRIVALS:
 		env.arrivals = true;
+		break;
+	case OPT_SOCKETS_FLOOR:
+		if (!strcmp(arg, "dispatch")) {
+			env.sockets_floor = 1;
+		} else if (!strcmp(arg, "ports")) {
+			env.sockets_floor = 2;
+		} else {
+			fprintf(stderr, "reqtrace: --sockets-floor must be dispatch or ports, got '%s'\n", arg);
+			argp_usage(state);
+		}
 		break;
 	case OPT_SOCKET_HOOKS:
 		if (strcmp(arg, "auto") && strcmp(arg, "tp_btf") && strcmp(arg, "syscalls")) {

@@ -22,6 +22,10 @@ import { EventKind } from '../shared/event-types.ts';
 import { readCapture } from '../tracer/read-capture.ts';
 import { isSampled } from '../shared/sampling.ts';
 import { describeBuilt, requireBuilt } from '../test/require-built.ts';
+import { startLoader } from '../test/run-loader.ts';
+import { loaderArgs, type SocketsFloor } from '../tracer/loader-args.ts';
+import { DEFAULT_ADDON_PATH } from '../lab/app/native/usdt-addon.ts';
+import { enableBpfStats, readProgStats } from '../bench/bpf-prog-stats.ts';
 
 const RATE = 0.25;
 const REQUESTS = 300;
@@ -197,6 +201,37 @@ describeBuilt('head sampling in the kernel (real lab, real loader)', () => {
     }
     const arrived = new Set(c.events.filter((e) => isSockIo(e) && e.kind === EventKind.SockRecv && e.arrivalNs > 0n && wanted.includes(e.requestId)).map((e) => e.requestId));
     expect([...arrived].sort(), 'sampled requests with an arrival time on their app-side read').toEqual([...wanted].sort());
+  });
+
+  it('a benchmark\'s floor (--sockets-floor): the socket programs still run on every socket call, and record nothing', async () => {
+    const ids = ['1a2b3c4d00000000000000000000000a', 'c0ffee0000000000000000000000000b', '2b3c4d5e00000000000000000000000c'];
+    const wanted = ids.filter((id) => isSampled(id, RATE));
+    expect(wanted).toEqual([ids[0], ids[2]]);
+    const restore = enableBpfStats();
+    try {
+      for (const floor of [undefined, 'dispatch', 'ports'] as (SocketsFloor | undefined)[]) {
+        const loader = await startLoader(
+          loaderArgs({ appPid: lab.pids.app, addonPath: DEFAULT_ADDON_PATH, nginxPids: lab.pids.proxy, pgPid: lab.pids.postgres, sample: RATE, maxSeconds: 60, ...(floor ? { socketsFloor: floor } : {}) }),
+        );
+        const before = readProgStats();
+        await getOnOneConnection(lab.url('/api/users'), ids);
+        const after = readProgStats();
+        const exit = await loader.stop();
+        const runs = (name: string): number => loader.progIds.reduce((n, id) => n + (after.get(id)?.name === name ? after.get(id)!.runCnt - (before.get(id)?.runCnt ?? 0) : 0), 0);
+        const label = floor ?? 'no floor';
+        expect(exit.code, label).toBe(0);
+        // Three requests: the proxy's, the app's and PostgreSQL's sends and receives at least.
+        expect(runs('btf_recv'), label).toBeGreaterThanOrEqual(9);
+        expect(runs('btf_send'), label).toBeGreaterThanOrEqual(9);
+        const starts = exit.events.filter((e) => e.kind === EventKind.RequestStart && ids.includes(e.requestId)).map((e) => e.requestId);
+        expect(starts.sort(), label).toEqual([...ids].sort());
+        const sockIo = exit.events.filter(isSockIo);
+        if (floor) expect(sockIo, label).toEqual([]);
+        else expect(new Set(sockIo.map((e) => e.requestId).filter((id) => ids.includes(id))), label).toEqual(new Set(wanted));
+      }
+    } finally {
+      restore();
+    }
   });
 
   it('records no arrival times while sampling unless asked (--arrivals), and says so in the capture', () => {

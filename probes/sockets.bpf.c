@@ -335,6 +335,11 @@ static __always_inline __u8 upstream_decision(const struct sock_state *st)
 	return SD_WANTED;
 }
 
+/* A benchmark's floor (--sockets-floor): the programs stop at entry (FLOOR_DISPATCH) or once the
+ * ports have said whether the socket is the lab's (FLOOR_PORTS), and record nothing. */
+enum floor { FLOOR_OFF = 0, FLOOR_DISPATCH = 1, FLOOR_PORTS = 2 };
+const volatile __u32 targ_floor = FLOOR_OFF;
+
 /* --- the app ------------------------------------------------------------------------------ */
 
 static __always_inline void app_recv(struct sock_state *st, __u64 start, __u64 now, __s64 bytes, __u32 tid)
@@ -546,7 +551,7 @@ static __always_inline int on_recv(struct sock *sk, int ret)
 	struct sock_state *st;
 	__u64 now, start;
 
-	if (ret <= 0 || idle_socket(sk, HK_BACKEND_RECV))
+	if (targ_floor == FLOOR_DISPATCH || ret <= 0 || idle_socket(sk, HK_BACKEND_RECV) || targ_floor)
 		return 0;
 	st = traced_sock(sk);
 	if (!st || st->role == ROLE_POSTGRES)
@@ -577,7 +582,7 @@ static __always_inline int on_recv_copy(struct sock *sk)
 {
 	struct sock_state *st;
 
-	if (!sk || idle_socket(sk, HK_RECV))
+	if (targ_floor == FLOOR_DISPATCH || !sk || idle_socket(sk, HK_RECV) || targ_floor)
 		return 0;
 	st = bpf_sk_storage_get(&sk_states, sk, 0, 0);
 	if (st && st->tgid && !st->recv_start_ns && st->role != ROLE_POSTGRES && st->role != SOCK_IGNORED)
@@ -590,7 +595,7 @@ static __always_inline int on_send(struct sock *sk, int ret)
 	struct sock_state *st;
 	__u64 pid_tgid, now, start;
 
-	if (idle_socket(sk, HK_SEND) || !(st = traced_sock(sk)))
+	if (targ_floor == FLOOR_DISPATCH || idle_socket(sk, HK_SEND) || targ_floor || !(st = traced_sock(sk)))
 		return 0;
 	/* While sampling the send-start hook takes no start (it reads nginx's heads, if attached). */
 	start = 0;
@@ -631,7 +636,7 @@ static __always_inline int on_send_start(struct sock *sk, const struct msghdr *m
 	struct sock_state *st;
 	__u64 buf, len;
 
-	if (idle_socket(sk, HK_SEND))
+	if (targ_floor == FLOOR_DISPATCH || idle_socket(sk, HK_SEND) || targ_floor)
 		return 0;
 	if (!sampling()) {
 		st = traced_sock(sk);
@@ -665,7 +670,7 @@ static __always_inline int on_data_ready(struct sock *sk)
 {
 	struct sock_state *st;
 
-	if (idle_socket(sk, HK_DATA_READY))
+	if (targ_floor == FLOOR_DISPATCH || idle_socket(sk, HK_DATA_READY) || targ_floor)
 		return 0;
 	st = bpf_sk_storage_get(&sk_states, sk, 0, 0);
 	if (st) {

@@ -79,6 +79,7 @@ static int sockets_open(const struct env *env, struct bpf_object **obj)
 	tp_skel->rodata->targ_app_decides = env->usdt_selected;
 	tp_skel->rodata->targ_heads_at_end = heads_at_end(env);
 	tp_skel->rodata->targ_arrivals = arrivals(env);
+	tp_skel->rodata->targ_floor = env->sockets_floor;
 	set_lab_ports(tp_skel);
 	*obj = tp_skel->obj;
 	return 0;

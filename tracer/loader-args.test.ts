@@ -26,4 +26,9 @@ describe('parseFamilies', () => {
     expect(args).toEqual(['--app-pid', '1', '--addon', '/a', '--families', '+files', '--sample', '1', '-d', '5', '--pg-detail']);
     expect(loaderArgs({ appPid: 1, addonPath: '/a', nginxPids: [], pgPid: null, sample: 0.01, maxSeconds: 5, arrivals: true })).toContain('--arrivals');
   });
+  it('passes a benchmark\'s socket floor, and none unless asked', () => {
+    const base = { appPid: 1, addonPath: '/a', nginxPids: [], pgPid: null, sample: 0.01, maxSeconds: 5 } as const;
+    expect(loaderArgs({ ...base, socketsFloor: 'ports' }).slice(-2)).toEqual(['--sockets-floor', 'ports']);
+    expect(loaderArgs(base)).not.toContain('--sockets-floor');
+  });
 });

@@ -25,10 +25,15 @@ export interface LoaderTargets {
   readonly hookNs?: { readonly nop1: number; readonly nop5: number };
   /** The sockets family's hooks (default: detected). */
   readonly socketHooks?: 'auto' | 'tp_btf' | 'syscalls';
+  /** Benchmarks only: the socket programs stop at entry, or after their port check, and record nothing. */
+  readonly socketsFloor?: SocketsFloor;
   /** The slowsys family's threshold, ms (the loader's default: 10). */
   readonly slowSyscallMs?: number;
   readonly verbose?: boolean;
 }
+
+/** How far a benchmark's socket programs get before they stop: at entry, or after their port check. */
+export type SocketsFloor = 'dispatch' | 'ports';
 
 /** The loader's command line for these targets. Pure. */
 export function loaderArgs(t: LoaderTargets): string[] {
@@ -44,6 +49,7 @@ export function loaderArgs(t: LoaderTargets): string[] {
   if (t.cpuBudgetPct !== undefined) args.push('--cpu-budget', String(t.cpuBudgetPct));
   if (t.hookNs) args.push('--hook-ns', `${Math.max(1, Math.round(t.hookNs.nop1))},${Math.max(1, Math.round(t.hookNs.nop5))}`);
   if (t.socketHooks !== undefined && t.socketHooks !== 'auto') args.push('--socket-hooks', t.socketHooks);
+  if (t.socketsFloor) args.push('--sockets-floor', t.socketsFloor);
   if (t.slowSyscallMs !== undefined) args.push('--slow-syscall-ms', String(t.slowSyscallMs));
   if (t.verbose) args.push('-v');
   return args;

@@ -19,7 +19,7 @@ const say = (line: string): void => {
 };
 
 /** Options of lab bench overhead that mean nothing here. */
-const OVERHEAD_ONLY = ['rounds', 'duration', 'saturate', 'conditions', 'workloads', 'breakdown'];
+const OVERHEAD_ONLY = ['rounds', 'duration', 'saturate', 'conditions', 'workloads', 'breakdown', 'floor'];
 
 const BASELINE_REQUESTS = { quick: 600, full: 2000 } as const;
 

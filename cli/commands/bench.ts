@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../lab/lifecycle/app-tier.ts';
 import { hasBpfPrivileges } from '../../tracer/bpf-privileges.ts';
-import { breakdownConditions, defaultWorkloads, OVERHEAD_CONDITIONS, selectConditions, type Workload } from '../../bench/overhead-plan.ts';
+import { breakdownConditions, defaultWorkloads, floorConditions, OVERHEAD_CONDITIONS, selectConditions, type Workload } from '../../bench/overhead-plan.ts';
 import { runOverheadBench } from '../../bench/run-overhead-bench.ts';
 import { runInject } from './bench-inject.ts';
 import type { Invocation } from '../parse-args.ts';
@@ -36,8 +36,12 @@ export async function run(inv: Invocation): Promise<number> {
   }
   const quick = o.quick === true;
   const num = (key: string, normal: number, short: number): number => (typeof o[key] === 'number' ? (o[key] as number) : quick ? short : normal);
-  const all = [...OVERHEAD_CONDITIONS, ...breakdownConditions()];
-  const wanted = list(o.conditions) ?? [...OVERHEAD_CONDITIONS.map((c) => c.key), ...(o.breakdown === true ? breakdownConditions().map((c) => c.key) : [])];
+  const all = [...OVERHEAD_CONDITIONS, ...breakdownConditions(), ...floorConditions()];
+  const wanted = list(o.conditions) ?? [
+    ...OVERHEAD_CONDITIONS.map((c) => c.key),
+    ...(o.breakdown === true ? breakdownConditions().map((c) => c.key) : []),
+    ...(o.floor === true ? floorConditions().map((c) => c.key) : []),
+  ];
   const conditions = selectConditions(all, wanted);
   if (typeof conditions === 'string') {
     say(conditions);
