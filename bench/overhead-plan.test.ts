@@ -27,10 +27,11 @@ describe('breakdownConditions', () => {
 });
 
 describe('floorConditions', () => {
-  it('samples 0.01 with the socket programs stopping at entry, then after their port check', () => {
+  it('samples 0.01 with the socket programs stopping at entry, after their port check, then at the socket\'s state', () => {
     expect(floorConditions().map((c) => [c.key, c.trace])).toEqual([
       ['floor', { sample: 0.01, socketsFloor: 'dispatch' }],
       ['floor+ports', { sample: 0.01, socketsFloor: 'ports' }],
+      ['floor+state', { sample: 0.01, socketsFloor: 'state' }],
     ]);
     const got = selectConditions([...OVERHEAD_CONDITIONS, ...floorConditions()], ['floor+ports']);
     expect(typeof got === 'string' ? got : got.map((c) => c.key)).toEqual(['untraced', 'floor+ports']);

@@ -49,14 +49,17 @@ export function breakdownConditions(): OverheadCondition[] {
 }
 
 /**
- * `--floor`: sample 0.01 with the socket programs stopping at entry (the hooks' dispatch alone), or
- * once a socket's ports have said whether it is the lab's. Beside `0.01`, they show how much of a
- * sampled-out request's BPF time the hooks cost before the programs do anything.
+ * `--floor`: sample 0.01 with the socket programs stopping at entry (the hooks' dispatch alone),
+ * once a socket's ports have said whether it is the lab's, or once a send or receive on the lab's
+ * sockets has found its socket's state and the app's binding (the least that tells one request's
+ * bytes from another's). Beside `0.01`, they show how much of a sampled-out request's BPF time the
+ * hooks cost before the programs do their work.
  */
 export function floorConditions(): OverheadCondition[] {
   return [
     { key: 'floor', name: 'sample 0.01, socket programs empty', trace: { sample: 0.01, socketsFloor: 'dispatch' } },
     { key: 'floor+ports', name: 'sample 0.01, socket programs stop at the port check', trace: { sample: 0.01, socketsFloor: 'ports' } },
+    { key: 'floor+state', name: "sample 0.01, socket programs stop at the socket's state", trace: { sample: 0.01, socketsFloor: 'state' } },
   ];
 }
 

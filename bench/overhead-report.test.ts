@@ -150,15 +150,16 @@ describe('summarizeOverheadRuns', () => {
 
   it('puts the socket hooks\' floor beside sample 0.01 as shares of sample 1, when the floor ran', () => {
     const at = (condition: string, sockets: number, usdt: number): OverheadRun[] => [1, 2, 3].map((round) => run(condition, round, 3000, [fam('sockets', sockets, 20), fam('usdt', usdt, 0.1)]));
-    const withFloor = summarizeOverheadRuns([...runs, ...at('full, sample 0.01', 8, 1), ...at('sample 0.01, socket programs empty', 2, 1), ...at('sample 0.01, socket programs stop at the port check', 3.5, 1)], 'untraced');
+    const withFloor = summarizeOverheadRuns([...runs, ...at('full, sample 0.01', 8, 1), ...at('sample 0.01, socket programs empty', 2, 1), ...at('sample 0.01, socket programs stop at the port check', 3.5, 1), ...at("sample 0.01, socket programs stop at the socket's state", 5, 1)], 'untraced');
     const shares = floorShares(withFloor, MIX);
     expect(shares.map((s) => [s.condition, s.bpfPerRequestUs, s.socketsPerRequestUs])).toEqual([
       ['sample 0.01, socket programs empty', 3, 2],
       ['sample 0.01, socket programs stop at the port check', 4.5, 3.5],
+      ["sample 0.01, socket programs stop at the socket's state", 6, 5],
       ['full, sample 0.01', 9, 8],
     ]);
     // Sample 1's BPF time is 30 µs a request.
-    expect(shares.map((s) => s.shareOfFullPct)).toEqual([10, 15, 30]);
+    expect(shares.map((s) => s.shareOfFullPct)).toEqual([10, 15, 20, 30]);
     const md = renderOverheadMarkdown({ measuredAt: 'now', settings: {}, machine: {}, rows: withFloor, targets: [], warnings: [], calibration: null });
     expect(md).toContain('| sample 0.01, socket programs stop at the port check | 4.50 | 3.50 | 15.0% |');
     expect(floorShares(rows, MIX)).toEqual([]);

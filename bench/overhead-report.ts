@@ -301,11 +301,12 @@ export interface FloorShare {
   readonly shareOfFullPct: number;
 }
 
-const FLOOR_LADDER = ['sample 0.01, socket programs empty', 'sample 0.01, socket programs stop at the port check', 'full, sample 0.01'];
+const FLOOR_LADDER = ['sample 0.01, socket programs empty', 'sample 0.01, socket programs stop at the port check', "sample 0.01, socket programs stop at the socket's state", 'full, sample 0.01'];
 
 /**
  * With `--floor`: sample 0.01's BPF time per request with the socket programs stopping at entry,
- * after their port check, and doing their work, each as a share of sample 1's; empty when the
+ * after their port check, at the socket's state, and doing their work, each as a share of sample
+ * 1's; empty when the
  * floor conditions or sample 1 did not run on `workload`. Pure.
  */
 export function floorShares(rows: readonly ConditionSummary[], workload: string): FloorShare[] {
@@ -432,7 +433,7 @@ export function renderOverheadMarkdown(r: OverheadReportInput): string {
     out.push(
       '## The socket hooks\' floor',
       '',
-      'The socket family\'s hooks fire for every socket send and receive on the machine. With their programs returning at entry, what is left is the hooks\' dispatch; stopping after the port check adds reading which sockets are the lab\'s. Both record nothing. BPF time per request, as a share of sample 1\'s:',
+      'The socket family\'s hooks fire for every socket send and receive on the machine. With their programs returning at entry, what is left is the hooks\' dispatch; stopping after the port check adds reading which sockets are the lab\'s; stopping at the socket\'s state adds, on the lab\'s own sockets, finding the state and the app\'s binding, the least that tells one request\'s bytes from another\'s. None of them records socket I/O. BPF time per request, as a share of sample 1\'s:',
       '',
     );
     for (const { w, shares } of floors) {

@@ -48,8 +48,9 @@ struct env {
 	/* The sockets family's hooks, detected before any family loads (others bind sockets by it):
 	 * "tp_btf" or "raw_tp" (socket tracepoints), "syscalls" (the fallback). */
 	const char *socket_hooks;
-	/* A benchmark's floor: the socket programs stop at entry (1) or after their port check (2),
-	 * so what the hooks cost before they do any work shows beside real tracing. 0: off. */
+	/* A benchmark's floor: the socket programs stop at entry (1), after their port check (2) or
+	 * once a send or receive has found its socket's state (3), so what the hooks cost before their
+	 * work shows beside real tracing. 0: off. */
 	__u32 sockets_floor;
 	__u64 slow_syscall_ns;    /* the slowsys family's threshold */
 	bool verbose;

@@ -116,7 +116,7 @@ static const struct argp_option argp_opts[] = {
 	{ "arrivals", OPT_ARRIVALS, NULL, 0, "While sampling, also record when each receive's bytes reached its socket (socket-buffer and accept-queue waits; always at --sample 1): a program run for every delivery to a socket on the machine", 0 },
 	{ "pg-detail", OPT_PG_DETAIL, NULL, 0, "Also time PostgreSQL's rewrite phase and log its commits: two more breakpoint traps per statement, sampled or not", 0 },
 	{ "socket-hooks", OPT_SOCKET_HOOKS, "KIND", 0, "Socket hooks: auto (default: the socket tracepoints as tp_btf, else the syscall tracepoints), tp_btf, syscalls", 0 },
-	{ "sockets-floor", OPT_SOCKETS_FLOOR, "LEVEL", 0, "Benchmarks only: the socket programs stop at entry (dispatch) or after deciding from a socket's ports whether it is the lab's (ports), and record nothing; what the hooks cost before any work", 0 },
+	{ "sockets-floor", OPT_SOCKETS_FLOOR, "LEVEL", 0, "Benchmarks only: the socket programs stop at entry (dispatch), after deciding from a socket's ports whether it is the lab's (ports), or once a send or receive has found its socket's state and the app's binding (state), and record no socket I/O; what the hooks cost before their work", 0 },
 	{ "slow-syscall-ms", OPT_SLOW_SYSCALL, "MS", 0, "The slowsys family's threshold: a syscall of a traced thread at least this slow is recorded (default 10)", 0 },
 	{ "status-fd", OPT_STATUS_FD, "FD", 0, "Write JSON status lines (attached, exit) to this fd", 0 },
 	{ "verbose", 'v', NULL, 0, "libbpf debug output on stderr", 0 },
@@ -243,8 +243,10 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			env.sockets_floor = 1;
 		} else if (!strcmp(arg, "ports")) {
 			env.sockets_floor = 2;
+		} else if (!strcmp(arg, "state")) {
+			env.sockets_floor = 3;
 		} else {
-			fprintf(stderr, "reqtrace: --sockets-floor must be dispatch or ports, got '%s'\n", arg);
+			fprintf(stderr, "reqtrace: --sockets-floor must be dispatch, ports or state, got '%s'\n", arg);
 			argp_usage(state);
 		}
 		break;

@@ -203,13 +203,13 @@ describeBuilt('head sampling in the kernel (real lab, real loader)', () => {
     expect([...arrived].sort(), 'sampled requests with an arrival time on their app-side read').toEqual([...wanted].sort());
   });
 
-  it('a benchmark\'s floor (--sockets-floor): the socket programs still run on every socket call, and record nothing', async () => {
+  it('a benchmark\'s floor (--sockets-floor): the socket programs still run on every socket call, and record no socket I/O', async () => {
     const ids = ['1a2b3c4d00000000000000000000000a', 'c0ffee0000000000000000000000000b', '2b3c4d5e00000000000000000000000c'];
     const wanted = ids.filter((id) => isSampled(id, RATE));
     expect(wanted).toEqual([ids[0], ids[2]]);
     const restore = enableBpfStats();
     try {
-      for (const floor of [undefined, 'dispatch', 'ports'] as (SocketsFloor | undefined)[]) {
+      for (const floor of [undefined, 'dispatch', 'ports', 'state'] as (SocketsFloor | undefined)[]) {
         const loader = await startLoader(
           loaderArgs({ appPid: lab.pids.app, addonPath: DEFAULT_ADDON_PATH, nginxPids: lab.pids.proxy, pgPid: lab.pids.postgres, sample: RATE, maxSeconds: 60, ...(floor ? { socketsFloor: floor } : {}) }),
         );

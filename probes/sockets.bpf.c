@@ -335,9 +335,10 @@ static __always_inline __u8 upstream_decision(const struct sock_state *st)
 	return SD_WANTED;
 }
 
-/* A benchmark's floor (--sockets-floor): the programs stop at entry (FLOOR_DISPATCH) or once the
- * ports have said whether the socket is the lab's (FLOOR_PORTS), and record nothing. */
-enum floor { FLOOR_OFF = 0, FLOOR_DISPATCH = 1, FLOOR_PORTS = 2 };
+/* A benchmark's floor (--sockets-floor): the programs stop at entry (FLOOR_DISPATCH), once the
+ * ports have said whether the socket is the lab's (FLOOR_PORTS), or once the send or receive has
+ * found its socket's state and the app's binding (FLOOR_STATE), and record no I/O. */
+enum floor { FLOOR_OFF = 0, FLOOR_DISPATCH = 1, FLOOR_PORTS = 2, FLOOR_STATE = 3 };
 const volatile __u32 targ_floor = FLOOR_OFF;
 
 /* --- the app ------------------------------------------------------------------------------ */
@@ -551,9 +552,11 @@ static __always_inline int on_recv(struct sock *sk, int ret)
 	struct sock_state *st;
 	__u64 now, start;
 
-	if (targ_floor == FLOOR_DISPATCH || ret <= 0 || idle_socket(sk, HK_BACKEND_RECV) || targ_floor)
+	if (targ_floor == FLOOR_DISPATCH || ret <= 0 || idle_socket(sk, HK_BACKEND_RECV) || targ_floor == FLOOR_PORTS)
 		return 0;
 	st = traced_sock(sk);
+	if (targ_floor)
+		return 0;
 	if (!st || st->role == ROLE_POSTGRES)
 		return 0;
 	pid_tgid = bpf_get_current_pid_tgid();
@@ -595,7 +598,8 @@ static __always_inline int on_send(struct sock *sk, int ret)
 	struct sock_state *st;
 	__u64 pid_tgid, now, start;
 
-	if (targ_floor == FLOOR_DISPATCH || idle_socket(sk, HK_SEND) || targ_floor || !(st = traced_sock(sk)))
+	if (targ_floor == FLOOR_DISPATCH || idle_socket(sk, HK_SEND) || targ_floor == FLOOR_PORTS || !(st = traced_sock(sk)) ||
+	    targ_floor)
 		return 0;
 	/* While sampling the send-start hook takes no start (it reads nginx's heads, if attached). */
 	start = 0;

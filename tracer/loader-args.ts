@@ -25,15 +25,15 @@ export interface LoaderTargets {
   readonly hookNs?: { readonly nop1: number; readonly nop5: number };
   /** The sockets family's hooks (default: detected). */
   readonly socketHooks?: 'auto' | 'tp_btf' | 'syscalls';
-  /** Benchmarks only: the socket programs stop at entry, or after their port check, and record nothing. */
+  /** Benchmarks only: the socket programs stop early (SocketsFloor) and record no socket I/O. */
   readonly socketsFloor?: SocketsFloor;
   /** The slowsys family's threshold, ms (the loader's default: 10). */
   readonly slowSyscallMs?: number;
   readonly verbose?: boolean;
 }
 
-/** How far a benchmark's socket programs get before they stop: at entry, or after their port check. */
-export type SocketsFloor = 'dispatch' | 'ports';
+/** How far a benchmark's socket programs get before they stop: at entry, after their port check, or once a send or receive has found its socket's state. */
+export type SocketsFloor = 'dispatch' | 'ports' | 'state';
 
 /** The loader's command line for these targets. Pure. */
 export function loaderArgs(t: LoaderTargets): string[] {
