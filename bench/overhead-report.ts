@@ -8,6 +8,7 @@
 import type { FamilyCost } from './bpf-prog-stats.ts';
 import { STATS_OVERHEAD_NS_PER_RUN } from './bpf-prog-stats.ts';
 import { medianInterval, pairedOverheadsPct } from './overhead-pairing.ts';
+import { floorConditions } from './overhead-plan.ts';
 import type { ProbeCost } from './probe-cost.ts';
 
 /** One fixed-rate run of one condition. */
@@ -301,13 +302,12 @@ export interface FloorShare {
   readonly shareOfFullPct: number;
 }
 
-const FLOOR_LADDER = ['sample 0.01, socket programs empty', 'sample 0.01, socket programs stop at the port check', "sample 0.01, socket programs stop at the socket's state", 'full, sample 0.01'];
+const FLOOR_LADDER = [...floorConditions().map((c) => c.name), 'full, sample 0.01'];
 
 /**
  * With `--floor`: sample 0.01's BPF time per request with the socket programs stopping at entry,
  * after their port check, at the socket's state, and doing their work, each as a share of sample
- * 1's; empty when the
- * floor conditions or sample 1 did not run on `workload`. Pure.
+ * 1's; empty when the floor conditions or sample 1 did not run on `workload`. Pure.
  */
 export function floorShares(rows: readonly ConditionSummary[], workload: string): FloorShare[] {
   const row = (c: string): ConditionSummary | undefined => rows.find((r) => r.workload === workload && r.condition === c);

@@ -213,10 +213,16 @@ describeBuilt('head sampling in the kernel (real lab, real loader)', () => {
         const loader = await startLoader(
           loaderArgs({ appPid: lab.pids.app, addonPath: DEFAULT_ADDON_PATH, nginxPids: lab.pids.proxy, pgPid: lab.pids.postgres, sample: RATE, maxSeconds: 60, ...(floor ? { socketsFloor: floor } : {}) }),
         );
-        const before = readProgStats();
-        await getOnOneConnection(lab.url('/api/users'), ids);
-        const after = readProgStats();
-        const exit = await loader.stop();
+        let before: ReturnType<typeof readProgStats>;
+        let after: ReturnType<typeof readProgStats>;
+        let exit: Awaited<ReturnType<typeof loader.stop>>;
+        try {
+          before = readProgStats();
+          await getOnOneConnection(lab.url('/api/users'), ids);
+          after = readProgStats();
+        } finally {
+          exit = await loader.stop();
+        }
         const runs = (name: string): number => loader.progIds.reduce((n, id) => n + (after.get(id)?.name === name ? after.get(id)!.runCnt - (before.get(id)?.runCnt ?? 0) : 0), 0);
         const label = floor ?? 'no floor';
         expect(exit.code, label).toBe(0);

@@ -341,6 +341,12 @@ static __always_inline __u8 upstream_decision(const struct sock_state *st)
 enum floor { FLOOR_OFF = 0, FLOOR_DISPATCH = 1, FLOOR_PORTS = 2, FLOOR_STATE = 3 };
 const volatile __u32 targ_floor = FLOOR_OFF;
 
+/* The benchmark's floor stops the program at `step` or before it. */
+static __always_inline int floor_stops_at(enum floor step)
+{
+	return targ_floor != FLOOR_OFF && targ_floor <= step;
+}
+
 /* --- the app ------------------------------------------------------------------------------ */
 
 static __always_inline void app_recv(struct sock_state *st, __u64 start, __u64 now, __s64 bytes, __u32 tid)
@@ -552,10 +558,10 @@ static __always_inline int on_recv(struct sock *sk, int ret)
 	struct sock_state *st;
 	__u64 now, start;
 
-	if (targ_floor == FLOOR_DISPATCH || ret <= 0 || idle_socket(sk, HK_BACKEND_RECV) || targ_floor == FLOOR_PORTS)
+	if (floor_stops_at(FLOOR_DISPATCH) || ret <= 0 || idle_socket(sk, HK_BACKEND_RECV) || floor_stops_at(FLOOR_PORTS))
 		return 0;
 	st = traced_sock(sk);
-	if (targ_floor)
+	if (floor_stops_at(FLOOR_STATE))
 		return 0;
 	if (!st || st->role == ROLE_POSTGRES)
 		return 0;
@@ -585,7 +591,7 @@ static __always_inline int on_recv_copy(struct sock *sk)
 {
 	struct sock_state *st;
 
-	if (targ_floor == FLOOR_DISPATCH || !sk || idle_socket(sk, HK_RECV) || targ_floor)
+	if (floor_stops_at(FLOOR_DISPATCH) || !sk || idle_socket(sk, HK_RECV) || floor_stops_at(FLOOR_STATE))
 		return 0;
 	st = bpf_sk_storage_get(&sk_states, sk, 0, 0);
 	if (st && st->tgid && !st->recv_start_ns && st->role != ROLE_POSTGRES && st->role != SOCK_IGNORED)
@@ -598,8 +604,10 @@ static __always_inline int on_send(struct sock *sk, int ret)
 	struct sock_state *st;
 	__u64 pid_tgid, now, start;
 
-	if (targ_floor == FLOOR_DISPATCH || idle_socket(sk, HK_SEND) || targ_floor == FLOOR_PORTS || !(st = traced_sock(sk)) ||
-	    targ_floor)
+	if (floor_stops_at(FLOOR_DISPATCH) || idle_socket(sk, HK_SEND) || floor_stops_at(FLOOR_PORTS))
+		return 0;
+	st = traced_sock(sk);
+	if (!st || floor_stops_at(FLOOR_STATE))
 		return 0;
 	/* While sampling the send-start hook takes no start (it reads nginx's heads, if attached). */
 	start = 0;
@@ -640,7 +648,7 @@ static __always_inline int on_send_start(struct sock *sk, const struct msghdr *m
 	struct sock_state *st;
 	__u64 buf, len;
 
-	if (targ_floor == FLOOR_DISPATCH || idle_socket(sk, HK_SEND) || targ_floor)
+	if (floor_stops_at(FLOOR_DISPATCH) || idle_socket(sk, HK_SEND) || floor_stops_at(FLOOR_STATE))
 		return 0;
 	if (!sampling()) {
 		st = traced_sock(sk);
@@ -674,7 +682,7 @@ static __always_inline int on_data_ready(struct sock *sk)
 {
 	struct sock_state *st;
 
-	if (targ_floor == FLOOR_DISPATCH || idle_socket(sk, HK_DATA_READY) || targ_floor)
+	if (floor_stops_at(FLOOR_DISPATCH) || idle_socket(sk, HK_DATA_READY) || floor_stops_at(FLOOR_STATE))
 		return 0;
 	st = bpf_sk_storage_get(&sk_states, sk, 0, 0);
 	if (st) {
